@@ -59,6 +59,10 @@ export const TransportErrorCode = {
   NOT_OPEN: 'MQTTSN_ERR_NOT_OPEN',
   UNKNOWN_PEER: 'MQTTSN_ERR_UNKNOWN_PEER',
   OPEN_FAILED: 'MQTTSN_ERR_OPEN_FAILED',
+  /** the medium refused or failed a write (socket error, serial write error) */
+  SEND_FAILED: 'MQTTSN_ERR_SEND_FAILED',
+  /** broadcast() on a medium, or a configuration, that has no broadcast */
+  BROADCAST_UNSUPPORTED: 'MQTTSN_ERR_BROADCAST_UNSUPPORTED',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 

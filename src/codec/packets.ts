@@ -250,8 +250,8 @@ export type PacketType = Packet['type'];
 export type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
 
 /**
- * A decoded packet may remember that it arrived in the 3-byte length form although it would fit
- * in one byte, so that re-encoding it gives back the same bytes. Packets built by code never set
+ * A decoded packet may remember that it arrived in the 3-byte length form although the 1-byte
+ * form would have fit (a total of up to 257 in the long form), so that re-encoding it gives back the same bytes. Packets built by code never set
  * it; `encode` then picks the shortest form.
  */
 export interface LengthFormHint {

@@ -1,0 +1,336 @@
+/**
+ * bytes -> packet. Pure: no I/O, no timers, no logging.
+ *
+ * `decode` never throws: it returns a packet or a `DecodeError` with a stable code. It is strict
+ * in one direction on purpose: whatever it accepts re-encodes to exactly the same bytes, so the
+ * decoder and the encoder can never disagree about what a message means. Reserved flag bits that
+ * are set, reserved TopicIdType 0b11 and invalid UTF-8 are therefore errors here.
+ */
+import { isUtf8 } from 'node:buffer';
+import { CodecErrorCode, DecodeError } from '../errors.js';
+import { Flag, MsgType, MsgTypeName } from './constants.js';
+import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
+
+const err = (code: CodecErrorCode, message: string, msgType?: number): DecodeError =>
+  new DecodeError(code, message, msgType);
+
+/**
+ * Flags bits each message may use (MQTT-SN.md §1.3), by MsgType; any other bit set is BAD_FLAGS.
+ * 0 marks messages without a Flags byte. A typed array keeps the lookup cheap on the hot path.
+ */
+const ALLOWED_FLAGS = (() => {
+  const t = new Uint8Array(256);
+  t[MsgType.CONNECT] = Flag.WILL | Flag.CLEAN_SESSION;
+  t[MsgType.WILLTOPIC] = Flag.QOS_MASK | Flag.RETAIN;
+  t[MsgType.WILLTOPICUPD] = Flag.QOS_MASK | Flag.RETAIN;
+  t[MsgType.PUBLISH] = Flag.DUP | Flag.QOS_MASK | Flag.RETAIN | Flag.TOPIC_ID_TYPE_MASK;
+  t[MsgType.SUBSCRIBE] = Flag.DUP | Flag.QOS_MASK | Flag.TOPIC_ID_TYPE_MASK;
+  t[MsgType.SUBACK] = Flag.QOS_MASK;
+  t[MsgType.UNSUBSCRIBE] = Flag.TOPIC_ID_TYPE_MASK;
+  return t;
+})();
+
+function qosOf(flags: number): QoS {
+  const bits = (flags & Flag.QOS_MASK) >> Flag.QOS_SHIFT;
+  return bits === 3 ? -1 : (bits as 0 | 1 | 2);
+}
+
+/** A string field must be valid UTF-8, or it would not re-encode to the same bytes. */
+function utf8(buf: Buffer, start: number, end: number): string | undefined {
+  if (end === start) return '';
+  const view = buf.subarray(start, end);
+  return isUtf8(view) ? view.toString('utf8') : undefined;
+}
+
+/**
+ * Decode one complete MQTT-SN message. `bytes` must be exactly one message: its Length field
+ * must equal `bytes.length` (§1.1: shorter is TRUNCATED, longer is LENGTH_MISMATCH).
+ */
+export function decode(bytes: Buffer): (Packet & LengthFormHint) | DecodeError {
+  try {
+    return decodeUnchecked(bytes);
+  } catch (e) {
+    // Unreachable by design (every read is bounds-checked first); kept so that a decoder bug
+    // costs one dropped frame, not a crashed gateway.
+    return err(CodecErrorCode.INTERNAL, `decoder failure: ${String(e)}`);
+  }
+}
+
+function decodeUnchecked(b: Buffer): (Packet & LengthFormHint) | DecodeError {
+  const size = b.length;
+  if (size < 2) return err(CodecErrorCode.TRUNCATED, `message of ${size} bytes is shorter than a header`);
+  const first = b[0]!;
+  let length: number;
+  let h: number; // offset of MsgType
+  if (first === 0x01) {
+    if (size < 4) return err(CodecErrorCode.TRUNCATED, '3-byte length form needs at least 4 bytes');
+    length = b.readUInt16BE(1);
+    if (length < 4) return err(CodecErrorCode.BAD_FIELD, `3-byte length form with value ${length} (< 4)`);
+    h = 3;
+  } else if (first === 0x00) {
+    return err(CodecErrorCode.BAD_FIELD, 'length byte 0x00 is invalid');
+  } else {
+    length = first;
+    h = 1;
+  }
+  const type = b[h]!;
+  if (type === MsgType.ENCAPSULATED && h === 1) return decodeEncapsulated(b);
+  if (length > size) return err(CodecErrorCode.TRUNCATED, `length field says ${length}, got ${size} bytes`, type);
+  if (length < size) return err(CodecErrorCode.LENGTH_MISMATCH, `length field says ${length}, got ${size} bytes`, type);
+  const p = type === MsgType.PUBLISH ? decodePublish(b, h + 1, size - h - 1) : decodeBody(b, type, h + 1);
+  // Remember a 3-byte form that was not needed (the 1-byte form would have fit: total - 2 <=
+  // 255), so that re-encoding reproduces the input.
+  if (h === 3 && length - 2 <= 255 && !(p instanceof DecodeError)) (p as LengthFormHint).longLength = true;
+  return p;
+}
+
+/** Decode the variable part; `o` is the offset just past MsgType, the message ends at b.length. */
+function decodeBody(b: Buffer, type: number, o: number): Packet | DecodeError {
+  const n = b.length - o; // bytes after MsgType
+  const allowed = ALLOWED_FLAGS[type]!;
+  if (allowed !== 0 && n >= 1 && (b[o]! & ~allowed) !== 0) {
+    return err(CodecErrorCode.BAD_FLAGS, `flags 0x${b[o]!.toString(16)} set bits reserved for this message`, type);
+  }
+  switch (type) {
+    case MsgType.ADVERTISE:
+      return exact(b, type, o, 3) ?? { type: 'ADVERTISE', gwId: b[o]!, duration: b.readUInt16BE(o + 1) };
+    case MsgType.SEARCHGW:
+      return exact(b, type, o, 1) ?? { type: 'SEARCHGW', radius: b[o]! };
+    case MsgType.GWINFO: {
+      const e = atLeast(b, type, o, 1);
+      if (e) return e;
+      return n === 1 ? { type: 'GWINFO', gwId: b[o]! } : { type: 'GWINFO', gwId: b[o]!, gwAdd: b.subarray(o + 1) };
+    }
+    case MsgType.CONNECT: {
+      const e = atLeast(b, type, o, 4);
+      if (e) return e;
+      const flags = b[o]!;
+      const clientId = utf8(b, o + 4, b.length);
+      if (clientId === undefined) return badUtf8(type, 'ClientId');
+      return {
+        type: 'CONNECT',
+        will: (flags & Flag.WILL) !== 0,
+        cleanSession: (flags & Flag.CLEAN_SESSION) !== 0,
+        protocolId: b[o + 1]!,
+        duration: b.readUInt16BE(o + 2),
+        clientId,
+      };
+    }
+    case MsgType.CONNACK:
+      return exact(b, type, o, 1) ?? { type: 'CONNACK', returnCode: b[o]! };
+    case MsgType.WILLTOPICREQ:
+      return exact(b, type, o, 0) ?? { type: 'WILLTOPICREQ' };
+    case MsgType.WILLMSGREQ:
+      return exact(b, type, o, 0) ?? { type: 'WILLMSGREQ' };
+    case MsgType.WILLTOPIC:
+    case MsgType.WILLTOPICUPD: {
+      const name = type === MsgType.WILLTOPIC ? 'WILLTOPIC' : 'WILLTOPICUPD';
+      if (n === 0) return { type: name, qos: 0, retain: false, willTopic: null };
+      const flags = b[o]!;
+      const qos = qosOf(flags);
+      if (qos === -1) return err(CodecErrorCode.BAD_FLAGS, `${name} with will QoS -1`, type);
+      const willTopic = utf8(b, o + 1, b.length);
+      if (willTopic === undefined) return badUtf8(type, 'WillTopic');
+      return { type: name, qos, retain: (flags & Flag.RETAIN) !== 0, willTopic };
+    }
+    case MsgType.WILLMSG:
+      return { type: 'WILLMSG', willMsg: b.subarray(o) };
+    case MsgType.WILLMSGUPD:
+      return { type: 'WILLMSGUPD', willMsg: b.subarray(o) };
+    case MsgType.REGISTER: {
+      const e = atLeast(b, type, o, 4);
+      if (e) return e;
+      const msgId = msgIdNonZero(b, type, o + 2);
+      if (typeof msgId !== 'number') return msgId;
+      const topicName = utf8(b, o + 4, b.length);
+      if (topicName === undefined) return badUtf8(type, 'TopicName');
+      return { type: 'REGISTER', topicId: b.readUInt16BE(o), msgId, topicName };
+    }
+    case MsgType.REGACK: {
+      const e = exact(b, type, o, 5);
+      if (e) return e;
+      const msgId = msgIdNonZero(b, type, o + 2);
+      if (typeof msgId !== 'number') return msgId;
+      return { type: 'REGACK', topicId: b.readUInt16BE(o), msgId, returnCode: b[o + 4]! };
+    }
+    case MsgType.PUBACK: {
+      const e = exact(b, type, o, 5);
+      if (e) return e;
+      return { type: 'PUBACK', topicId: b.readUInt16BE(o), msgId: b.readUInt16BE(o + 2), returnCode: b[o + 4]! };
+    }
+    case MsgType.PUBREC:
+    case MsgType.PUBREL:
+    case MsgType.PUBCOMP:
+    case MsgType.UNSUBACK: {
+      const e = exact(b, type, o, 2);
+      if (e) return e;
+      const msgId = msgIdNonZero(b, type, o);
+      if (typeof msgId !== 'number') return msgId;
+      const name = MsgTypeName[type] as 'PUBREC' | 'PUBREL' | 'PUBCOMP' | 'UNSUBACK';
+      return { type: name, msgId };
+    }
+    case MsgType.SUBSCRIBE:
+    case MsgType.UNSUBSCRIBE: {
+      const e = atLeast(b, type, o, 3);
+      if (e) return e;
+      const flags = b[o]!;
+      const msgId = msgIdNonZero(b, type, o + 1);
+      if (typeof msgId !== 'number') return msgId;
+      const topic = decodeSubscriptionTopic(b, o + 3, flags, type);
+      if (topic instanceof DecodeError) return topic;
+      if (type === MsgType.UNSUBSCRIBE) return { type: 'UNSUBSCRIBE', msgId, ...topic };
+      const qos = qosOf(flags);
+      if (qos === -1) return err(CodecErrorCode.BAD_FLAGS, 'SUBSCRIBE with QoS -1', type);
+      return { type: 'SUBSCRIBE', dup: (flags & Flag.DUP) !== 0, qos, msgId, ...topic };
+    }
+    case MsgType.SUBACK: {
+      const e = exact(b, type, o, 6);
+      if (e) return e;
+      const qos = qosOf(b[o]!);
+      if (qos === -1) return err(CodecErrorCode.BAD_FLAGS, 'SUBACK with QoS -1', type);
+      const msgId = msgIdNonZero(b, type, o + 3);
+      if (typeof msgId !== 'number') return msgId;
+      return { type: 'SUBACK', qos, topicId: b.readUInt16BE(o + 1), msgId, returnCode: b[o + 5]! };
+    }
+    case MsgType.PINGREQ: {
+      if (n === 0) return { type: 'PINGREQ' };
+      const clientId = utf8(b, o, b.length);
+      if (clientId === undefined) return badUtf8(type, 'ClientId');
+      return { type: 'PINGREQ', clientId };
+    }
+    case MsgType.PINGRESP:
+      return exact(b, type, o, 0) ?? { type: 'PINGRESP' };
+    case MsgType.DISCONNECT:
+      if (n === 0) return { type: 'DISCONNECT' };
+      return exact(b, type, o, 2) ?? { type: 'DISCONNECT', duration: b.readUInt16BE(o) };
+    case MsgType.WILLTOPICRESP:
+      return exact(b, type, o, 1) ?? { type: 'WILLTOPICRESP', returnCode: b[o]! };
+    case MsgType.WILLMSGRESP:
+      return exact(b, type, o, 1) ?? { type: 'WILLMSGRESP', returnCode: b[o]! };
+    case MsgType.ENCAPSULATED:
+      return err(CodecErrorCode.BAD_FIELD, 'an encapsulated message uses the 1-byte length form only', type);
+    default:
+      return err(CodecErrorCode.UNKNOWN_TYPE, `reserved MsgType 0x${type.toString(16).padStart(2, '0')}`, type);
+  }
+}
+
+/**
+ * PUBLISH (§2.4): Flags, TopicId (or short name, or Paho's name length), MsgId, Data.
+ * Kept out of `decodeBody` because it is the hot path: no closures, one allocation for the
+ * packet and one for the payload view.
+ */
+function decodePublish(b: Buffer, o: number, n: number): PublishPacket | DecodeError {
+  if (n < 5) return err(CodecErrorCode.TRUNCATED, `PUBLISH needs at least ${o + 5} bytes, got ${b.length}`, MsgType.PUBLISH);
+  const flags = b[o]!;
+  if ((flags & ~ALLOWED_FLAGS[MsgType.PUBLISH]!) !== 0) {
+    return err(CodecErrorCode.BAD_FLAGS, `flags 0x${flags.toString(16)} set bits reserved for PUBLISH`, MsgType.PUBLISH);
+  }
+  const qos = qosOf(flags);
+  const dup = (flags & Flag.DUP) !== 0;
+  const retain = (flags & Flag.RETAIN) !== 0;
+  const topicField = b.readUInt16BE(o + 1);
+  const msgId = b.readUInt16BE(o + 3);
+  if (msgId === 0 && qos > 0) return err(CodecErrorCode.BAD_FIELD, `QoS ${qos} PUBLISH with MsgId 0`, MsgType.PUBLISH);
+  switch (flags & Flag.TOPIC_ID_TYPE_MASK) {
+    case 0b00: {
+      if (qos !== -1) {
+        if (topicField === 0 || topicField === 0xffff) return reservedTopicId(topicField, MsgType.PUBLISH);
+        return { type: 'PUBLISH', dup, qos, retain, msgId, payload: b.subarray(o + 5), topicIdType: 'normal', topicId: topicField };
+      }
+      // QoS -1 with a normal id means nothing in v1.2; Paho's extension puts a name there.
+      const start = o + 5;
+      const end = start + topicField;
+      if (topicField === 0 || end > b.length) {
+        return err(CodecErrorCode.BAD_FIELD, 'QoS -1 PUBLISH with TopicIdType 0b00 and no inline topic name', MsgType.PUBLISH);
+      }
+      const topicName = utf8(b, start, end);
+      if (topicName === undefined) return err(CodecErrorCode.BAD_FIELD, 'inline TopicName is not valid UTF-8', MsgType.PUBLISH);
+      return { type: 'PUBLISH', dup, qos, retain, msgId, payload: b.subarray(end), topicIdType: 'inline', topicName };
+    }
+    case 0b01:
+      if (topicField === 0 || topicField === 0xffff) return reservedTopicId(topicField, MsgType.PUBLISH);
+      return { type: 'PUBLISH', dup, qos, retain, msgId, payload: b.subarray(o + 5), topicIdType: 'predefined', topicId: topicField };
+    case 0b10: {
+      const topicName = utf8(b, o + 1, o + 3);
+      if (topicName === undefined) return err(CodecErrorCode.BAD_FIELD, 'short topic name is not valid UTF-8', MsgType.PUBLISH);
+      return { type: 'PUBLISH', dup, qos, retain, msgId, payload: b.subarray(o + 5), topicIdType: 'short', topicName };
+    }
+    default:
+      return err(CodecErrorCode.BAD_FLAGS, 'TopicIdType 0b11 is reserved', MsgType.PUBLISH);
+  }
+}
+
+// Field checks of decodeBody, as plain functions: closures over the frame would be allocated
+// on every call and cost more than the decode itself.
+function exact(b: Buffer, type: number, o: number, want: number): DecodeError | undefined {
+  return b.length - o === want ? undefined : sizeError(b, type, o, want, true);
+}
+
+function atLeast(b: Buffer, type: number, o: number, want: number): DecodeError | undefined {
+  return b.length - o >= want ? undefined : sizeError(b, type, o, want, false);
+}
+
+function msgIdNonZero(b: Buffer, type: number, at: number): number | DecodeError {
+  return b.readUInt16BE(at) || err(CodecErrorCode.BAD_FIELD, `${MsgTypeName[type]} with MsgId 0`, type);
+}
+
+function badUtf8(type: number, field: string): DecodeError {
+  return err(CodecErrorCode.BAD_FIELD, `${field} is not valid UTF-8`, type);
+}
+
+function sizeError(b: Buffer, type: number, o: number, want: number, exactly: boolean): DecodeError {
+  const n = b.length - o;
+  const code = n < want ? CodecErrorCode.TRUNCATED : CodecErrorCode.LENGTH_MISMATCH;
+  return err(code, `${MsgTypeName[type]} needs ${exactly ? '' : 'at least '}${want + o} bytes, got ${b.length}`, type);
+}
+
+function reservedTopicId(id: number, type: number): DecodeError {
+  return err(CodecErrorCode.BAD_FIELD, `topic id 0x${id.toString(16).padStart(4, '0')} is reserved`, type);
+}
+
+/** The topic part of SUBSCRIBE / UNSUBSCRIBE (§2.5), from offset `o` to the end. */
+function decodeSubscriptionTopic(b: Buffer, o: number, flags: number, type: number): SubscriptionTopic | DecodeError {
+  const len = b.length - o;
+  switch (flags & Flag.TOPIC_ID_TYPE_MASK) {
+    case 0b00: {
+      const topicName = utf8(b, o, b.length);
+      if (topicName === undefined) return err(CodecErrorCode.BAD_FIELD, 'TopicName is not valid UTF-8', type);
+      return { topicIdType: 'normal', topicName };
+    }
+    case 0b01: {
+      if (len !== 2) return err(len < 2 ? CodecErrorCode.TRUNCATED : CodecErrorCode.LENGTH_MISMATCH, `predefined topic id needs 2 bytes, got ${len}`, type);
+      const topicId = b.readUInt16BE(o);
+      if (topicId === 0 || topicId === 0xffff) return reservedTopicId(topicId, type);
+      return { topicIdType: 'predefined', topicId };
+    }
+    case 0b10: {
+      if (len !== 2) return err(len < 2 ? CodecErrorCode.TRUNCATED : CodecErrorCode.LENGTH_MISMATCH, `short topic name needs 2 bytes, got ${len}`, type);
+      const topicName = utf8(b, o, o + 2);
+      if (topicName === undefined) return err(CodecErrorCode.BAD_FIELD, 'short topic name is not valid UTF-8', type);
+      return { topicIdType: 'short', topicName };
+    }
+    default:
+      return err(CodecErrorCode.BAD_FLAGS, 'TopicIdType 0b11 is reserved', type);
+  }
+}
+
+/**
+ * Forwarder encapsulation (§2.7): Length counts only Length, MsgType, Ctrl and the node id; the
+ * inner message follows with its own Length.
+ */
+function decodeEncapsulated(b: Buffer): Packet | DecodeError {
+  const headerLen = b[0]!;
+  const type = MsgType.ENCAPSULATED;
+  if (b.length < 3) return err(CodecErrorCode.TRUNCATED, 'encapsulation header needs at least 3 bytes', type);
+  if (headerLen < 4) return err(CodecErrorCode.BAD_FIELD, `encapsulation length ${headerLen} leaves no wireless node id`, type);
+  // An inner message is at least 2 bytes (Length, MsgType).
+  if (b.length < headerLen + 2) return err(CodecErrorCode.TRUNCATED, `encapsulation of ${b.length} bytes has no room for an inner message`, type);
+  const ctrl = b[2]!;
+  if ((ctrl & 0xfc) !== 0) return err(CodecErrorCode.BAD_FLAGS, `Ctrl 0x${ctrl.toString(16)} sets reserved bits`, type);
+  return {
+    type: 'ENCAPSULATED',
+    radius: ctrl & 0x03,
+    wirelessNodeId: b.subarray(3, headerLen),
+    message: b.subarray(headerLen),
+  };
+}
