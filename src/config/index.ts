@@ -1,0 +1,21 @@
+/** The config layer: `gateway.config.json` validated into a fully defaulted `GatewayConfig`. */
+export { ConfigError, ConfigErrorCode, ConfigIssueCode, formatIssues, type ConfigIssue } from './errors.js';
+export { defaultConfig, loadConfig, maskSecrets, parseConfig, parseConfigText } from './load.js';
+export { configJsonSchema } from './json-schema.js';
+export { writeConfigSchema, CONFIG_SCHEMA_PATH } from './write-schema.js';
+export {
+  gatewayConfigSchema,
+  DEFAULT_MAX_FRAME_SIZE,
+  LOG_LEVELS,
+  SERIAL_FRAMINGS,
+  type BrokerConfig,
+  type GatewayConfig,
+  type GatewayConfigInput,
+  type LimitsConfig,
+  type LogLevel,
+  type SerialFraming,
+  type SerialTransportConfig,
+  type TimersConfig,
+  type TransportConfig,
+  type UdpTransportConfig,
+} from './schema.js';

@@ -1,0 +1,152 @@
+/**
+ * From a file, text or a parsed value to a fully defaulted `GatewayConfig`, or one `ConfigError`
+ * listing every problem.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, ConfigIssueCode, type ConfigIssue } from './errors.js';
+import { fromZodIssues } from './issues.js';
+import { parseJsonText, type TextPosition } from './json-text.js';
+import { formatPath } from './path.js';
+import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
+
+/**
+ * Validates an already parsed JSON value (or an object built in code) and fills in defaults.
+ * `source` names where it came from in the error message.
+ * @throws ConfigError with every problem found
+ */
+export function parseConfig(json: unknown, source?: string): GatewayConfig {
+  return validate(json, source, undefined, []);
+}
+
+/**
+ * Parses JSON text, then validates it like {@link parseConfig}. Syntax errors carry line and
+ * column; every other problem carries the line of the key it concerns, and a key written twice
+ * is reported too (JSON.parse would silently keep the last).
+ * @throws ConfigError
+ */
+export function parseConfigText(text: string, source?: string): GatewayConfig {
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
+    const { line, column } = parsed.position;
+    throw new ConfigError(
+      [{ path: '', code: ConfigIssueCode.INVALID_JSON, message: `invalid JSON: ${parsed.message}`, line, column }],
+      source,
+    );
+  }
+  const duplicates = parsed.duplicates.map((d): ConfigIssue => {
+    const key = d.path[d.path.length - 1];
+    const isTopicId = d.path.length === 2 && d.path[0] === 'predefinedTopics';
+    return {
+      path: formatPath(d.path),
+      code: isTopicId ? ConfigIssueCode.DUPLICATE_TOPIC_ID : ConfigIssueCode.DUPLICATE_KEY,
+      message: isTopicId
+        ? `topic id ${String(key)} is predefined twice (first at line ${d.first.line}); expected each id once`
+        : `key ${JSON.stringify(key)} appears twice in one object (first at line ${d.first.line}); JSON keeps only the last`,
+      line: d.second.line,
+      column: d.second.column,
+    };
+  });
+  return validate(parsed.value, source, parsed.positions, duplicates);
+}
+
+/**
+ * Reads and validates a config file.
+ * @throws ConfigError for a missing or unreadable file, invalid JSON or an invalid config
+ */
+export async function loadConfig(path: string): Promise<GatewayConfig> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new ConfigError([describeReadError(err, path)], path, { cause: err });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new ConfigError(
+      [{ path: '', code: ConfigIssueCode.FILE_UNREADABLE, message: 'the file is not UTF-8 text' }],
+      path,
+      { cause: err },
+    );
+  }
+  return parseConfigText(text, path);
+}
+
+/** The issue for a file that could not be read, in the words a person acts on. */
+export function describeReadError(err: unknown, path: string): ConfigIssue {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
+  const full = resolve(path);
+  switch (code) {
+    case 'ENOENT':
+      return { path: '', code: ConfigIssueCode.FILE_NOT_FOUND, message: `file not found (${full})` };
+    case 'EACCES':
+    case 'EPERM':
+      return { path: '', code: ConfigIssueCode.FILE_UNREADABLE, message: `permission denied reading ${full}` };
+    case 'EISDIR':
+      return { path: '', code: ConfigIssueCode.FILE_UNREADABLE, message: `${full} is a directory; expected a JSON file` };
+    default:
+      return {
+        path: '',
+        code: ConfigIssueCode.FILE_UNREADABLE,
+        message: `cannot read ${full}: ${err instanceof Error ? err.message : String(err)}`,
+      };
+  }
+}
+
+/**
+ * The configuration used when none is given: the file defaults plus one UDP transport on the
+ * loopback, so a gateway started from code is reachable locally and from nowhere else.
+ */
+export function defaultConfig(): GatewayConfig {
+  return parseConfig({ transports: [{ type: 'udp', host: '127.0.0.1', port: 1884 }] }, 'built-in defaults');
+}
+
+/**
+ * A copy safe to log or show on the HTTP API. Nothing is secret yet; the `auth` and `upstream`
+ * sections will mask their passwords and keys here, so callers already go through it.
+ */
+export function maskSecrets(config: GatewayConfig): GatewayConfig {
+  return structuredClone(config);
+}
+
+function validate(
+  json: unknown,
+  source: string | undefined,
+  positions: ReadonlyMap<string, TextPosition> | undefined,
+  earlier: readonly ConfigIssue[],
+): GatewayConfig {
+  const result = gatewayConfigSchema.safeParse(json);
+  if (result.success && earlier.length === 0) {
+    const { $schema: _editorsOnly, ...config } = result.data;
+    return config;
+  }
+  const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json))];
+  if (positions !== undefined) {
+    for (const issue of issues) {
+      if (issue.line === undefined) Object.assign(issue, locate(issue.path, positions));
+    }
+    // Read top to bottom like the file; sort is stable, so issues on one line keep their order.
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  }
+  throw new ConfigError(issues, source);
+}
+
+/**
+ * Where an issue's path is in the file: the key itself, or for a key that is missing, the
+ * object it is missing from.
+ */
+function locate(path: string, positions: ReadonlyMap<string, TextPosition>): Partial<TextPosition> {
+  for (let p = path; ; p = parentOf(p)) {
+    const found = positions.get(p);
+    if (found !== undefined) return { line: found.line, column: found.column };
+    if (p === '') return {};
+  }
+}
+
+/** `transports[1].port` -> `transports[1]` -> `transports` -> `''`. */
+function parentOf(path: string): string {
+  const m = /^(.*?)(?:\.[A-Za-z_$][\w$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])$/.exec(path);
+  return m?.[1] ?? '';
+}
