@@ -186,8 +186,9 @@ function bindsOverlap(a: string, b: string): boolean {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
   if (x === y) return true;
-  // Node binds :: dual-stack (ipv6Only defaults to false), so it takes the port on both families.
-  if (x === '::' || y === '::') return true;
+  // The UDP transport binds :: IPv6-only, so `0.0.0.0` and `::` on one port can run side by side.
+  if (x === '::') return family(y) === 6;
+  if (y === '::') return family(x) === 6;
   if (x === '0.0.0.0') return family(y) === 4;
   if (y === '0.0.0.0') return family(x) === 4;
   return false;

@@ -187,7 +187,7 @@ describe('config: each kind of mistake', () => {
     ],
     ['two udp on one address', withTransports(udp({ port: 2000 }), udp({ port: 2000 })), 'transports[1]', C.DUPLICATE_ADDRESS],
     ['udp under a v4 wildcard', withTransports(udp({ host: '0.0.0.0' }), udp({ host: '127.0.0.1' })), 'transports[1]', C.DUPLICATE_ADDRESS],
-    ['udp under the dual-stack wildcard', withTransports(udp({ host: '::' }), udp({ host: '10.0.0.1' })), 'transports[1]', C.DUPLICATE_ADDRESS],
+    ['udp under the IPv6 wildcard', withTransports(udp({ host: '::' }), udp({ host: '::1' })), 'transports[1]', C.DUPLICATE_ADDRESS],
     ['one serial device twice', withTransports({ type: 'serial', path: '/dev/ttyUSB0' }, { type: 'serial', path: '/dev/ttyUSB0' }), 'transports[1].path', C.DUPLICATE_ADDRESS],
     ['two listeners on one address', { transports: [udp()], broker: { listen: [{}, { port: 1883 }] } }, 'broker.listen[1]', C.DUPLICATE_ADDRESS],
     ['predefined id 0', { transports: [udp()], predefinedTopics: { '0': 'a' } }, 'predefinedTopics["0"]', C.TOPIC_ID_OUT_OF_RANGE],
@@ -222,6 +222,9 @@ describe('config: each kind of mistake', () => {
         udp({ host: '127.0.0.1', port: 2001 }),
         udp({ host: '0.0.0.0', port: 2002 }),
         udp({ host: '::1', port: 2002 }),
+        // the UDP transport binds :: IPv6-only, so both wildcards may share a port
+        udp({ host: '0.0.0.0', port: 2003 }),
+        udp({ host: '::', port: 2003 }),
         { type: 'serial', path: '/dev/ttyUSB0' },
         { type: 'serial', path: '/dev/ttyUSB1' },
       ),

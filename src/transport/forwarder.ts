@@ -1,0 +1,166 @@
+/**
+ * Forwarder encapsulation (MQTT-SN.md §2.7) as a decorator over any transport: frames a
+ * forwarder wrapped are unwrapped and attributed to a peer made of the forwarder and the
+ * wireless node id; replies to such a peer are wrapped again with the same node id and sent to
+ * the forwarder. Frames that are not encapsulated pass through with their own peer, so nodes
+ * that reach the gateway directly share the medium with forwarded ones.
+ *
+ * ```
+ *  0        1       2      3 .. 3+k-1          3+k ..
+ * +--------+------+------+-------------------+--------------------------+
+ * | Length | 0xFE | Ctrl | Wireless Node Id  | complete MQTT-SN message |
+ * +--------+------+------+-------------------+--------------------------+
+ *   Length = 3 + k, always 1 byte; Ctrl bits 1-0 = broadcast radius
+ * ```
+ *
+ * The wrap and unwrap are done here rather than with the codec: they are framing, and this
+ * layer imports nothing of the codec (DESIGN.md).
+ */
+import { TransportBase, type BaseOptions } from './base.js';
+import type { Peer, Transport, TransportState, TransportStats } from './types.js';
+
+const ENCAPSULATED = 0xfe;
+/** Forwarded nodes remembered for a stable peer object; the oldest is forgotten beyond this. */
+const MAX_NODES = 4096;
+const SEPARATOR = '/fwd:';
+
+export interface ForwardedPeer<P extends Peer = Peer> extends Peer {
+  /** the forwarder, a peer of the wrapped transport */
+  readonly forwarder: P;
+  /** the client's address on the forwarder's side, opaque (MQTT-SN.md §2.7) */
+  readonly nodeId: Buffer;
+}
+
+/** Wraps `message` for the node `nodeId` behind a forwarder. */
+export function encapsulate(nodeId: Buffer, message: Buffer, radius = 0): Buffer {
+  const header = 3 + nodeId.length;
+  if (header > 0xff) throw new RangeError(`wireless node id of ${nodeId.length} bytes cannot be encapsulated`);
+  const out = Buffer.allocUnsafe(header + message.length);
+  out[0] = header;
+  out[1] = ENCAPSULATED;
+  // Bits 7-2 of Ctrl are reserved: 0.
+  out[2] = radius & 0x03;
+  nodeId.copy(out, 3);
+  message.copy(out, header);
+  return out;
+}
+
+export interface Decapsulated {
+  radius: number;
+  /** view into the frame */
+  nodeId: Buffer;
+  /** view into the frame */
+  message: Buffer;
+}
+
+/**
+ * The parts of an encapsulated frame; `undefined` when the frame is not encapsulated, `null`
+ * when it is but is malformed (MQTT-SN.md §7: Length < 3, nothing after the header, or an
+ * encapsulation inside an encapsulation).
+ */
+export function decapsulate(frame: Buffer): Decapsulated | null | undefined {
+  // A first byte of 0x01 is a 3-byte Length, which an encapsulation never uses.
+  if (frame.length < 2 || frame[1] !== ENCAPSULATED || frame[0] === 0x01) return undefined;
+  const header = frame[0]!;
+  if (header < 3 || header >= frame.length) return null;
+  const message = frame.subarray(header);
+  const innerType = message[0] === 0x01 ? message[3] : message[1];
+  if (innerType === ENCAPSULATED) return null;
+  return { radius: frame[2]! & 0x03, nodeId: frame.subarray(3, header), message };
+}
+
+export type ForwarderOptions = BaseOptions;
+
+/** Decorates `inner` with forwarder encapsulation; enabled per transport by `"forwarder": true`. */
+export class ForwarderTransport<P extends Peer = Peer> extends TransportBase<P | ForwardedPeer<P>> {
+  readonly name: string;
+  readonly maxFrameSize: number;
+  private readonly nodes = new Map<string, { key: string; forwarder: P; nodeId: Buffer }>();
+
+  constructor(
+    readonly inner: Transport<P>,
+    options: ForwarderOptions = {},
+  ) {
+    super(options);
+    this.name = inner.name;
+    this.maxFrameSize = inner.maxFrameSize;
+    inner.on('frame', (peer, frame, broadcast) => this.onInnerFrame(peer, frame, broadcast));
+    inner.on('status', (e) => this.setState(e.state, e));
+    inner.on('delivery', (report) => this.emitDelivery(report));
+    inner.on('error', (err) => this.emitError(err));
+  }
+
+  override get state(): TransportState {
+    return this.inner.state;
+  }
+
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  send(peer: P | ForwardedPeer<P>, frame: Buffer): Promise<void> {
+    if (!isForwarded(peer)) return this.inner.send(peer, frame);
+    const header = 3 + peer.nodeId.length;
+    // Checked here so that the log names the client's frame, not the wrapped one.
+    const tooBig = this.checkSize(frame, this.inner.maxFrameSize - header);
+    if (tooBig) return Promise.reject(tooBig);
+    return this.inner.send(peer.forwarder, encapsulate(peer.nodeId, frame));
+  }
+
+  /**
+   * Broadcasts on the wrapped medium as is: MQTT-SN 1.2 gives a gateway no way to address "all
+   * nodes behind a forwarder", and a forwarder hears the medium's broadcast like any node.
+   */
+  broadcast(frame: Buffer, radius?: number): Promise<void> {
+    return this.inner.broadcast(frame, radius);
+  }
+
+  peerFromKey(key: string): P | ForwardedPeer<P> | undefined {
+    const at = key.lastIndexOf(SEPARATOR);
+    if (at < 0) return this.inner.peerFromKey(key);
+    const hex = key.slice(at + SEPARATOR.length);
+    const forwarder = this.inner.peerFromKey(key.slice(0, at));
+    if (forwarder === undefined || !/^(?:[0-9a-f]{2})*$/.test(hex)) return undefined;
+    return this.nodes.get(key) ?? { key, forwarder, nodeId: Buffer.from(hex, 'hex') };
+  }
+
+  /** The medium's counters (frames and bytes as wrapped), plus this wrapper's drops and refusals. */
+  override stats(): TransportStats {
+    const s = this.inner.stats();
+    for (const [reason, n] of Object.entries(this.counters.dropped)) s.dropped[reason as keyof TransportStats['dropped']] += n;
+    s.sendErrors += this.counters.sendErrors;
+    return s;
+  }
+
+  private onInnerFrame(peer: P, frame: Buffer, broadcast: boolean): void {
+    const parts = decapsulate(frame);
+    if (parts === undefined) {
+      this.deliver(peer, frame, broadcast);
+      return;
+    }
+    if (parts === null) {
+      this.drop('malformed', { peer: peer.key, head: frame.subarray(0, 8).toString('hex') }, 'forwarder: malformed encapsulation dropped');
+      return;
+    }
+    const key = peer.key + SEPARATOR + frame.toString('hex', 3, frame[0]);
+    let node = this.nodes.get(key);
+    if (node === undefined) {
+      if (this.nodes.size >= MAX_NODES) this.nodes.delete(this.nodes.keys().next().value!);
+      // A copy: peers live as long as sessions, frames should not.
+      node = { key, forwarder: peer, nodeId: Buffer.from(parts.nodeId) };
+      this.nodes.set(key, node);
+    } else {
+      // The forwarder's own peer object may be new each time (UDP); keep the latest.
+      node.forwarder = peer;
+    }
+    this.deliver(node, parts.message, broadcast);
+  }
+}
+
+function isForwarded<P extends Peer>(peer: P | ForwardedPeer<P>): peer is ForwardedPeer<P> {
+  return 'forwarder' in peer && 'nodeId' in peer;
+}

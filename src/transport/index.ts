@@ -1,0 +1,37 @@
+/** The transport layer: media in, `(peer, frame)` out. See `types.ts` for the contract. */
+export type {
+  DeliveryReport,
+  DropReason,
+  Peer,
+  StatusEvent,
+  Transport,
+  TransportEvents,
+  TransportState,
+  TransportStats,
+} from './types.js';
+export { DROP_REASONS } from './types.js';
+export type { Logger } from './log.js';
+export { noopLogger } from './log.js';
+export {
+  createTransport,
+  type MemoryTransportConfig,
+  type SerialTransportConfig,
+  type TransportConfig,
+  type TransportDeps,
+  type UdpTransportConfig,
+} from './factory.js';
+export { UdpTransport, udpPeer, type UdpOptions, type UdpAdvertiseOptions, type UdpPeer } from './udp.js';
+export { SlipSerialTransport, type SlipSerialOptions, type SerialPeer, type SerialCommonOptions } from './serial.js';
+export type { SerialLinkOptions } from './serial-link.js';
+export { XBeeTransport, type XBeeOptions, type XBeePeer } from './xbee.js';
+export {
+  ForwarderTransport,
+  encapsulate,
+  decapsulate,
+  type ForwardedPeer,
+  type ForwarderOptions,
+  type Decapsulated,
+} from './forwarder.js';
+export { MemoryTransport, MemoryEndpoint, createMemoryPair, type MemoryOptions, type MemoryPeer } from './memory.js';
+export { SlipDecoder, slipEncode, type FrameSink, type StreamDecoder } from './slip.js';
+export { createApiDecoder, encodeApiFrame, encodeTransmitRequest, checksum as xbeeChecksum, type ApiMode } from './xbee-api.js';

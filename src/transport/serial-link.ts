@@ -1,0 +1,212 @@
+import { stat } from 'node:fs';
+import { SerialPort } from 'serialport';
+import { TransportError, TransportErrorCode } from '../errors.js';
+import type { Logger } from './log.js';
+import type { StatusEvent, TransportState } from './types.js';
+
+/** How a serial adapter finds and keeps its device. */
+export interface SerialLinkOptions {
+  /** device path, e.g. `/dev/ttyUSB0` or a stable `/dev/serial/by-id/...` link */
+  path: string;
+  baudRate: number;
+  reconnect?: {
+    /** first delay before reopening a lost or absent device; default 500 ms */
+    initialMs?: number;
+    /** the delay doubles after each failed attempt up to this; default 30 000 ms */
+    maxMs?: number;
+  };
+  /**
+   * How often to check that the device node still exists and is the same device; default
+   * 1000 ms. The binding does not always notice a lost device by itself: a pty whose other side
+   * went away reads as endless 0-byte reads, not as an error.
+   */
+  presenceCheckMs?: number;
+}
+
+export interface LinkHooks {
+  data(chunk: Buffer): void;
+  status(state: TransportState, extra?: Omit<StatusEvent, 'state'>): void;
+  /** the open device went away; a `reopening` status with the same error follows */
+  lost(error: Error): void;
+  /** an error the port reported while open */
+  error(error: Error): void;
+  log: Logger;
+}
+
+/**
+ * One serial device with a life of its own: it may be absent at start, unplugged and plugged
+ * back. Opening failures and losses never reject or throw; they become `reopening` statuses and
+ * a retry after an exponential backoff that resets once the device is open again.
+ */
+export class SerialLink {
+  private port: SerialPort | undefined;
+  private wanted = false;
+  private opening: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  private deviceId: number | undefined;
+  private delay: number;
+  private attempt = 0;
+  private readonly initialDelay: number;
+  private readonly maxDelay: number;
+  private readonly presenceMs: number;
+
+  constructor(
+    private readonly options: SerialLinkOptions,
+    private readonly hooks: LinkHooks,
+  ) {
+    this.initialDelay = options.reconnect?.initialMs ?? 500;
+    this.maxDelay = options.reconnect?.maxMs ?? 30_000;
+    this.presenceMs = options.presenceCheckMs ?? 1000;
+    this.delay = this.initialDelay;
+  }
+
+  get isOpen(): boolean {
+    return this.port?.isOpen === true;
+  }
+
+  /** Resolves after the first attempt, whatever its outcome. */
+  async open(): Promise<void> {
+    if (this.wanted) return this.opening;
+    this.wanted = true;
+    this.delay = this.initialDelay;
+    this.attempt = 0;
+    this.hooks.status('opening');
+    await this.tryOpen();
+  }
+
+  async close(): Promise<void> {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stopPresence();
+    await this.opening;
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen === true) await closePort(port);
+    this.hooks.status('closed');
+  }
+
+  write(bytes: Buffer): Promise<void> {
+    const port = this.port;
+    if (port === undefined || !port.isOpen) {
+      // A closed SerialPort would queue the bytes and send them, stale, after a reopen.
+      return Promise.reject(new TransportError(TransportErrorCode.NOT_OPEN, 'device not open'));
+    }
+    return new Promise((resolve, reject) => {
+      port.write(bytes, (err) => {
+        if (err) reject(new TransportError(TransportErrorCode.SEND_FAILED, `write failed: ${err.message}`, { cause: err }));
+        else resolve();
+      });
+    });
+  }
+
+  private tryOpen(): Promise<void> {
+    const attempt = new Promise<void>((resolve) => {
+      let port: SerialPort;
+      try {
+        port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
+      } catch (err) {
+        this.retryLater(asError(err));
+        resolve();
+        return;
+      }
+      // Without an 'error' listener a late error from a port we gave up on would be thrown.
+      port.on('error', (err: Error) => {
+        if (port === this.port) this.hooks.error(err);
+        else this.hooks.log.debug({ path: this.options.path, err }, 'error from a discarded serial port');
+      });
+      port.open((err) => {
+        if (!this.wanted) {
+          if (!err) void closePort(port);
+        } else if (err) {
+          this.retryLater(err);
+        } else {
+          this.attach(port);
+        }
+        resolve();
+      });
+    });
+    this.opening = attempt.finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private attach(port: SerialPort): void {
+    this.port = port;
+    this.delay = this.initialDelay;
+    this.attempt = 0;
+    this.deviceId = undefined;
+    port.on('data', (chunk: Buffer) => {
+      if (port === this.port) this.hooks.data(chunk);
+    });
+    port.on('close', (err: Error | null) => {
+      if (port === this.port) this.lose(err ?? new Error('serial port closed'));
+    });
+    stat(this.options.path, (err, st) => {
+      if (!err && port === this.port) this.deviceId = st.rdev;
+    });
+    this.startPresence();
+    this.hooks.log.info({ path: this.options.path, baudRate: this.options.baudRate }, 'serial device open');
+    this.hooks.status('open');
+  }
+
+  private lose(error: Error): void {
+    const port = this.port;
+    this.port = undefined;
+    this.stopPresence();
+    if (port?.isOpen === true) void closePort(port);
+    if (!this.wanted) return;
+    this.hooks.lost(error);
+    this.retryLater(error);
+  }
+
+  private retryLater(error: Error): void {
+    if (!this.wanted) return;
+    const wait = this.delay;
+    this.delay = Math.min(this.delay * 2, this.maxDelay);
+    this.attempt++;
+    this.hooks.log.warn(
+      { path: this.options.path, err: error.message, attempt: this.attempt, retryInMs: wait },
+      'serial device unavailable; will retry',
+    );
+    this.hooks.status('reopening', { error, attempt: this.attempt, retryInMs: wait });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.wanted) void this.tryOpen();
+    }, wait);
+  }
+
+  private startPresence(): void {
+    this.stopPresence();
+    const timer = setInterval(() => {
+      const port = this.port;
+      if (port === undefined) return;
+      stat(this.options.path, (err, st) => {
+        if (port !== this.port) return;
+        if (err) this.lose(new Error(`device ${this.options.path} is gone (${err.code ?? err.message})`));
+        else if (this.deviceId !== undefined && st.rdev !== this.deviceId) {
+          this.lose(new Error(`device ${this.options.path} was replaced by another device`));
+        }
+      });
+    }, this.presenceMs);
+    // The open port keeps the process alive; this check alone must not.
+    timer.unref();
+    this.presenceTimer = timer;
+  }
+
+  private stopPresence(): void {
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
+  }
+}
+
+function closePort(port: SerialPort): Promise<void> {
+  // Closing can only fail when the port is already closed: nothing to report.
+  return new Promise((resolve) => port.close(() => resolve()));
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
