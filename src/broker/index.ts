@@ -1,0 +1,4 @@
+/** The local broker core: the interface the other layers use, and its aedes implementation. */
+export { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
+export { createLocalBroker, type BrokerLogger, type LocalBrokerOptions } from './local-broker.js';
+export { BrokerError, BrokerErrorCode } from './errors.js';

@@ -1,0 +1,234 @@
+/**
+ * The local broker core on aedes, in process, with optional MQTT 3.1.1 TCP listeners for local
+ * clients. MQTT-SN sessions and the bridge use the in-process side (`publish`, `subscribe`),
+ * which costs one aedes dispatch per message and no socket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { Aedes, type AedesPublishPacket, type PublishPacket } from 'aedes';
+import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
+import { BrokerError, BrokerErrorCode } from './errors.js';
+import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
+
+/** The subset of pino used here; the gateway's `Logger` fits. */
+export interface BrokerLogger {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface LocalBrokerOptions {
+  /** MQTT 3.1.1 TCP listeners for local clients; none by default. Port 0 picks a free port. */
+  listen?: ReadonlyArray<{ host: string; port: number }>;
+  logger?: BrokerLogger;
+}
+
+/** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
+interface RetainedSource {
+  createRetainedStream(pattern: string): Readable;
+}
+
+/** Publish packets as aedes takes and delivers them, plus the `clientId` that carries the origin. */
+type TaggedPublish = PublishPacket & { clientId?: string };
+type TaggedDelivery = AedesPublishPacket & { clientId?: string };
+
+const noop = (): void => {};
+const silent: BrokerLogger = { error: noop, warn: noop, info: noop, debug: noop };
+
+/** Origins kept in the tag caches; more distinct origins still work, they are just not cached. */
+const MAX_CACHED_ORIGINS = 1024;
+
+const formatAddress = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') || filter.startsWith('#');
+
+/**
+ * Starts the broker core and binds the listeners. Rejects with `MQTTSN_ERR_LISTEN_FAILED` naming
+ * the address when a listener cannot be bound; everything started by then is closed first.
+ */
+export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
+  const logger = options.logger ?? silent;
+  const aedes = await Aedes.createBroker();
+  const broker = new LocalBroker(aedes, logger);
+  try {
+    for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  return broker;
+}
+
+class LocalBroker implements BrokerCore {
+  readonly #aedes: Aedes;
+  readonly #logger: BrokerLogger;
+  readonly #servers: net.Server[] = [];
+  /** Every accepted socket, also those that never sent CONNECT: aedes.close() only knows clients. */
+  readonly #sockets = new Set<net.Socket>();
+  readonly #listeners: Array<{ host: string; port: number }> = [];
+  #closing: Promise<void> | undefined;
+
+  /*
+   * The origin of an in-process publish travels in the packet's `clientId`, the one field aedes
+   * copies to every subscriber without putting it on the wire (aedes only compares it with a
+   * subscriber's own id for MQTT 5 no-local). The per-broker random prefix keeps tags apart from
+   * the client ids of TCP clients, which are what `clientId` holds for their messages.
+   */
+  readonly #tagPrefix = `\u0000${randomUUID()}:`;
+  readonly #tagOf = new Map<string, string>();
+  readonly #originOf = new Map<string, string>();
+
+  constructor(aedes: Aedes, logger: BrokerLogger) {
+    this.#aedes = aedes;
+    this.#logger = logger;
+    // Without a listener an 'error' event (a failing persistence call) would throw out of aedes.
+    const emitter: EventEmitter = aedes; // aedes' typings list every event but 'error'
+    emitter.on('error', (err: unknown) => logger.error({ err }, 'local broker error'));
+    aedes.on('client', (client) => logger.info({ clientId: client.id }, 'local MQTT client connected'));
+    aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
+    aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
+    aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
+  }
+
+  get listeners(): ReadonlyArray<{ host: string; port: number }> {
+    return this.#listeners;
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    const server = net.createServer((socket) => this.#accept(socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      const address = formatAddress(host, port);
+      const why = err instanceof Error ? err.message : String(err);
+      throw new BrokerError(BrokerErrorCode.LISTEN_FAILED, `local MQTT listener cannot listen on ${address}: ${why}`, { cause: err, address });
+    }
+    server.on('error', (err) => this.#logger.error({ err }, 'local MQTT listener error'));
+    this.#servers.push(server);
+    const bound = server.address() as net.AddressInfo;
+    this.#listeners.push({ host: bound.address, port: bound.port });
+    this.#logger.info({ address: formatAddress(bound.address, bound.port) }, 'local MQTT listener ready');
+  }
+
+  publish(msg: BrokerMessage, origin?: string): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(closedError());
+    const packet: TaggedPublish = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, dup: false };
+    if (origin !== undefined) packet.clientId = this.#tag(origin);
+    return new Promise((resolve, reject) => {
+      this.#aedes.publish(packet, (err) => {
+        if (err === undefined || err === null) resolve();
+        else reject(new BrokerError(BrokerErrorCode.PUBLISH_FAILED, `publish to ${JSON.stringify(msg.topic)} refused: ${err.message}`, { cause: err }));
+      });
+    });
+  }
+
+  async subscribe(filter: string, handler: BrokerHandler): Promise<() => Promise<void>> {
+    checkFilter(filter);
+    if (this.#closing !== undefined) throw closedError();
+    const dollarBlocked = startsWithWildcard(filter);
+    let active = true;
+    const deliver = (packet: TaggedDelivery, done: () => void): void => {
+      // [MQTT-4.7.2-1]; aedes' matcher itself lets `#` match `$SYS/...`.
+      if (active && !(dollarBlocked && packet.topic.startsWith('$'))) {
+        try {
+          // Payloads are Buffers on every path into aedes (mqtt-packet's parser, our publish,
+          // aedes' own $SYS messages), and the packet has the shape of a BrokerMessage: handing
+          // it on as is saves a copy per message and subscriber.
+          handler(packet as unknown as BrokerMessage, this.#origin(packet.clientId));
+        } catch (err) {
+          // A throw here would skip `done` and stall aedes' dispatch for good.
+          this.#logger.error({ err, filter, topic: packet.topic }, 'in-process subscriber threw');
+        }
+      }
+      done();
+    };
+    await new Promise<void>((resolve) => this.#aedes.subscribe(filter, deliver, resolve));
+    return async () => {
+      if (!active) return;
+      active = false;
+      await new Promise<void>((resolve) => this.#aedes.unsubscribe(filter, deliver, resolve));
+    };
+  }
+
+  async retained(filter: string): Promise<BrokerMessage[]> {
+    checkFilter(filter);
+    if (this.#closing !== undefined) throw closedError();
+    /*
+     * aedes' memory persistence scans every retained message for any pattern, and its matcher
+     * neither matches `+` against an empty level nor applies the '$' rule: ask for all of them
+     * and match here, at the same cost.
+     */
+    const source = (this.#aedes as unknown as { persistence: RetainedSource }).persistence;
+    const out: BrokerMessage[] = [];
+    for await (const p of source.createRetainedStream('#') as AsyncIterable<AedesPublishPacket>) {
+      if (!topicMatchesFilter(filter, p.topic)) continue;
+      const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+      out.push({ topic: p.topic, payload, qos: p.qos, retain: true });
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    // Stop accepting first; each server's callback fires once its last connection is gone.
+    const serversClosed = this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await Promise.all(serversClosed);
+    this.#logger.debug({}, 'local broker closed');
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    // MQTT packets are small and acks wait on each other: Nagle would add delay to every one.
+    socket.setNoDelay(true);
+    this.#aedes.handle(socket);
+  }
+
+  #tag(origin: string): string {
+    let tag = this.#tagOf.get(origin);
+    if (tag === undefined) {
+      tag = this.#tagPrefix + origin;
+      if (this.#tagOf.size < MAX_CACHED_ORIGINS) {
+        this.#tagOf.set(origin, tag);
+        this.#originOf.set(tag, origin);
+      }
+    }
+    return tag;
+  }
+
+  #origin(clientId: string | undefined): string | undefined {
+    // No clientId: aedes' own messages ($SYS) and in-process publishes without an origin.
+    if (clientId === undefined) return undefined;
+    const cached = this.#originOf.get(clientId);
+    if (cached !== undefined) return cached;
+    return clientId.startsWith(this.#tagPrefix) ? clientId.slice(this.#tagPrefix.length) : MQTT_LISTENER_ORIGIN;
+  }
+}
+
+function checkFilter(filter: string): void {
+  const reason = validateTopicFilter(filter);
+  if (reason !== undefined) throw new BrokerError(BrokerErrorCode.BAD_TOPIC_FILTER, `topic filter ${JSON.stringify(filter)}: ${reason}`);
+}
+
+function closedError(): BrokerError {
+  return new BrokerError(BrokerErrorCode.CLOSED, 'the local broker is closed');
+}
