@@ -157,7 +157,8 @@ export class UdpTransport extends TransportBase<UdpPeer> {
   broadcast(frame: Buffer): Promise<void> {
     const b = this.options.advertise;
     if (!b) {
-      return Promise.reject(this.sendError(TransportErrorCode.BROADCAST_UNSUPPORTED, 'no advertise address configured'));
+      // A capability answer, not a failure: callers ask once and stop, so nothing is logged or counted.
+      return Promise.reject(new TransportError(TransportErrorCode.BROADCAST_UNSUPPORTED, `${this.name}: no advertise address configured`));
     }
     return this.sendTo(frame, b.port, b.address);
   }
