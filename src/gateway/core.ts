@@ -1,0 +1,47 @@
+/**
+ * What the message handlers see of the gateway: its parts and a few operations. The handlers
+ * stay free of transports, sockets and timers they did not get from here.
+ */
+import type { BrokerCore } from '../broker/types.js';
+import type { Clock } from '../clock.js';
+import type { Packet } from '../codec/index.js';
+import type { Logger } from '../logger.js';
+import type { PredefinedTopics } from '../topics/registry.js';
+import type { TopicTrie } from '../topics/trie.js';
+import type { Session } from './session.js';
+import type { GatewayStats } from './stats.js';
+import type { Delivery, GatewayOptions, Link } from './types.js';
+
+export interface GatewayCore {
+  readonly options: GatewayOptions;
+  readonly clock: Clock;
+  readonly broker: BrokerCore;
+  readonly logger: Logger;
+  readonly stats: GatewayStats;
+  readonly predefined: PredefinedTopics;
+  /** every session by client id */
+  readonly sessions: Map<string, Session>;
+  /** sessions by the key of the peer they are reached at */
+  readonly byPeer: Map<string, Session>;
+  /** subscriptions of every session, for the broker fan-out */
+  readonly subscriptions: TopicTrie<Session>;
+
+  /** Encodes and sends; a failure is counted and logged, never thrown. */
+  send(link: Link, packet: Packet): void;
+  /** Creates a session for a client id (the caller checked the session limit). */
+  createSession(clientId: string): Session;
+  /** Points a session at a new link, unbinding the old peer. */
+  bind(session: Session, link: Link): void;
+  /** Removes a session and everything it subscribed. */
+  dropSession(session: Session): void;
+  /** Restarts the supervision timer for the session's state (keep-alive or sleep). */
+  supervise(session: Session): void;
+  /** The client is gone without a DISCONNECT: publish its will, state `lost`. */
+  lose(session: Session, reason: string): void;
+  /** Queues a message for a client and sends it when the client can take it. */
+  enqueue(session: Session, delivery: Delivery): void;
+  /** Sends what is queued while the client is reachable; ends a wake with PINGRESP. */
+  pump(session: Session): void;
+  /** Publishes into the broker core; resolves when it is accepted. */
+  publish(delivery: Delivery, from: Session | undefined): Promise<void>;
+}

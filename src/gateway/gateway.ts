@@ -1,0 +1,336 @@
+/**
+ * The gateway core: driven by `(transport, peer, frame)` and a clock, it keeps the MQTT-SN
+ * sessions and meets the local broker core. Transport-agnostic: it never sees a socket.
+ *
+ * ```
+ * transport frame ─► decode ─► dispatch (state guard) ─► handler ─► broker.publish
+ * broker message ─► subscription trie ─► session queue ─► outbox ─► encode ─► transport.send
+ * ```
+ */
+import type { BrokerCore, BrokerMessage } from '../broker/types.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
+import { noopLogger, type Logger } from '../logger.js';
+import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
+import { TopicTrie } from '../topics/trie.js';
+import type { Peer, Transport } from '../transport/types.js';
+import type { GatewayCore } from './core.js';
+import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
+import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
+import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
+import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
+import { Session } from './session.js';
+import { bump, createStats, type GatewayStats } from './stats.js';
+import type { Delivery, GatewayOptions, Link } from './types.js';
+
+export interface GatewayDeps {
+  options: GatewayOptions;
+  broker: BrokerCore;
+  clock: Clock;
+  logger?: Logger;
+}
+
+/** Origin tag of messages the gateway publishes into the broker core. */
+export const MQTTSN_ORIGIN = 'mqttsn';
+
+export class Gateway implements GatewayCore {
+  readonly options: GatewayOptions;
+  readonly clock: Clock;
+  readonly broker: BrokerCore;
+  readonly logger: Logger;
+  readonly stats: GatewayStats = createStats();
+  readonly predefined: PredefinedTopics;
+  readonly sessions = new Map<string, Session>();
+  readonly byPeer = new Map<string, Session>();
+  readonly subscriptions = new TopicTrie<Session>();
+
+  #transports: Transport[] = [];
+  #detach: Array<() => void> = [];
+  #unsubscribeBroker: (() => Promise<void>) | undefined;
+  #advertiseTimer: TimerHandle | undefined;
+  #noBroadcast = new Set<Transport>();
+  #matchSeq = 0;
+  #running = false;
+
+  constructor(deps: GatewayDeps) {
+    this.options = deps.options;
+    this.clock = deps.clock;
+    this.broker = deps.broker;
+    this.logger = deps.logger ?? noopLogger;
+    this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
+  }
+
+  /** Starts taking frames from a transport (open it yourself). Several may be attached. */
+  attach(transport: Transport): void {
+    this.#transports.push(transport);
+    this.#detach.push(transport.on('frame', (peer, frame) => this.handleFrame(transport, peer, frame)));
+  }
+
+  /** Subscribes to the broker core and starts advertising. */
+  async start(): Promise<void> {
+    this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
+    this.#running = true;
+    if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
+  }
+
+  /** Stops timers and detaches; sessions are left as they are (a durable store keeps them). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#advertiseTimer?.cancel();
+    for (const off of this.#detach) off();
+    this.#detach = [];
+    for (const s of this.sessions.values()) {
+      s.supervision?.cancel();
+      s.pendingConnect?.timer.cancel();
+      s.inFlight?.timer.cancel();
+    }
+    await this.#unsubscribeBroker?.();
+    this.#unsubscribeBroker = undefined;
+  }
+
+  /** One frame from a transport: decode, guard by state, dispatch. Never throws. */
+  handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
+    const p = decode(frame);
+    if (p instanceof DecodeError) {
+      bump(this.stats.decodeErrors, p.code);
+      bump(this.stats.dropped, 'decode');
+      this.logger.debug({ peer: peer.key, code: p.code, reason: p.message, bytes: frame.subarray(0, 64).toString('hex') }, 'malformed frame dropped');
+      return;
+    }
+    bump(this.stats.packetsIn, p.type);
+    const s = this.byPeer.get(peer.key);
+    // §4.11: any message from the client restarts its supervision.
+    if (s !== undefined) s.lastSeen = this.clock.now();
+    try {
+      this.#dispatch({ transport, peer }, s, p);
+    } catch (err) {
+      // A handler defect costs this one message, never the gateway.
+      this.logger.error({ peer: peer.key, type: p.type, err }, 'handler failed');
+    }
+  }
+
+  #dispatch(link: Link, s: Session | undefined, p: Packet): void {
+    switch (p.type) {
+      case 'CONNECT':
+        return onConnect(this, link, p);
+      case 'PUBLISH':
+        return onPublish(this, link, s, p);
+      case 'PINGREQ':
+        return onPingreq(this, link, s, p);
+      case 'DISCONNECT':
+        return onDisconnect(this, link, s, p);
+      case 'SEARCHGW':
+        return onSearchGw(this, link);
+      case 'PUBREL':
+        return onPubrel(this, link, s, p.msgId);
+      default:
+        break;
+    }
+    // Everything else needs a session at this address (§4.1).
+    if (s === undefined) {
+      if (p.type === 'ENCAPSULATED') {
+        bump(this.stats.dropped, 'badState');
+        this.logger.debug({ peer: link.peer.key }, 'forwarder-encapsulated frame on a transport without "forwarder": true');
+        return;
+      }
+      if (answersNothing(p)) return;
+      bump(this.stats.dropped, 'unknownClient');
+      this.send(link, { type: 'DISCONNECT' });
+      return;
+    }
+    switch (p.type) {
+      case 'WILLTOPIC':
+        return onWillTopic(this, s, p);
+      case 'WILLMSG':
+        return onWillMsg(this, s, p);
+      case 'REGISTER':
+        return s.reachable ? onRegister(this, s, p) : this.#badState(s, p);
+      case 'REGACK':
+        return onRegack(this, s, p.msgId, p.topicId, p.returnCode);
+      case 'PUBACK':
+        return onPuback(this, s, p.msgId, p.topicId, p.returnCode);
+      case 'PUBREC':
+        return onPubrec(this, s, p.msgId);
+      case 'PUBCOMP':
+        return onPubcomp(this, s, p.msgId);
+      case 'SUBSCRIBE':
+        return s.reachable ? onSubscribe(this, s, p) : this.#badState(s, p);
+      case 'UNSUBSCRIBE':
+        return s.reachable ? onUnsubscribe(this, s, p) : this.#badState(s, p);
+      case 'WILLTOPICUPD':
+        return s.reachable ? onWillTopicUpd(this, s, p) : this.#badState(s, p);
+      case 'WILLMSGUPD':
+        return s.reachable ? onWillMsgUpd(this, s, p) : this.#badState(s, p);
+      case 'ENCAPSULATED':
+      case 'ADVERTISE':
+      case 'GWINFO':
+      case 'CONNACK':
+      case 'WILLTOPICREQ':
+      case 'WILLMSGREQ':
+      case 'SUBACK':
+      case 'UNSUBACK':
+      case 'PINGRESP':
+      case 'WILLTOPICRESP':
+      case 'WILLMSGRESP':
+        // Messages a gateway sends, not receives (or another gateway's discovery): ignored.
+        bump(this.stats.dropped, 'badState');
+        return;
+    }
+  }
+
+  /** A request the client's state does not allow: the client is told to CONNECT again. */
+  #badState(s: Session, p: Packet): void {
+    bump(this.stats.dropped, 'badState');
+    this.logger.debug({ clientId: s.clientId, state: s.state, type: p.type }, 'message not allowed in this state');
+    if (s.link && s.state !== 'await-willtopic' && s.state !== 'await-willmsg') this.send(s.link, { type: 'DISCONNECT' });
+  }
+
+  send(link: Link, packet: Packet): void {
+    let bytes: Buffer;
+    try {
+      bytes = encode(packet);
+    } catch (err) {
+      bump(this.stats.dropped, 'tooLarge');
+      this.logger.warn({ peer: link.peer.key, type: packet.type, err }, 'message could not be encoded');
+      return;
+    }
+    bump(this.stats.packetsOut, packet.type);
+    link.transport.send(link.peer, bytes).catch((err: unknown) => {
+      bump(this.stats.dropped, 'sendFailed');
+      this.logger.debug({ peer: link.peer.key, type: packet.type, err }, 'send failed');
+    });
+  }
+
+  createSession(clientId: string): Session {
+    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient));
+    this.sessions.set(clientId, s);
+    return s;
+  }
+
+  bind(s: Session, link: Link): void {
+    if (s.link !== undefined && s.link.peer.key !== link.peer.key && this.byPeer.get(s.link.peer.key) === s) {
+      this.byPeer.delete(s.link.peer.key);
+    }
+    s.link = link;
+    this.byPeer.set(link.peer.key, s);
+  }
+
+  dropSession(s: Session): void {
+    s.supervision?.cancel();
+    s.pendingConnect?.timer.cancel();
+    abandonInFlight(s, false);
+    for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
+    s.subscriptions.clear();
+    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);
+  }
+
+  /**
+   * Keep-alive (active) or sleep (asleep) supervision. The timer is not reset on every message:
+   * it fires at the earliest possible expiry and re-arms from `lastSeen`, so a busy client costs
+   * no timer churn.
+   */
+  supervise(s: Session): void {
+    s.supervision?.cancel();
+    s.supervision = undefined;
+    const periodSec = s.state === 'active' ? s.keepAliveSec : s.state === 'asleep' ? s.sleepSec : 0;
+    // Keep-alive 0 is "no supervision", as in MQTT (§4.11 calls it ambiguous).
+    if (periodSec <= 0) return;
+    const limitMs = periodSec * 1000 * this.options.timers.keepAliveFactor;
+    const check = (): void => {
+      const idle = this.clock.now() - s.lastSeen;
+      if (idle >= limitMs) {
+        s.supervision = undefined;
+        this.lose(s, s.state === 'asleep' ? 'sleep duration exceeded' : 'keep-alive timeout');
+      } else {
+        s.supervision = this.clock.setTimeout(check, limitMs - idle);
+      }
+    };
+    s.supervision = this.clock.setTimeout(check, limitMs - (this.clock.now() - s.lastSeen));
+  }
+
+  lose(s: Session, reason: string): void {
+    s.supervision?.cancel();
+    s.supervision = undefined;
+    s.pendingConnect?.timer.cancel();
+    s.pendingConnect = undefined;
+    abandonInFlight(s, !s.cleanSession);
+    s.state = 'lost';
+    this.logger.info({ clientId: s.clientId, reason }, 'client lost');
+    const will = s.will;
+    if (will !== undefined && will.topic !== '') {
+      this.stats.willsPublished++;
+      this.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, s).then(
+        () => this.logger.info({ clientId: s.clientId, topic: will.topic }, 'will published'),
+        (err: unknown) => this.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
+      );
+    }
+    if (s.cleanSession) this.dropSession(s);
+  }
+
+  enqueue(s: Session, d: Delivery): void {
+    enqueue(this, s, d);
+  }
+
+  pump(s: Session): void {
+    pump(this, s);
+  }
+
+  publish(d: Delivery, _from: Session | undefined): Promise<void> {
+    return this.broker.publish({ topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain }, MQTTSN_ORIGIN);
+  }
+
+  /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
+  #fanOut(msg: BrokerMessage, _origin: string | undefined): void {
+    const seq = ++this.#matchSeq;
+    const targets: Session[] = [];
+    this.subscriptions.match(msg.topic, (s, filter) => {
+      const q = s.subscriptions.get(filter)?.qos ?? 0;
+      if (s.matchSeq !== seq) {
+        s.matchSeq = seq;
+        s.matchQos = q;
+        targets.push(s);
+      } else if (q > s.matchQos) {
+        s.matchQos = q;
+      }
+    });
+    for (const s of targets) {
+      // Live messages go out with retain 0; only a delivery caused by SUBSCRIBE carries it (MQTT 3.1.1 §3.3.1.3).
+      enqueue(this, s, { topic: msg.topic, payload: msg.payload, qos: Math.min(msg.qos, s.matchQos) as 0 | 1 | 2, retain: false });
+    }
+  }
+
+  /** §4.2: ADVERTISE on every transport that can broadcast, every T_ADV. */
+  #advertise(): void {
+    if (!this.#running) return;
+    const duration = this.options.timers.advertiseIntervalSec;
+    const bytes = encode({ type: 'ADVERTISE', gwId: this.options.gatewayId, duration });
+    for (const t of this.#transports) {
+      if (this.#noBroadcast.has(t) || t.state !== 'open') continue;
+      t.broadcast(bytes).then(
+        () => bump(this.stats.packetsOut, 'ADVERTISE'),
+        () => this.#noBroadcast.add(t), // this medium or its config has no broadcast: stop trying
+      );
+    }
+    this.#advertiseTimer = this.clock.setTimeout(() => this.#advertise(), duration * 1000);
+  }
+}
+
+/** Messages that get no unsolicited DISCONNECT from an unknown address: answers and discovery. */
+function answersNothing(p: Packet): boolean {
+  switch (p.type) {
+    case 'ADVERTISE':
+    case 'GWINFO':
+    case 'PINGRESP':
+    case 'CONNACK':
+    case 'SUBACK':
+    case 'UNSUBACK':
+    case 'WILLTOPICREQ':
+    case 'WILLMSGREQ':
+    case 'WILLTOPICRESP':
+    case 'WILLMSGRESP':
+      return true;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Connection handlers: CONNECT and the will dance, PINGREQ (keep-alive and wake-up),
+ * DISCONNECT (leave or sleep), will updates, SEARCHGW (MQTT-SN.md §4.2-4.4, §4.11-4.12).
+ */
+import {
+  PROTOCOL_ID,
+  ReturnCode,
+  type ConnectPacket,
+  type DisconnectPacket,
+  type PingreqPacket,
+  type WillMsgPacket,
+  type WillMsgUpdPacket,
+  type WillTopicPacket,
+  type WillTopicUpdPacket,
+} from '../../codec/index.js';
+import { validateTopicName } from '../../topics/topic-names.js';
+import type { GatewayCore } from '../core.js';
+import { abandonInFlight } from '../outbox.js';
+import type { Session } from '../session.js';
+import { bump } from '../stats.js';
+import type { Link } from '../types.js';
+
+/** Longest client id accepted; v1.2 says 1-23 characters, real devices send longer (MAC-based ids). */
+const MAX_CLIENT_ID_BYTES = 128;
+
+export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
+  // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03.
+  if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || Buffer.byteLength(p.clientId) > MAX_CLIENT_ID_BYTES) {
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+    gw.logger.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
+    return;
+  }
+  // A peer that was another client (a device rebooted with a new id) has ended that session.
+  const previous = gw.byPeer.get(link.peer.key);
+  if (previous !== undefined && previous.clientId !== p.clientId && previous.reachable) gw.lose(previous, 'its address connected as another client');
+
+  let s = gw.sessions.get(p.clientId);
+  if (s === undefined) {
+    if (gw.sessions.size >= gw.options.limits.maxSessions) {
+      bump(gw.stats.dropped, 'congestion');
+      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+      return;
+    }
+    s = gw.createSession(p.clientId);
+  } else if (s.link !== undefined && s.link.peer.key !== link.peer.key && (s.reachable || s.state === 'await-willtopic' || s.state === 'await-willmsg')) {
+    // Takeover from another address: the old connection is closed, as an MQTT broker would.
+    gw.send(s.link, { type: 'DISCONNECT' });
+    gw.logger.info({ clientId: s.clientId, from: s.link.peer.key, to: link.peer.key }, 'client id taken over by a new address');
+  }
+
+  // §4.12.3 (ambiguous in v1.2): CONNECT without will from a sleeper is a signal to become
+  // active again; the session, its buffer and its flags stay (Paho's and Bisquitt's reading).
+  if ((s.state === 'asleep' || s.state === 'awake') && !p.will) {
+    gw.bind(s, link);
+    s.keepAliveSec = p.duration;
+    accept(gw, s);
+    return;
+  }
+
+  s.pendingConnect?.timer.cancel();
+  s.pendingConnect = undefined;
+  abandonInFlight(s, !p.cleanSession);
+  gw.bind(s, link);
+  if (p.cleanSession) clearSession(gw, s);
+  // The client may have lost its topic table (§4.3): ids are told again before use.
+  s.confirmedIds.clear();
+  s.refusedTopics.clear();
+  s.cleanSession = p.cleanSession;
+  s.keepAliveSec = p.duration;
+
+  if (!p.will) {
+    accept(gw, s);
+    return;
+  }
+  const session = s;
+  s.pendingConnect = {
+    cleanSession: p.cleanSession,
+    keepAliveSec: p.duration,
+    timer: gw.clock.setTimeout(() => abandonConnect(gw, session), gw.options.timers.connectTimeoutMs),
+  };
+  s.state = 'await-willtopic';
+  gw.send(link, { type: 'WILLTOPICREQ' });
+}
+
+/** §4.3 table: clean session deletes subscriptions, topic ids, buffered messages and the will. */
+function clearSession(gw: GatewayCore, s: Session): void {
+  for (const filter of s.subscriptions.keys()) gw.subscriptions.remove(filter, s);
+  s.subscriptions.clear();
+  s.registry.clear();
+  s.queue.length = 0;
+  s.qos2Received.clear();
+  s.will = undefined;
+}
+
+/** CONNACK 0x00: the client is active and gets what was kept for it. */
+function accept(gw: GatewayCore, s: Session): void {
+  s.pendingConnect?.timer.cancel();
+  s.pendingConnect = undefined;
+  s.state = 'active';
+  s.lastSeen = gw.clock.now();
+  gw.send(s.link!, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+  gw.supervise(s);
+  gw.logger.info({ clientId: s.clientId, peer: s.link!.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
+  gw.pump(s);
+}
+
+function abandonConnect(gw: GatewayCore, s: Session): void {
+  if (s.pendingConnect === undefined) return;
+  s.pendingConnect = undefined;
+  s.state = 'disconnected';
+  gw.logger.info({ clientId: s.clientId }, 'will dance not finished in time: connection abandoned');
+  if (s.cleanSession) gw.dropSession(s);
+}
+
+export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): void {
+  const link = s.link!;
+  if (s.state === 'await-willmsg') {
+    gw.send(link, { type: 'WILLMSGREQ' }); // a repeated WILLTOPIC: our WILLMSGREQ was lost
+    return;
+  }
+  if (s.state !== 'await-willtopic' || s.pendingConnect === undefined) {
+    bump(gw.stats.dropped, 'badState');
+    return;
+  }
+  // An empty WILLTOPIC means "no will" (§4.3); the next step is ambiguous, CONNACK is the sane one.
+  if (p.willTopic === null || p.willTopic === '') {
+    s.will = undefined;
+    accept(gw, s);
+    return;
+  }
+  if (validateTopicName(p.willTopic) !== undefined) {
+    s.pendingConnect.timer.cancel();
+    s.pendingConnect = undefined;
+    s.state = 'disconnected';
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  }
+  s.pendingConnect.willTopic = { topic: p.willTopic, qos: p.qos, retain: p.retain };
+  s.state = 'await-willmsg';
+  gw.send(link, { type: 'WILLMSGREQ' });
+}
+
+export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket): void {
+  if (s.state === 'active') {
+    // A repeated WILLMSG after CONNACK: our CONNACK was lost.
+    gw.send(s.link!, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+    return;
+  }
+  const willTopic = s.pendingConnect?.willTopic;
+  if (s.state !== 'await-willmsg' || willTopic === undefined) {
+    bump(gw.stats.dropped, 'badState');
+    return;
+  }
+  s.will = { ...willTopic, payload: p.willMsg };
+  accept(gw, s);
+}
+
+export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacket): void {
+  // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
+  if (p.willTopic === null || p.willTopic === '') {
+    s.will = undefined;
+  } else if (validateTopicName(p.willTopic) !== undefined) {
+    gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  } else {
+    s.will = { topic: p.willTopic, qos: p.qos, retain: p.retain, payload: s.will?.payload ?? Buffer.alloc(0) };
+  }
+  gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.ACCEPTED });
+}
+
+export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): void {
+  // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
+  s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
+  gw.send(s.link!, { type: 'WILLMSGRESP', returnCode: ReturnCode.ACCEPTED });
+}
+
+/**
+ * PINGREQ: keep-alive from an active client, or (with a client id) a sleeper waking up to take
+ * its buffered messages, which end with PINGRESP (§4.12.2).
+ */
+export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p: PingreqPacket): void {
+  const sleeper = p.clientId !== undefined ? gw.sessions.get(p.clientId) : s;
+  if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
+    // The client id lets a sleeper come back from a new address; the address is updated.
+    gw.bind(sleeper, link);
+    sleeper.lastSeen = gw.clock.now();
+    sleeper.supervision?.cancel();
+    sleeper.state = 'awake';
+    // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
+    // supervise the client.
+    gw.pump(sleeper);
+    return;
+  }
+  if (s !== undefined && s.state === 'active' && (p.clientId === undefined || p.clientId === s.clientId)) {
+    gw.send(link, { type: 'PINGRESP' });
+    return;
+  }
+  // §4.1: the gateway cannot place this client; DISCONNECT tells it to CONNECT again.
+  bump(gw.stats.dropped, 'unknownClient');
+  gw.send(link, { type: 'DISCONNECT' });
+}
+
+export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined, p: DisconnectPacket): void {
+  gw.send(link, { type: 'DISCONNECT' });
+  if (s === undefined) return;
+  s.pendingConnect?.timer.cancel();
+  s.pendingConnect = undefined;
+  if (p.duration !== undefined && p.duration > 0 && (s.reachable || s.state === 'asleep')) {
+    // §4.12.1: asleep; messages are buffered until the client wakes. What was in flight goes
+    // back to the buffer so it is delivered at the next wake.
+    abandonInFlight(s, true);
+    s.state = 'asleep';
+    s.sleepSec = p.duration;
+    s.lastSeen = gw.clock.now();
+    gw.supervise(s);
+    gw.logger.info({ clientId: s.clientId, duration: p.duration }, 'client asleep');
+    return;
+  }
+  // §4.12.6-7: a plain DISCONNECT (or duration 0) ends the connection without the will.
+  abandonInFlight(s, !s.cleanSession);
+  s.supervision?.cancel();
+  s.state = 'disconnected';
+  gw.logger.info({ clientId: s.clientId }, 'client disconnected');
+  if (s.cleanSession) gw.dropSession(s);
+}
+
+/** §4.2: a gateway answers every SEARCHGW with GWINFO(GwId), without GwAdd. */
+export function onSearchGw(gw: GatewayCore, link: Link): void {
+  gw.send(link, { type: 'GWINFO', gwId: gw.options.gatewayId });
+}

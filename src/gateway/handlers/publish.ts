@@ -1,0 +1,119 @@
+/**
+ * Client -> gateway publishing: PUBLISH at QoS -1..2, PUBREL, and REGISTER from the client
+ * (MQTT-SN.md §4.5-4.8).
+ */
+import { ReturnCode, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
+import { validateTopicName } from '../../topics/topic-names.js';
+import type { GatewayCore } from '../core.js';
+import type { Session } from '../session.js';
+import { bump } from '../stats.js';
+import type { Link } from '../types.js';
+
+/** The TopicId field as the PUBLISH carried it, for the PUBACK that echoes it. */
+function topicField(p: PublishPacket): number {
+  switch (p.topicIdType) {
+    case 'normal':
+    case 'predefined':
+      return p.topicId;
+    case 'short': {
+      const b = Buffer.from(p.topicName, 'utf8');
+      return (b[0]! << 8) | b[1]!;
+    }
+    case 'inline':
+      return 0;
+  }
+}
+
+/** The full topic name a PUBLISH means for this client, or undefined when the id is unknown. */
+function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): string | undefined {
+  switch (p.topicIdType) {
+    case 'normal':
+      return s?.registry.nameOf(p.topicId);
+    case 'predefined':
+      return gw.predefined.nameOf(p.topicId);
+    case 'short':
+      return p.topicName;
+    case 'inline':
+      return gw.options.qosMinusOne.inlineTopicNames && validateTopicName(p.topicName) === undefined ? p.topicName : undefined;
+  }
+}
+
+export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p: PublishPacket): void {
+  bump(gw.stats.publishIn, String(p.qos) as '-1' | '0' | '1' | '2');
+  if (p.qos === -1) {
+    // §4.8: from any address, connected or not; forwarded at QoS 0; nothing is ever sent back,
+    // not even for an unknown id. A connected sender's session is not disturbed.
+    const topic = topicOf(gw, undefined, p);
+    if (topic === undefined) {
+      bump(gw.stats.dropped, 'qosMinusOneRejected');
+      return;
+    }
+    void gw.publish({ topic, payload: p.payload, qos: 0, retain: p.retain }, s).catch(() => undefined);
+    return;
+  }
+  if (s === undefined || !(s.reachable || s.state === 'asleep')) {
+    bump(gw.stats.dropped, 'unknownClient');
+    gw.send(link, { type: 'DISCONNECT' });
+    return;
+  }
+  const topic = topicOf(gw, s, p);
+  if (topic === undefined) {
+    // §4.7: PUBACK 0x02 for an unknown id, whatever the QoS (Paho skips QoS 0; the spec does not).
+    bump(gw.stats.dropped, 'invalidTopic');
+    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID });
+    return;
+  }
+  const delivery = { topic, payload: p.payload, qos: p.qos, retain: p.retain };
+  switch (p.qos) {
+    case 0:
+      void gw.publish(delivery, s).catch(() => undefined);
+      return;
+    case 1:
+      gw.publish(delivery, s).then(
+        () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
+        () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION }),
+      );
+      return;
+    case 2: {
+      // §4.7 exactly once: the message is published on its first arrival and its id kept until
+      // PUBREL; a repeat before PUBREL gets PUBREC again and no second delivery.
+      if (s.qos2Received.has(p.msgId)) {
+        gw.send(link, { type: 'PUBREC', msgId: p.msgId });
+        return;
+      }
+      s.qos2Received.add(p.msgId);
+      const msgId = p.msgId;
+      gw.publish(delivery, s).then(
+        () => gw.send(link, { type: 'PUBREC', msgId }),
+        () => {
+          // Not accepted: forget the id so the client's retry is published, not swallowed.
+          s.qos2Received.delete(msgId);
+        },
+      );
+      return;
+    }
+  }
+}
+
+/** PUBREL: release the id; PUBCOMP even for an unknown id (§4.7). */
+export function onPubrel(gw: GatewayCore, link: Link, s: Session | undefined, msgId: number): void {
+  s?.qos2Received.delete(msgId);
+  gw.send(link, { type: 'PUBCOMP', msgId });
+}
+
+/** REGISTER from the client: the same name always gets the same id for that client (§4.6). */
+export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket): void {
+  const link = s.link!;
+  if (validateTopicName(p.topicName) !== undefined) {
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  }
+  const id = s.registry.idFor(p.topicName);
+  if (id === 'full') {
+    bump(gw.stats.dropped, 'congestion');
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+    return;
+  }
+  s.confirmedIds.add(id);
+  gw.send(link, { type: 'REGACK', topicId: id, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+}

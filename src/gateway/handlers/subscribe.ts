@@ -1,0 +1,90 @@
+/** SUBSCRIBE and UNSUBSCRIBE (MQTT-SN.md §4.9). */
+import { ReturnCode, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
+import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
+import type { GatewayCore } from '../core.js';
+import type { Session, SubscriptionKind } from '../session.js';
+import { bump } from '../stats.js';
+
+export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): void {
+  const link = s.link!;
+  const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
+
+  let filter: string;
+  let kind: SubscriptionKind;
+  let topicId = 0;
+  switch (p.topicIdType) {
+    case 'normal':
+      filter = p.topicName;
+      if (hasWildcards(filter)) {
+        if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        kind = 'wildcard'; // SUBACK carries 0x0000; ids come later by REGISTER (§4.6)
+      } else {
+        if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        kind = 'name';
+      }
+      break;
+    case 'predefined': {
+      const name = gw.predefined.nameOf(p.topicId);
+      if (name === undefined) return reject(ReturnCode.INVALID_TOPIC_ID);
+      filter = name;
+      kind = 'predefined';
+      topicId = p.topicId; // echoed, as Paho does
+      break;
+    }
+    case 'short':
+      filter = p.topicName;
+      if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+      kind = 'short';
+      break;
+  }
+
+  const existing = s.subscriptions.get(filter);
+  if (existing === undefined && s.subscriptions.size >= gw.options.limits.maxSubscriptionsPerClient) {
+    bump(gw.stats.dropped, 'congestion');
+    return reject(ReturnCode.CONGESTION);
+  }
+  if (kind === 'name') {
+    const id = s.registry.idFor(filter);
+    if (id === 'full') {
+      bump(gw.stats.dropped, 'congestion');
+      return reject(ReturnCode.CONGESTION);
+    }
+    topicId = id;
+    s.confirmedIds.add(id);
+  }
+  // A retransmitted SUBSCRIBE (DUP, same filter and QoS) changes nothing and sends no retained again.
+  const repeat = p.dup && existing?.qos === p.qos;
+  if (existing === undefined) gw.subscriptions.add(filter, s);
+  s.subscriptions.set(filter, { qos: p.qos, kind });
+  // A new SUBSCRIBE is the client asking again for topics whose REGISTER it refused (§4.6).
+  if (kind === 'wildcard') s.refusedTopics.clear();
+  else s.refusedTopics.delete(filter);
+
+  gw.send(link, { type: 'SUBACK', qos: p.qos, topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+  if (repeat) return;
+
+  // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
+  const granted = p.qos;
+  gw.broker.retained(filter).then(
+    (messages) => {
+      for (const m of messages) gw.enqueue(s, { topic: m.topic, payload: m.payload, qos: Math.min(m.qos, granted) as 0 | 1 | 2, retain: true });
+    },
+    (err: unknown) => gw.logger.warn({ clientId: s.clientId, filter, err }, 'could not read retained messages'),
+  );
+}
+
+export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket): void {
+  let filter: string | undefined;
+  switch (p.topicIdType) {
+    case 'normal':
+    case 'short':
+      filter = p.topicName;
+      break;
+    case 'predefined':
+      filter = gw.predefined.nameOf(p.topicId);
+      break;
+  }
+  if (filter !== undefined && s.subscriptions.delete(filter)) gw.subscriptions.remove(filter, s);
+  // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same.
+  gw.send(s.link!, { type: 'UNSUBACK', msgId: p.msgId });
+}

@@ -1,0 +1,203 @@
+/**
+ * Gateway -> client delivery: the one component that owns the send queue, the single request in
+ * flight toward a client, T_RETRY / N_RETRY, and REGISTER-before-PUBLISH (MQTT-SN.md §4.6,
+ * §4.7 concurrency, §4.10, §4.13).
+ */
+import type { PublishTopic } from '../codec/index.js';
+import type { GatewayCore } from './core.js';
+import type { InFlight, Session } from './session.js';
+import { bump } from './stats.js';
+import type { Delivery } from './types.js';
+
+/**
+ * Queues a message for a client. A client that cannot take it now (asleep, away with a kept
+ * session) gets it buffered, bounded, oldest dropped first; QoS 0 is not kept for a client that
+ * is not coming back to a wake-up (disconnected or lost), as an MQTT broker would not keep it.
+ */
+export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
+  if (s.refusedTopics.has(d.topic)) {
+    bump(gw.stats.dropped, 'registerRefused');
+    return;
+  }
+  if (!s.reachable) {
+    if (d.qos === 0 && (s.state === 'disconnected' || s.state === 'lost')) return;
+    if (s.queue.length >= gw.options.limits.sleepBufferMessages) {
+      s.queue.shift();
+      bump(gw.stats.dropped, 'sleepBufferFull');
+      gw.logger.debug({ clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages }, 'buffer full: oldest message dropped');
+    }
+    s.queue.push(d);
+    return;
+  }
+  if (s.queue.length >= gw.options.limits.maxInflightQueue) {
+    s.queue.shift();
+    bump(gw.stats.dropped, 'queueFull');
+  }
+  s.queue.push(d);
+  if (s.inFlight === undefined) pump(gw, s);
+}
+
+/** Sends queued messages while nothing is in flight; a wake ends with PINGRESP once all is out (§4.12.2). */
+export function pump(gw: GatewayCore, s: Session): void {
+  while (s.reachable && s.inFlight === undefined && s.queue.length > 0) {
+    start(gw, s, s.queue.shift()!);
+  }
+  if (s.state === 'awake' && s.inFlight === undefined && s.queue.length === 0 && s.link) {
+    gw.send(s.link, { type: 'PINGRESP' });
+    s.state = 'asleep';
+    gw.supervise(s);
+  }
+}
+
+type Resolved = { topic: PublishTopic } | { register: number } | 'full';
+
+/**
+ * The topic form a client can read (§4.10): an id it confirmed in this connection, a predefined
+ * id, a short name, or else a normal id it must first be told with REGISTER.
+ */
+function resolveTopic(gw: GatewayCore, s: Session, name: string): Resolved {
+  const id = s.registry.lookup(name);
+  if (id !== undefined && s.confirmedIds.has(id)) return { topic: { topicIdType: 'normal', topicId: id } };
+  const predefinedId = gw.predefined.idOf(name);
+  if (predefinedId !== undefined) return { topic: { topicIdType: 'predefined', topicId: predefinedId } };
+  if (name.length <= 2 && Buffer.byteLength(name) === 2) return { topic: { topicIdType: 'short', topicName: name } };
+  if (id !== undefined) return { register: id };
+  const assigned = s.registry.idFor(name);
+  return assigned === 'full' ? 'full' : { register: assigned };
+}
+
+function start(gw: GatewayCore, s: Session, d: Delivery): void {
+  const link = s.link!;
+  if (s.refusedTopics.has(d.topic)) {
+    bump(gw.stats.dropped, 'registerRefused');
+    return;
+  }
+  const r = resolveTopic(gw, s, d.topic);
+  if (r === 'full') {
+    bump(gw.stats.dropped, 'congestion');
+    gw.logger.warn({ clientId: s.clientId, topic: d.topic }, 'no topic id left for this client: message dropped');
+    return;
+  }
+  if ('register' in r) {
+    // §4.6: REGISTER and wait for REGACK 0x00 before the PUBLISH on a topic the client does not know.
+    const msgId = s.nextMsgId();
+    s.inFlight = { kind: 'register', msgId, topicId: r.register, delivery: d, retries: 0, timer: arm(gw, s) };
+    gw.send(link, { type: 'REGISTER', topicId: r.register, msgId, topicName: d.topic });
+    return;
+  }
+  // §4.10: a message that does not fit the medium is silently not delivered.
+  if (publishSize(d) > link.transport.maxFrameSize) {
+    bump(gw.stats.dropped, 'tooLarge');
+    return;
+  }
+  bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');
+  if (d.qos === 0) {
+    gw.send(link, { type: 'PUBLISH', dup: false, qos: 0, retain: d.retain, msgId: 0, payload: d.payload, ...r.topic });
+    return;
+  }
+  const msgId = s.nextMsgId();
+  s.inFlight = { kind: 'publish', msgId, topic: r.topic, delivery: d, stage: d.qos === 1 ? 'puback' : 'pubrec', retries: 0, timer: arm(gw, s) };
+  gw.send(link, { type: 'PUBLISH', dup: false, qos: d.qos, retain: d.retain, msgId, payload: d.payload, ...r.topic });
+}
+
+/** Bytes of the PUBLISH carrying `d` (the gateway never sends inline names). */
+function publishSize(d: Delivery): number {
+  const total = 7 + d.payload.length;
+  return total <= 255 ? total : total + 2;
+}
+
+/** T_RETRY for the request just put in flight. */
+function arm(gw: GatewayCore, s: Session): InFlight['timer'] {
+  return gw.clock.setTimeout(() => retry(gw, s), gw.options.timers.retryMs);
+}
+
+/** §4.13: resend with DUP after T_RETRY; after N_RETRY the client is lost. */
+function retry(gw: GatewayCore, s: Session): void {
+  const f = s.inFlight;
+  if (f === undefined || !s.link) return;
+  if (f.retries >= gw.options.timers.maxRetries) {
+    bump(gw.stats.dropped, 'retriesExhausted');
+    gw.lose(s, `no answer to ${f.kind === 'register' ? 'REGISTER' : 'PUBLISH'} after ${f.retries + 1} tries`);
+    return;
+  }
+  f.retries++;
+  f.timer = arm(gw, s);
+  gw.stats.retransmissions++;
+  if (f.kind === 'register') {
+    gw.send(s.link, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: f.delivery.topic });
+  } else if (f.stage === 'pubcomp') {
+    gw.send(s.link, { type: 'PUBREL', msgId: f.msgId });
+  } else {
+    const d = f.delivery;
+    gw.send(s.link, { type: 'PUBLISH', dup: true, qos: d.qos, retain: d.retain, msgId: f.msgId, payload: d.payload, ...f.topic });
+  }
+}
+
+/** Ends the request in flight and sends what is next. */
+function settle(gw: GatewayCore, s: Session): void {
+  s.inFlight?.timer.cancel();
+  s.inFlight = undefined;
+  pump(gw, s);
+}
+
+/** The client's REGACK to a gateway REGISTER. */
+export function onRegack(gw: GatewayCore, s: Session, msgId: number, topicId: number, returnCode: number): void {
+  const f = s.inFlight;
+  if (f?.kind !== 'register' || f.msgId !== msgId) return; // late duplicate: already settled
+  f.timer.cancel();
+  s.inFlight = undefined;
+  if (returnCode === 0) {
+    s.confirmedIds.add(f.topicId);
+    start(gw, s, f.delivery);
+  } else {
+    // §4.6: a refused REGISTER drops the message and stands for an unsubscribe from that
+    // concrete topic (a wildcard subscription stays until UNSUBSCRIBE). Congestion only drops.
+    if (returnCode !== 0x01) s.refusedTopics.add(f.delivery.topic);
+    bump(gw.stats.dropped, 'registerRefused');
+    gw.logger.debug({ clientId: s.clientId, topic: f.delivery.topic, topicId, returnCode }, 'client refused REGISTER: message dropped');
+  }
+  pump(gw, s);
+}
+
+/** PUBACK from the client: the end of a QoS 1 delivery, or news that it does not know an id. */
+export function onPuback(gw: GatewayCore, s: Session, msgId: number, topicId: number, returnCode: number): void {
+  const f = s.inFlight;
+  if (returnCode === 0x02) {
+    // §4.10: the client does not know that id; REGISTER it again before the next PUBLISH on it.
+    s.confirmedIds.delete(topicId);
+  }
+  if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'puback') {
+    if (returnCode !== 0) bump(gw.stats.dropped, 'invalidTopic');
+    settle(gw, s);
+  }
+}
+
+/** PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL again). */
+export function onPubrec(gw: GatewayCore, s: Session, msgId: number): void {
+  const f = s.inFlight;
+  if (f?.kind !== 'publish' || f.msgId !== msgId || !s.link) return;
+  if (f.stage === 'pubrec') {
+    f.stage = 'pubcomp';
+    f.retries = 0;
+    f.timer.cancel();
+    f.timer = arm(gw, s);
+  }
+  if (f.stage === 'pubcomp') gw.send(s.link, { type: 'PUBREL', msgId });
+}
+
+export function onPubcomp(gw: GatewayCore, s: Session, msgId: number): void {
+  const f = s.inFlight;
+  if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'pubcomp') settle(gw, s);
+}
+
+/**
+ * The client went away with a request in flight. A kept session (clean session false, or a
+ * sleeper) gets the message back at the head of its queue so nothing acknowledged is lost.
+ */
+export function abandonInFlight(s: Session, keep: boolean): void {
+  const f = s.inFlight;
+  if (f === undefined) return;
+  f.timer.cancel();
+  s.inFlight = undefined;
+  if (keep && f.delivery.qos > 0) s.queue.unshift(f.delivery);
+}

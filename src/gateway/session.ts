@@ -1,0 +1,103 @@
+/**
+ * One MQTT-SN client as the gateway sees it (MQTT-SN.md §4.12, §5). The state is a single union
+ * field, never a set of booleans; everything else is the data the states need.
+ */
+import type { TimerHandle } from '../clock.js';
+import type { PublishTopic, SubQoS } from '../codec/index.js';
+import type { TopicRegistry } from '../topics/registry.js';
+import type { Delivery, Link } from './types.js';
+
+/**
+ * - `await-willtopic` / `await-willmsg`: CONNECT with Will=1 accepted, the will dance is running
+ * - `active`: connected, supervised by keep-alive
+ * - `asleep`: DISCONNECT with a duration; messages are buffered
+ * - `awake`: PINGREQ with client id while asleep; buffered messages are flushing, PINGRESP ends it
+ * - `disconnected`: DISCONNECT without duration; no will
+ * - `lost`: keep-alive, sleep timer or N_RETRY ran out; the will was published
+ */
+export type SessionState = 'await-willtopic' | 'await-willmsg' | 'active' | 'asleep' | 'awake' | 'disconnected' | 'lost';
+
+export interface Will {
+  topic: string;
+  payload: Buffer;
+  qos: SubQoS;
+  retain: boolean;
+}
+
+/** How the client subscribed; decides the topic form of what the gateway sends back. */
+export type SubscriptionKind = 'name' | 'wildcard' | 'short' | 'predefined';
+
+export interface Subscription {
+  qos: SubQoS;
+  kind: SubscriptionKind;
+}
+
+/** The one request the gateway has outstanding toward a client (§4.7: one at a time). */
+export type InFlight =
+  | { kind: 'register'; msgId: number; topicId: number; delivery: Delivery; retries: number; timer: TimerHandle }
+  | {
+      kind: 'publish';
+      msgId: number;
+      /** the topic form chosen when it was first sent, reused by retransmissions */
+      topic: PublishTopic;
+      delivery: Delivery;
+      /** QoS 1 waits for PUBACK; QoS 2 for PUBREC, then (after PUBREL) PUBCOMP */
+      stage: 'puback' | 'pubrec' | 'pubcomp';
+      retries: number;
+      timer: TimerHandle;
+    };
+
+/** What a CONNECT asked for, kept until the will dance ends in CONNACK. */
+export interface PendingConnect {
+  cleanSession: boolean;
+  keepAliveSec: number;
+  willTopic?: { topic: string; qos: SubQoS; retain: boolean };
+  timer: TimerHandle;
+}
+
+export class Session {
+  state: SessionState = 'disconnected';
+  link: Link | undefined;
+  cleanSession = true;
+  keepAliveSec = 0;
+  /** sleep duration in seconds while asleep or awake */
+  sleepSec = 0;
+  lastSeen = 0;
+  will: Will | undefined;
+  pendingConnect: PendingConnect | undefined;
+  /** filter (or short name, or the predefined topic's name) -> subscription */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
+  readonly confirmedIds = new Set<number>();
+  /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
+  readonly refusedTopics = new Set<string>();
+  /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
+  readonly queue: Delivery[] = [];
+  inFlight: InFlight | undefined;
+  /** QoS 2 message ids received and published, waiting for PUBREL (exactly once, §4.7) */
+  readonly qos2Received = new Set<number>();
+  /** supervision timer: keep-alive while active, sleep duration while asleep */
+  supervision: TimerHandle | undefined;
+  #nextMsgId = 1;
+  /** scratch of the broker fan-out: the dispatch this session was last matched in */
+  matchSeq = -1;
+  matchQos: SubQoS = 0;
+
+  constructor(
+    readonly clientId: string,
+    readonly registry: TopicRegistry,
+  ) {}
+
+  /** 1..65535, never 0 (§5.3.4); skips the id in flight so a wrap cannot collide with it. */
+  nextMsgId(): number {
+    let id = this.#nextMsgId;
+    if (this.inFlight !== undefined && this.inFlight.msgId === id) id = id === 0xffff ? 1 : id + 1;
+    this.#nextMsgId = id === 0xffff ? 1 : id + 1;
+    return id;
+  }
+
+  /** Connected in the sense of "has a live link the gateway may send on". */
+  get reachable(): boolean {
+    return this.state === 'active' || this.state === 'awake';
+  }
+}

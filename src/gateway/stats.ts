@@ -1,0 +1,50 @@
+/**
+ * Plain counters of the gateway core, cheap to bump on the hot path and read by the metrics
+ * layer. Keys are stable: they become metric labels.
+ */
+import type { PacketType } from '../codec/index.js';
+
+export type DropReason =
+  | 'decode'
+  | 'unknownClient'
+  | 'badState'
+  | 'invalidTopic'
+  | 'qosMinusOneRejected'
+  | 'registerRefused'
+  | 'sleepBufferFull'
+  | 'queueFull'
+  | 'tooLarge'
+  | 'retriesExhausted'
+  | 'sendFailed'
+  | 'congestion';
+
+export interface GatewayStats {
+  packetsIn: Partial<Record<PacketType, number>>;
+  packetsOut: Partial<Record<PacketType, number>>;
+  /** PUBLISH received from clients, by QoS (-1, 0, 1, 2) */
+  publishIn: Record<'-1' | '0' | '1' | '2', number>;
+  /** PUBLISH sent to clients, by QoS */
+  publishOut: Record<'0' | '1' | '2', number>;
+  dropped: Partial<Record<DropReason, number>>;
+  decodeErrors: Partial<Record<string, number>>;
+  /** PUBLISH and PUBREL sent again after T_RETRY */
+  retransmissions: number;
+  willsPublished: number;
+}
+
+export function createStats(): GatewayStats {
+  return {
+    packetsIn: {},
+    packetsOut: {},
+    publishIn: { '-1': 0, '0': 0, '1': 0, '2': 0 },
+    publishOut: { '0': 0, '1': 0, '2': 0 },
+    dropped: {},
+    decodeErrors: {},
+    retransmissions: 0,
+    willsPublished: 0,
+  };
+}
+
+export function bump<K extends string>(counters: Partial<Record<K, number>>, key: K, by = 1): void {
+  counters[key] = (counters[key] ?? 0) + by;
+}

@@ -1,0 +1,55 @@
+/** Options and small shared types of the gateway core. */
+import type { Peer, Transport } from '../transport/types.js';
+
+/**
+ * The gateway's part of the configuration. The config layer owns the defaults and hands this
+ * over fully defaulted (a `GatewayConfig` is one).
+ */
+export interface GatewayOptions {
+  /** GwId in ADVERTISE and GWINFO */
+  gatewayId: number;
+  /** predefined topic ids shared by every client: `{ "1": "sensors/boot" }` */
+  predefinedTopics: Record<string, string>;
+  qosMinusOne: {
+    /** accept Paho's non-standard QoS -1 PUBLISH with an inline topic name */
+    inlineTopicNames: boolean;
+  };
+  limits: {
+    /** sessions of all states together; CONNECT beyond it gets CONNACK 0x01 */
+    maxSessions: number;
+    /** normal topic ids per client; REGISTER / SUBSCRIBE beyond it get 0x01 */
+    maxRegistrationsPerClient: number;
+    /** subscriptions per client; SUBSCRIBE beyond it gets SUBACK 0x01 */
+    maxSubscriptionsPerClient: number;
+    /** messages kept for a client that sleeps or is away; the oldest is dropped when full */
+    sleepBufferMessages: number;
+    /** messages queued for an awake client behind the one in flight; the oldest is dropped when full */
+    maxInflightQueue: number;
+  };
+  timers: {
+    /** T_RETRY */
+    retryMs: number;
+    /** N_RETRY */
+    maxRetries: number;
+    /** a client silent for this many keep-alive (or sleep) periods is lost */
+    keepAliveFactor: number;
+    /** T_ADV; 0 sends no ADVERTISE */
+    advertiseIntervalSec: number;
+    /** a will dance not finished within this is abandoned */
+    connectTimeoutMs: number;
+  };
+}
+
+/** Where a client is reached: the transport it spoke on and the peer there. */
+export interface Link {
+  transport: Transport;
+  peer: Peer;
+}
+
+/** A message on its way to one client. */
+export interface Delivery {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}

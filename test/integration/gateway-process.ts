@@ -1,0 +1,181 @@
+/**
+ * Runs the gateway the way a user does (`mqttsn-gateway --config FILE`, here through tsx so no
+ * build is needed) on free loopback ports, and gives tests a raw MQTT-SN UDP client and an
+ * MQTT client on the broker listener.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A TCP port that was free a moment ago. */
+export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, host);
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  s.bind(0, host);
+  await once(s, 'listening');
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+export interface GatewayProcess {
+  proc: ChildProcess;
+  udpPort: number;
+  mqttPort: number;
+  /** every stdout line so far (pino JSON) */
+  lines: string[];
+  stderr: () => string;
+  /** SIGINT, then the exit code */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the gateway CLI with a config built from the free ports; resolves once it logs "gateway running". */
+export async function startGateway(extra: Record<string, unknown> = {}, opts: { udpHost?: string } = {}): Promise<GatewayProcess> {
+  const udpHost = opts.udpHost ?? '127.0.0.1';
+  const udpPort = await freeUdpPort(udpHost);
+  const mqttPort = await freeTcpPort();
+  const dir = await mkdtemp(join(tmpdir(), 'mqttsn-e2e-'));
+  const file = join(dir, 'gateway.config.json');
+  const config = {
+    gatewayId: 3,
+    transports: [{ type: 'udp', host: udpHost, port: udpPort }],
+    broker: { listen: [{ host: '127.0.0.1', port: mqttPort }] },
+    ...extra,
+  };
+  await writeFile(file, JSON.stringify(config));
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let buf = '';
+  const running = new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (line.includes('"gateway running"')) resolve();
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`gateway exited with ${code} before running: ${err}`)));
+    setTimeout(() => reject(new Error(`gateway did not start in 15 s: ${err}`)), 15_000).unref();
+  });
+  try {
+    await running;
+  } catch (e) {
+    proc.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    proc,
+    udpPort,
+    mqttPort,
+    lines,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGINT');
+        await once(proc, 'exit');
+      }
+      await rm(dir, { recursive: true, force: true });
+      return proc.exitCode;
+    },
+  };
+}
+
+/** A bare MQTT-SN client on its own UDP socket: sends packets, waits for the next one of a type. */
+export class SnClient {
+  readonly socket: Socket;
+  /** frames from the gateway that did not decode: a test asserts this stays empty */
+  readonly badFrames: string[] = [];
+  #queue: Packet[] = [];
+  #waiters: Array<() => void> = [];
+
+  private constructor(
+    socket: Socket,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    this.socket = socket;
+    socket.on('message', (msg) => {
+      const p = decode(msg);
+      if (p instanceof DecodeError) {
+        this.badFrames.push(msg.toString('hex'));
+        return;
+      }
+      this.#queue.push(p);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  static async open(port: number, host = '127.0.0.1'): Promise<SnClient> {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.bind(0, host);
+    await once(s, 'listening');
+    return new SnClient(s, host, port);
+  }
+
+  send(p: Packet): void {
+    this.socket.send(encode(p), this.port, this.host);
+  }
+
+  sendRaw(bytes: Buffer): void {
+    this.socket.send(bytes, this.port, this.host);
+  }
+
+  /** The next packet of this type (others before it are discarded), or a timeout error. */
+  async next<T extends PacketType>(type: T, timeoutMs = 5000): Promise<PacketOf<T>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.#queue.findIndex((p) => p.type === type);
+      if (i >= 0) {
+        const [p] = this.#queue.splice(0, i + 1).slice(-1);
+        return p as PacketOf<T>;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.#queue.map((p) => p.type))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Packets received and not yet taken. */
+  pending(): Packet[] {
+    return this.#queue.splice(0);
+  }
+
+  async connect(clientId: string, opts: { cleanSession?: boolean; keepAlive?: number } = {}): Promise<void> {
+    this.send({ type: 'CONNECT', will: false, cleanSession: opts.cleanSession ?? true, protocolId: 1, duration: opts.keepAlive ?? 60, clientId });
+    const ack = await this.next('CONNACK');
+    if (ack.returnCode !== 0) throw new Error(`CONNACK ${ack.returnCode}`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
