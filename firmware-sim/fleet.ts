@@ -1,0 +1,243 @@
+/**
+ * A run of simulated devices: opens their links, starts each node's profile (spread over a
+ * ramp), optionally follows every message end to end with an observer subscriber, stops at the
+ * duration, the publish count or a signal, drains, and returns the structured report. The CLI
+ * is a thin shell over it; tests call it directly.
+ */
+import { setMaxListeners } from 'node:events';
+import { systemClock, type Clock } from '../src/clock.js';
+import type { QoS } from '../src/codec/index.js';
+import { SimError, SimErrorCode } from './errors.js';
+import type { Link, UdpAddress } from './link.js';
+import { SerialMedium, type SerialMediumOptions } from './links/serial.js';
+import { UdpLink } from './links/udp.js';
+import { SimNode } from './node.js';
+import { connectWithRetry, deliveryKey, profiles, wait, type ProfileContext, type ProfileName } from './profiles.js';
+import { RunStats, type SimReport } from './stats.js';
+
+export type FleetTarget =
+  | { kind: 'udp'; gateway: UdpAddress }
+  /** find the gateway by SEARCHGW sent to this (broadcast, multicast or unicast) address */
+  | { kind: 'udp-search'; search: UdpAddress }
+  | ({ kind: 'serial' } & SerialMediumOptions);
+
+export interface FleetOptions {
+  target: FleetTarget;
+  nodes: number;
+  /** assigned round-robin: node i runs profiles[i % length] */
+  profiles: ProfileName[];
+  /** publishes per second per node */
+  rate: number;
+  qos: QoS;
+  /** 0: until `signal` aborts */
+  durationMs: number;
+  /** stop after this many publishes in total */
+  count?: number;
+  keepAlive: number;
+  cleanSession: boolean;
+  will: boolean;
+  sleepSec: number;
+  predefinedId: number;
+  clientPrefix: string;
+  topicPrefix: string;
+  /** add a subscriber to `<topicPrefix>/#` that checks every QoS 1/2 publish arrives, once */
+  observe: boolean;
+  retryMs: number;
+  maxRetries: number;
+  /** node starts are spread evenly over this */
+  rampMs: number;
+  /** after the stop: how long in-flight publishes (and deliveries to the observer) may take */
+  drainMs: number;
+  seed: number;
+  signal?: AbortSignal;
+  clock?: Clock;
+  onProgress?: (p: FleetProgress) => void;
+  progressMs?: number;
+}
+
+export interface FleetProgress {
+  elapsedMs: number;
+  nodes: number;
+  connected: number;
+  sent: number;
+  acknowledged: number;
+  received: number;
+  lost: number;
+  stopping: boolean;
+}
+
+/** mulberry32: a small seedable PRNG so a run can be repeated exactly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CONNECTIONLESS: ReadonlySet<ProfileName> = new Set(['beacon', 'misbehaving']);
+
+const pad = (i: number, n: number): string => String(i).padStart(Math.max(3, String(n).length), '0');
+
+/** Opens one link per node (plus the observer's), in batches so thousands do not stall the loop. */
+async function openLinks(target: FleetTarget, count: number): Promise<{ links: Link[]; close: () => Promise<void> }> {
+  if (target.kind === 'serial') {
+    const medium = await SerialMedium.open(target);
+    if (count > medium.capacity) {
+      await medium.close();
+      throw new SimError(SimErrorCode.BAD_ARGUMENT, `${target.framing} on one line carries ${medium.capacity} node(s), ${count} asked${target.framing === 'slip' ? ' (add --forwarder for more)' : ''}`);
+    }
+    const links = Array.from({ length: count }, (_, i) => medium.link(i));
+    return { links, close: () => medium.close() };
+  }
+  const links: Link[] = [];
+  try {
+    for (let i = 0; i < count; i += 200) {
+      const batch = Array.from({ length: Math.min(200, count - i) }, () =>
+        UdpLink.open(target.kind === 'udp' ? { gateway: target.gateway } : { search: target.search }),
+      );
+      links.push(...(await Promise.all(batch)));
+    }
+  } catch (err) {
+    await Promise.all(links.map((l) => l.close()));
+    throw err;
+  }
+  return { links, close: () => Promise.resolve() };
+}
+
+export async function runFleet(o: FleetOptions): Promise<SimReport> {
+  const clock = o.clock ?? systemClock;
+  const stats = new RunStats(() => clock.now());
+  const random = seededRandom(o.seed);
+  const total = o.nodes + (o.observe ? 1 : 0);
+  const { links, close: closeMedium } = await openLinks(o.target, total);
+  const stop = new AbortController();
+  // Every waiting profile listens on this one signal: thousands of listeners are expected.
+  setMaxListeners(0, stop.signal);
+  const onOuterAbort = (): void => stop.abort();
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const budget = o.count !== undefined ? { left: o.count } : undefined;
+  const nodes: SimNode[] = [];
+  const connectedOnce = new Set<SimNode>();
+  stats.nodesTotal = o.nodes;
+
+  for (let i = 0; i < total; i++) {
+    const node = new SimNode({
+      link: links[i]!,
+      clientId: i < o.nodes ? `${o.clientPrefix}${pad(i + 1, o.nodes)}` : `${o.clientPrefix}observer`,
+      clock,
+      retryMs: o.retryMs,
+      maxRetries: o.maxRetries,
+      observer: stats,
+      random,
+      discover: o.target.kind === 'udp-search' ? { timeoutMs: 30_000, repeatMs: 1000 } : false,
+      reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000 },
+      predefinedTopics: { [o.predefinedId]: `${o.topicPrefix}/beacon` },
+    });
+    if (i < o.nodes) {
+      node.on('state', (s) => {
+        if (s === 'active' && !connectedOnce.has(node)) {
+          connectedOnce.add(node);
+          stats.nodesConnected++;
+        }
+      });
+    }
+    nodes.push(node);
+  }
+
+  const ctxFor = (i: number, node: SimNode): ProfileContext => ({
+    node,
+    index: i,
+    clientId: node.clientId ?? `node-${i}`,
+    clock,
+    random,
+    signal: stop.signal,
+    qos: o.qos,
+    rate: o.rate,
+    topicPrefix: o.topicPrefix,
+    keepAlive: o.keepAlive,
+    cleanSession: o.cleanSession,
+    will: o.will,
+    sleepSec: o.sleepSec,
+    predefinedId: o.predefinedId,
+    stats,
+    budget,
+  });
+
+  // The observer subscribes before the publishers start, so nothing is missed.
+  if (o.observe) {
+    const obs = nodes[o.nodes]!;
+    const ctx = ctxFor(o.nodes, obs);
+    obs.on('message', (m) => {
+      if (m.topic === undefined) return;
+      const key = deliveryKey(m.topic, m.payload);
+      if (key !== undefined) stats.delivered(key);
+    });
+    if (await connectWithRetry({ ...ctx, will: false, cleanSession: true })) {
+      await obs.subscribe(`${o.topicPrefix}/#`, 2).catch(() => {});
+    }
+  }
+
+  const started = clock.now();
+  const runs: Promise<void>[] = [];
+  for (let i = 0; i < o.nodes; i++) {
+    const ctx = ctxFor(i, nodes[i]!);
+    const profile = profiles[o.profiles[i % o.profiles.length]!];
+    const offset = o.nodes > 1 ? (o.rampMs * i) / o.nodes : 0;
+    runs.push(
+      (async () => {
+        if (offset > 0 && !(await wait(ctx, offset))) return;
+        await profile.run(ctx);
+      })().catch(() => {}),
+    );
+  }
+
+  const progress = (stopping: boolean): FleetProgress => {
+    const r = stats.report();
+    return { elapsedMs: clock.now() - started, nodes: o.nodes, connected: stats.nodesConnected, sent: r.sent, acknowledged: r.acknowledged, received: r.received, lost: r.lost, stopping };
+  };
+
+  // One timer checks every stop condition and reports progress.
+  const tickMs = Math.min(o.progressMs ?? 1000, 100);
+  let lastProgress = clock.now();
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      const now = clock.now();
+      if (o.onProgress && now - lastProgress >= (o.progressMs ?? 1000)) {
+        lastProgress = now;
+        o.onProgress(progress(false));
+      }
+      if (stop.signal.aborted || (o.durationMs > 0 && now - started >= o.durationMs) || (budget !== undefined && budget.left <= 0)) {
+        resolve();
+        return;
+      }
+      clock.setTimeout(check, tickMs);
+    };
+    check();
+  });
+  stop.abort();
+  o.onProgress?.(progress(true));
+
+  // Drain: in-flight publishes finish (or fail) and the observer gets what is on its way.
+  const drainUntil = clock.now() + o.drainMs;
+  const drained = Promise.all(runs);
+  await Promise.race([drained, sleep(clock, o.drainMs)]);
+  while (o.observe && stats.inTransit > 0 && clock.now() < drainUntil) await sleep(clock, 50);
+
+  await Promise.all(nodes.map((n) => Promise.race([n.disconnect().catch(() => {}), sleep(clock, 2000)])));
+  await Promise.all(nodes.map((n) => n.close()));
+  await closeMedium();
+  o.signal?.removeEventListener('abort', onOuterAbort);
+  // Beacons and misbehaving nodes never connect: they cannot fail to.
+  let connecting = 0;
+  for (let i = 0; i < o.nodes; i++) if (!CONNECTIONLESS.has(o.profiles[i % o.profiles.length]!)) connecting++;
+  stats.nodesFailed = Math.max(0, connecting - stats.nodesConnected);
+  return stats.report();
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((r) => clock.setTimeout(r, ms));
+}
