@@ -33,6 +33,8 @@ export interface LoadOptions {
   predefinedId?: number;
   /** fixed payload size in bytes; default a small JSON reading with a sequence number */
   payloadBytes?: number;
+  /** builds each payload (e.g. with a send timestamp for end-to-end latency); overrides payloadBytes */
+  payload?: (seq: number) => Buffer | string;
   /** default 300 s: keep-alive pings are not the load under test */
   keepAlive?: number;
   /** CONNECTs started per second during setup; default 1000 */
@@ -180,14 +182,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
 
   const publishFrom = (i: number): void => {
     const node = nodes[i]!;
-    const payload = fixed ?? `{"t":${(20 + (sent % 50) / 10).toFixed(1)},"seq":${sent}}`;
+    const payload = o.payload?.(sent) ?? fixed ?? `{"t":${(20 + (sent % 50) / 10).toFixed(1)},"seq":${sent}}`;
     sent++;
-    inFlight++;
     const target = topicMode === 'register' ? { topicId: topicIds[i]! } : topicMode === 'short' ? { shortName: 'ld' } : { predefinedId: o.predefinedId ?? 1 };
+    if (qos <= 0) {
+      // Nothing to wait for: the node may publish again at once, so one node is not held to
+      // one message per pacing tick.
+      node.publish({ ...target, payload, qos }).catch(() => undefined);
+      push(i);
+      return;
+    }
+    inFlight++;
     node.publish({ ...target, payload, qos }).then(
       () => {
         inFlight--;
         push(i);
+        // Send again at once where tokens allow, so one node is not held to one message per tick.
+        if (!finished) spend();
       },
       () => {
         inFlight--;
@@ -197,21 +208,29 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     );
   };
 
+  let finished = false;
+  /** Refills the bucket from the time passed and spends it on idle nodes. */
+  const spend = (): void => {
+    const now = clock.now();
+    tokens = Math.min(burst, tokens + (o.rate * (now - last)) / 1000);
+    last = now;
+    while (tokens >= 1 && sent < limit) {
+      if (idle === 0) return;
+      tokens--;
+      publishFrom(pop());
+    }
+  };
   await new Promise<void>((resolve) => {
     const tick = (): void => {
-      const now = clock.now();
-      tokens = Math.min(burst, tokens + (o.rate * (now - last)) / 1000);
-      last = now;
-      while (tokens >= 1 && sent < limit) {
-        if (idle === 0) {
-          skipped += Math.floor(tokens);
-          tokens -= Math.floor(tokens);
-          break;
-        }
-        tokens--;
-        publishFrom(pop());
+      spend();
+      // Tokens left with every node busy: the target rate is beyond what the nodes can carry.
+      if (tokens >= 1 && idle === 0) {
+        skipped += Math.floor(tokens);
+        tokens -= Math.floor(tokens);
       }
+      const now = clock.now();
       if (sent >= limit || now - started >= o.durationMs || o.signal?.aborted === true) {
+        finished = true;
         resolve();
         return;
       }

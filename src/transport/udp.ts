@@ -55,6 +55,14 @@ export interface UdpOptions extends BaseOptions {
   maxFrameSize?: number;
   /** without it, `broadcast()` rejects with `MQTTSN_ERR_BROADCAST_UNSUPPORTED` */
   advertise?: UdpAdvertiseOptions;
+  /**
+   * SO_RCVBUF asked for; default 4 MiB. A burst from thousands of sensors lands in this buffer
+   * while the event loop is busy; the kernel caps it at net.core.rmem_max and drops what does not
+   * fit (counted as RcvbufErrors in /proc/net/snmp).
+   */
+  receiveBufferBytes?: number;
+  /** SO_SNDBUF asked for; default 1 MiB */
+  sendBufferBytes?: number;
 }
 
 const UDP_MAX_V4 = 65507;
@@ -122,6 +130,7 @@ export class UdpTransport extends TransportBase<UdpPeer> {
     try {
       await sap.bind(port, host);
       if (advertise) this.setUpBroadcast(sap, advertise);
+      this.sizeBuffers(socket);
     } catch (err) {
       socket.off('message', this.onMessage);
       try {
@@ -136,6 +145,19 @@ export class UdpTransport extends TransportBase<UdpPeer> {
     const bound = sap.address();
     this.log.info({ transport: this.name, address: bound.address, port: bound.port }, 'UDP transport listening');
     this.setState('open');
+  }
+
+  /** Asks for larger socket buffers; the kernel may grant less, which is logged, never fatal. */
+  private sizeBuffers(socket: SocketAsPromised['socket']): void {
+    const want = { receive: this.options.receiveBufferBytes ?? 4 * 1024 * 1024, send: this.options.sendBufferBytes ?? 1024 * 1024 };
+    try {
+      socket.setRecvBufferSize(want.receive);
+      socket.setSendBufferSize(want.send);
+    } catch (err) {
+      this.log.debug({ transport: this.name, err: (err as Error).message }, 'socket buffer sizes not changed');
+    }
+    // Linux reports twice the size asked for (it counts bookkeeping); what matters is whether it was capped.
+    this.log.debug({ transport: this.name, receiveBufferBytes: socket.getRecvBufferSize(), sendBufferBytes: socket.getSendBufferSize() }, 'UDP socket buffers');
   }
 
   async close(): Promise<void> {

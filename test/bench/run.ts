@@ -1,9 +1,12 @@
 /** `npm run bench`: every benchmark of the project, printed as Markdown tables with the machine. */
 import { runCodecBench } from './codec.js';
 import { runTransportBench } from './transport.js';
+import { gatewayTables, runGatewayBench } from './gateway.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
 console.log(table('Codec (one core)', runCodecBench()));
 console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
+console.log('');
+console.log(gatewayTables(await runGatewayBench()));

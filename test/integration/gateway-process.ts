@@ -47,7 +47,10 @@ export interface GatewayProcess {
 }
 
 /** Starts the gateway CLI with a config built from the free ports; resolves once it logs "gateway running". */
-export async function startGateway(extra: Record<string, unknown> = {}, opts: { udpHost?: string } = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  extra: Record<string, unknown> = {},
+  opts: { udpHost?: string; logLevel?: string; extraTransports?: unknown[] } = {},
+): Promise<GatewayProcess> {
   const udpHost = opts.udpHost ?? '127.0.0.1';
   const udpPort = await freeUdpPort(udpHost);
   const mqttPort = await freeTcpPort();
@@ -55,29 +58,45 @@ export async function startGateway(extra: Record<string, unknown> = {}, opts: { 
   const file = join(dir, 'gateway.config.json');
   const config = {
     gatewayId: 3,
-    transports: [{ type: 'udp', host: udpHost, port: udpPort }],
+    transports: [{ type: 'udp', host: udpHost, port: udpPort }, ...(opts.extraTransports ?? [])],
     broker: { listen: [{ host: '127.0.0.1', port: mqttPort }] },
     ...extra,
   };
   await writeFile(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   let buf = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  // Ready when it answers SEARCHGW: independent of the log level.
   const running = new Promise<void>((resolve, reject) => {
-    proc.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (line.includes('"gateway running"')) resolve();
-      }
+    const probe = createSocket(udpHost.includes(':') ? 'udp6' : 'udp4');
+    let settled = false;
+    const done = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      proc.off('exit', onExit);
+      clearInterval(timer);
+      clearTimeout(deadline);
+      probe.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    probe.on('message', (m) => {
+      if (m[1] === 0x02) done();
     });
-    proc.once('exit', (code) => reject(new Error(`gateway exited with ${code} before running: ${err}`)));
-    setTimeout(() => reject(new Error(`gateway did not start in 15 s: ${err}`)), 15_000).unref();
+    const timer = setInterval(() => probe.send(Buffer.from([3, 1, 0]), udpPort, udpHost), 100);
+    const deadline = setTimeout(() => done(new Error(`gateway did not start in 20 s: ${err}`)), 20_000);
+    const onExit = (code: number | null): void => done(new Error(`gateway exited with ${code} before running: ${err}`));
+    proc.once('exit', onExit);
   });
   try {
     await running;
