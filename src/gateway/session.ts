@@ -5,6 +5,7 @@
 import type { TimerHandle } from '../clock.js';
 import type { PublishTopic, SubQoS } from '../codec/index.js';
 import type { TopicRegistry } from '../topics/registry.js';
+import { LazyMap, LazySet } from './lazy.js';
 import type { Delivery, Link } from './types.js';
 
 /**
@@ -66,16 +67,16 @@ export class Session {
   will: Will | undefined;
   pendingConnect: PendingConnect | undefined;
   /** filter (or short name, or the predefined topic's name) -> subscription */
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new LazyMap<string, Subscription>();
   /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
-  readonly confirmedIds = new Set<number>();
+  readonly confirmedIds = new LazySet<number>();
   /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
-  readonly refusedTopics = new Set<string>();
+  readonly refusedTopics = new LazySet<string>();
   /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
   readonly queue: Delivery[] = [];
   inFlight: InFlight | undefined;
   /** QoS 2 message ids received and published, waiting for PUBREL (exactly once, §4.7) */
-  readonly qos2Received = new Set<number>();
+  readonly qos2Received = new LazySet<number>();
   /** supervision timer: keep-alive while active, sleep duration while asleep */
   supervision: TimerHandle | undefined;
   #nextMsgId = 1;

@@ -99,8 +99,10 @@ export interface RejectedRegistration {
 export class TopicRegistry {
   readonly #predefined: PredefinedTopics | undefined;
   readonly #limit: number;
-  readonly #byName = new Map<string, number>();
-  readonly #byId = new Map<number, string>();
+  // Created on first registration: most of a gateway's many sessions register nothing, and an
+  // empty Map costs a few hundred bytes each.
+  #byNameMap: Map<string, number> | undefined;
+  #byIdMap: Map<number, string> | undefined;
   /** Every id below `#next` is in use, predefined, or waiting in `#freed`. */
   #next = MIN_TOPIC_ID;
   #freed: number[] = [];
@@ -118,9 +120,25 @@ export class TopicRegistry {
     this.#limit = limit;
   }
 
+  #names(): Map<string, number> {
+    return (this.#byNameMap ??= new Map<string, number>());
+  }
+
+  #ids(): Map<number, string> {
+    return (this.#byIdMap ??= new Map<number, string>());
+  }
+
+  #has(id: number): boolean {
+    return this.#byIdMap?.has(id) === true;
+  }
+
+  #hasName(name: string): boolean {
+    return this.#byNameMap?.has(name) === true;
+  }
+
   /** Registrations held now. */
   get size(): number {
-    return this.#byId.size;
+    return (this.#byIdMap?.size ?? 0);
   }
 
   get limit(): number {
@@ -133,32 +151,32 @@ export class TopicRegistry {
    * valid topic name; the caller checked it where it came in.
    */
   idFor(name: string): number | 'full' {
-    const known = this.#byName.get(name);
+    const known = this.#byNameMap?.get(name);
     if (known !== undefined) return known;
-    if (this.#byId.size >= this.#limit) return 'full';
+    if ((this.#byIdMap?.size ?? 0) >= this.#limit) return 'full';
     const id = this.#take();
     if (id === undefined) return 'full';
-    this.#byName.set(name, id);
-    this.#byId.set(id, name);
+    this.#names().set(name, id);
+    this.#ids().set(id, name);
     return id;
   }
 
   /** The id of `name` if it has one; never assigns. */
   lookup(name: string): number | undefined {
-    return this.#byName.get(name);
+    return this.#byNameMap?.get(name);
   }
 
   /** The name behind a normal id; predefined ids are resolved by `PredefinedTopics`. */
   nameOf(id: number): string | undefined {
-    return this.#byId.get(id);
+    return this.#byIdMap?.get(id);
   }
 
   /** Forgets an id (e.g. after PUBACK 0x02 from the client, §4.10). */
   delete(id: number): boolean {
-    const name = this.#byId.get(id);
+    const name = this.#byIdMap?.get(id);
     if (name === undefined) return false;
-    this.#byId.delete(id);
-    this.#byName.delete(name);
+    this.#ids().delete(id);
+    this.#names().delete(name);
     // Ids at or above the counter are found again by the counter itself.
     if (id < this.#next) this.#freed.push(id);
     return true;
@@ -166,8 +184,8 @@ export class TopicRegistry {
 
   /** Forgets everything (CONNECT with CleanSession); ids start again at 0x0001. */
   clear(): void {
-    this.#byId.clear();
-    this.#byName.clear();
+    this.#byIdMap = undefined;
+    this.#byNameMap = undefined;
     this.#next = MIN_TOPIC_ID;
     this.#freed = [];
     this.#freedHead = 0;
@@ -176,7 +194,7 @@ export class TopicRegistry {
   /** A snapshot of the registrations, for a store. */
   entries(): TopicRegistration[] {
     const out: TopicRegistration[] = [];
-    for (const [id, name] of this.#byId) out.push({ id, name });
+    for (const [id, name] of this.#byIdMap ?? []) out.push({ id, name });
     return out;
   }
 
@@ -195,9 +213,9 @@ export class TopicRegistry {
       let reason: string | undefined;
       if (!Number.isInteger(id) || id < MIN_TOPIC_ID || id > MAX_TOPIC_ID) reason = `id ${id} is outside ${MIN_TOPIC_ID}..${MAX_TOPIC_ID}`;
       else if (this.#predefined?.has(id) === true) reason = `id ${id} is now a predefined topic id`;
-      else if (this.#byId.has(id)) reason = `id ${id} is given twice`;
+      else if (this.#has(id)) reason = `id ${id} is given twice`;
       else if (typeof name !== 'string') reason = 'the name is not a string';
-      else if (this.#byName.has(name)) reason = `${JSON.stringify(name)} is given twice`;
+      else if (this.#hasName(name)) reason = `${JSON.stringify(name)} is given twice`;
       else {
         const why = validateTopicName(name);
         if (why !== undefined) reason = `${JSON.stringify(name)} is not a valid topic name: ${why}`;
@@ -206,8 +224,8 @@ export class TopicRegistry {
         rejected.push({ entry, reason });
         continue;
       }
-      this.#byId.set(id, name);
-      this.#byName.set(name, id);
+      this.#ids().set(id, name);
+      this.#names().set(name, id);
     }
     return rejected;
   }
@@ -215,7 +233,7 @@ export class TopicRegistry {
   #take(): number | undefined {
     while (this.#next <= MAX_TOPIC_ID) {
       const id = this.#next++;
-      if (!this.#byId.has(id) && this.#predefined?.has(id) !== true) return id;
+      if (!this.#has(id) && this.#predefined?.has(id) !== true) return id;
     }
     if (this.#freedHead < this.#freed.length) {
       const id = this.#freed[this.#freedHead++]!;
