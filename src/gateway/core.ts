@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Session } from './session.js';
+import type { Persistence } from './persistence.js';
 import type { GatewayStats } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
 
@@ -19,6 +20,8 @@ export interface GatewayCore {
   readonly logger: Logger;
   readonly stats: GatewayStats;
   readonly predefined: PredefinedTopics;
+  /** the session store, or no-ops without one */
+  readonly persistence: Persistence;
   /** every session by client id */
   readonly sessions: Map<string, Session>;
   /** sessions by the key of the peer they are reached at */

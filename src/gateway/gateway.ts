@@ -13,12 +13,14 @@ import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
+import type { SessionStore, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
+import { isKept, Persistence } from './persistence.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -28,6 +30,8 @@ export interface GatewayDeps {
   broker: BrokerCore;
   clock: Clock;
   logger?: Logger;
+  /** keeps sessions, queues and QoS 2 state across restarts; without it all is in memory only */
+  store?: SessionStore;
 }
 
 /** Origin tag of messages the gateway publishes into the broker core. */
@@ -40,6 +44,7 @@ export class Gateway implements GatewayCore {
   readonly logger: Logger;
   readonly stats: GatewayStats = createStats();
   readonly predefined: PredefinedTopics;
+  readonly persistence: Persistence;
   readonly sessions = new Map<string, Session>();
   readonly byPeer = new Map<string, Session>();
   readonly subscriptions = new TopicTrie<Session>();
@@ -58,6 +63,7 @@ export class Gateway implements GatewayCore {
     this.broker = deps.broker;
     this.logger = deps.logger ?? noopLogger;
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
+    this.persistence = new Persistence(deps.store);
   }
 
   /** Starts taking frames from a transport (open it yourself). Several may be attached. */
@@ -66,8 +72,13 @@ export class Gateway implements GatewayCore {
     this.#detach.push(transport.on('frame', (peer, frame) => this.handleFrame(transport, peer, frame)));
   }
 
-  /** Subscribes to the broker core and starts advertising. */
+  /**
+   * Rebuilds the stored sessions (attach the transports first: a session comes back at the peer
+   * it was reached at), subscribes to the broker core and starts advertising.
+   */
   async start(): Promise<void> {
+    const stored = await this.persistence.load();
+    if (stored !== undefined) this.#restore(stored);
     this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
     this.#running = true;
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
@@ -208,20 +219,22 @@ export class Gateway implements GatewayCore {
   }
 
   bind(s: Session, link: Link): void {
-    if (s.link !== undefined && s.link.peer.key !== link.peer.key && this.byPeer.get(s.link.peer.key) === s) {
-      this.byPeer.delete(s.link.peer.key);
-    }
+    const moved = s.link !== undefined && s.link.peer.key !== link.peer.key;
+    if (moved && this.byPeer.get(s.link!.peer.key) === s) this.byPeer.delete(s.link!.peer.key);
     s.link = link;
     this.byPeer.set(link.peer.key, s);
+    // A kept session that moved (a sleeper waking from a new address) is found there after a restart.
+    if (moved && isKept(s)) this.persistence.session(s);
   }
 
   dropSession(s: Session): void {
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
-    abandonInFlight(s, false);
+    abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
     if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    this.persistence.forget(s);
     if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);
   }
 
@@ -254,7 +267,7 @@ export class Gateway implements GatewayCore {
     s.supervision = undefined;
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
-    abandonInFlight(s, !s.cleanSession);
+    abandonInFlight(this, s, !s.cleanSession);
     s.state = 'lost';
     this.logger.info({ clientId: s.clientId, reason }, 'client lost');
     const will = s.will;
@@ -266,6 +279,38 @@ export class Gateway implements GatewayCore {
       );
     }
     if (s.cleanSession) this.dropSession(s);
+    else this.persistence.session(s);
+  }
+
+  /**
+   * Sessions from the store: kept state, queues (with what was in flight), QoS 2 ids. An active
+   * client is supervised from now and gets what was in flight again; a sleeper sleeps on.
+   */
+  #restore(stored: StoredState): void {
+    const now = this.clock.now();
+    for (const p of stored.sessions) {
+      const s = this.createSession(p.clientId);
+      s.cleanSession = p.cleanSession;
+      s.keepAliveSec = p.keepAliveSec;
+      s.sleepSec = p.sleepSec;
+      s.will = p.will;
+      for (const sub of p.subscriptions) {
+        s.subscriptions.set(sub.filter, { qos: sub.qos, kind: sub.kind });
+        this.subscriptions.add(sub.filter, s);
+      }
+      const rejected = s.registry.restore(p.topics);
+      if (rejected.length > 0) this.logger.warn({ clientId: s.clientId, rejected }, 'stored topic ids no longer valid (predefined topics changed?)');
+      for (const d of stored.queues.get(p.clientId) ?? []) s.queue.push({ topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain, seq: d.seq, sent: d.sent });
+      for (const id of stored.qos2.get(p.clientId) ?? []) s.qos2Received.add(id);
+      const transport = this.#transports.find((t) => t.name === p.transport);
+      const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
+      if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
+      s.lastSeen = now;
+      s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+      this.supervise(s);
+      if (s.state === 'active') this.pump(s);
+    }
+    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
   }
 
   enqueue(s: Session, d: Delivery): void {

@@ -22,17 +22,19 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
   if (!s.reachable) {
     if (d.qos === 0 && (s.state === 'disconnected' || s.state === 'lost')) return;
     if (s.queue.length >= gw.options.limits.sleepBufferMessages) {
-      s.queue.shift();
+      gw.persistence.done(s, s.queue.shift()!);
       bump(gw.stats.dropped, 'sleepBufferFull');
       gw.logger.debug({ clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages }, 'buffer full: oldest message dropped');
     }
+    gw.persistence.queued(s, d);
     s.queue.push(d);
     return;
   }
   if (s.queue.length >= gw.options.limits.maxInflightQueue) {
-    s.queue.shift();
+    gw.persistence.done(s, s.queue.shift()!);
     bump(gw.stats.dropped, 'queueFull');
   }
+  gw.persistence.queued(s, d);
   s.queue.push(d);
   if (s.inFlight === undefined) pump(gw, s);
 }
@@ -68,12 +70,21 @@ function resolveTopic(gw: GatewayCore, s: Session, name: string): Resolved {
 
 function start(gw: GatewayCore, s: Session, d: Delivery): void {
   const link = s.link!;
+  if (d.sent?.stage === 'pubcomp') {
+    // The client has this message (it sent PUBREC): only the release is left, no topic needed
+    // (retries in this stage send PUBREL, so the topic below is never put on the wire).
+    s.inFlight = { kind: 'publish', msgId: d.sent.msgId, topic: { topicIdType: 'normal', topicId: 1 }, delivery: d, stage: 'pubcomp', retries: 0, timer: arm(gw, s) };
+    gw.send(link, { type: 'PUBREL', msgId: d.sent.msgId });
+    return;
+  }
   if (s.refusedTopics.has(d.topic)) {
+    gw.persistence.done(s, d);
     bump(gw.stats.dropped, 'registerRefused');
     return;
   }
   const r = resolveTopic(gw, s, d.topic);
   if (r === 'full') {
+    gw.persistence.done(s, d);
     bump(gw.stats.dropped, 'congestion');
     gw.logger.warn({ clientId: s.clientId, topic: d.topic }, 'no topic id left for this client: message dropped');
     return;
@@ -82,22 +93,30 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
     // §4.6: REGISTER and wait for REGACK 0x00 before the PUBLISH on a topic the client does not know.
     const msgId = s.nextMsgId();
     s.inFlight = { kind: 'register', msgId, topicId: r.register, delivery: d, retries: 0, timer: arm(gw, s) };
+    gw.persistence.session(s); // a new id in the registry
     gw.send(link, { type: 'REGISTER', topicId: r.register, msgId, topicName: d.topic });
     return;
   }
   // §4.10: a message that does not fit the medium is silently not delivered.
   if (publishSize(d) > link.transport.maxFrameSize) {
+    gw.persistence.done(s, d);
     bump(gw.stats.dropped, 'tooLarge');
     return;
   }
   bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');
   if (d.qos === 0) {
     gw.send(link, { type: 'PUBLISH', dup: false, qos: 0, retain: d.retain, msgId: 0, payload: d.payload, ...r.topic });
+    gw.persistence.done(s, d);
     return;
   }
-  const msgId = s.nextMsgId();
-  s.inFlight = { kind: 'publish', msgId, topic: r.topic, delivery: d, stage: d.qos === 1 ? 'puback' : 'pubrec', retries: 0, timer: arm(gw, s) };
-  gw.send(link, { type: 'PUBLISH', dup: false, qos: d.qos, retain: d.retain, msgId, payload: d.payload, ...r.topic });
+  // A message sent before (then the client slept, or the gateway restarted) keeps its MsgId and
+  // goes again with DUP; one that had its PUBREC continues with PUBREL (§4.7).
+  const resumed = d.sent;
+  const msgId = resumed?.msgId ?? s.nextMsgId();
+  const stage = resumed?.stage ?? (d.qos === 1 ? 'puback' : 'pubrec');
+  s.inFlight = { kind: 'publish', msgId, topic: r.topic, delivery: d, stage, retries: 0, timer: arm(gw, s) };
+  if (resumed === undefined) gw.persistence.sent(s, d, msgId, stage);
+  gw.send(link, { type: 'PUBLISH', dup: resumed !== undefined, qos: d.qos, retain: d.retain, msgId, payload: d.payload, ...r.topic });
 }
 
 /** Bytes of the PUBLISH carrying `d` (the gateway never sends inline names). */
@@ -133,9 +152,13 @@ function retry(gw: GatewayCore, s: Session): void {
   }
 }
 
-/** Ends the request in flight and sends what is next. */
+/** Ends the request in flight (its message delivered) and sends what is next. */
 function settle(gw: GatewayCore, s: Session): void {
-  s.inFlight?.timer.cancel();
+  const f = s.inFlight;
+  if (f !== undefined) {
+    f.timer.cancel();
+    gw.persistence.done(s, f.delivery);
+  }
   s.inFlight = undefined;
   pump(gw, s);
 }
@@ -153,6 +176,7 @@ export function onRegack(gw: GatewayCore, s: Session, msgId: number, topicId: nu
     // §4.6: a refused REGISTER drops the message and stands for an unsubscribe from that
     // concrete topic (a wildcard subscription stays until UNSUBSCRIBE). Congestion only drops.
     if (returnCode !== 0x01) s.refusedTopics.add(f.delivery.topic);
+    gw.persistence.done(s, f.delivery);
     bump(gw.stats.dropped, 'registerRefused');
     gw.logger.debug({ clientId: s.clientId, topic: f.delivery.topic, topicId, returnCode }, 'client refused REGISTER: message dropped');
   }
@@ -178,6 +202,7 @@ export function onPubrec(gw: GatewayCore, s: Session, msgId: number): void {
   if (f?.kind !== 'publish' || f.msgId !== msgId || !s.link) return;
   if (f.stage === 'pubrec') {
     f.stage = 'pubcomp';
+    gw.persistence.sent(s, f.delivery, msgId, 'pubcomp');
     f.retries = 0;
     f.timer.cancel();
     f.timer = arm(gw, s);
@@ -194,10 +219,11 @@ export function onPubcomp(gw: GatewayCore, s: Session, msgId: number): void {
  * The client went away with a request in flight. A kept session (clean session false, or a
  * sleeper) gets the message back at the head of its queue so nothing acknowledged is lost.
  */
-export function abandonInFlight(s: Session, keep: boolean): void {
+export function abandonInFlight(gw: GatewayCore, s: Session, keep: boolean): void {
   const f = s.inFlight;
   if (f === undefined) return;
   f.timer.cancel();
   s.inFlight = undefined;
   if (keep && f.delivery.qos > 0) s.queue.unshift(f.delivery);
+  else gw.persistence.done(s, f.delivery);
 }

@@ -52,4 +52,8 @@ export interface Delivery {
   payload: Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** its entry in the session store, while it is stored */
+  seq?: number | undefined;
+  /** the MsgId and QoS stage once sent; a resend (after a restart too) reuses the MsgId */
+  sent?: { msgId: number; stage: 'puback' | 'pubrec' | 'pubcomp' } | undefined;
 }

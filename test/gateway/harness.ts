@@ -10,6 +10,7 @@ import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketTyp
 import { Gateway } from '../../src/gateway/gateway.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { GatewayOptions } from '../../src/gateway/types.js';
+import type { SessionStore } from '../../src/store/session-store.js';
 import type { Peer, Transport, TransportEvents, TransportStats } from '../../src/transport/types.js';
 
 /** MQTT topic matching, written plainly as the reference the broker double uses. */
@@ -188,9 +189,11 @@ export class Harness {
   readonly clock = new FakeClock(1_000_000);
   readonly broker = new MemoryBroker();
   readonly transport = new RecordingTransport();
-  readonly gateway: Gateway;
+  gateway: Gateway;
+  readonly #options: GatewayOptions;
+  readonly #store: SessionStore | undefined;
 
-  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}) {
+  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore) {
     const o: GatewayOptions = defaultConfig();
     const options: GatewayOptions = {
       ...o,
@@ -200,8 +203,22 @@ export class Harness {
       limits: { ...o.limits, ...overrides.limits },
       timers: { ...o.timers, advertiseIntervalSec: 0, ...overrides.timers },
     };
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock });
+    this.#options = options;
+    this.#store = store;
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store });
     this.gateway.attach(this.transport);
+  }
+
+  /**
+   * A new gateway on the same store, transport and broker, as after a crash: the old one is only
+   * detached, never asked to save anything more.
+   */
+  async restart(): Promise<void> {
+    await this.gateway.stop();
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store });
+    this.gateway.attach(this.transport);
+    await this.gateway.start();
+    await settle();
   }
 
   async start(): Promise<this> {
@@ -226,6 +243,6 @@ export class Harness {
   }
 }
 
-export async function harness(overrides?: ConstructorParameters<typeof Harness>[0]): Promise<Harness> {
-  return new Harness(overrides).start();
+export async function harness(overrides?: ConstructorParameters<typeof Harness>[0], store?: SessionStore): Promise<Harness> {
+  return new Harness(overrides, store).start();
 }

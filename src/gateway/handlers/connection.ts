@@ -59,7 +59,7 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
 
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
-  abandonInFlight(s, !p.cleanSession);
+  abandonInFlight(gw, s, !p.cleanSession);
   gw.bind(s, link);
   if (p.cleanSession) clearSession(gw, s);
   // The client may have lost its topic table (§4.3): ids are told again before use.
@@ -90,6 +90,7 @@ function clearSession(gw: GatewayCore, s: Session): void {
   s.queue.length = 0;
   s.qos2Received.clear();
   s.will = undefined;
+  gw.persistence.forget(s);
 }
 
 /** CONNACK 0x00: the client is active and gets what was kept for it. */
@@ -98,6 +99,8 @@ function accept(gw: GatewayCore, s: Session): void {
   s.pendingConnect = undefined;
   s.state = 'active';
   s.lastSeen = gw.clock.now();
+  // Stored before CONNACK leaves: a restart right after must not forget an accepted session.
+  gw.persistence.session(s);
   gw.send(s.link!, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
   gw.supervise(s);
   gw.logger.info({ clientId: s.clientId, peer: s.link!.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
@@ -165,12 +168,14 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
   } else {
     s.will = { topic: p.willTopic, qos: p.qos, retain: p.retain, payload: s.will?.payload ?? Buffer.alloc(0) };
   }
+  gw.persistence.session(s);
   gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.ACCEPTED });
 }
 
 export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): void {
   // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
   s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
+  gw.persistence.session(s);
   gw.send(s.link!, { type: 'WILLMSGRESP', returnCode: ReturnCode.ACCEPTED });
 }
 
@@ -208,20 +213,24 @@ export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined
   if (p.duration !== undefined && p.duration > 0 && (s.reachable || s.state === 'asleep')) {
     // §4.12.1: asleep; messages are buffered until the client wakes. What was in flight goes
     // back to the buffer so it is delivered at the next wake.
-    abandonInFlight(s, true);
+    abandonInFlight(gw, s, true);
     s.state = 'asleep';
     s.sleepSec = p.duration;
     s.lastSeen = gw.clock.now();
     gw.supervise(s);
+    // A sleeper is kept whatever its clean-session flag: its buffer must survive a restart.
+    gw.persistence.session(s);
+    for (const d of s.queue) gw.persistence.queued(s, d);
     gw.logger.info({ clientId: s.clientId, duration: p.duration }, 'client asleep');
     return;
   }
   // §4.12.6-7: a plain DISCONNECT (or duration 0) ends the connection without the will.
-  abandonInFlight(s, !s.cleanSession);
+  abandonInFlight(gw, s, !s.cleanSession);
   s.supervision?.cancel();
   s.state = 'disconnected';
   gw.logger.info({ clientId: s.clientId }, 'client disconnected');
   if (s.cleanSession) gw.dropSession(s);
+  else gw.persistence.session(s);
 }
 
 /** §4.2: a gateway answers every SEARCHGW with GWINFO(GwId), without GwAdd. */

@@ -69,7 +69,8 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       void gw.publish(delivery, s).catch(() => undefined);
       return;
     case 1:
-      gw.publish(delivery, s).then(
+      // PUBACK only once what the message caused is durable (queued for sleepers, bound upstream).
+      gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
         () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
         () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION }),
       );
@@ -82,12 +83,14 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
         return;
       }
       s.qos2Received.add(p.msgId);
+      gw.persistence.qos2Added(s, p.msgId);
       const msgId = p.msgId;
-      gw.publish(delivery, s).then(
+      gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
         () => gw.send(link, { type: 'PUBREC', msgId }),
         () => {
           // Not accepted: forget the id so the client's retry is published, not swallowed.
           s.qos2Received.delete(msgId);
+          gw.persistence.qos2Released(s, msgId);
         },
       );
       return;
@@ -97,7 +100,7 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
 
 /** PUBREL: release the id; PUBCOMP even for an unknown id (§4.7). */
 export function onPubrel(gw: GatewayCore, link: Link, s: Session | undefined, msgId: number): void {
-  s?.qos2Received.delete(msgId);
+  if (s?.qos2Received.delete(msgId) === true) gw.persistence.qos2Released(s, msgId);
   gw.send(link, { type: 'PUBCOMP', msgId });
 }
 
@@ -108,12 +111,14 @@ export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket): void
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
-  const id = s.registry.idFor(p.topicName);
+  const known = s.registry.lookup(p.topicName);
+  const id = known ?? s.registry.idFor(p.topicName);
   if (id === 'full') {
     bump(gw.stats.dropped, 'congestion');
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
     return;
   }
   s.confirmedIds.add(id);
+  if (known === undefined) gw.persistence.session(s);
   gw.send(link, { type: 'REGACK', topicId: id, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
 }

@@ -60,6 +60,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
   if (kind === 'wildcard') s.refusedTopics.clear();
   else s.refusedTopics.delete(filter);
 
+  if (!repeat) gw.persistence.session(s);
   gw.send(link, { type: 'SUBACK', qos: p.qos, topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
   if (repeat) return;
 
@@ -84,7 +85,10 @@ export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket)
       filter = gw.predefined.nameOf(p.topicId);
       break;
   }
-  if (filter !== undefined && s.subscriptions.delete(filter)) gw.subscriptions.remove(filter, s);
+  if (filter !== undefined && s.subscriptions.delete(filter)) {
+    gw.subscriptions.remove(filter, s);
+    gw.persistence.session(s);
+  }
   // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same.
   gw.send(s.link!, { type: 'UNSUBACK', msgId: p.msgId });
 }

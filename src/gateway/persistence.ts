@@ -1,0 +1,83 @@
+/**
+ * The gateway's side of the session store: which sessions are kept, and the calls that keep the
+ * store in step with them. Without a store every call is a no-op, so the protocol code has one
+ * path whether state is durable or not.
+ *
+ * A session is kept while it outlives its connection: clean session false, or asleep (a sleeper's
+ * buffer must survive a restart whatever its clean-session flag).
+ */
+import type { PersistedSession, SessionStore, StoredState } from '../store/session-store.js';
+import type { Session } from './session.js';
+import type { Delivery } from './types.js';
+
+export function isKept(s: Session): boolean {
+  return !s.cleanSession || s.state === 'asleep' || s.state === 'awake';
+}
+
+export class Persistence {
+  constructor(readonly store: SessionStore | undefined) {}
+
+  /** Writes the session record, or forgets the session when it is no longer kept. */
+  session(s: Session): void {
+    if (this.store === undefined) return;
+    if (!isKept(s)) {
+      this.store.deleteSession(s.clientId);
+      return;
+    }
+    this.store.saveSession(snapshot(s));
+  }
+
+  forget(s: Session): void {
+    this.store?.deleteSession(s.clientId);
+  }
+
+  /** A message queued for a kept session is stored before anything acknowledges it. */
+  queued(s: Session, d: Delivery): void {
+    if (this.store === undefined || !isKept(s) || d.seq !== undefined) return;
+    d.seq = this.store.enqueue(s.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
+  }
+
+  sent(s: Session, d: Delivery, msgId: number, stage: 'puback' | 'pubrec' | 'pubcomp'): void {
+    d.sent = { msgId, stage };
+    if (this.store !== undefined && d.seq !== undefined) this.store.markSent(s.clientId, d.seq, d.sent);
+  }
+
+  /** Delivered or dropped: out of the store. */
+  done(s: Session, d: Delivery): void {
+    if (this.store !== undefined && d.seq !== undefined) this.store.dequeue(s.clientId, d.seq);
+    d.seq = undefined;
+  }
+
+  qos2Added(s: Session, msgId: number): void {
+    if (isKept(s)) this.store?.addQos2(s.clientId, msgId);
+  }
+
+  qos2Released(s: Session, msgId: number): void {
+    this.store?.removeQos2(s.clientId, msgId);
+  }
+
+  /** Resolves once everything written so far is durable. */
+  durable(): Promise<void> {
+    return this.store === undefined ? Promise.resolve() : this.store.flush();
+  }
+
+  load(): Promise<StoredState | undefined> {
+    return this.store === undefined ? Promise.resolve(undefined) : this.store.load();
+  }
+}
+
+function snapshot(s: Session): PersistedSession {
+  return {
+    clientId: s.clientId,
+    transport: s.link?.transport.name,
+    peerKey: s.link?.peer.key,
+    // Awake is a moment inside a sleep; after a restart the client is asleep until it wakes again.
+    state: s.state === 'awake' ? 'asleep' : s.state === 'await-willtopic' || s.state === 'await-willmsg' ? 'disconnected' : s.state,
+    cleanSession: s.cleanSession,
+    keepAliveSec: s.keepAliveSec,
+    sleepSec: s.sleepSec,
+    will: s.will === undefined ? undefined : { topic: s.will.topic, payload: s.will.payload, qos: s.will.qos, retain: s.will.retain },
+    subscriptions: [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos, kind: sub.kind })),
+    topics: s.registry.entries(),
+  };
+}
