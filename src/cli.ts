@@ -2,37 +2,69 @@
 /**
  * `mqttsn-gateway`: the only module that reads argv and env, handles signals and decides the exit
  * code (0 clean stop, 1 runtime failure, 2 bad config or arguments).
+ *
+ * Signals: SIGINT / SIGTERM stop gracefully (new work refused, handshakes under way finished
+ * within `shutdown.graceMs`, then everything closed; a second one cuts the wait short). SIGHUP
+ * reads the config again and applies the log level and predefined topics without touching
+ * sessions.
  */
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { ConfigError, loadConfig } from './config/index.js';
-import { LOG_LEVELS } from './config/schema.js';
-import { MqttSnError } from './errors.js';
+import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, loadConfig, maskSecrets, type GatewayConfig } from './config/index.js';
+import { LOG_LEVELS, type LogLevel } from './config/schema.js';
+import { drain } from './gateway/drain.js';
 import { createGateway, type RunningGateway } from './index.js';
+import { createProcessLogger, type ProcessLogger } from './observability/logger.js';
+import { applyReload, planReload } from './observability/reload.js';
+import { formatSerialPorts, listSerialPorts } from './observability/serial-ports.js';
+import { checkSerialDevice, describeStartupError, groupName } from './observability/startup.js';
+import { systemdUnit } from './observability/systemd.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
 
 An MQTT-SN v1.2 gateway with a local MQTT broker core.
 
 Options:
-  -c, --config FILE     configuration file (default: ./gateway.config.json)
-      --log-level LEVEL trace, debug, info, warn, error, fatal or silent (overrides log.level)
-  -h, --help            show this help
-  -v, --version         show the version
+  -c, --config FILE          configuration file (default: ./gateway.config.json)
+      --check-config         validate the configuration, print it with every default filled
+                             in and secrets masked, and exit
+      --list-serial-ports    list serial ports with USB vendor/product ids and their stable
+                             /dev/serial/by-id/... paths, and exit
+      --print-systemd-unit   print a systemd service unit for this install, and exit
+      --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (overrides log.level)
+  -h, --help                 show this help
+  -v, --version              show the version
+
+Signals: SIGINT/SIGTERM stop gracefully (shutdown.graceMs); SIGHUP reloads the log level and
+predefined topics from the configuration file.
+
+Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or arguments.
 `;
 
-/** The package version; the CLI runs from `src/` (tsx) or `dist/src/`, so look upwards. */
-function version(): string {
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/** The package folder: the CLI runs from `src/` (tsx) or `dist/src/`, so look upwards. */
+function packageRoot(): { root: string; version: string } | undefined {
   for (const rel of ['../package.json', '../../package.json']) {
+    const url = new URL(rel, import.meta.url);
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'mqttsn-gateway' && pkg.version !== undefined) return pkg.version;
+      const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mqttsn-gateway' && pkg.version !== undefined) return { root: dirname(fileURLToPath(url)), version: pkg.version };
     } catch {
       // not at this level
     }
   }
-  return 'unknown';
+  return undefined;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`mqttsn-gateway: ${message}\nTry "mqttsn-gateway --help".\n`);
+  return EXIT_USAGE;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -42,84 +74,254 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         config: { type: 'string', short: 'c', default: 'gateway.config.json' },
+        'check-config': { type: 'boolean' },
+        'list-serial-ports': { type: 'boolean' },
+        'print-systemd-unit': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
       strict: true,
+      allowPositionals: false,
     }).values;
   } catch (err) {
-    process.stderr.write(`mqttsn-gateway: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
-    return 2;
+    return usageError(err instanceof Error ? err.message : String(err));
   }
-  if (args.help) {
+  if (args.help === true) {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT_OK;
   }
-  if (args.version) {
-    process.stdout.write(`${version()}\n`);
-    return 0;
+  if (args.version === true) {
+    process.stdout.write(`${packageRoot()?.version ?? 'unknown'}\n`);
+    return EXIT_OK;
   }
+  const actions = (['check-config', 'list-serial-ports', 'print-systemd-unit'] as const).filter((a) => args[a] === true);
+  if (actions.length > 1) return usageError(`choose one of ${actions.map((a) => `--${a}`).join(', ')}`);
   const level = args['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
-    process.stderr.write(`mqttsn-gateway: --log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}\n`);
-    return 2;
+    return usageError(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  const configPath = resolve(args.config);
 
-  let config;
+  if (args['list-serial-ports'] === true) {
+    process.stdout.write(formatSerialPorts(await listSerialPorts()));
+    return EXIT_OK;
+  }
+  if (args['print-systemd-unit'] === true) return printSystemdUnit(configPath);
+
+  let config: GatewayConfig;
   try {
-    config = await loadConfig(args.config);
+    config = await loadConfig(configPath);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     throw err;
   }
+  if (args['check-config'] === true) return checkConfig(config, configPath);
+  return run(config, configPath, level as LogLevel | undefined);
+}
 
-  const logger = pino({ level: level ?? config.log.level, base: { pid: process.pid } });
+async function checkConfig(config: GatewayConfig, path: string): Promise<number> {
+  // stdout is the effective config alone, so it can be piped into jq or diffed.
+  process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
+  for (const t of config.transports) {
+    if (t.type !== 'serial') continue;
+    const problem = await checkSerialDevice(t.path);
+    if (problem !== undefined) process.stderr.write(`warning: ${problem.message}\n`);
+  }
+  process.stderr.write(`configuration ${path} is valid\n`);
+  return EXIT_OK;
+}
+
+async function printSystemdUnit(configPath: string): Promise<number> {
+  let graceMs = DEFAULT_SHUTDOWN_GRACE_MS;
+  try {
+    graceMs = (await loadConfig(configPath)).shutdown.graceMs;
+  } catch (err) {
+    const why = err instanceof ConfigError ? 'it is not valid yet (see --check-config)' : 'it cannot be read';
+    process.stderr.write(`note: ${configPath}: ${why}; the unit uses the default shutdown grace period\n`);
+  }
+  const root = packageRoot()?.root ?? process.cwd();
+  const account = serviceAccount();
+  process.stdout.write(
+    systemdUnit({
+      execPath: process.execPath,
+      // Flags that load code (tsx when run from source) are needed again; debugging ones are not.
+      nodeOptions: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+      cliPath: fileURLToPath(import.meta.url),
+      configPath,
+      workingDirectory: root,
+      user: account.user,
+      group: account.group,
+      graceMs,
+    }),
+  );
+  return EXIT_OK;
+}
+
+/** The account the service runs as: the caller's, or under sudo the one who called sudo. */
+function serviceAccount(): { user: string; group: string | undefined } {
+  const sudoUser = process.env.SUDO_USER;
+  const sudoGid = Number(process.env.SUDO_GID);
+  if (sudoUser !== undefined && sudoUser !== '' && Number.isInteger(sudoGid)) return { user: sudoUser, group: groupName(sudoGid) };
+  const me = userInfo();
+  return { user: me.username, group: groupName(me.gid) };
+}
+
+async function run(config: GatewayConfig, configPath: string, levelOverride: LogLevel | undefined): Promise<number> {
+  const logger = createProcessLogger({ level: levelOverride ?? config.log.level });
+  // Signals are taken from the first moment: between "gateway running" and a handler installed
+  // after it, a quick SIGTERM would kill the process with the default action.
+  const supervisor = new Supervisor(config, configPath, logger);
+  supervisor.listen();
+
+  // A missing or forbidden serial device does not stop the start (the transport keeps trying,
+  // the dongle may come later), but it deserves one plain sentence now rather than a retry log.
+  for (const t of config.transports) {
+    if (t.type !== 'serial') continue;
+    const problem = await checkSerialDevice(t.path);
+    if (problem !== undefined) logger.warn({ part: 'transport', path: t.path, problem: problem.kind }, problem.message);
+  }
+
   let running: RunningGateway;
   try {
-    running = await createGateway(config, { logger });
+    running = await createGateway(config, { logger, env: process.env, version: packageRoot()?.version });
   } catch (err) {
-    const message = err instanceof MqttSnError ? `${err.message} (${err.code})` : String(err);
-    logger.fatal({ err }, 'gateway could not start');
-    process.stderr.write(`mqttsn-gateway: ${message}\n`);
-    return err instanceof MqttSnError && err.code === 'MQTTSN_ERR_CONFIG' ? 2 : 1;
+    supervisor.unlisten();
+    // One line, no stack: a port in use is the machine's state, not a defect.
+    process.stderr.write(`mqttsn-gateway: ${describeStartupError(err)}\n`);
+    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE;
   }
   logger.info(
     {
       transports: running.transports.map((t) => t.name),
       mqtt: running.broker.listeners.map((l) => `${l.host}:${l.port}`),
+      http: running.http === undefined ? null : `${running.http.host}:${running.http.port}`,
     },
     'gateway running',
   );
+  return supervisor.supervise(running);
+}
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      running.close().then(
-        () => resolve(0),
+/**
+ * The running gateway's signals: SIGINT / SIGTERM drain then close (a second one cuts the wait
+ * short); SIGHUP reloads. A stop asked for while the gateway is still starting is carried out as
+ * soon as it runs.
+ */
+class Supervisor {
+  #config: GatewayConfig;
+  readonly #configPath: string;
+  readonly #logger: ProcessLogger;
+  #running: RunningGateway | undefined;
+  #stopAsked: string | undefined;
+  #stopping = false;
+  #stopped = false;
+  readonly #hurry = new AbortController();
+  #resolveExit: (code: number) => void = () => undefined;
+  readonly #exit = new Promise<number>((resolve) => (this.#resolveExit = resolve));
+  readonly #onInt = (): void => this.#stop('SIGINT');
+  readonly #onTerm = (): void => this.#stop('SIGTERM');
+  readonly #onHup = (): void => {
+    if (this.#running === undefined || this.#stopping) return;
+    this.#reload().catch((err: unknown) => this.#logger.error({ err }, 'reload failed'));
+  };
+
+  constructor(config: GatewayConfig, configPath: string, logger: ProcessLogger) {
+    this.#config = config;
+    this.#configPath = configPath;
+    this.#logger = logger;
+  }
+
+  listen(): void {
+    process.on('SIGINT', this.#onInt);
+    process.on('SIGTERM', this.#onTerm);
+    process.on('SIGHUP', this.#onHup);
+  }
+
+  unlisten(): void {
+    process.off('SIGINT', this.#onInt);
+    process.off('SIGTERM', this.#onTerm);
+    process.off('SIGHUP', this.#onHup);
+  }
+
+  /** Resolves with the exit code once a stop has run its course. */
+  supervise(running: RunningGateway): Promise<number> {
+    this.#running = running;
+    if (this.#stopAsked !== undefined) this.#stop(this.#stopAsked);
+    return this.#exit;
+  }
+
+  #stop(signal: string): void {
+    // Still listening once stopped: a late signal must not kill the process with its default
+    // action and turn exit 0 into "killed by SIGTERM".
+    if (this.#stopped) return;
+    const running = this.#running;
+    if (running === undefined) {
+      this.#stopAsked ??= signal;
+      this.#logger.info({ signal }, 'stop asked while starting: stopping once started');
+      return;
+    }
+    if (this.#stopping) {
+      this.#logger.warn({ signal }, 'second stop signal: not waiting for handshakes any longer');
+      this.#hurry.abort();
+      return;
+    }
+    this.#stopping = true;
+    const graceMs = this.#config.shutdown.graceMs;
+    const logger = this.#logger;
+    logger.info({ signal, graceMs }, 'stopping: new connections and messages refused, finishing handshakes under way');
+    running.http?.markStopping();
+    drain(running.gateway, running.transports, { graceMs, signal: this.#hurry.signal, logger })
+      .then((r) => {
+        const line = { waitedMs: r.waitedMs, inFlight: r.inFlight, queued: r.queued, awaitingPubrel: r.awaitingPubrel, buffered: r.buffered, refused: r.refused, flushed: r.flushed };
+        if (r.settled) logger.info(line, 'handshakes finished');
+        else logger.warn(line, 'grace period over with handshakes still open; their clients retry after the restart');
+        return running.close();
+      })
+      .then(
+        () => {
+          logger.info({}, 'stopped');
+          this.#stopped = true;
+          this.#resolveExit(EXIT_OK);
+        },
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
-          resolve(1);
+          this.#stopped = true;
+          this.#resolveExit(EXIT_FAILURE);
         },
       );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  }
+
+  async #reload(): Promise<void> {
+    let next: GatewayConfig;
+    try {
+      next = await loadConfig(this.#configPath);
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : undefined;
+      this.#logger.error({ issues, err: issues === undefined ? err : undefined }, 'reload: the configuration is not valid; nothing was changed');
+      return;
+    }
+    if (this.#stopping || this.#running === undefined) return;
+    const outcome = applyReload(this.#config, planReload(this.#config, next), { logger: this.#logger, gateway: this.#running.gateway });
+    this.#config = outcome.config;
+    this.#logger.info({ applied: outcome.applied, restartNeeded: outcome.restartNeeded }, 'configuration reloaded');
+    if (outcome.restartNeeded.length > 0) {
+      this.#logger.warn({ sections: outcome.restartNeeded }, `changes to ${outcome.restartNeeded.join(', ')} take effect at the next start`);
+    }
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Everything was closed; should a stray handle (a library's timer) still hold the loop,
+    // the exit code must not wait for it.
+    setTimeout(() => process.exit(code), 3000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`mqttsn-gateway: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_FAILURE;
   },
 );

@@ -2,26 +2,45 @@
  * Public API: `createGateway(config)` puts the parts together (broker core, gateway core,
  * transports). Composition only; every rule lives in its layer.
  */
+import { createBridge } from './bridge/index.js';
+import type { Bridge } from './bridge/types.js';
 import { createLocalBroker } from './broker/local-broker.js';
+import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config/index.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
+import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
+import { bridgeStatusProvider } from './observability/upstream.js';
+import { openStore, type GatewayStore } from './store/open-store.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/types.js';
 
 export interface GatewayDependencies {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Where `upstream.passwordEnv` and `upstream.tls.passphraseEnv` are looked up (the CLI passes
+   * `process.env`: only it reads the environment). Default: none.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** shown as mqttsn_build_info{version} on /metrics */
+  version?: string;
 }
 
 export interface RunningGateway {
   readonly gateway: Gateway;
   readonly broker: BrokerCore;
   readonly transports: readonly Transport[];
-  /** Stops taking frames, closes transports, then the broker core. Idempotent. */
+  /** the upstream bridge, when the config has an `upstream` section */
+  readonly bridge: Bridge | undefined;
+  /** /metrics, /healthz and /api/sessions, when `http.enabled` */
+  readonly http: ObservabilityServer | undefined;
+  /** sessions, queues and retained messages across restarts (`store` section) */
+  readonly store: GatewayStore;
+  /** Stops taking frames, closes transports, then the bridge, the broker core and last the store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -32,35 +51,74 @@ export interface RunningGateway {
 export async function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<RunningGateway> {
   const logger = deps.logger ?? noopLogger;
   const clock = deps.clock ?? systemClock;
-  const broker = await createLocalBroker({ listen: config.broker.listen, logger: childLogger(logger, { part: 'broker' }) });
-  const gateway = new Gateway({ options: config, broker, clock, logger: childLogger(logger, { part: 'gateway' }) });
+  // First: a store file the gateway must not use (damaged, another program's, in use) stops the
+  // start before anything listens.
+  const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }) });
+  const broker = await createLocalBroker({ listen: config.broker.listen, logger: childLogger(logger, { part: 'broker' }) }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const gateway = new Gateway({ options: config, broker, clock, logger: childLogger(logger, { part: 'gateway' }), store: store.sessions });
+  let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];
+  let bridge: Bridge | undefined;
+  let http: ObservabilityServer | undefined;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    await http?.close();
     await gateway.stop();
     await Promise.allSettled(transports.map((t) => t.close()));
+    await bridge?.close();
+    await retained?.stop();
     await broker.close();
+    await store.close();
   };
   try {
+    // Before anything subscribes to the broker: restored retained messages are retained, not news.
+    if (store.sessions !== undefined) retained = await persistRetained(broker, store.sessions, { logger: childLogger(logger, { part: 'store' }) });
+    if (config.upstream !== null) {
+      // Before the gateway takes messages, so none is missed; it does not wait for the upstream.
+      bridge = await createBridge(config.upstream, {
+        // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
+        broker: store.sessions === undefined ? broker : durableBrokerView(broker, store.sessions),
+        queue: store.outboundQueue(config.upstream.queue),
+        clock,
+        logger: childLogger(logger, { part: 'bridge' }),
+        env: deps.env ?? {},
+      });
+      await bridge.start();
+    }
     for (const entry of config.transports) {
       const t = createTransport(entry, { logger: childLogger(logger, { part: 'transport' }) });
       transports.push(t);
       gateway.attach(t);
       await t.open();
-      logger.info({ transport: t.name }, 'transport open');
+      // A serial device may be absent at start: the transport then retries on its own.
+      if (t.state === 'open') logger.info({ transport: t.name }, 'transport open');
+      else logger.warn({ transport: t.name, state: t.state }, 'transport not open yet; retrying in the background');
     }
     await gateway.start();
+    if (config.http.enabled) {
+      http = await startObservabilityServer(config.http, {
+        gateway,
+        transports,
+        upstream: bridge === undefined ? undefined : bridgeStatusProvider(bridge),
+        logger: childLogger(logger, { part: 'http' }),
+        version: deps.version,
+      });
+    }
   } catch (err) {
     await close();
     if (err instanceof MqttSnError) throw err;
     throw new MqttSnError('MQTTSN_ERR_START', `gateway could not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return { gateway, broker, transports, close };
+  return { gateway, broker, transports, bridge, http, store, close };
 }
 
 export { Gateway } from './gateway/gateway.js';
 export type { GatewayOptions } from './gateway/types.js';
+export { BRIDGE_ORIGIN, BridgeError, BridgeErrorCode, type Bridge, type BridgeStatus, type UpstreamState } from './bridge/index.js';
 export { loadConfig, parseConfig, defaultConfig, ConfigError, type GatewayConfig } from './config/index.js';
 export * from './codec/index.js';

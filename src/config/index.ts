@@ -2,7 +2,22 @@
 export { ConfigError, ConfigErrorCode, ConfigIssueCode, formatIssues, type ConfigIssue } from './errors.js';
 export { defaultConfig, loadConfig, maskSecrets, parseConfig, parseConfigText } from './load.js';
 export { configJsonSchema } from './json-schema.js';
+export {
+  upstreamSchema,
+  checkUpstreamFiles,
+  resolveUpstreamFiles,
+  RULE_DIRECTIONS,
+  UPSTREAM_MODES,
+  type RuleDirection,
+  type UpstreamConfig,
+  type UpstreamMode,
+  type UpstreamTlsConfig,
+  type UpstreamTopicRule,
+} from './upstream.js';
 export { writeConfigSchema, CONFIG_SCHEMA_PATH } from './write-schema.js';
+export { httpConfigSchema, DEFAULT_HTTP_PORT, type HttpConfig } from './http.js';
+export { shutdownConfigSchema, DEFAULT_SHUTDOWN_GRACE_MS, type ShutdownConfig } from './operate.js';
+export { storeSchema, resolveStoreConfig, DEFAULT_STORE_PATH, STORE_TYPES, type StoreConfig, type StoreType } from './store.js';
 export {
   gatewayConfigSchema,
   DEFAULT_MAX_FRAME_SIZE,

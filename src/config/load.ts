@@ -3,20 +3,23 @@
  * listing every problem.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { fromZodIssues } from './issues.js';
 import { parseJsonText, type TextPosition } from './json-text.js';
 import { formatPath } from './path.js';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { checkUpstreamFiles, maskUpstream, resolveUpstreamFiles } from './upstream.js';
+import { resolveStoreConfig } from './store.js';
 
 /**
  * Validates an already parsed JSON value (or an object built in code) and fills in defaults.
- * `source` names where it came from in the error message.
+ * `source` names where it came from in the error message; files the config names (TLS
+ * certificates) are found relative to `baseDir` (default: the working directory).
  * @throws ConfigError with every problem found
  */
-export function parseConfig(json: unknown, source?: string): GatewayConfig {
-  return validate(json, source, undefined, []);
+export function parseConfig(json: unknown, source?: string, baseDir?: string): GatewayConfig {
+  return validate(json, source, undefined, [], baseDir);
 }
 
 /**
@@ -25,7 +28,7 @@ export function parseConfig(json: unknown, source?: string): GatewayConfig {
  * is reported too (JSON.parse would silently keep the last).
  * @throws ConfigError
  */
-export function parseConfigText(text: string, source?: string): GatewayConfig {
+export function parseConfigText(text: string, source?: string, baseDir?: string): GatewayConfig {
   const parsed = parseJsonText(text);
   if (!parsed.ok) {
     const { line, column } = parsed.position;
@@ -47,7 +50,7 @@ export function parseConfigText(text: string, source?: string): GatewayConfig {
       column: d.second.column,
     };
   });
-  return validate(parsed.value, source, parsed.positions, duplicates);
+  return validate(parsed.value, source, parsed.positions, duplicates, baseDir);
 }
 
 /**
@@ -71,7 +74,8 @@ export async function loadConfig(path: string): Promise<GatewayConfig> {
       { cause: err },
     );
   }
-  return parseConfigText(text, path);
+  // Paths inside the file (TLS certificates) are relative to the file, wherever it is run from.
+  return parseConfigText(text, path, dirname(resolve(path)));
 }
 
 /** The issue for a file that could not be read, in the words a person acts on. */
@@ -104,11 +108,13 @@ export function defaultConfig(): GatewayConfig {
 }
 
 /**
- * A copy safe to log or show on the HTTP API. Nothing is secret yet; the `auth` and `upstream`
- * sections will mask their passwords and keys here, so callers already go through it.
+ * A copy safe to log or show on the HTTP API: an inline upstream password becomes "***" (key
+ * files and environment variable names are not secrets). The `auth` section will mask its
+ * credentials here too, so callers already go through it.
  */
 export function maskSecrets(config: GatewayConfig): GatewayConfig {
-  return structuredClone(config);
+  const copy = structuredClone(config);
+  return { ...copy, upstream: maskUpstream(copy.upstream) };
 }
 
 function validate(
@@ -116,13 +122,15 @@ function validate(
   source: string | undefined,
   positions: ReadonlyMap<string, TextPosition> | undefined,
   earlier: readonly ConfigIssue[],
+  baseDir: string | undefined,
 ): GatewayConfig {
   const result = gatewayConfigSchema.safeParse(json);
-  if (result.success && earlier.length === 0) {
+  const files = checkUpstreamFiles(json, baseDir);
+  if (result.success && earlier.length === 0 && files.length === 0) {
     const { $schema: _editorsOnly, ...config } = result.data;
-    return config;
+    return { ...config, upstream: resolveUpstreamFiles(config.upstream, baseDir), store: resolveStoreConfig(config.store, json, baseDir) };
   }
-  const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json))];
+  const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json)), ...files];
   if (positions !== undefined) {
     for (const issue of issues) {
       if (issue.line === undefined) Object.assign(issue, locate(issue.path, positions));

@@ -11,6 +11,10 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { ConfigIssueCode } from './errors.js';
 import { formatPath, type PathSegment } from './path.js';
+import { upstreamSchema } from './upstream.js';
+import { httpConfigSchema } from './http.js';
+import { shutdownConfigSchema } from './operate.js';
+import { storeSchema } from './store.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SERIAL_FRAMINGS = ['slip', 'xbee-api1', 'xbee-api2'] as const;
@@ -108,7 +112,7 @@ const udpTransport = z
     forwarder: z
       .boolean()
       .default(false)
-      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5) from forwarders, not from clients.'),
+      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7) from forwarders, not from clients.'),
     advertise: advertiseTarget.optional(),
     maxFrameSize: z
       .int()
@@ -116,6 +120,18 @@ const udpTransport = z
       .max(MAX_UDP_PAYLOAD)
       .default(DEFAULT_MAX_FRAME_SIZE.udp)
       .describe('Largest MQTT-SN message, in bytes, accepted or sent on this transport. Larger ones are refused, never truncated.'),
+    receiveBufferBytes: z
+      .int()
+      .min(4096)
+      .max(256 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('Socket receive buffer asked of the kernel (SO_RCVBUF), which caps it at net.core.rmem_max. Bursts from many sensors wait here.'),
+    sendBufferBytes: z
+      .int()
+      .min(4096)
+      .max(256 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe('Socket send buffer asked of the kernel (SO_SNDBUF).'),
   })
   .superRefine((t: unknown, ctx) => {
     // A socket sends with its own family: a v4 socket cannot reach ff02::1, nor a v6 one 255.255.255.255.
@@ -160,7 +176,7 @@ const serialTransport = z
     forwarder: z
       .boolean()
       .default(false)
-      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5), e.g. several nodes behind one SLIP line.'),
+      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7), e.g. several nodes behind one SLIP line.'),
     maxFrameSize: z
       .int()
       .min(MIN_FRAME_SIZE)
@@ -431,9 +447,10 @@ export const gatewayConfigSchema = z
     limits,
     timers,
     log,
-    // upstream: ...  (extension point, see above)
-    // store: ...     (extension point)
-    // http: ...      (extension point)
+    upstream: upstreamSchema,
+    store: storeSchema,
+    http: httpConfigSchema,
+    shutdown: shutdownConfigSchema,
     // auth: ...      (extension point)
   })
   .describe('Configuration of the MQTT-SN gateway (gateway.config.json).');

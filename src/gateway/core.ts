@@ -19,6 +19,7 @@ export interface GatewayCore {
   readonly broker: BrokerCore;
   readonly logger: Logger;
   readonly stats: GatewayStats;
+  /** replaced whole by a reload (SIGHUP); read it on every use, never keep it */
   readonly predefined: PredefinedTopics;
   /** the session store, or no-ops without one */
   readonly persistence: Persistence;

@@ -9,6 +9,7 @@
  *                             PUBACK PUBREC PUBCOMP REGACK PUBREL, DISCONNECT, keep-alive PINGREQ,
  *                             and a repeated QoS 2 PUBLISH the gateway already holds
  *   poll until settled        nothing in flight, no queue or QoS 2 id left for reachable clients
+ *   persistence.durable()     what the store was given is on disk before the caller closes
  * ```
  *
  * Every new request (CONNECT, PUBLISH, SUBSCRIBE, a wake-up...) is dropped unanswered: the client
@@ -28,7 +29,7 @@ import type { Peer, Transport, TransportEvents } from '../transport/types.js';
 import type { Gateway } from './gateway.js';
 import type { Session } from './session.js';
 
-export type DrainableGateway = Pick<Gateway, 'stop' | 'attach' | 'sessions' | 'byPeer'>;
+export type DrainableGateway = Pick<Gateway, 'stop' | 'attach' | 'sessions' | 'byPeer' | 'persistence'>;
 
 export interface DrainOptions {
   /** the longest to wait for handshakes to finish; 0 stops at once */
@@ -54,6 +55,8 @@ export interface DrainResult {
   buffered: number;
   /** frames refused because the gateway was stopping */
   refused: number;
+  /** everything written to the session store was made durable before the end */
+  flushed: boolean;
 }
 
 interface Pending {
@@ -164,6 +167,10 @@ export async function drain(gateway: DrainableGateway, transports: readonly Tran
     );
   }
 
+  const remaining = (): number => Math.max(0, options.graceMs - (performance.now() - started));
+  // Messages taken just before the gate closed are acknowledged once the store holds them.
+  await bounded(gateway.persistence.durable(), remaining(), options.signal);
+
   // Settled twice in a row: the second look comes a poll later, time enough for a publish
   // handed to the broker just before the gate closed to be accepted and acknowledged.
   let quietPolls = 0;
@@ -172,21 +179,45 @@ export async function drain(gateway: DrainableGateway, transports: readonly Tran
     const busy = left.inFlight + left.queued + left.awaitingPubrel > 0;
     quietPolls = busy ? 0 : quietPolls + 1;
     if (quietPolls >= 2) break;
-    const remaining = options.graceMs - (performance.now() - started);
-    if (remaining <= 0) break;
+    const wait = remaining();
+    if (wait <= 0) break;
     try {
-      await sleep(Math.min(pollMs, remaining), undefined, { signal: options.signal });
+      await sleep(Math.min(pollMs, wait), undefined, { signal: options.signal });
     } catch {
       break; // aborted
     }
     left = pending(gateway.sessions);
   }
+  // What the drain itself changed (acknowledgements, dequeued deliveries) reaches the store too;
+  // the store's own close flushes again, but this is the stop that the grace period covers.
+  const flushed = await bounded(gateway.persistence.durable(), Math.max(remaining(), 1000), options.signal);
   const result: DrainResult = {
     settled: left.inFlight + left.queued + left.awaitingPubrel === 0,
+    flushed,
     waitedMs: Math.round(performance.now() - started),
     ...left,
     refused,
   };
   logger.debug({ ...result }, 'drain finished');
   return result;
+}
+
+/** Whether `p` settled within `ms` (and before `signal`); a rejection counts as not settled. */
+async function bounded(p: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  if (signal?.aborted === true) ac.abort();
+  else signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => false,
+      ),
+      sleep(ms, false, { signal: ac.signal }).catch(() => false),
+    ]);
+  } finally {
+    ac.abort();
+    signal?.removeEventListener('abort', stop);
+  }
 }

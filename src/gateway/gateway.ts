@@ -43,7 +43,7 @@ export class Gateway implements GatewayCore {
   readonly broker: BrokerCore;
   readonly logger: Logger;
   readonly stats: GatewayStats = createStats();
-  readonly predefined: PredefinedTopics;
+  predefined: PredefinedTopics;
   readonly persistence: Persistence;
   readonly sessions = new Map<string, Session>();
   readonly byPeer = new Map<string, Session>();
@@ -64,6 +64,15 @@ export class Gateway implements GatewayCore {
     this.logger = deps.logger ?? noopLogger;
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
+  }
+
+  /**
+   * Replaces the predefined topics (a reload). Handlers read the table on every message, so it
+   * applies at once; registries keep skipping the old ids, which is harmless because normal and
+   * predefined ids are separate namespaces (MQTT-SN.md §4.5). Throws on a bad table, changing nothing.
+   */
+  setPredefinedTopics(table: Readonly<Record<string, string>>): void {
+    this.predefined = new PredefinedTopics(table);
   }
 
   /** Starts taking frames from a transport (open it yourself). Several may be attached. */

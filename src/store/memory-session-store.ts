@@ -18,7 +18,7 @@ export class MemorySessionStore implements SessionStore {
     const qos2 = new Map<string, number[]>();
     for (const [id, s] of this.#qos2) if (s.size > 0) qos2.set(id, [...s]);
     return Promise.resolve({
-      sessions: [...this.#sessions.values()].map((s) => structuredClone(s)),
+      sessions: [...this.#sessions.values()].map(copySession),
       queues,
       qos2,
       retained: [...this.#retained.values()],
@@ -26,7 +26,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   saveSession(s: PersistedSession): void {
-    this.#sessions.set(s.clientId, structuredClone(s));
+    this.#sessions.set(s.clientId, copySession(s));
   }
 
   deleteSession(clientId: string): void {
@@ -74,4 +74,14 @@ export class MemorySessionStore implements SessionStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A deep copy; structuredClone would turn the will's Buffer into a plain Uint8Array. */
+function copySession(s: PersistedSession): PersistedSession {
+  return {
+    ...s,
+    will: s.will === undefined ? undefined : { ...s.will, payload: Buffer.from(s.will.payload) },
+    subscriptions: s.subscriptions.map((x) => ({ ...x })),
+    topics: s.topics.map((t) => ({ ...t })),
+  };
 }

@@ -2,6 +2,7 @@
 import { runCodecBench } from './codec.js';
 import { runTransportBench } from './transport.js';
 import { gatewayTables, runGatewayBench } from './gateway.js';
+import { runBridgeBench } from './bridge.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
@@ -10,3 +11,5 @@ console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');
 console.log(gatewayTables(await runGatewayBench()));
+console.log('');
+console.log(table('Upstream bridge (aggregating) against MQTT.js straight to mosquitto', await runBridgeBench()));

@@ -68,7 +68,7 @@ describe('config: defaults', () => {
     const config = parseConfig({ transports: [{ type: 'udp' }] });
     const expected: GatewayConfig = {
       gatewayId: 1,
-      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: false, maxFrameSize: 1400 }],
+      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
       broker: { listen: [{ host: '127.0.0.1', port: 1883 }] },
@@ -81,6 +81,11 @@ describe('config: defaults', () => {
       },
       timers: { retryMs: 10_000, maxRetries: 3, keepAliveFactor: 1.5, advertiseIntervalSec: 900, connectTimeoutMs: 30_000 },
       log: { level: 'info' },
+      upstream: null,
+      // Built in code with no file to sit next to: memory (see src/config/store.ts).
+      store: { type: 'memory', path: './mqttsn-gateway.db' },
+      http: { enabled: false, host: '127.0.0.1', port: 9464 },
+      shutdown: { graceMs: 5000 },
     };
     assert.deepEqual(config, expected);
   });
@@ -127,7 +132,7 @@ describe('config: defaults', () => {
 
   it('defaultConfig() is one UDP transport on the loopback, fresh on every call', () => {
     const a = defaultConfig();
-    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: false, maxFrameSize: 1400 }]);
+    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
     a.limits.maxSessions = 1;
     assert.equal(defaultConfig().limits.maxSessions, 100_000);
   });
@@ -309,7 +314,7 @@ describe('config: many mistakes at once', () => {
     predefinedTopics: { '0': 'a', '1': 'x/#', '2': 'b', '3': 'b' },
     timers: { keepAliveFactor: 'fast' },
     log: { level: 'loud' },
-    upstream: {},
+    upstream: { url: 'http://broker', clientId: 'gw', topics: [{ pattern: '#' }] },
   };
 
   it('reports every one of them', () => {
@@ -324,7 +329,7 @@ describe('config: many mistakes at once', () => {
       `predefinedTopics["3"] ${C.DUPLICATE_TOPIC_NAME}`,
       `timers.keepAliveFactor ${C.INVALID_TYPE}`,
       `log.level ${C.INVALID_VALUE}`,
-      `upstream ${C.UNKNOWN_KEY}`,
+      `upstream.url ${C.INVALID_VALUE}`,
     ]));
     assert.equal(issues.length, 10);
   });

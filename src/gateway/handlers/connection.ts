@@ -191,6 +191,7 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
     sleeper.lastSeen = gw.clock.now();
     sleeper.supervision?.cancel();
     sleeper.state = 'awake';
+    gw.logger.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
     // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
     // supervise the client.
     gw.pump(sleeper);

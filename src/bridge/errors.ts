@@ -1,0 +1,70 @@
+import { MqttSnError } from '../errors.js';
+
+/** Stable codes of the bridge (kept here until they move into `src/errors.ts` with the others). */
+export const BridgeErrorCode = {
+  /** the upstream broker cannot be reached: refused, no route, name not found, timed out */
+  UNREACHABLE: 'MQTTSN_ERR_UPSTREAM_UNREACHABLE',
+  /** the TLS handshake failed: certificate not trusted, wrong host name, client certificate refused */
+  TLS: 'MQTTSN_ERR_UPSTREAM_TLS',
+  /** the broker answered CONNACK with a refusal (bad user name or password, not authorized, ...) */
+  REFUSED: 'MQTTSN_ERR_UPSTREAM_REFUSED',
+  /** an established connection ended: closed by the broker, keep-alive timeout, network error */
+  LOST: 'MQTTSN_ERR_UPSTREAM_LOST',
+  /** the bridge was used after close() */
+  CLOSED: 'MQTTSN_ERR_BRIDGE_CLOSED',
+} as const;
+export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
+
+export class BridgeError extends MqttSnError {
+  declare readonly code: BridgeErrorCode;
+  /** the CONNACK return code, for `MQTTSN_ERR_UPSTREAM_REFUSED` */
+  readonly returnCode: number | undefined;
+
+  constructor(code: BridgeErrorCode, message: string, options?: { cause?: unknown; returnCode?: number }) {
+    super(code, message, options);
+    this.returnCode = options?.returnCode;
+  }
+}
+
+/** MQTT 3.1.1 §3.2.2.3, in the words an operator acts on. */
+const CONNACK_REFUSALS: Record<number, string> = {
+  1: 'unacceptable protocol version (the broker does not speak MQTT 3.1.1)',
+  2: 'client id rejected (check upstream.clientId)',
+  3: 'server unavailable',
+  4: 'bad user name or password (check upstream.username and the password)',
+  5: 'not authorized (check the credentials, client certificate and the broker ACL)',
+};
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL']);
+
+/**
+ * Turns whatever MQTT.js or the socket reported into a coded error. `established` tells a lost
+ * connection from a failed attempt.
+ */
+export function classifyUpstreamError(err: unknown, established: boolean): BridgeError {
+  if (err instanceof BridgeError) return err;
+  const e: Error & { code?: unknown; library?: unknown } = err instanceof Error ? err : new Error(String(err));
+  const code = e.code;
+  // MQTT.js reports a CONNACK refusal as an error whose `code` is the return code.
+  if (typeof code === 'number' && !established) {
+    const why = CONNACK_REFUSALS[code] ?? `return code ${code}`;
+    return new BridgeError(BridgeErrorCode.REFUSED, `the upstream broker refused the connection: ${why}`, { cause: err, returnCode: code });
+  }
+  const text = typeof code === 'string' ? code : '';
+  const tls =
+    text.startsWith('ERR_TLS') ||
+    text.startsWith('ERR_SSL') ||
+    text.startsWith('CERT_') ||
+    text.includes('CERT') ||
+    text === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    text === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    text.startsWith('UNABLE_TO_') ||
+    e.library === 'SSL routines' ||
+    e.message === 'TLS not authorized';
+  if (tls) return new BridgeError(BridgeErrorCode.TLS, `TLS with the upstream broker failed: ${e.message}`, { cause: err });
+  if (!established && (UNREACHABLE_CODES.has(text) || /connack timeout/i.test(e.message))) {
+    return new BridgeError(BridgeErrorCode.UNREACHABLE, `the upstream broker cannot be reached: ${e.message}`, { cause: err });
+  }
+  if (established) return new BridgeError(BridgeErrorCode.LOST, `the upstream connection was lost: ${e.message}`, { cause: err });
+  return new BridgeError(BridgeErrorCode.UNREACHABLE, `connecting to the upstream broker failed: ${e.message}`, { cause: err });
+}

@@ -1,0 +1,62 @@
+/**
+ * The bridge between the broker core and the upstream broker. `createBridge` picks the mode's
+ * implementation; the pieces below it (topic rules, backoff, the MQTT.js connection, the outbound
+ * queue) are shared, so transparent mode (one connection per MQTT-SN client) reuses them.
+ */
+import type { BrokerCore } from '../broker/types.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { UpstreamConfig } from '../config/upstream.js';
+import { noopLogger, type Logger } from '../logger.js';
+import { MemoryOutboundQueue } from '../store/memory-queue.js';
+import type { OutboundQueue } from '../store/types.js';
+import { AggregatingBridge } from './aggregating.js';
+import { mqttOptionsFromConfig, type Environment } from './connect-options.js';
+import { mqttConnector } from './mqtt-upstream.js';
+import type { Bridge } from './types.js';
+import type { UpstreamConnector } from './upstream.js';
+
+export interface BridgeDependencies {
+  broker: BrokerCore;
+  clock?: Clock;
+  logger?: Logger;
+  /** where `passwordEnv` and `tls.passphraseEnv` are looked up; default none */
+  env?: Environment;
+  /** the outbound queue; default a memory queue with the configured limits. A given queue is not closed by the bridge. */
+  queue?: OutboundQueue;
+  /** replaces MQTT.js (tests drive the bridge with a scripted connection) */
+  connector?: UpstreamConnector;
+  /** [0, 1) for the reconnect jitter; default Math.random */
+  random?: () => number;
+}
+
+/**
+ * A bridge for the `upstream` section, not started yet (`start()` subscribes and connects).
+ * @throws ConfigError when a secret's environment variable is unset or a TLS file cannot be read
+ */
+export async function createBridge(config: UpstreamConfig, deps: BridgeDependencies): Promise<Bridge> {
+  switch (config.mode) {
+    case 'aggregating': {
+      const connector = deps.connector ?? mqttConnector(await mqttOptionsFromConfig(config, deps.env ?? {}));
+      return new AggregatingBridge({
+        config,
+        broker: deps.broker,
+        connector,
+        queue: deps.queue ?? new MemoryOutboundQueue(config.queue),
+        ownsQueue: deps.queue === undefined,
+        clock: deps.clock ?? systemClock,
+        logger: deps.logger ?? noopLogger,
+        random: deps.random,
+      });
+    }
+  }
+}
+
+export { AggregatingBridge, type AggregatingBridgeDeps } from './aggregating.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { mqttOptionsFromConfig, type Environment } from './connect-options.js';
+export { EchoFilter, type EchoFilterOptions } from './echo.js';
+export { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
+export { mqttConnector, type MqttUpstreamOptions } from './mqtt-upstream.js';
+export { TopicRules, type Route } from './rules.js';
+export { BRIDGE_ORIGIN, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
+export type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from './upstream.js';

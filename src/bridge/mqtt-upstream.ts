@@ -1,0 +1,169 @@
+/**
+ * `UpstreamConnection` on MQTT.js 5, MQTT 3.1.1. Each connection is its own `MqttClient` with
+ * MQTT.js's reconnect turned off (`reconnectPeriod: 0`): the bridge decides when to try again and
+ * keeps what is unacknowledged in its own queue, so no second copy of that state lives in MQTT.js
+ * across connections.
+ */
+import type { Socket } from 'node:net';
+import mqtt, { DefaultMessageIdProvider, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from './upstream.js';
+
+export interface MqttUpstreamOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** seconds; 0 off */
+  keepAlive: number;
+  cleanSession: boolean;
+  connectTimeoutMs: number;
+  /** file contents, already read */
+  tls?: {
+    ca?: Buffer;
+    cert?: Buffer;
+    key?: Buffer;
+    passphrase?: string;
+    rejectUnauthorized: boolean;
+    servername?: string;
+  };
+}
+
+/** How long a graceful end waits for the socket to close before it is destroyed. */
+const END_TIMEOUT_MS = 2000;
+
+export function mqttConnector(o: MqttUpstreamOptions): UpstreamConnector {
+  /*
+   * One packet-id sequence for all connections. A broker that kept the session (cleanSession
+   * false) may still hold QoS 2 state under the ids of the last connection, and would take a new
+   * message under such an id for a duplicate; continuing the sequence keeps new messages away
+   * from those ids.
+   */
+  const ids = new DefaultMessageIdProvider();
+  return (handlers) => new MqttUpstream(o, ids, handlers);
+}
+
+class MqttUpstream implements UpstreamConnection {
+  readonly #client: MqttClient;
+  readonly #handlers: UpstreamHandlers;
+  #ended = false;
+  #reported = false;
+  #established = false;
+  #lastError: Error | undefined;
+  #corked = false;
+
+  constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, handlers: UpstreamHandlers) {
+    this.#handlers = handlers;
+    const options: IClientOptions = {
+      protocolVersion: 4,
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      keepalive: o.keepAlive,
+      clean: o.cleanSession,
+      connectTimeout: o.connectTimeoutMs,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      messageIdProvider: ids,
+      // MQTT.js otherwise calls its `debug` logger on every packet, enabled or not.
+      log: () => {},
+    };
+    if (o.tls !== undefined) {
+      Object.assign(options, {
+        ca: o.tls.ca,
+        cert: o.tls.cert,
+        key: o.tls.key,
+        rejectUnauthorized: o.tls.rejectUnauthorized,
+        servername: o.tls.servername,
+        // Not in IClientOptions' typings, but MQTT.js hands its options to tls.connect, which reads it.
+        passphrase: o.tls.passphrase,
+      });
+    }
+    const client = mqtt.connect(o.url, options);
+    this.#client = client;
+    // Every incoming PUBLISH passes here before MQTT.js acknowledges it, one at a time.
+    client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
+      if (this.#ended) {
+        callback();
+        return;
+      }
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      handlers.message({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }, () => callback());
+    };
+    client.on('connect', (connack) => {
+      if (this.#ended) return;
+      this.#established = true;
+      // Acks wait on each other; Nagle would hold small packets back.
+      (client.stream as Partial<Socket>).setNoDelay?.(true);
+      handlers.connected({ sessionPresent: connack.sessionPresent });
+    });
+    client.on('error', (err) => {
+      this.#lastError = err;
+    });
+    client.on('close', () => this.#onClose());
+  }
+
+  get writeBacklog(): number {
+    return (this.#client.stream as Partial<Socket> | undefined)?.writableLength ?? 0;
+  }
+
+  publish(msg: UpstreamMessage, done?: (err?: Error) => void): void {
+    this.#cork();
+    const opts = { qos: msg.qos, retain: msg.retain };
+    if (done === undefined || msg.qos === 0) this.#client.publish(msg.topic, msg.payload, opts);
+    // MQTT.js reports success as `null`, not `undefined`.
+    else this.#client.publish(msg.topic, msg.payload, opts, (err) => done(err ?? undefined));
+  }
+
+  async subscribe(subs: ReadonlyArray<{ filter: string; qos: 0 | 1 | 2 }>): Promise<number[]> {
+    const grants = await this.#client.subscribeAsync(Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])));
+    return subs.map((s) => grants.find((g) => g.topic === s.filter)?.qos ?? 128);
+  }
+
+  /**
+   * Holds writes until the event loop turns, so every PUBLISH of this turn (one per UDP datagram
+   * the gateway took in) leaves in one writev. mqtt-packet corks each packet only until the next
+   * tick, and each datagram is its own tick: a syscall per message, the largest cost of the
+   * bridge before this.
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const stream = this.#client.stream as Partial<Socket> | undefined;
+    if (stream?.cork === undefined) return;
+    this.#corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.#corked = false;
+      stream.uncork?.();
+    });
+  }
+
+  end(graceful: boolean): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    this.#ended = true;
+    const client = this.#client;
+    // DISCONNECT only makes sense on a live connection with nothing outstanding; MQTT.js would
+    // otherwise wait for acks that may never come.
+    const force = !graceful || !client.connected || Object.keys(client.outgoing).length > 0;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.stream?.destroy();
+        resolve();
+      }, END_TIMEOUT_MS);
+      timer.unref();
+      client.end(force, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #onClose(): void {
+    if (this.#ended || this.#reported) return;
+    this.#reported = true;
+    this.#handlers.closed(this.#lastError, this.#established);
+    // Releases MQTT.js's timers and stores; callbacks it still holds fail, and the bridge ignores them.
+    this.#ended = true;
+    this.#client.end(true);
+  }
+}

@@ -1,0 +1,87 @@
+/** The bridge as the rest of the gateway sees it, whatever the mode. */
+import type { UpstreamMode } from '../config/upstream.js';
+import type { BridgeErrorCode } from './errors.js';
+
+/** Origin tag of messages the bridge publishes into the broker core: they never go up again. */
+export const BRIDGE_ORIGIN = 'bridge';
+
+/**
+ * - `connecting`: the first attempt since start is under way
+ * - `connected`: CONNACK 0 received; messages flow
+ * - `reconnecting`: the connection failed or was lost; attempts continue with backoff
+ * - `stopped`: closed
+ */
+export type UpstreamState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+export interface BridgeCounters {
+  /** messages sent upstream (QoS 1/2 counted once, when first sent) */
+  sent: number;
+  /** QoS 1/2 messages the upstream acknowledged */
+  acked: number;
+  /** QoS 1/2 messages sent again after a connection dropped before their ack */
+  resent: number;
+  /** messages from upstream published into the broker core */
+  received: number;
+  /** QoS 1/2 messages dropped because the queue was full (the oldest go first) */
+  droppedQueueFull: number;
+  /** QoS 0 messages dropped because the upstream was not connected */
+  droppedOffline: number;
+  /** QoS 0 messages dropped because the connection's socket buffer was full */
+  droppedCongested: number;
+  /** messages from upstream that the broker core refused (see the log) */
+  droppedInbound: number;
+  /** our own messages that came back from upstream and were not delivered again */
+  echoes: number;
+  /** connections established */
+  connects: number;
+  /** attempts that failed before CONNACK 0 */
+  connectFailures: number;
+  /** established connections that ended without us closing them */
+  disconnects: number;
+}
+
+export interface BridgeStatus {
+  mode: UpstreamMode;
+  /** the upstream broker, as configured (URLs carry no credentials) */
+  url: string;
+  clientId: string;
+  state: UpstreamState;
+  connected: boolean;
+  /** when the current state began (wall clock, ISO 8601) */
+  since: string;
+  /** how long the current state has lasted, in ms */
+  forMs: number;
+  /** failed attempts since the last successful connection */
+  attempts: number;
+  /** while reconnecting: the wait before the next attempt, in ms (undefined while one runs) */
+  nextAttemptInMs: number | undefined;
+  /** why the last attempt failed or the last connection ended */
+  lastError: { code: BridgeErrorCode; message: string; at: string } | undefined;
+  queue: {
+    /** QoS 1/2 messages waiting or in flight */
+    messages: number;
+    bytes: number;
+    /** sent and not yet acknowledged */
+    inFlight: number;
+    maxMessages: number;
+    maxBytes: number;
+  };
+  counters: BridgeCounters;
+}
+
+export interface Bridge {
+  readonly mode: UpstreamMode;
+  /** Whether the upstream connection is up: a gateway may advertise only while it is. */
+  readonly connected: boolean;
+  /**
+   * Subscribes to the broker core and starts connecting. Resolves without waiting for the
+   * upstream: the gateway works without it, and messages for it are queued.
+   * @throws ConfigError when a secret's environment variable is unset or a TLS file unreadable
+   */
+  start(): Promise<void>;
+  /** Stops taking messages, gives what is in flight a moment to be acknowledged, disconnects. Idempotent. */
+  close(): Promise<void>;
+  status(): BridgeStatus;
+  /** Calls `listener` whenever `connected` changes; returns the unsubscribe function. */
+  onConnectedChange(listener: (connected: boolean) => void): () => void;
+}

@@ -1,0 +1,316 @@
+/**
+ * The `upstream` section: the MQTT 3.1.1 connection to the upstream broker and the topic rules of
+ * the bridge. Shape and messages follow the rest of the schema (strict objects, a description on
+ * every field, cross-field checks that name the field). TLS files are checked, and made absolute
+ * against the config file's folder, after the schema by `checkUpstreamFiles` /
+ * `resolveUpstreamFiles`: the schema cannot know where the file was.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
+import { ConfigIssueCode, type ConfigIssue } from './errors.js';
+import { formatPath, type PathSegment } from './path.js';
+
+/** Bridge modes. `transparent` (one upstream connection per MQTT-SN client) joins this list later. */
+export const UPSTREAM_MODES = ['aggregating'] as const;
+export type UpstreamMode = (typeof UPSTREAM_MODES)[number];
+
+export const RULE_DIRECTIONS = ['out', 'in', 'both'] as const;
+export type RuleDirection = (typeof RULE_DIRECTIONS)[number];
+
+// Node's timers overflow above 2^31-1 ms (they then fire after 1 ms).
+const MAX_TIMER_MS = 2_147_483_647;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const always = { when: () => true };
+
+interface IssueSink {
+  addIssue(issue: z.core.$ZodSuperRefineIssue): void;
+}
+
+function report(ctx: IssueSink, path: PathSegment[], code: ConfigIssueCode, message: string, input: unknown): void {
+  ctx.addIssue({ code: 'custom', path, message, input, params: { code } });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const envName = (description: string) =>
+  z
+    .string()
+    .refine((s) => ENV_NAME.test(s), {
+      params: { code: ConfigIssueCode.INVALID_VALUE },
+      error: (iss) => `${JSON.stringify(iss.input)} is not an environment variable name; expected letters, digits and _, not starting with a digit`,
+    })
+    .optional()
+    .describe(description);
+
+/** Why `url` cannot name the upstream broker, or undefined. */
+function urlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a URL; expected mqtt://host[:port] or mqtts://host[:port]`;
+  }
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
+    return `the scheme ${JSON.stringify(u.protocol.slice(0, -1))} is not supported; expected mqtt:// (TCP) or mqtts:// (TLS)`;
+  }
+  if (u.hostname === '') return `${JSON.stringify(url)} has no host; expected mqtt://host[:port] or mqtts://host[:port]`;
+  if (u.username !== '' || u.password !== '') {
+    return 'the URL carries credentials; put the user name in "username" and the password in the environment variable named by "passwordEnv"';
+  }
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
+    return `${JSON.stringify(url)} has a path, query or fragment; expected only mqtt://host[:port] or mqtts://host[:port]`;
+  }
+  return undefined;
+}
+
+// ── topic rules ────────────────────────────────────────────────────────────────────────────
+
+const prefix = (side: 'local' | 'remote') =>
+  z
+    .string()
+    .default('')
+    .describe(
+      side === 'local'
+        ? 'Prepended to the pattern on the gateway side: a local topic is localPrefix + (the part the pattern matches). Usually ends with "/".'
+        : 'Prepended to the pattern on the upstream side: an upstream topic is remotePrefix + (the part the pattern matches). Usually ends with "/", e.g. "site1/".',
+    );
+
+const rule = z
+  .strictObject({
+    pattern: z
+      .string()
+      .describe(
+        'Topic filter (with MQTT wildcards + and #) of the messages this rule carries, without the prefixes. ' +
+          '"" with both prefixes set carries exactly one topic, renamed from localPrefix to remotePrefix.',
+      ),
+    direction: z
+      .enum(RULE_DIRECTIONS)
+      .default('out')
+      .describe('out: from the gateway (MQTT-SN and local MQTT clients) to the upstream. in: from the upstream to the gateway. both: either way.'),
+    qos: z
+      .int()
+      .min(0)
+      .max(2)
+      .default(1)
+      .describe('Highest QoS of forwarded messages: a message keeps its own QoS up to this. QoS 1 and 2 are queued while the upstream is away; QoS 0 is dropped then.'),
+    localPrefix: prefix('local'),
+    remotePrefix: prefix('remote'),
+  })
+  .superRefine((r: unknown, ctx) => {
+    if (!isRecord(r) || typeof r.pattern !== 'string') return;
+    const pattern = r.pattern;
+    for (const key of ['localPrefix', 'remotePrefix'] as const) {
+      const p = r[key] ?? '';
+      if (typeof p !== 'string') continue;
+      const why = p === '' ? undefined : validateTopicName(p);
+      if (why !== undefined) {
+        report(ctx, [key], ConfigIssueCode.INVALID_TOPIC_NAME, `${JSON.stringify(p)} ${why}; expected the start of a topic name, without wildcards`, p);
+        continue;
+      }
+      const filter = p + pattern;
+      const bad = validateTopicFilter(filter);
+      if (bad !== undefined) {
+        const what = filter === '' ? 'the pattern and this prefix are both empty' : `${JSON.stringify(filter)} (${key} + pattern) is not a topic filter: ${bad}`;
+        report(ctx, pattern === '' ? [key] : ['pattern'], ConfigIssueCode.INVALID_TOPIC_NAME, `${what}; expected a valid MQTT topic filter`, pattern);
+      }
+    }
+  }, always)
+  .describe('One topic rule, as in a mosquitto bridge: pattern, direction, QoS and the prefixes that rename topics between the two sides.');
+
+// ── TLS ────────────────────────────────────────────────────────────────────────────────────
+
+export const TLS_FILE_FIELDS = ['ca', 'cert', 'key'] as const;
+
+const tls = z
+  .strictObject({
+    ca: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("PEM file of the CA certificate(s) that signed the upstream broker's certificate, relative to the config file. Without it the system's CAs are trusted."),
+    cert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file of the client certificate, relative to the config file, for brokers that require one (set key too).'),
+    key: z.string().min(1).optional().describe('PEM file of the private key of cert, relative to the config file.'),
+    passphraseEnv: envName('Environment variable holding the passphrase of an encrypted key.'),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Refuse a broker whose certificate does not verify (CA and host name). false lets anyone in the middle read and change the traffic: tests only.'),
+    servername: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Host name to verify the broker's certificate against (and to send as SNI) when it differs from the url's host."),
+  })
+  .superRefine((t: unknown, ctx) => {
+    if (!isRecord(t)) return;
+    if (t.cert !== undefined && t.key === undefined) report(ctx, ['key'], ConfigIssueCode.INCONSISTENT, 'missing; a client certificate (cert) needs its private key', undefined);
+    if (t.key !== undefined && t.cert === undefined) report(ctx, ['cert'], ConfigIssueCode.INCONSISTENT, 'missing; a private key (key) needs its certificate', undefined);
+    if (t.passphraseEnv !== undefined && t.key === undefined) {
+      report(ctx, ['passphraseEnv'], ConfigIssueCode.INCONSISTENT, 'is set but there is no key to decrypt; set key, or remove passphraseEnv', t.passphraseEnv);
+    }
+  }, always)
+  .describe('TLS settings of an mqtts:// upstream.');
+
+// ── the section ─────────────────────────────────────────────────────────────────────────────
+
+const reconnect = z
+  .strictObject({
+    initialMs: z.int().min(1).max(MAX_TIMER_MS).default(1000).describe('Wait before the first new attempt after a failed or lost connection.'),
+    maxMs: z.int().min(1).max(MAX_TIMER_MS).default(60_000).describe('The wait doubles after each failed attempt, up to this.'),
+  })
+  .superRefine((r: unknown, ctx) => {
+    if (isRecord(r) && typeof r.initialMs === 'number' && typeof r.maxMs === 'number' && r.initialMs > r.maxMs) {
+      report(ctx, ['initialMs'], ConfigIssueCode.INCONSISTENT, `${r.initialMs} is greater than maxMs (${r.maxMs}); expected initialMs <= maxMs`, r.initialMs);
+    }
+  }, always)
+  .prefault({})
+  .describe('Backoff between connection attempts, with random jitter so that many gateways do not all come back at once.');
+
+const queue = z
+  .strictObject({
+    maxMessages: z.int().min(1).default(100_000).describe('QoS 1 and 2 messages kept for the upstream, at most.'),
+    maxBytes: z
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024)
+      .describe('Bytes (topics and payloads) kept for the upstream, at most.'),
+  })
+  .prefault({})
+  .describe(
+    'QoS 1 and 2 messages bound for the upstream wait here while it is away (and until it acknowledges them). ' +
+      'When full, the oldest is dropped and counted.',
+  );
+
+export const upstreamSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .superRefine((url, ctx) => {
+        const why = urlProblem(url);
+        if (why !== undefined) report(ctx, [], ConfigIssueCode.INVALID_VALUE, why, url);
+      })
+      .describe('The upstream broker: mqtt://host[:port] (TCP, port 1883 by default) or mqtts://host[:port] (TLS, port 8883 by default).'),
+    mode: z
+      .enum(UPSTREAM_MODES)
+      .default('aggregating')
+      .describe('aggregating: one upstream connection for the whole gateway; the topic rules say what flows where.'),
+    clientId: z
+      .string()
+      .min(1)
+      .max(65_535)
+      .describe("The gateway's MQTT client id upstream. Unique on that broker; keep it stable when cleanSession is false."),
+    username: z.string().optional().describe('User name for the upstream broker.'),
+    password: z
+      .string()
+      .optional()
+      .describe('The password, inline. Discouraged: the file then holds a secret. Prefer passwordEnv. Masked wherever the config is shown.'),
+    passwordEnv: envName('Environment variable holding the password, read when the gateway starts.'),
+    tls: tls.optional(),
+    topics: z
+      .array(rule)
+      .min(1)
+      .describe('Topic rules, tried in order: the first rule that matches a message decides where it goes and under which topic.'),
+    maxInflight: z
+      .int()
+      .min(1)
+      .max(65_535)
+      .default(100)
+      .describe('QoS 1 and 2 messages sent upstream and not yet acknowledged, at most; the rest wait in the queue, in order.'),
+    queue,
+    keepAlive: z.int().min(0).max(65_535).default(60).describe('MQTT keep-alive of the upstream connection, in seconds. 0 turns it off.'),
+    cleanSession: z
+      .boolean()
+      .default(true)
+      .describe('true: a fresh session on every connection. false: the upstream keeps the subscriptions and queues messages for the gateway while it is away.'),
+    connectTimeoutMs: z
+      .int()
+      .min(1)
+      .max(MAX_TIMER_MS)
+      .default(30_000)
+      .describe('A connection attempt (TCP, TLS and CONNACK) that takes longer fails, and the next one is scheduled.'),
+    reconnect,
+  })
+  .superRefine((u: unknown, ctx) => {
+    if (!isRecord(u)) return;
+    if (u.password !== undefined && u.passwordEnv !== undefined) {
+      report(ctx, ['password'], ConfigIssueCode.INCONSISTENT, 'is set together with passwordEnv; keep one (passwordEnv is preferred)', '***');
+    }
+    // [MQTT-3.1.2-22]: no password without a user name.
+    if ((u.password !== undefined || u.passwordEnv !== undefined) && u.username === undefined) {
+      report(ctx, ['username'], ConfigIssueCode.INCONSISTENT, 'missing; MQTT 3.1.1 sends a password only with a user name', undefined);
+    }
+    if (typeof u.url === 'string' && u.url.startsWith('mqtt://') && u.tls !== undefined) {
+      report(ctx, ['tls'], ConfigIssueCode.INCONSISTENT, 'is set but the url is mqtt:// (plain TCP); use an mqtts:// url, or remove tls', undefined);
+    }
+  }, always)
+  .nullable()
+  // `null` rather than an optional key: the parsed config has every key, so "no upstream" is a
+  // value a consumer checks, not a default it could forget.
+  .default(null)
+  .describe('The upstream MQTT 3.1.1 broker the gateway bridges to. Without it (or null) the gateway runs on its local broker core alone.');
+
+export type UpstreamConfig = NonNullable<z.output<typeof upstreamSchema>>;
+export type UpstreamTopicRule = UpstreamConfig['topics'][number];
+export type UpstreamTlsConfig = NonNullable<UpstreamConfig['tls']>;
+
+// ── TLS files ───────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Problems with the TLS files named in a config (raw input, read defensively so it also runs when
+ * the schema found other mistakes): a file that is missing, a folder or unreadable is an issue on
+ * its field. Relative paths are taken from `baseDir`, the config file's folder (the working
+ * directory when the config did not come from a file).
+ */
+export function checkUpstreamFiles(input: unknown, baseDir?: string): ConfigIssue[] {
+  if (!isRecord(input) || !isRecord(input.upstream) || !isRecord(input.upstream.tls)) return [];
+  const t = input.upstream.tls;
+  const issues: ConfigIssue[] = [];
+  for (const field of TLS_FILE_FIELDS) {
+    const value = t[field];
+    if (typeof value !== 'string' || value === '') continue;
+    const path = formatPath(['upstream', 'tls', field]);
+    const full = resolve(baseDir ?? '', value);
+    let isFile: boolean;
+    try {
+      isFile = statSync(full).isFile();
+    } catch {
+      issues.push({ path, code: ConfigIssueCode.FILE_NOT_FOUND, message: `file not found (${full})` });
+      continue;
+    }
+    if (!isFile) {
+      issues.push({ path, code: ConfigIssueCode.FILE_UNREADABLE, message: `${full} is not a file; expected a PEM file` });
+      continue;
+    }
+    try {
+      accessSync(full, constants.R_OK);
+    } catch {
+      issues.push({ path, code: ConfigIssueCode.FILE_UNREADABLE, message: `permission denied reading ${full}` });
+    }
+  }
+  return issues;
+}
+
+/** The section with its TLS file paths made absolute against `baseDir` (see `checkUpstreamFiles`). */
+export function resolveUpstreamFiles(upstream: UpstreamConfig | null, baseDir?: string): UpstreamConfig | null {
+  if (upstream?.tls === undefined) return upstream;
+  const tls = { ...upstream.tls };
+  for (const field of TLS_FILE_FIELDS) {
+    const value = tls[field];
+    if (value !== undefined) tls[field] = resolve(baseDir ?? '', value);
+  }
+  return { ...upstream, tls };
+}
+
+/** The section as it may be shown: an inline password replaced by "***". */
+export function maskUpstream(upstream: UpstreamConfig | null): UpstreamConfig | null {
+  if (upstream === null || upstream.password === undefined) return upstream;
+  return { ...upstream, password: '***' };
+}

@@ -1,0 +1,195 @@
+/**
+ * Prometheus metrics, every one named `mqttsn_...`. Nothing here runs per message: each metric
+ * is read on scrape from the counters the gateway and transports keep anyway
+ * (`gateway.stats`, `transport.stats()`), so the hot path pays nothing for being observed.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { GatewayCore } from '../gateway/core.js';
+import type { SessionState } from '../gateway/session.js';
+import type { Transport } from '../transport/types.js';
+import type { UpstreamStatusProvider } from './upstream.js';
+
+export const METRIC_PREFIX = 'mqttsn_';
+
+/** The part of the gateway the metrics read. */
+export type GatewayView = Pick<GatewayCore, 'stats' | 'sessions' | 'clock'>;
+
+export interface MetricsSources {
+  gateway: GatewayView;
+  transports: readonly Transport[];
+  upstream?: UpstreamStatusProvider | undefined;
+  /** reported as mqttsn_build_info{version} */
+  version?: string | undefined;
+}
+
+export const SESSION_STATES: readonly SessionState[] = ['await-willtopic', 'await-willmsg', 'active', 'asleep', 'awake', 'disconnected', 'lost'];
+
+/** One pass over the sessions, shared by the gauges of one scrape. */
+interface SessionTotals {
+  byState: Record<SessionState, number>;
+  /** kept for clients that cannot take them now (asleep, away with a kept session) */
+  buffered: number;
+  /** waiting behind the one in flight, for clients that are reachable */
+  queued: number;
+  inFlight: number;
+  subscriptions: number;
+  registrations: number;
+}
+
+function totals(gateway: GatewayView): SessionTotals {
+  const byState = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
+  const t: SessionTotals = { byState, buffered: 0, queued: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
+  for (const s of gateway.sessions.values()) {
+    byState[s.state]++;
+    if (s.reachable) t.queued += s.queue.length;
+    else t.buffered += s.queue.length;
+    if (s.inFlight !== undefined) t.inFlight++;
+    t.subscriptions += s.subscriptions.size;
+    t.registrations += s.registry.size;
+  }
+  return t;
+}
+
+type Labels<L extends string> = Partial<Record<L, string | number>>;
+
+/**
+ * A counter whose value is read, not incremented: the source keeps the running total, so each
+ * scrape replaces what the counter shows with it (never smaller: the sources only count up).
+ */
+function readCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<readonly [Labels<L>, number]>,
+): void {
+  new Counter<L>({
+    name: METRIC_PREFIX + name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function readGauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<readonly [Labels<L>, number]>,
+): void {
+  new Gauge<L>({
+    name: METRIC_PREFIX + name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+function* entries<K extends string>(record: Partial<Record<K, number>>, label: string): Generator<readonly [Record<string, string>, number]> {
+  for (const [key, value] of Object.entries(record) as Array<[K, number | undefined]>) {
+    if (value !== undefined) yield [{ [label]: key }, value];
+  }
+}
+
+function* perTransport(transports: readonly Transport[], pick: (s: ReturnType<Transport['stats']>) => number): Generator<readonly [{ transport: string }, number]> {
+  for (const t of transports) yield [{ transport: t.name }, pick(t.stats())];
+}
+
+/**
+ * A registry with every gateway metric, plus Node's process metrics (CPU, memory, event-loop
+ * lag as `mqttsn_nodejs_eventloop_lag_seconds`) under the same prefix. One registry per
+ * gateway, never prom-client's global one, so several gateways in one process (tests) do not
+ * collide.
+ */
+export function createMetricsRegistry(sources: MetricsSources): Registry {
+  const { gateway, transports, upstream } = sources;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  // The session gauges all come from one walk over the sessions. The walk is kept until the
+  // end of the current turn: prom-client calls every collect of a scrape in one synchronous
+  // loop, so one scrape walks once, and the next scrape walks again.
+  let cached: SessionTotals | undefined;
+  const sessions = (): SessionTotals => {
+    if (cached === undefined) {
+      cached = totals(gateway);
+      queueMicrotask(() => (cached = undefined));
+    }
+    return cached;
+  };
+
+  if (sources.version !== undefined) {
+    const version = sources.version;
+    readGauge(registry, 'build_info', 'The gateway version, as a label; the value is always 1.', ['version'], () => [[{ version }, 1]]);
+  }
+
+  readGauge(registry, 'sessions', 'MQTT-SN sessions by state.', ['state'], () =>
+    SESSION_STATES.map((state) => [{ state }, sessions().byState[state]] as const),
+  );
+  readGauge(registry, 'buffered_messages', 'Messages kept for clients that are asleep or away (the sleep buffers).', [], () => [[{}, sessions().buffered]]);
+  readGauge(registry, 'queued_messages', 'Messages waiting behind the one in flight for awake and active clients.', [], () => [[{}, sessions().queued]]);
+  readGauge(registry, 'inflight_messages', 'Requests (PUBLISH QoS 1/2, REGISTER) the gateway awaits an answer to.', [], () => [[{}, sessions().inFlight]]);
+  readGauge(registry, 'subscriptions', 'Subscriptions of every session.', [], () => [[{}, sessions().subscriptions]]);
+  readGauge(registry, 'registered_topics', 'Normal topic ids of every session.', [], () => [[{}, sessions().registrations]]);
+
+  readCounter(registry, 'packets_received_total', 'MQTT-SN messages received from clients, by type.', ['type'], () => entries(gateway.stats.packetsIn, 'type'));
+  readCounter(registry, 'packets_sent_total', 'MQTT-SN messages sent to clients, by type.', ['type'], () => entries(gateway.stats.packetsOut, 'type'));
+  readCounter(registry, 'publish_received_total', 'PUBLISH received from clients, by QoS (-1, 0, 1, 2).', ['qos'], () => entries(gateway.stats.publishIn, 'qos'));
+  readCounter(registry, 'publish_sent_total', 'PUBLISH sent to clients, by QoS.', ['qos'], () => entries(gateway.stats.publishOut, 'qos'));
+  readCounter(registry, 'dropped_total', 'Messages the gateway dropped, by reason.', ['reason'], () => entries(gateway.stats.dropped, 'reason'));
+  readCounter(registry, 'decode_errors_total', 'Frames that did not decode as MQTT-SN, by error code.', ['code'], () => entries(gateway.stats.decodeErrors, 'code'));
+  readCounter(registry, 'retransmissions_total', 'PUBLISH, PUBREL and REGISTER sent again after T_RETRY.', [], () => [[{}, gateway.stats.retransmissions]]);
+  readCounter(registry, 'wills_published_total', 'Wills published for clients that were lost.', [], () => [[{}, gateway.stats.willsPublished]]);
+
+  readGauge(registry, 'transport_up', 'Whether a transport is open (1) or not (0: opening, reopening, closed).', ['transport'], () =>
+    transports.map((t) => [{ transport: t.name }, t.state === 'open' ? 1 : 0] as const),
+  );
+  readCounter(registry, 'transport_frames_received_total', 'Frames received, per transport.', ['transport'], () => perTransport(transports, (s) => s.framesIn));
+  readCounter(registry, 'transport_frames_sent_total', 'Frames sent, per transport.', ['transport'], () => perTransport(transports, (s) => s.framesOut));
+  readCounter(registry, 'transport_bytes_received_total', 'Bytes of frames received, per transport.', ['transport'], () => perTransport(transports, (s) => s.bytesIn));
+  readCounter(registry, 'transport_bytes_sent_total', 'Bytes of frames sent, per transport.', ['transport'], () => perTransport(transports, (s) => s.bytesOut));
+  readCounter(registry, 'transport_dropped_total', 'Received bytes or frames a transport threw away, by reason.', ['transport', 'reason'], function* () {
+    for (const t of transports) {
+      for (const [reason, n] of Object.entries(t.stats().dropped)) yield [{ transport: t.name, reason }, n] as const;
+    }
+  });
+  readCounter(registry, 'transport_send_errors_total', 'Sends a transport refused or failed, per transport.', ['transport'], () => perTransport(transports, (s) => s.sendErrors));
+  readCounter(registry, 'transport_delivery_failures_total', 'Link-layer delivery failures (XBee), per transport.', ['transport'], () =>
+    perTransport(transports, (s) => s.deliveryFailures),
+  );
+  readCounter(registry, 'transport_disconnects_total', 'Times an open medium was lost (serial unplugged), per transport.', ['transport'], () =>
+    perTransport(transports, (s) => s.disconnects),
+  );
+
+  if (upstream !== undefined) {
+    readGauge(registry, 'upstream_connected', 'Whether the upstream broker is reachable (1) or not (0).', [], () => [[{}, upstream().connected ? 1 : 0]]);
+    readGauge(registry, 'upstream_queue_depth', 'Messages waiting for the upstream broker.', [], () => [[{}, upstream().queueDepth]]);
+    // The optional figures are there or not by the bridge's design, not from one scrape to the
+    // next: what the first reading has is what gets a metric (a metric with no labels always
+    // shows a value, and 0 would be a lie for "unbounded").
+    const first = upstream();
+    const optional = (key: 'queueLimit' | 'queueBytes' | 'queueBytesLimit' | 'connections', name: string, help: string): void => {
+      if (first[key] !== undefined) readGauge(registry, name, help, [], () => [[{}, upstream()[key] ?? 0]]);
+    };
+    const optionalCounter = (key: 'sent' | 'received' | 'dropped', name: string, help: string): void => {
+      if (first[key] !== undefined) readCounter(registry, name, help, [], () => [[{}, upstream()[key] ?? 0]]);
+    };
+    optional('queueLimit', 'upstream_queue_limit', 'The most messages the upstream queue keeps.');
+    optional('queueBytes', 'upstream_queue_bytes', 'Bytes (topics and payloads) waiting for the upstream broker.');
+    optional('queueBytesLimit', 'upstream_queue_bytes_limit', 'The most bytes the upstream queue keeps.');
+    optional('connections', 'upstream_connections', 'Upstream connections open (transparent mode: one per device).');
+    optionalCounter('sent', 'upstream_messages_sent_total', 'Messages the bridge sent to the upstream broker.');
+    optionalCounter('received', 'upstream_messages_received_total', 'Messages the bridge took from the upstream broker.');
+    optionalCounter('dropped', 'upstream_dropped_total', 'Messages the bridge dropped.');
+  }
+  return registry;
+}

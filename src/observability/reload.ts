@@ -1,0 +1,80 @@
+/**
+ * SIGHUP: read the config file again and apply what can change under running sessions, the log
+ * level and the predefined topic table; name every other changed section as needing a restart.
+ * A file that no longer validates changes nothing: the gateway keeps running on what it has.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { GatewayConfig } from '../config/schema.js';
+
+/**
+ * The gateway hook for a new predefined topic table. Sessions stay; subscriptions made through a
+ * predefined id keep the topic name they were made for; registries are unaffected (normal and
+ * predefined ids are separate namespaces, MQTT-SN.md §4.5).
+ */
+export interface PredefinedTopicsReloadable {
+  setPredefinedTopics(table: Readonly<Record<string, string>>): void;
+}
+
+export function canReloadPredefinedTopics(gateway: object): gateway is PredefinedTopicsReloadable {
+  return typeof (gateway as Partial<PredefinedTopicsReloadable>).setPredefinedTopics === 'function';
+}
+
+/** Sections applied while running. */
+const RELOADABLE = new Set<string>(['log', 'predefinedTopics']);
+
+export interface ReloadPlan {
+  logLevel?: GatewayConfig['log']['level'];
+  predefinedTopics?: GatewayConfig['predefinedTopics'];
+  /** top-level sections that changed but take effect only at the next start */
+  restartNeeded: string[];
+}
+
+/** What differs between the config running and the one just read. */
+export function planReload(running: GatewayConfig, next: GatewayConfig): ReloadPlan {
+  const plan: ReloadPlan = { restartNeeded: [] };
+  if (running.log.level !== next.log.level) plan.logLevel = next.log.level;
+  if (!isDeepStrictEqual(running.predefinedTopics, next.predefinedTopics)) plan.predefinedTopics = next.predefinedTopics;
+  const keys = new Set([...Object.keys(running), ...Object.keys(next)]);
+  for (const key of [...keys].sort()) {
+    if (RELOADABLE.has(key)) continue;
+    const a = (running as Record<string, unknown>)[key];
+    const b = (next as Record<string, unknown>)[key];
+    if (!isDeepStrictEqual(a, b)) plan.restartNeeded.push(key);
+  }
+  return plan;
+}
+
+export interface ReloadTargets {
+  /** the root logger: its level reaches every child */
+  logger: { level: string };
+  gateway: object;
+}
+
+export interface ReloadOutcome {
+  applied: string[];
+  restartNeeded: string[];
+  /** the config that is now in force (the running one with what was applied) */
+  config: GatewayConfig;
+}
+
+/** Applies a plan; what cannot be applied is added to `restartNeeded`. */
+export function applyReload(running: GatewayConfig, plan: ReloadPlan, targets: ReloadTargets): ReloadOutcome {
+  const applied: string[] = [];
+  const restartNeeded = [...plan.restartNeeded];
+  let config = running;
+  if (plan.logLevel !== undefined) {
+    targets.logger.level = plan.logLevel;
+    config = { ...config, log: { ...config.log, level: plan.logLevel } };
+    applied.push('log.level');
+  }
+  if (plan.predefinedTopics !== undefined) {
+    if (canReloadPredefinedTopics(targets.gateway)) {
+      targets.gateway.setPredefinedTopics(plan.predefinedTopics);
+      config = { ...config, predefinedTopics: plan.predefinedTopics };
+      applied.push('predefinedTopics');
+    } else {
+      restartNeeded.push('predefinedTopics');
+    }
+  }
+  return { applied, restartNeeded, config };
+}

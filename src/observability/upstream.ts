@@ -1,0 +1,73 @@
+/**
+ * What the metrics and health endpoints need to know about the upstream bridge, as a small
+ * interface the bridge implements (or a function that adapts it), so observability never
+ * imports the bridge and the bridge never imports observability.
+ */
+
+export interface UpstreamStatus {
+  /**
+   * The upstream broker is reachable now. Aggregating mode: its one connection is up.
+   * Transparent mode: the bridge decides (e.g. every device connection that should be up is).
+   */
+  readonly connected: boolean;
+  /** messages waiting for the upstream (the outbound queue), 0 when it is empty */
+  readonly queueDepth: number;
+  /** the most the queue keeps before it drops; undefined when it has no bound */
+  readonly queueLimit?: number;
+  /** bytes (topics and payloads) in the queue, when the bridge counts them */
+  readonly queueBytes?: number;
+  /** the most bytes the queue keeps */
+  readonly queueBytesLimit?: number;
+  /** upstream connections open now, for transparent mode (one per device) */
+  readonly connections?: number;
+  /** messages the bridge sent upstream, since start */
+  readonly sent?: number;
+  /** messages the bridge took from upstream, since start */
+  readonly received?: number;
+  /** messages the bridge dropped (queue full, rejected), since start */
+  readonly dropped?: number;
+}
+
+/**
+ * Read on every scrape and health check: it must be cheap (read counters, never ask the
+ * network) and must not throw.
+ */
+export type UpstreamStatusProvider = () => UpstreamStatus;
+
+/** Why an upstream status makes the gateway not ready, or undefined when it is fine. */
+export function upstreamProblem(s: UpstreamStatus): string | undefined {
+  if (s.connected) return undefined;
+  // Disconnected but still queueing is the store-and-forward the bridge exists for: ready.
+  if (s.queueLimit !== undefined && s.queueDepth >= s.queueLimit) {
+    return `upstream disconnected and its queue is full (${s.queueDepth} of ${s.queueLimit} messages)`;
+  }
+  if (s.queueBytes !== undefined && s.queueBytesLimit !== undefined && s.queueBytes >= s.queueBytesLimit) {
+    return `upstream disconnected and its queue is full (${s.queueBytes} of ${s.queueBytesLimit} bytes)`;
+  }
+  return undefined;
+}
+
+/** What `Bridge.status()` says, as far as metrics and health need it. */
+export interface BridgeStatusLike {
+  connected: boolean;
+  queue: { messages: number; bytes: number; maxMessages: number; maxBytes: number };
+  counters: { sent: number; received: number; droppedQueueFull: number; droppedOffline: number; droppedCongested: number; droppedInbound: number };
+}
+
+/** The provider for a bridge: reads its status, which only copies counters it keeps. */
+export function bridgeStatusProvider(bridge: { status(): BridgeStatusLike }): UpstreamStatusProvider {
+  return () => {
+    const s = bridge.status();
+    const c = s.counters;
+    return {
+      connected: s.connected,
+      queueDepth: s.queue.messages,
+      queueLimit: s.queue.maxMessages,
+      queueBytes: s.queue.bytes,
+      queueBytesLimit: s.queue.maxBytes,
+      sent: c.sent,
+      received: c.received,
+      dropped: c.droppedQueueFull + c.droppedOffline + c.droppedCongested + c.droppedInbound,
+    };
+  };
+}

@@ -1,0 +1,442 @@
+/**
+ * One SQLite file, opened for the gateway alone, with writes grouped into one transaction per
+ * event-loop turn and made durable off the event loop.
+ *
+ * Batches: every write made during a turn of the event loop joins the transaction that is open;
+ * it commits in the turn's check phase (`setImmediate`), so a burst of messages costs one commit.
+ *
+ * Durability without blocking: the WAL is written with `synchronous=NORMAL` (a commit reaches the
+ * OS, not yet the disk), and the WAL file is then `fdatasync`ed on libuv's thread pool. `flush()`
+ * resolves once a sync that began after the flush's writes were committed has finished: the same
+ * guarantee as `synchronous=FULL` (the WAL on the disk before the acknowledgement, a power cut
+ * included), but the event loop goes on taking messages during the sync, and whatever commits
+ * meanwhile is covered by the next one (group commit). fsync works on the file, not the
+ * descriptor, so our own descriptor of the WAL covers SQLite's writes. A checkpoint still syncs
+ * the WAL before and the database after copying, as `NORMAL` does, so the file is never damaged;
+ * where the WAL cannot be opened (an in-memory database) the file falls back to `FULL`.
+ *
+ * Exclusivity: `locking_mode=EXCLUSIVE` takes the file's lock at open and keeps it, so a second
+ * gateway on the same file is refused at start (two writers would each trust their own memory of
+ * it), WAL needs no shared-memory `-shm` file, and the WAL file lives (same inode) until close.
+ *
+ * Size: deleted rows free their pages for the next inserts, so a steady flow stays at its
+ * high-water mark. After a backlog drains (an upstream outage, say), `auto_vacuum=INCREMENTAL` lets
+ * `maintain()` hand the free pages back in bounded steps; the WAL is checkpointed every 1000 pages
+ * (SQLite's default) and cut back to `journal_size_limit` after each checkpoint, so it does not
+ * keep the size of its largest batch either.
+ */
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { noopLogger, type Logger } from '../logger.js';
+import { StoreError, StoreErrorCode } from './errors.js';
+import { inspect, migrate, SCHEMA_VERSION, SEQ_COUNTER } from './sqlite-schema.js';
+
+export interface SqliteFileOptions {
+  logger?: Logger;
+  /** How long to wait for another process's lock before failing with `LOCKED`; default 2000 ms (a restart racing its predecessor's exit). */
+  lockTimeoutMs?: number;
+  /** Run `PRAGMA quick_check` at open, so a damaged file stops the start instead of failing later; default true. */
+  check?: boolean;
+}
+
+/** Seqs are reserved on disk this many at a time, so handing one out is not a write of its own. */
+const SEQ_BLOCK = 4096;
+/** The WAL is truncated to this after a checkpoint. */
+const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
+/** Free pages kept for reuse rather than returned to the file system. */
+const KEEP_FREE_PAGES = 256;
+/** At most this many pages are returned per maintenance, bounding the pause. */
+const VACUUM_STEP_PAGES = 4096;
+/** WAL syncs under way at once. */
+const MAX_SYNCS = 2;
+/** Maintenance runs after a commit at most this often. */
+const MAINTAIN_EVERY_MS = 30_000;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Batch {
+  /** the first write that failed: the whole batch is rolled back */
+  error: unknown;
+}
+
+interface Waiter extends Deferred {
+  /** durable once this many batches are committed and synced */
+  upTo: number;
+}
+
+const RESOLVED = Promise.resolve();
+
+export interface SqliteFileStats {
+  /** transactions committed */
+  commits: number;
+  /** WAL syncs finished (each covers every commit before it began) */
+  syncs: number;
+  /** batches rolled back because a write or the commit failed */
+  failedBatches: number;
+  /** writes ignored because they came after close() */
+  lateWrites: number;
+}
+
+export class SqliteFile {
+  readonly db: Database.Database;
+  readonly path: string;
+  readonly stats: SqliteFileStats = { commits: 0, syncs: 0, failedBatches: 0, lateWrites: 0 };
+  readonly #logger: Logger;
+  readonly #begin: Database.Statement;
+  readonly #commit: Database.Statement;
+  readonly #rollback: Database.Statement;
+  readonly #setCounter: Database.Statement;
+  /** our descriptor of the WAL, synced after commits; undefined: SQLite syncs itself (FULL) */
+  readonly #walFd: number | undefined;
+  #batch: Batch | undefined;
+  /** batches committed so far, and how many of them are known to be on the disk */
+  #committed = 0;
+  #synced = 0;
+  /** syncs under way, and the most commits one of them covers */
+  readonly #syncing = new Set<Promise<void>>();
+  #syncStarted = 0;
+  #waiters: Waiter[] = [];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #seq: number;
+  #reserved: number;
+  #lastMaintain = performance.now();
+
+  private constructor(db: Database.Database, path: string, logger: Logger) {
+    this.db = db;
+    this.path = path;
+    this.#logger = logger;
+    this.#begin = db.prepare('BEGIN');
+    this.#commit = db.prepare('COMMIT');
+    this.#rollback = db.prepare('ROLLBACK');
+    this.#setCounter = db.prepare('INSERT INTO counter (name, next) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next = excluded.next');
+    const reserved = (db.prepare('SELECT next FROM counter WHERE name = ?').get(SEQ_COUNTER) as { next: number } | undefined)?.next ?? 1;
+    const used = db.prepare('SELECT max((SELECT ifnull(max(seq), 0) FROM delivery), (SELECT ifnull(max(seq), 0) FROM outbound)) AS m').get() as { m: number };
+    this.#seq = Math.max(reserved, used.m + 1);
+    // A first reservation now, synchronously and durably: the hot path starts with seqs in hand,
+    // and the write makes SQLite create the WAL that is opened below.
+    this.#reserved = this.#seq + SEQ_BLOCK;
+    db.pragma('synchronous = FULL');
+    this.#setCounter.run(SEQ_COUNTER, this.#reserved);
+    this.#walFd = openWal(path);
+    if (this.#walFd !== undefined) db.pragma('synchronous = NORMAL');
+  }
+
+  /**
+   * Opens (creating when missing) and checks the file, migrates an older schema, and takes the
+   * lock. Refuses, with a coded `StoreError` and without changing a byte, a file that is not a
+   * SQLite database, is damaged, belongs to another program, or was written by a newer gateway.
+   */
+  static open(path: string, options: SqliteFileOptions = {}): SqliteFile {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: options.lockTimeoutMs ?? 2000 });
+    } catch (err) {
+      throw openError(err, path);
+    }
+    try {
+      db.pragma('locking_mode = EXCLUSIVE');
+      const found = inspect(db);
+      switch (found.kind) {
+        case 'foreign': {
+          const what = found.tables.length === 0 ? `application id ${found.applicationId}` : `tables ${found.tables.slice(0, 5).join(', ')}${found.tables.length > 5 ? ', ...' : ''}`;
+          throw new StoreError(StoreErrorCode.FOREIGN, `store ${path} is a SQLite database of another program (${what}); point store.path at another file`, { path });
+        }
+        case 'ours':
+          if (found.version > SCHEMA_VERSION) {
+            throw new StoreError(
+              StoreErrorCode.TOO_NEW,
+              `store ${path} has schema version ${found.version}, written by a newer gateway; this one knows up to ${SCHEMA_VERSION}: run the newer version, or move the file away to start empty`,
+              { path },
+            );
+          }
+          if (options.check !== false) quickCheck(db, path);
+          break;
+        case 'empty':
+          // Only possible before the first table exists; it is what lets maintain() shrink the file.
+          db.pragma('auto_vacuum = INCREMENTAL');
+          break;
+      }
+      // Changing the journal mode writes the header: the first moment another process's lock shows.
+      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+      if (mode !== 'wal') throw new StoreError(StoreErrorCode.OPEN_FAILED, `store ${path} cannot use WAL mode (got ${mode})`, { path });
+      db.pragma('synchronous = FULL');
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      migrate(db, found.kind === 'ours' ? found.version : 0);
+      return new SqliteFile(db, path, options.logger ?? noopLogger);
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError) throw err;
+      throw openError(err, path);
+    }
+  }
+
+  /**
+   * Runs `fn`, which writes, inside the batch that is open (opening one). A failing write is not
+   * thrown at the caller, whose protocol step must go on: it fails the batch, so the next
+   * `flush()` rejects and nothing waiting on it is acknowledged.
+   */
+  write(fn: () => void): void {
+    if (this.#closed) {
+      this.stats.lateWrites++;
+      return;
+    }
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = this.#batch = { error: undefined };
+      try {
+        this.#begin.run();
+      } catch (err) {
+        batch.error = err;
+      }
+      setImmediate(() => this.#commitBatch(batch!));
+    }
+    if (batch.error !== undefined) return;
+    try {
+      fn();
+    } catch (err) {
+      batch.error = err;
+    }
+  }
+
+  /** Resolves once every write made before the call is on the disk; rejects when its batch was lost. */
+  flush(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError(StoreErrorCode.CLOSED, `store ${this.path} is closed`, { path: this.path }));
+    const upTo = this.#batch === undefined ? this.#committed : this.#committed + 1;
+    if (upTo <= this.#synced) return RESOLVED;
+    // Committed but not synced, and no batch to start a sync: after a failed sync, try again.
+    if (this.#batch === undefined) this.#sync();
+    // Under load most flushes of a turn wait for the same batch: they share one promise.
+    const last = this.#waiters.at(-1);
+    if (last?.upTo === upTo) return last.promise;
+    const w: Waiter = { ...deferred(), upTo };
+    this.#waiters.push(w);
+    return w.promise;
+  }
+
+  /** A seq for `delivery` or `outbound`: increasing, never handed out twice in the file's life. */
+  nextSeq(): number {
+    if (this.#seq >= this.#reserved) {
+      const reserved = this.#seq + SEQ_BLOCK;
+      this.#reserved = reserved;
+      this.write(() => this.#setCounter.run(SEQ_COUNTER, reserved));
+    }
+    return this.#seq++;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes on disk: the database and its WAL. */
+  size(): number {
+    let total = 0;
+    for (const f of [this.path, `${this.path}-wal`]) {
+      try {
+        total += statSync(f).size;
+      } catch {
+        // no WAL right now
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Gives free pages back to the file system (beyond a few kept for reuse) and checkpoints the
+   * WAL. Runs between batches, never inside one.
+   */
+  maintain(): void {
+    if (!this.#closed && this.#batch === undefined) this.#maintain();
+  }
+
+  #maintain(): void {
+    this.#lastMaintain = performance.now();
+    try {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (free > KEEP_FREE_PAGES) this.db.pragma(`incremental_vacuum(${Math.min(free - KEEP_FREE_PAGES, VACUUM_STEP_PAGES)})`);
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      // Space not returned yet is no loss; the next maintenance tries again.
+      this.#logger.warn({ err, path: this.path }, 'store maintenance failed');
+    }
+  }
+
+  /** Commits what is pending, waits until it is on the disk, gives back free space, and closes. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const batch = this.#batch;
+    if (batch !== undefined) this.#commitBatch(batch);
+    this.#closed = true;
+    // A sync under way uses the descriptor: it must end before the descriptor does.
+    while (this.#syncing.size > 0) await Promise.all(this.#syncing);
+    if (this.#committed > this.#synced) {
+      try {
+        if (this.#walFd !== undefined) fdatasyncSync(this.#walFd);
+        this.#settle(this.#committed, undefined);
+      } catch (err) {
+        this.#settle(this.#committed, err);
+      }
+    }
+    this.#maintain();
+    this.db.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    if (batch?.error !== undefined) throw lostBatch(batch.error, this.path);
+  }
+
+  #commitBatch(batch: Batch): void {
+    if (this.#batch !== batch) return; // committed already (by close)
+    this.#batch = undefined;
+    let failure = batch.error;
+    if (failure === undefined) {
+      try {
+        this.#commit.run();
+        this.stats.commits++;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (failure === undefined) {
+      this.#committed++;
+      this.#sync();
+      if (performance.now() - this.#lastMaintain >= MAINTAIN_EVERY_MS) this.maintain();
+      return;
+    }
+    if (this.db.inTransaction) {
+      try {
+        this.#rollback.run();
+      } catch {
+        // SQLite rolled it back itself
+      }
+    }
+    this.stats.failedBatches++;
+    batch.error = failure;
+    const err = lostBatch(failure, this.path);
+    this.#logger.error({ err }, 'store writes lost: nothing of this batch is acknowledged');
+    // Those who waited for this batch (always the last in line): it will never be durable.
+    const last = this.#waiters.at(-1);
+    if (last?.upTo === this.#committed + 1) {
+      this.#waiters.pop();
+      last.reject(err);
+    }
+  }
+
+  /**
+   * Starts a sync of everything committed, unless enough are under way (the end of one starts the
+   * next). Two may overlap: a batch committed just after a sync began need not wait for it to end
+   * before its own can start.
+   */
+  #sync(): void {
+    if (this.#committed <= this.#syncStarted || this.#syncing.size >= MAX_SYNCS) return;
+    const upTo = this.#committed;
+    this.#syncStarted = upTo;
+    const fd = this.#walFd;
+    if (fd === undefined) {
+      // synchronous=FULL: the commit itself was the sync.
+      this.#settle(upTo, undefined);
+      return;
+    }
+    const done = new Promise<void>((resolve) => {
+      fdatasync(fd, (err) => {
+        this.#syncing.delete(done);
+        this.stats.syncs++;
+        // fsync covers the file as it was when the call began, whichever call ends first.
+        this.#settle(upTo, err ?? undefined);
+        resolve();
+        if (err) {
+          // Not on the disk, as far as we know: the next flush() syncs again rather than trusting it.
+          this.#syncStarted = Math.min(this.#syncStarted, this.#synced);
+        } else if (!this.#closed) {
+          this.#sync();
+        }
+      });
+    });
+    this.#syncing.add(done);
+  }
+
+  /** Commits up to `upTo` are synced (or failed to be): their waiters hear of it. */
+  #settle(upTo: number, err: unknown): void {
+    if (err === undefined) this.#synced = Math.max(this.#synced, upTo);
+    const lost = err === undefined ? undefined : lostBatch(err, this.path);
+    if (lost !== undefined) this.#logger.error({ err: lost }, 'store sync failed: writes may not be on the disk');
+    // Waiters are in line by `upTo`: the ones served are at the front.
+    let n = 0;
+    for (const w of this.#waiters) {
+      if (w.upTo > upTo) break;
+      if (lost === undefined) w.resolve();
+      else w.reject(lost);
+      n++;
+    }
+    if (n > 0) this.#waiters.splice(0, n);
+  }
+}
+
+/** A descriptor of the WAL (which the write just before created), its directory entry made durable. */
+function openWal(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`${path}-wal`, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch {
+    // Not every platform syncs a directory; the entry is on the disk at the next checkpoint anyway.
+  }
+  return fd;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+function lostBatch(cause: unknown, path: string): StoreError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError(StoreErrorCode.WRITE_FAILED, `store ${path}: writes could not be committed: ${why}`, { cause, path });
+}
+
+/** A failure while opening, in the words a person acts on. */
+function openError(err: unknown, path: string): StoreError {
+  const code = sqliteCode(err) ?? '';
+  const why = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new StoreError(StoreErrorCode.CORRUPT, `store ${path} is not a usable SQLite database (${why}); the gateway does not overwrite it: move it away to start empty, or point store.path elsewhere`, { cause: err, path });
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StoreError(StoreErrorCode.LOCKED, `store ${path} is in use by another process (another gateway on the same file?)`, { cause: err, path });
+  }
+  return new StoreError(StoreErrorCode.OPEN_FAILED, `store ${path} cannot be opened for writing: ${why}`, { cause: err, path });
+}
+
+/** `PRAGMA quick_check`: the structure of every page, without the cost of checking indexes against tables. */
+function quickCheck(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
+  const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (problems.length > 0) {
+    throw new StoreError(StoreErrorCode.CORRUPT, `store ${path} is damaged (${problems.join('; ')}); move it away to start empty, or point store.path elsewhere`, { path });
+  }
+}

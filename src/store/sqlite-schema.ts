@@ -1,0 +1,104 @@
+/**
+ * The SQLite file's schema and how a file becomes usable: recognising our own files, refusing
+ * anything else, and migrating older versions forward.
+ *
+ * A file is ours when its header carries our `application_id`; `user_version` is the schema
+ * version. Each migration takes the schema from version i to i + 1 and runs, with the version
+ * bump, in one transaction: a crash mid-migration leaves the old version, not half of the new.
+ */
+import type Database from 'better-sqlite3';
+
+/** 'MQSN' in the header's application id field (offset 68), so `file(1)` and we can tell our files apart. */
+export const APPLICATION_ID = 0x4d51534e;
+
+/**
+ * Version 1. Seqs come from one counter for every table (see `SEQ_COUNTER`); a session's
+ * subscriptions and topic ids are JSON because they are only ever read and written whole.
+ */
+const V1 = `
+CREATE TABLE session (
+  client_id      TEXT PRIMARY KEY,
+  transport      TEXT,
+  peer_key       TEXT,
+  state          TEXT NOT NULL,
+  clean_session  INTEGER NOT NULL,
+  keep_alive_sec INTEGER NOT NULL,
+  sleep_sec      INTEGER NOT NULL,
+  will_topic     TEXT,
+  will_payload   BLOB,
+  will_qos       INTEGER,
+  will_retain    INTEGER,
+  subscriptions  TEXT NOT NULL,
+  topics         TEXT NOT NULL
+);
+CREATE TABLE delivery (
+  seq       INTEGER PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  topic     TEXT NOT NULL,
+  payload   BLOB NOT NULL,
+  qos       INTEGER NOT NULL,
+  retain    INTEGER NOT NULL,
+  msg_id    INTEGER,
+  stage     TEXT
+);
+CREATE INDEX delivery_by_client ON delivery (client_id, seq);
+CREATE TABLE qos2 (
+  client_id TEXT NOT NULL,
+  msg_id    INTEGER NOT NULL,
+  PRIMARY KEY (client_id, msg_id)
+) WITHOUT ROWID;
+CREATE TABLE retained (
+  topic   TEXT PRIMARY KEY,
+  payload BLOB NOT NULL,
+  qos     INTEGER NOT NULL
+);
+CREATE TABLE outbound (
+  seq     INTEGER PRIMARY KEY,
+  queue   TEXT NOT NULL,
+  topic   TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  qos     INTEGER NOT NULL,
+  retain  INTEGER NOT NULL
+);
+CREATE INDEX outbound_by_queue ON outbound (queue, seq);
+CREATE TABLE counter (
+  name TEXT PRIMARY KEY,
+  next INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** `MIGRATIONS[i]` takes the schema from version i to i + 1; version 0 is an empty file. */
+export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [(db) => db.exec(V1)];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The name, in `counter`, of the seq high-water mark shared by `delivery` and `outbound`. */
+export const SEQ_COUNTER = 'seq';
+
+/** What a file holds, before anything is written to it. */
+export type FileKind =
+  | { kind: 'empty' }
+  | { kind: 'ours'; version: number }
+  | { kind: 'foreign'; applicationId: number; tables: string[] };
+
+export function inspect(db: Database.Database): FileKind {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  if (applicationId === APPLICATION_ID) return { kind: 'ours', version };
+  // A file with nothing in it is a new file, whatever created it (an `touch`, an earlier crash).
+  if (applicationId === 0 && version === 0 && tables.length === 0) return { kind: 'empty' };
+  return { kind: 'foreign', applicationId, tables };
+}
+
+/** Brings the schema from `from` to `SCHEMA_VERSION`, one transaction per step. */
+export function migrate(db: Database.Database, from: number): void {
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    const step = MIGRATIONS[v]!;
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${v + 1}`);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    })();
+  }
+}

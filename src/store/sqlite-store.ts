@@ -1,0 +1,222 @@
+/**
+ * The session store on SQLite: the default on disk, so a restart, a crash or a power cut loses no
+ * kept session and no QoS 1/2 message. The upstream outbound queue lives in the same file
+ * (`outboundQueue()`), so one `flush()` covers both and one fsync acknowledges a message that was
+ * queued for a sleeper and for the upstream at once.
+ *
+ * Every write is a prepared statement run inside the batch of `SqliteFile` (one transaction per
+ * event-loop turn); `load()` reads through the same connection, so it sees writes not yet
+ * committed, as the memory store does.
+ */
+import type Database from 'better-sqlite3';
+import { StoreError, StoreErrorCode } from './errors.js';
+import type { PersistedDelivery, PersistedSession, PersistedState, PersistedWill, RetainedMessage, SessionStore, StoredState } from './session-store.js';
+import { SqliteFile, type SqliteFileOptions } from './sqlite-file.js';
+import { SqliteOutboundQueue } from './sqlite-queue.js';
+import type { OutboundQueueLimits } from './types.js';
+
+type QoS = 0 | 1 | 2;
+type SubscriptionKind = PersistedSession['subscriptions'][number]['kind'];
+
+interface SessionRow {
+  client_id: string;
+  transport: string | null;
+  peer_key: string | null;
+  state: PersistedState;
+  clean_session: number;
+  keep_alive_sec: number;
+  sleep_sec: number;
+  will_topic: string | null;
+  will_payload: Buffer | null;
+  will_qos: number | null;
+  will_retain: number | null;
+  subscriptions: string;
+  topics: string;
+}
+
+interface DeliveryRow {
+  seq: number;
+  client_id: string;
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: number;
+  msg_id: number | null;
+  stage: NonNullable<PersistedDelivery['sent']>['stage'] | null;
+}
+
+/** Prepared once: a statement per write keeps the hot path (enqueue, markSent, dequeue) to one step each. */
+function statements(db: Database.Database) {
+  return {
+    saveSession: db.prepare(`INSERT INTO session (client_id, transport, peer_key, state, clean_session, keep_alive_sec, sleep_sec,
+        will_topic, will_payload, will_qos, will_retain, subscriptions, topics)
+      VALUES (@client_id, @transport, @peer_key, @state, @clean_session, @keep_alive_sec, @sleep_sec,
+        @will_topic, @will_payload, @will_qos, @will_retain, @subscriptions, @topics)
+      ON CONFLICT (client_id) DO UPDATE SET transport = excluded.transport, peer_key = excluded.peer_key, state = excluded.state,
+        clean_session = excluded.clean_session, keep_alive_sec = excluded.keep_alive_sec, sleep_sec = excluded.sleep_sec,
+        will_topic = excluded.will_topic, will_payload = excluded.will_payload, will_qos = excluded.will_qos,
+        will_retain = excluded.will_retain, subscriptions = excluded.subscriptions, topics = excluded.topics`),
+    deleteSession: db.prepare('DELETE FROM session WHERE client_id = ?'),
+    deleteQueue: db.prepare('DELETE FROM delivery WHERE client_id = ?'),
+    deleteQos2: db.prepare('DELETE FROM qos2 WHERE client_id = ?'),
+    enqueue: db.prepare('INSERT INTO delivery (seq, client_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?)'),
+    markSent: db.prepare('UPDATE delivery SET msg_id = ?, stage = ? WHERE seq = ? AND client_id = ?'),
+    dequeue: db.prepare('DELETE FROM delivery WHERE seq = ? AND client_id = ?'),
+    addQos2: db.prepare('INSERT OR IGNORE INTO qos2 (client_id, msg_id) VALUES (?, ?)'),
+    removeQos2: db.prepare('DELETE FROM qos2 WHERE client_id = ? AND msg_id = ?'),
+    setRetained: db.prepare('INSERT INTO retained (topic, payload, qos) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos'),
+    clearRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
+    sessions: db.prepare('SELECT * FROM session ORDER BY client_id'),
+    deliveries: db.prepare('SELECT * FROM delivery ORDER BY client_id, seq'),
+    qos2: db.prepare('SELECT client_id, msg_id FROM qos2 ORDER BY client_id, msg_id'),
+    retained: db.prepare('SELECT topic, payload, qos FROM retained ORDER BY topic'),
+    stored: db.prepare('SELECT client_id FROM session UNION SELECT client_id FROM delivery UNION SELECT client_id FROM qos2'),
+  };
+}
+
+export class SqliteStore implements SessionStore {
+  readonly file: SqliteFile;
+  readonly #s: ReturnType<typeof statements>;
+  readonly #openQueues = new Set<string>();
+  /**
+   * Client ids with any row. The gateway forgets every session that is not kept, also those it
+   * never stored (each clean-session CONNECT, REGISTER and SUBSCRIBE): for those, nothing to do.
+   */
+  readonly #stored = new Set<string>();
+
+  private constructor(file: SqliteFile) {
+    this.file = file;
+    this.#s = statements(file.db);
+    for (const r of this.#s.stored.iterate() as IterableIterator<{ client_id: string }>) this.#stored.add(r.client_id);
+  }
+
+  /**
+   * Opens or creates the store at `path`.
+   * @throws StoreError `MQTTSN_ERR_STORE_CORRUPT`, `_FOREIGN`, `_TOO_NEW`, `_LOCKED` or `_OPEN_FAILED`
+   */
+  static open(path: string, options: SqliteFileOptions = {}): SqliteStore {
+    return new SqliteStore(SqliteFile.open(path, options));
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /**
+   * The outbound queue called `name` in this file, with what it held when the store was last
+   * closed (or killed). One instance per name at a time; its `close()` leaves the store open.
+   */
+  outboundQueue(limits: OutboundQueueLimits, name = 'upstream'): SqliteOutboundQueue {
+    if (this.file.closed) throw new StoreError(StoreErrorCode.CLOSED, `store ${this.path} is closed`, { path: this.path });
+    if (this.#openQueues.has(name)) throw new RangeError(`outbound queue ${JSON.stringify(name)} is already open`);
+    this.#openQueues.add(name);
+    return new SqliteOutboundQueue(this.file, name, limits, () => this.#openQueues.delete(name));
+  }
+
+  load(): Promise<StoredState> {
+    if (this.file.closed) return Promise.reject(new StoreError(StoreErrorCode.CLOSED, `store ${this.path} is closed`, { path: this.path }));
+    const sessions = (this.#s.sessions.all() as SessionRow[]).map(sessionFromRow);
+    const queues = new Map<string, PersistedDelivery[]>();
+    for (const r of this.#s.deliveries.iterate() as IterableIterator<DeliveryRow>) {
+      let q = queues.get(r.client_id);
+      if (q === undefined) queues.set(r.client_id, (q = []));
+      const d: PersistedDelivery = { seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos, retain: r.retain !== 0 };
+      if (r.msg_id !== null && r.stage !== null) d.sent = { msgId: r.msg_id, stage: r.stage };
+      q.push(d);
+    }
+    const qos2 = new Map<string, number[]>();
+    for (const r of this.#s.qos2.iterate() as IterableIterator<{ client_id: string; msg_id: number }>) {
+      let ids = qos2.get(r.client_id);
+      if (ids === undefined) qos2.set(r.client_id, (ids = []));
+      ids.push(r.msg_id);
+    }
+    const retained = (this.#s.retained.all() as Array<{ topic: string; payload: Buffer; qos: QoS }>).map((r) => ({ topic: r.topic, payload: r.payload, qos: r.qos }));
+    return Promise.resolve({ sessions, queues, qos2, retained });
+  }
+
+  saveSession(s: PersistedSession): void {
+    const row: SessionRow = {
+      client_id: s.clientId,
+      transport: s.transport ?? null,
+      peer_key: s.peerKey ?? null,
+      state: s.state,
+      clean_session: s.cleanSession ? 1 : 0,
+      keep_alive_sec: s.keepAliveSec,
+      sleep_sec: s.sleepSec,
+      will_topic: s.will?.topic ?? null,
+      will_payload: s.will?.payload ?? null,
+      will_qos: s.will?.qos ?? null,
+      will_retain: s.will === undefined ? null : s.will.retain ? 1 : 0,
+      // Arrays of tuples: a session with a thousand topic ids is rewritten on every REGISTER.
+      subscriptions: JSON.stringify(s.subscriptions.map((x) => [x.filter, x.qos, x.kind])),
+      topics: JSON.stringify(s.topics.map((t) => [t.id, t.name])),
+    };
+    this.#stored.add(s.clientId);
+    this.file.write(() => this.#s.saveSession.run(row));
+  }
+
+  deleteSession(clientId: string): void {
+    if (!this.#stored.delete(clientId)) return;
+    this.file.write(() => {
+      this.#s.deleteSession.run(clientId);
+      this.#s.deleteQueue.run(clientId);
+      this.#s.deleteQos2.run(clientId);
+    });
+  }
+
+  enqueue(clientId: string, d: Omit<PersistedDelivery, 'seq' | 'sent'>): number {
+    const seq = this.file.nextSeq();
+    this.#stored.add(clientId);
+    this.file.write(() => this.#s.enqueue.run(seq, clientId, d.topic, d.payload, d.qos, d.retain ? 1 : 0));
+    return seq;
+  }
+
+  markSent(clientId: string, seq: number, sent: NonNullable<PersistedDelivery['sent']>): void {
+    this.file.write(() => this.#s.markSent.run(sent.msgId, sent.stage, seq, clientId));
+  }
+
+  dequeue(clientId: string, seq: number): void {
+    this.file.write(() => this.#s.dequeue.run(seq, clientId));
+  }
+
+  addQos2(clientId: string, msgId: number): void {
+    this.#stored.add(clientId);
+    this.file.write(() => this.#s.addQos2.run(clientId, msgId));
+  }
+
+  removeQos2(clientId: string, msgId: number): void {
+    this.file.write(() => this.#s.removeQos2.run(clientId, msgId));
+  }
+
+  setRetained(msg: RetainedMessage): void {
+    if (msg.payload.length === 0) this.file.write(() => this.#s.clearRetained.run(msg.topic));
+    else this.file.write(() => this.#s.setRetained.run(msg.topic, msg.payload, msg.qos));
+  }
+
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+function sessionFromRow(r: SessionRow): PersistedSession {
+  const will: PersistedWill | undefined =
+    r.will_topic === null ? undefined : { topic: r.will_topic, payload: r.will_payload ?? Buffer.alloc(0), qos: (r.will_qos ?? 0) as QoS, retain: r.will_retain === 1 };
+  const subs = JSON.parse(r.subscriptions) as Array<[string, QoS, SubscriptionKind]>;
+  const topics = JSON.parse(r.topics) as Array<[number, string]>;
+  return {
+    clientId: r.client_id,
+    transport: r.transport ?? undefined,
+    peerKey: r.peer_key ?? undefined,
+    state: r.state,
+    cleanSession: r.clean_session !== 0,
+    keepAliveSec: r.keep_alive_sec,
+    sleepSec: r.sleep_sec,
+    will,
+    subscriptions: subs.map(([filter, qos, kind]) => ({ filter, qos, kind })),
+    topics: topics.map(([id, name]) => ({ id, name })),
+  };
+}

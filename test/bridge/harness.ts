@@ -1,0 +1,95 @@
+/**
+ * End-to-end pieces for the bridge tests: the gateway in process with an `upstream` section, UDP
+ * MQTT-SN nodes (firmware-sim) in front of it, MQTT.js clients on the upstream mosquitto.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { SimNode, UdpLink } from '../../firmware-sim/index.js';
+import type { Bridge } from '../../src/bridge/types.js';
+import { parseConfig } from '../../src/config/index.js';
+import { createGateway, type RunningGateway } from '../../src/index.js';
+import type { Logger } from '../../src/logger.js';
+import { UdpTransport } from '../../src/transport/udp.js';
+
+export interface LogLine {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+export function recorder(lines: LogLine[]): Logger {
+  const at =
+    (level: string) =>
+    (obj: object, msg: string): void => {
+      lines.push({ level, obj: obj as Record<string, unknown>, msg });
+    };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace') };
+}
+
+/** Polls `cond` every 10 ms; throws `what` after `ms`. */
+export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface BridgedGateway {
+  running: RunningGateway;
+  bridge: Bridge;
+  udpPort: number;
+  logs: LogLine[];
+  close(): Promise<void>;
+}
+
+/** The gateway in process, UDP on a free loopback port, no local MQTT listener, bridged as `upstream` says. */
+export async function startBridgedGateway(upstream: Record<string, unknown>, env: Record<string, string> = {}): Promise<BridgedGateway> {
+  const config = parseConfig({
+    transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
+    broker: { listen: [] },
+    timers: { advertiseIntervalSec: 0 },
+    upstream: { clientId: `gw-${Math.random().toString(36).slice(2, 8)}`, reconnect: { initialMs: 100, maxMs: 500 }, ...upstream },
+  });
+  const logs: LogLine[] = [];
+  const running = await createGateway(config, { logger: recorder(logs), env });
+  const udp = running.transports[0];
+  if (!(udp instanceof UdpTransport) || running.bridge === undefined) throw new Error('expected a UDP transport and a bridge');
+  return { running, bridge: running.bridge, udpPort: udp.address().port, logs, close: () => running.close() };
+}
+
+/** A connected MQTT-SN node on its own UDP socket. */
+export async function snNode(udpPort: number, clientId: string, connect: Parameters<SimNode['connect']>[0] = {}): Promise<SimNode> {
+  const link = await UdpLink.open({ gateway: { host: '127.0.0.1', port: udpPort, family: 4 } });
+  const node = new SimNode({ link, clientId, retryMs: 1000, reconnect: false });
+  await node.connect(connect);
+  return node;
+}
+
+export interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
+
+export interface Watcher {
+  client: MqttClient;
+  got: Received[];
+  close(): Promise<void>;
+}
+
+/** An MQTT.js client on the upstream broker, subscribed to `filter`, recording what arrives. */
+export async function watch(url: string, filter: string, qos: 0 | 1 | 2 = 2, options: IClientOptions = {}): Promise<Watcher> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  const got: Received[] = [];
+  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+  await client.subscribeAsync(filter, { qos });
+  return { client, got, close: () => client.endAsync(true) };
+}
+
+/** An MQTT.js client on the upstream broker that only publishes. */
+export function publisher(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+}
