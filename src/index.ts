@@ -58,10 +58,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await store.close();
     throw err;
   });
-  const gateway = new Gateway({ options: config, broker, clock, logger: childLogger(logger, { part: 'gateway' }), store: store.sessions });
+  let bridge: Bridge | undefined;
+  const gateway = new Gateway({
+    options: config,
+    broker,
+    clock,
+    logger: childLogger(logger, { part: 'gateway' }),
+    store: store.sessions,
+    // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
+    mayAdvertise: () => bridge?.connected ?? true,
+  });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];
-  let bridge: Bridge | undefined;
   let http: ObservabilityServer | undefined;
   let closed = false;
   const close = async (): Promise<void> => {

@@ -32,6 +32,11 @@ export interface GatewayDeps {
   logger?: Logger;
   /** keeps sessions, queues and QoS 2 state across restarts; without it all is in memory only */
   store?: SessionStore;
+  /**
+   * Whether the gateway may advertise now. MQTT-SN.md §3: a gateway should advertise only while
+   * its broker connection works, so with an upstream this is "the upstream is connected".
+   */
+  mayAdvertise?: () => boolean;
 }
 
 /** Origin tag of messages the gateway publishes into the broker core. */
@@ -55,6 +60,7 @@ export class Gateway implements GatewayCore {
   #advertiseTimer: TimerHandle | undefined;
   #noBroadcast = new Set<Transport>();
   #matchSeq = 0;
+  readonly #mayAdvertise: () => boolean;
   #running = false;
 
   constructor(deps: GatewayDeps) {
@@ -64,6 +70,7 @@ export class Gateway implements GatewayCore {
     this.logger = deps.logger ?? noopLogger;
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
+    this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
   }
 
   /**
@@ -359,7 +366,7 @@ export class Gateway implements GatewayCore {
     if (!this.#running) return;
     const duration = this.options.timers.advertiseIntervalSec;
     const bytes = encode({ type: 'ADVERTISE', gwId: this.options.gatewayId, duration });
-    for (const t of this.#transports) {
+    for (const t of this.#mayAdvertise() ? this.#transports : []) {
       if (this.#noBroadcast.has(t) || t.state !== 'open') continue;
       t.broadcast(bytes).then(
         () => bump(this.stats.packetsOut, 'ADVERTISE'),

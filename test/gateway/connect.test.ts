@@ -1,7 +1,10 @@
 /** Connection rules (MQTT-SN.md §4.1-4.4, §4.11): CONNECT, will dance, keep-alive, takeover. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, settle } from './harness.js';
+import { FakeClock } from '../../src/clock.js';
+import { defaultConfig } from '../../src/config/index.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { harness, MemoryBroker, RecordingTransport, settle } from './harness.js';
 
 describe('gateway: CONNECT and the will dance', () => {
   it('answers a CONNECT without will with CONNACK 0x00', async () => {
@@ -204,5 +207,21 @@ describe('gateway: unknown clients and bad input', () => {
     await h.advance(900_000);
     assert.equal(h.transport.broadcasts.length, 2);
     await h.gateway.stop();
+  });
+
+  it('advertises only while the upstream works', async () => {
+    let upstream = false;
+    const clock = new FakeClock();
+    const transport = new RecordingTransport();
+    const gw = new Gateway({ options: defaultConfig(), broker: new MemoryBroker(), clock, mayAdvertise: () => upstream });
+    gw.attach(transport);
+    await gw.start();
+    await settle();
+    assert.equal(transport.broadcasts.length, 0);
+    upstream = true;
+    clock.advance(900_000);
+    await settle();
+    assert.equal(transport.broadcasts.length, 1);
+    await gw.stop();
   });
 });
