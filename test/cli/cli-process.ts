@@ -24,6 +24,11 @@ export interface RunOptions {
   uid?: number;
   gid?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run as root without the capabilities that let root open any file (util-linux `setpriv`), so
+   * file permissions apply to it as to an ordinary user while it can still read this checkout.
+   */
+  withoutFileOverride?: boolean;
 }
 
 /** Runs the CLI to its end; a run that outlives `timeoutMs` is killed and fails the test. */
@@ -44,6 +49,9 @@ export function spawnCli(args: readonly string[], opts: RunOptions = {}): ChildP
   const options: SpawnOptions = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env };
   if (opts.uid !== undefined) options.uid = opts.uid;
   if (opts.gid !== undefined) options.gid = opts.gid;
+  if (opts.withoutFileOverride === true) {
+    return spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, ...CLI, ...args], options);
+  }
   return spawn(process.execPath, [...CLI, ...args], options);
 }
 

@@ -73,7 +73,7 @@ describe('cli: a serial device that is missing or not permitted', () => {
   before(async () => ({ dir, cleanup } = await tempDir()));
   after(() => cleanup());
 
-  async function runWithSerial(path: string, opts: { uid?: number; gid?: number } = {}): Promise<{ warning: Record<string, unknown>; health: { status: number; body: Record<string, unknown> }; code: number | null }> {
+  async function runWithSerial(path: string, opts: { withoutFileOverride?: boolean } = {}): Promise<{ warning: Record<string, unknown>; health: { status: number; body: Record<string, unknown> }; code: number | null }> {
     const httpPort = await freeTcpPort();
     const file = await writeConfig(dir, `serial-${httpPort}.json`, {
       transports: [{ type: 'serial', path, reconnect: { initialMs: 200, maxMs: 1000 } }],
@@ -105,18 +105,22 @@ describe('cli: a serial device that is missing or not permitted', () => {
     assert.equal(r.code, 0);
   });
 
-  // Root may open anything; the check needs an ordinary user, so as root the CLI runs as nobody.
+  // Root may open anything. As root the CLI runs without the capabilities that override file
+  // permissions (it still reads this checkout, wherever CI cloned it), on a device owned by
+  // someone else with group 20 (dialout on Debian): joining the group is the fix.
   const uid = process.getuid?.();
-  it('not permitted: names the group to join', { skip: uid === undefined ? 'no POSIX user ids here' : false }, async () => {
+  it('not permitted: names the group to join', async () => {
     const path = join(dir, 'ttyUSB-locked');
     await writeFile(path, '');
-    // Group read/write, group 20 (dialout on Debian), nobody else: joining the group is the fix.
-    await chmod(path, 0o660);
     const { chown } = await import('node:fs/promises');
     const asRoot = uid === 0;
-    if (asRoot) await chown(path, 0, 20);
-    else await chmod(path, 0o000);
-    const r = await runWithSerial(path, asRoot ? { uid: 65534, gid: 65534 } : {});
+    if (asRoot) {
+      await chown(path, 65534, 20);
+      await chmod(path, 0o060);
+    } else {
+      await chmod(path, 0o000);
+    }
+    const r = await runWithSerial(path, asRoot ? { withoutFileOverride: true } : {});
     assert.equal(r.warning.problem, 'denied');
     if (asRoot) assert.match(String(r.warning.msg), /permission denied opening serial device .*: add the user to the "dialout" group \(sudo usermod -aG dialout /);
     else assert.match(String(r.warning.msg), /permission denied opening serial device .*dialout/);
