@@ -24,6 +24,7 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
+import { batchSubscriptions, profileFor, refusalReason, TokenBucket, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
 import { BRIDGE_ORIGIN, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
@@ -79,6 +80,9 @@ export class AggregatingBridge implements Bridge {
     droppedQueueFull: 0,
     droppedOffline: 0,
     droppedCongested: 0,
+    refusedByProfile: 0,
+    qosDowngraded: 0,
+    droppedRateLimited: 0,
     droppedInbound: 0,
     echoes: 0,
     connects: 0,
@@ -86,6 +90,12 @@ export class AggregatingBridge implements Bridge {
     disconnects: 0,
   };
   readonly #listeners = new Set<(connected: boolean) => void>();
+  readonly #profile: UpstreamProfile | undefined;
+  /** paces PUBLISH to the profile's rate; undefined without a profile */
+  readonly #bucket: TokenBucket | undefined;
+  /** a pump waiting for the bucket to refill */
+  #pacer: TimerHandle | undefined;
+  #refusals = { lastLogAt: -Infinity, unlogged: 0 };
 
   #link: Link = { kind: 'idle' };
   /** the connection whose events count; events of older ones are ignored */
@@ -119,6 +129,8 @@ export class AggregatingBridge implements Bridge {
     this.#drainMs = deps.drainMs ?? 1000;
     this.#rules = new TopicRules(deps.config.topics);
     this.#echo = new EchoFilter(deps.clock, deps.echo ?? { windowMs: 10_000, maxEntries: 100_000 });
+    this.#profile = profileFor(deps.config);
+    this.#bucket = this.#profile === undefined ? undefined : new TokenBucket(deps.clock, this.#profile.publishRate);
   }
 
   get connected(): boolean {
@@ -133,7 +145,10 @@ export class AggregatingBridge implements Bridge {
       this.#unsubscribe.push(await this.#broker.subscribe(filter, (msg, origin) => this.#fromLocal(filter, msg, origin)));
     }
     this.#markState();
-    this.#logger.info({ url: this.#config.url, clientId: this.#config.clientId, rules: this.#config.topics.length }, 'upstream bridge starting');
+    this.#logger.info(
+      { url: this.#config.url, clientId: this.#config.clientId, rules: this.#config.topics.length, profile: this.#profile?.name },
+      'upstream bridge starting',
+    );
     this.#connect();
   }
 
@@ -156,6 +171,8 @@ export class AggregatingBridge implements Bridge {
       });
       this.#drained = undefined;
     }
+    this.#pacer?.cancel();
+    this.#pacer = undefined;
     const link = this.#link;
     this.#link = { kind: 'stopped' };
     this.#current = undefined;
@@ -254,8 +271,25 @@ export class AggregatingBridge implements Bridge {
   }
 
   #subscribeUpstream(conn: UpstreamConnection): void {
-    const subs = this.#rules.remoteSubscriptions();
+    let subs = this.#rules.remoteSubscriptions();
     if (subs.length === 0) return;
+    const p = this.#profile;
+    if (p === undefined) {
+      this.#subscribeBatch(conn, subs);
+      return;
+    }
+    subs = subs.map((s) => (s.qos > p.maxQos ? { ...s, qos: p.maxQos } : s));
+    const { batches, leftOut } = batchSubscriptions(p, subs);
+    if (leftOut.length > 0) {
+      this.#logger.warn(
+        { profile: p.name, limit: p.maxSubscriptions, leftOut: leftOut.map((s) => s.filter) },
+        `${p.service} takes at most ${p.maxSubscriptions} subscriptions per connection: these inbound filters are not subscribed (merge rules with wildcards)`,
+      );
+    }
+    for (const batch of batches) this.#subscribeBatch(conn, batch);
+  }
+
+  #subscribeBatch(conn: UpstreamConnection, subs: ReadonlyArray<{ filter: string; qos: 0 | 1 | 2 }>): void {
     conn.subscribe(subs).then(
       (granted) => {
         subs.forEach((s, i) => {
@@ -332,8 +366,20 @@ export class AggregatingBridge implements Bridge {
     const route = this.#rules.outbound(msg.topic, msg.qos);
     if (route === undefined) return;
     if (!this.#singleLocalSubscription && !this.#rules.carries(filter, route)) return;
-    const out: UpstreamMessage = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
-    if (route.qos === 0) {
+    let out: UpstreamMessage = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
+    const p = this.#profile;
+    if (p !== undefined) {
+      const why = refusalReason(p, out.topic, out.payload);
+      if (why !== undefined) {
+        this.#noteRefused(p, out, why);
+        return;
+      }
+      if (out.qos > p.maxQos) {
+        this.#counters.qosDowngraded++;
+        out = { ...out, qos: p.maxQos };
+      }
+    }
+    if (out.qos === 0) {
       this.#sendQos0(out);
       return;
     }
@@ -352,6 +398,11 @@ export class AggregatingBridge implements Bridge {
       this.#counters.droppedCongested++;
       return;
     }
+    // QoS 0 promises no delivery: over the rate it is shed rather than delaying the QoS 1 behind it.
+    if (this.#bucket !== undefined && !this.#bucket.take()) {
+      this.#counters.droppedRateLimited++;
+      return;
+    }
     this.#counters.sent++;
     this.#noteEcho(msg);
     link.conn.publish(msg);
@@ -362,15 +413,34 @@ export class AggregatingBridge implements Bridge {
     const link = this.#link;
     if (link.kind !== 'connected') return;
     const conn = link.conn;
-    let room = this.#config.maxInflight - this.#inFlight.size;
-    while (room > 0) {
+    const bucket = this.#bucket;
+    for (;;) {
+      let room = this.#config.maxInflight - this.#inFlight.size;
+      if (room <= 0) return;
+      if (bucket !== undefined) {
+        const tokens = bucket.available();
+        if (tokens < 1) {
+          // Only worth waking up for if something is waiting.
+          if (this.#queue.peek(1, this.#cursor).length > 0) this.#schedulePump(bucket.msUntilNext());
+          return;
+        }
+        room = Math.min(room, tokens);
+      }
       const batch = this.#queue.peek(room, this.#cursor);
       if (batch.length === 0) return;
-      room -= batch.length;
+      bucket?.take(batch.length);
       for (const m of batch) this.#send(conn, m);
       // A send may have failed synchronously and dropped the connection.
       if (this.#link.kind !== 'connected' || this.#link.conn !== conn) return;
     }
+  }
+
+  #schedulePump(ms: number): void {
+    if (this.#pacer !== undefined) return;
+    this.#pacer = this.#clock.setTimeout(() => {
+      this.#pacer = undefined;
+      this.#pump();
+    }, ms);
   }
 
   #send(conn: UpstreamConnection, m: QueuedMessage): void {
@@ -401,6 +471,28 @@ export class AggregatingBridge implements Bridge {
 
   #noteEcho(m: UpstreamMessage): void {
     if (this.#rules.hasInbound && this.#rules.subscribedUpstream(m.topic)) this.#echo.sent(m.topic, m.payload);
+  }
+
+  /** Counted each time, logged at most every DROP_LOG_INTERVAL_MS: a device stuck on a bad topic must not flood the log. */
+  #noteRefused(p: UpstreamProfile, m: UpstreamMessage, reason: string): void {
+    this.#counters.refusedByProfile++;
+    const now = this.#clock.now();
+    if (now - this.#refusals.lastLogAt < DROP_LOG_INTERVAL_MS) {
+      this.#refusals.unlogged++;
+      return;
+    }
+    this.#logger.warn(
+      {
+        profile: p.name,
+        topic: m.topic,
+        bytes: m.payload.length,
+        reason,
+        refusedTotal: this.#counters.refusedByProfile,
+        alsoRefusedSinceLastLog: this.#refusals.unlogged,
+      },
+      `message not sent upstream: ${p.service} would refuse it (${reason}); not truncated, dropped`,
+    );
+    this.#refusals = { lastLogAt: now, unlogged: 0 };
   }
 
   #noteDropped(n: number): void {

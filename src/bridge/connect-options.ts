@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
 import { TLS_FILE_FIELDS, type UpstreamConfig } from '../config/upstream.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
+import { profileServername } from './profiles/index.js';
 
 /** Environment variables, as `process.env` has them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -41,7 +42,7 @@ export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment)
       ...files,
       passphrase: fromEnv(u.tls.passphraseEnv, 'upstream.tls.passphraseEnv', 'the passphrase of the TLS key'),
       rejectUnauthorized: u.tls.rejectUnauthorized,
-      servername: u.tls.servername,
+      servername: profileServername(u),
     };
   }
   if (issues.length > 0) throw new ConfigError(issues);

@@ -28,6 +28,12 @@ export interface BridgeCounters {
   droppedOffline: number;
   /** QoS 0 messages dropped because the connection's socket buffer was full */
   droppedCongested: number;
+  /** messages the upstream profile refused because the service would not take them (see the log) */
+  refusedByProfile: number;
+  /** messages sent at a lower QoS than they came with because the service's profile caps it */
+  qosDowngraded: number;
+  /** QoS 0 messages dropped because the profile's publish rate was used up (QoS 1/2 wait instead) */
+  droppedRateLimited: number;
   /** messages from upstream that the broker core refused (see the log) */
   droppedInbound: number;
   /** our own messages that came back from upstream and were not delivered again */

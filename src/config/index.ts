@@ -34,3 +34,4 @@ export {
   type TransportConfig,
   type UdpTransportConfig,
 } from './schema.js';
+export { authSchema, rateLimitsSchema, type AuthConfig, type RateLimitsConfig } from './auth.js';

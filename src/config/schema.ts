@@ -15,6 +15,7 @@ import { upstreamSchema } from './upstream.js';
 import { httpConfigSchema } from './http.js';
 import { shutdownConfigSchema } from './operate.js';
 import { storeSchema } from './store.js';
+import { authSchema, rateLimitsSchema } from './auth.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SERIAL_FRAMINGS = ['slip', 'xbee-api1', 'xbee-api2'] as const;
@@ -397,6 +398,7 @@ const limits = z
       .min(0)
       .default(1000)
       .describe('Outbound messages queued per awake client behind the one in flight; the oldest is dropped when full.'),
+    rate: rateLimitsSchema,
   })
   .prefault({})
   .describe('Resource limits that keep one client, or many, from exhausting the gateway.');
@@ -451,7 +453,7 @@ export const gatewayConfigSchema = z
     store: storeSchema,
     http: httpConfigSchema,
     shutdown: shutdownConfigSchema,
-    // auth: ...      (extension point)
+    auth: authSchema,
   })
   .describe('Configuration of the MQTT-SN gateway (gateway.config.json).');
 

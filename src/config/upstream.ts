@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { formatPath, type PathSegment } from './path.js';
+import { profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
 /** Bridge modes. `transparent` (one upstream connection per MQTT-SN client) joins this list later. */
 export const UPSTREAM_MODES = ['aggregating'] as const;
@@ -191,6 +192,13 @@ const queue = z
 
 export const upstreamSchema = z
   .strictObject({
+    profile: z
+      .enum(UPSTREAM_PROFILES)
+      .optional()
+      .describe(
+        'A hosted MQTT service whose rules the bridge follows. aws-iot: AWS IoT Core (mqtts with a client certificate, SNI, QoS 0/1, ' +
+          '128 KB payloads, at most 7 "/" per topic, paced to its publish rate, subscriptions batched to its limits). Without it: a plain MQTT 3.1.1 broker.',
+      ),
     url: z
       .string()
       .superRefine((url, ctx) => {
@@ -250,6 +258,7 @@ export const upstreamSchema = z
     if (typeof u.url === 'string' && u.url.startsWith('mqtt://') && u.tls !== undefined) {
       report(ctx, ['tls'], ConfigIssueCode.INCONSISTENT, 'is set but the url is mqtt:// (plain TCP); use an mqtts:// url, or remove tls', undefined);
     }
+    for (const p of profileProblems(u)) report(ctx, p.path, p.code, p.message, p.input);
   }, always)
   .nullable()
   // `null` rather than an optional key: the parsed config has every key, so "no upstream" is a

@@ -8,6 +8,8 @@ import type { Packet } from '../codec/index.js';
 import type { Logger } from '../logger.js';
 import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
+import type { Authorizer } from './auth.js';
+import type { PeerRateLimiter } from './rate-limit.js';
 import type { Session } from './session.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats } from './stats.js';
@@ -29,6 +31,13 @@ export interface GatewayCore {
   readonly byPeer: Map<string, Session>;
   /** subscriptions of every session, for the broker fan-out */
   readonly subscriptions: TopicTrie<Session>;
+  /** `auth`, compiled */
+  readonly auth: Authorizer;
+  /** `limits.rate`, one bucket map per request kind */
+  readonly rates: { readonly connect: PeerRateLimiter; readonly register: PeerRateLimiter; readonly publish: PeerRateLimiter };
+
+  /** Counts a refusal and logs it, at most one line per reason every few seconds (a flood must not flood the log). */
+  refused(reason: 'notAuthorized' | 'takeoverRefused' | 'rateLimited', why: string, fields: object): void;
 
   /** Encodes and sends; a failure is counted and logged, never thrown. */
   send(link: Link, packet: Packet): void;

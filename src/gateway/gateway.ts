@@ -9,7 +9,7 @@
  */
 import type { BrokerCore, BrokerMessage } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
+import { decode, DecodeError, encode, ReturnCode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
@@ -19,8 +19,10 @@ import type { GatewayCore } from './core.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
+import { Authorizer } from './auth.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
+import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -42,6 +44,9 @@ export interface GatewayDeps {
 /** Origin tag of messages the gateway publishes into the broker core. */
 export const MQTTSN_ORIGIN = 'mqttsn';
 
+/** Refusals of one kind are logged at most once per this interval. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
 export class Gateway implements GatewayCore {
   readonly options: GatewayOptions;
   readonly clock: Clock;
@@ -53,6 +58,8 @@ export class Gateway implements GatewayCore {
   readonly sessions = new Map<string, Session>();
   readonly byPeer = new Map<string, Session>();
   readonly subscriptions = new TopicTrie<Session>();
+  readonly auth: Authorizer;
+  readonly rates: GatewayCore['rates'];
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -61,6 +68,7 @@ export class Gateway implements GatewayCore {
   #noBroadcast = new Set<Transport>();
   #matchSeq = 0;
   readonly #mayAdvertise: () => boolean;
+  readonly #refusalLog: LogThrottle;
   #running = false;
 
   constructor(deps: GatewayDeps) {
@@ -71,6 +79,23 @@ export class Gateway implements GatewayCore {
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
+    this.auth = new Authorizer(deps.options.auth);
+    const rate = deps.options.limits.rate;
+    this.rates = {
+      connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
+      register: new PeerRateLimiter(this.clock, rate.registerPerPeer),
+      publish: new PeerRateLimiter(this.clock, rate.publishPerPeer),
+    };
+    this.#refusalLog = new LogThrottle(this.clock, REFUSAL_LOG_INTERVAL_MS);
+  }
+
+  refused(reason: 'notAuthorized' | 'takeoverRefused' | 'rateLimited', why: string, fields: object): void {
+    bump(this.stats.dropped, reason);
+    const suppressed = this.#refusalLog.hit(why);
+    if (suppressed === undefined) return;
+    // Refusals of unknown clients are routine on a shared radio; rate limiting means something is wrong.
+    if (reason === 'rateLimited') this.logger.warn({ ...fields, reason, suppressed }, why);
+    else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
   /**
@@ -171,7 +196,12 @@ export class Gateway implements GatewayCore {
       case 'WILLMSG':
         return onWillMsg(this, s, p);
       case 'REGISTER':
-        return s.reachable ? onRegister(this, s, p) : this.#badState(s, p);
+        if (!s.reachable) return this.#badState(s, p);
+        if (!this.rates.register.take(link.peer.key)) {
+          this.refused('rateLimited', 'REGISTER over the per-peer rate limit', { peer: link.peer.key, clientId: s.clientId });
+          return this.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+        }
+        return onRegister(this, s, p);
       case 'REGACK':
         return onRegack(this, s, p.msgId, p.topicId, p.returnCode);
       case 'PUBACK':

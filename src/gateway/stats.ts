@@ -16,7 +16,13 @@ export type DropReason =
   | 'tooLarge'
   | 'retriesExhausted'
   | 'sendFailed'
-  | 'congestion';
+  | 'congestion'
+  /** refused by `auth`: not on the allow-list, wrong peer, denied by the ACL or the QoS -1 rules */
+  | 'notAuthorized'
+  /** a CONNECT refused because `auth.takeover` is "deny" */
+  | 'takeoverRefused'
+  /** over a per-peer token bucket (`limits.rate`) */
+  | 'rateLimited';
 
 export interface GatewayStats {
   packetsIn: Partial<Record<PacketType, number>>;

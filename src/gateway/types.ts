@@ -1,5 +1,7 @@
 /** Options and small shared types of the gateway core. */
 import type { Peer, Transport } from '../transport/types.js';
+import type { AuthOptions } from './auth.js';
+import type { BucketOptions } from './rate-limit.js';
 
 /**
  * The gateway's part of the configuration. The config layer owns the defaults and hands this
@@ -25,7 +27,14 @@ export interface GatewayOptions {
     sleepBufferMessages: number;
     /** messages queued for an awake client behind the one in flight; the oldest is dropped when full */
     maxInflightQueue: number;
+    /** token buckets per peer key */
+    rate: {
+      connectPerPeer: BucketOptions;
+      registerPerPeer: BucketOptions;
+      publishPerPeer: BucketOptions;
+    };
   };
+  auth: AuthOptions;
   timers: {
     /** T_RETRY */
     retryMs: number;

@@ -78,6 +78,11 @@ describe('config: defaults', () => {
         maxSubscriptionsPerClient: 100,
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
+        rate: {
+          connectPerPeer: { perSecond: 5, burst: 10 },
+          registerPerPeer: { perSecond: 50, burst: 200 },
+          publishPerPeer: { perSecond: 200, burst: 400 },
+        },
       },
       timers: { retryMs: 10_000, maxRetries: 3, keepAliveFactor: 1.5, advertiseIntervalSec: 900, connectTimeoutMs: 30_000 },
       log: { level: 'info' },
@@ -86,6 +91,7 @@ describe('config: defaults', () => {
       store: { type: 'memory', path: './mqttsn-gateway.db' },
       http: { enabled: false, host: '127.0.0.1', port: 9464 },
       shutdown: { graceMs: 5000 },
+      auth: { qosMinusOne: { topics: 'all', shortTopics: true }, takeover: 'allow' },
     };
     assert.deepEqual(config, expected);
   });

@@ -202,6 +202,7 @@ export class Harness {
       qosMinusOne: { ...o.qosMinusOne, ...overrides.qosMinusOne },
       limits: { ...o.limits, ...overrides.limits },
       timers: { ...o.timers, advertiseIntervalSec: 0, ...overrides.timers },
+      auth: { ...o.auth, ...overrides.auth },
     };
     this.#options = options;
     this.#store = store;

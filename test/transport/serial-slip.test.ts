@@ -239,22 +239,22 @@ describe('serial SLIP adapter', () => {
       assert.equal(t.state, 'open');
       await sleep(60); // the device identity is taken just after opening
       unlinkSync(link);
-      await until(() => t.state === 'reopening', 2000, 'the loss to be noticed');
+      await until(() => t.state === 'reopening', 10_000, 'the loss to be noticed');
       assert.match(errors.join(), /is gone/);
       symlinkSync(realpathSync(pty.a), link);
-      await until(() => t.state === 'open', 2000, 'the adapter to reopen');
+      await until(() => t.state === 'open', 10_000, 'the adapter to reopen');
       const far = await openFar(pty.b);
       await far.send(nasty(1));
       const got = new Queue<Buffer>();
       t.on('frame', (_p, f) => got.push(f));
-      assert.deepEqual(await got.next(), nasty(1));
+      assert.deepEqual(await got.next(10_000), nasty(1));
       await closePort(far.port);
       // Same path, another device behind it.
       await sleep(60);
       unlinkSync(link);
       symlinkSync(realpathSync(other.a), link);
-      await until(() => errors.some((m) => /replaced/.test(m)), 2000, 'the replacement to be noticed');
-      await until(() => t.state === 'open', 2000, 'the adapter to reopen on the new device');
+      await until(() => errors.some((m) => /replaced/.test(m)), 10_000, 'the replacement to be noticed');
+      await until(() => t.state === 'open', 10_000, 'the adapter to reopen on the new device');
       assert.equal(t.stats().disconnects, 2);
     } finally {
       await t.close();

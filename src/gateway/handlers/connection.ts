@@ -24,11 +24,35 @@ import type { Link } from '../types.js';
 const MAX_CLIENT_ID_BYTES = 128;
 
 export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
+  // First, before any work: a CONNECT flood from one address must stay cheap. 0x01 tells an
+  // honest client to try later (§4.3).
+  if (!gw.rates.connect.take(link.peer.key)) {
+    gw.refused('rateLimited', 'CONNECT over the per-peer rate limit', { peer: link.peer.key, clientId: p.clientId });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03.
   if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || Buffer.byteLength(p.clientId) > MAX_CLIENT_ID_BYTES) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
     gw.logger.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
     return;
+  }
+  const verdict = gw.auth.connect(p.clientId, link.peer.key);
+  if (verdict !== 'ok') {
+    // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
+    gw.refused('notAuthorized', verdict === 'unknownClient' ? 'CONNECT refused: client id not allowed' : 'CONNECT refused: client id not allowed from this peer', { peer: link.peer.key, clientId: p.clientId });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  }
+  const existing = gw.sessions.get(p.clientId);
+  if (existing !== undefined && takenOver(existing, link)) {
+    const fields = { clientId: p.clientId, from: existing.link!.peer.key, to: link.peer.key };
+    if (gw.auth.takeover === 'deny') {
+      gw.refused('takeoverRefused', 'CONNECT refused: client id connected from another address (auth.takeover "deny")', fields);
+      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+      return;
+    }
+    gw.logger.info(fields, 'client id taken over by a new address');
   }
   // A peer that was another client (a device rebooted with a new id) has ended that session.
   const previous = gw.byPeer.get(link.peer.key);
@@ -42,10 +66,9 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
       return;
     }
     s = gw.createSession(p.clientId);
-  } else if (s.link !== undefined && s.link.peer.key !== link.peer.key && (s.reachable || s.state === 'await-willtopic' || s.state === 'await-willmsg')) {
+  } else if (takenOver(s, link)) {
     // Takeover from another address: the old connection is closed, as an MQTT broker would.
-    gw.send(s.link, { type: 'DISCONNECT' });
-    gw.logger.info({ clientId: s.clientId, from: s.link.peer.key, to: link.peer.key }, 'client id taken over by a new address');
+    gw.send(s.link!, { type: 'DISCONNECT' });
   }
 
   // §4.12.3 (ambiguous in v1.2): CONNECT without will from a sleeper is a signal to become
@@ -80,6 +103,11 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
   };
   s.state = 'await-willtopic';
   gw.send(link, { type: 'WILLTOPICREQ' });
+}
+
+/** Whether a CONNECT on `link` would take a session away from another address where it is in use. */
+function takenOver(s: Session, link: Link): boolean {
+  return s.link !== undefined && s.link.peer.key !== link.peer.key && (s.reachable || s.state === 'await-willtopic' || s.state === 'await-willmsg');
 }
 
 /** §4.3 table: clean session deletes subscriptions, topic ids, buffered messages and the will. */
@@ -131,7 +159,10 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): vo
     accept(gw, s);
     return;
   }
-  if (validateTopicName(p.willTopic) !== undefined) {
+  // A will is a publish by the client: the ACL holds for it too, or it would be a way around it.
+  const denied = validateTopicName(p.willTopic) === undefined && !gw.auth.mayPublish(s.clientId, p.willTopic);
+  if (denied) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+  if (denied || validateTopicName(p.willTopic) !== undefined) {
     s.pendingConnect.timer.cancel();
     s.pendingConnect = undefined;
     s.state = 'disconnected';
@@ -162,7 +193,8 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
   // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
-  } else if (validateTopicName(p.willTopic) !== undefined) {
+  } else if (validateTopicName(p.willTopic) !== undefined || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
+    if (validateTopicName(p.willTopic) === undefined) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
     gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {
@@ -186,7 +218,23 @@ export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): 
 export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p: PingreqPacket): void {
   const sleeper = p.clientId !== undefined ? gw.sessions.get(p.clientId) : s;
   if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
-    // The client id lets a sleeper come back from a new address; the address is updated.
+    // The client id lets a sleeper come back from a new address (§4.12.2); the address is
+    // updated, but only where a CONNECT from there would be allowed, or a PINGREQ naming a
+    // client would hand its buffered messages to anyone.
+    if (sleeper.link !== undefined && sleeper.link.peer.key !== link.peer.key) {
+      const fields = { clientId: sleeper.clientId, from: sleeper.link.peer.key, to: link.peer.key };
+      if (gw.auth.connect(sleeper.clientId, link.peer.key) !== 'ok') {
+        gw.refused('notAuthorized', 'wake-up refused: client id not allowed from this peer', fields);
+        gw.send(link, { type: 'DISCONNECT' });
+        return;
+      }
+      if (gw.auth.takeover === 'deny') {
+        gw.refused('takeoverRefused', 'wake-up refused: sleeper woke from another address (auth.takeover "deny")', fields);
+        gw.send(link, { type: 'DISCONNECT' });
+        return;
+      }
+      gw.logger.info(fields, 'sleeper woke from a new address');
+    }
     gw.bind(sleeper, link);
     sleeper.lastSeen = gw.clock.now();
     sleeper.supervision?.cancel();

@@ -40,12 +40,25 @@ function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): str
 
 export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p: PublishPacket): void {
   bump(gw.stats.publishIn, String(p.qos) as '-1' | '0' | '1' | '2');
+  if (!gw.rates.publish.take(link.peer.key)) {
+    gw.refused('rateLimited', 'PUBLISH over the per-peer rate limit', { peer: link.peer.key, qos: p.qos });
+    // §4.7: 0x01 (congestion) asks a QoS 1/2 sender to slow down; QoS 0/-1 get no answer at all.
+    if (p.qos === 1 || p.qos === 2) gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   if (p.qos === -1) {
     // §4.8: from any address, connected or not; forwarded at QoS 0; nothing is ever sent back,
     // not even for an unknown id. A connected sender's session is not disturbed.
     const topic = topicOf(gw, undefined, p);
     if (topic === undefined) {
       bump(gw.stats.dropped, 'qosMinusOneRejected');
+      return;
+    }
+    // Anyone may forge a QoS -1 datagram: `auth.qosMinusOne` says from where and to what; a
+    // sender with a session is held to its ACL as well.
+    const kind = p.topicIdType === 'predefined' ? { type: 'predefined' as const, id: p.topicId } : { type: p.topicIdType === 'short' ? ('short' as const) : ('inline' as const) };
+    if (!gw.auth.qosMinusOne(link.peer.key, kind) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
+      gw.refused('notAuthorized', 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
     void gw.publish({ topic, payload: p.payload, qos: 0, retain: p.retain }, s).catch(() => undefined);
@@ -61,6 +74,11 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     // §4.7: PUBACK 0x02 for an unknown id, whatever the QoS (Paho skips QoS 0; the spec does not).
     bump(gw.stats.dropped, 'invalidTopic');
     gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID });
+    return;
+  }
+  if (!gw.auth.mayPublish(s.clientId, topic)) {
+    gw.refused('notAuthorized', 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
+    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
   const delivery = { topic, payload: p.payload, qos: p.qos, retain: p.retain };

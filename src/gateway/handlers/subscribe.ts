@@ -38,6 +38,11 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
       break;
   }
 
+  // Within an ACL filter, not merely overlapping it: `a/#` from a client allowed `a/b/#` would read `a/c`.
+  if (!gw.auth.maySubscribe(s.clientId, filter)) {
+    gw.refused('notAuthorized', 'SUBSCRIBE refused by the ACL', { clientId: s.clientId, filter });
+    return reject(ReturnCode.NOT_SUPPORTED);
+  }
   const existing = s.subscriptions.get(filter);
   if (existing === undefined && s.subscriptions.size >= gw.options.limits.maxSubscriptionsPerClient) {
     bump(gw.stats.dropped, 'congestion');

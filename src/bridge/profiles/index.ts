@@ -1,0 +1,91 @@
+/**
+ * Profiles of hosted MQTT services: the limits a bridge to them must keep, and the pieces that
+ * keep them (refusal of what the service would not take, a publish-rate bucket, subscription
+ * batches). The aggregating bridge applies them; nothing here does I/O.
+ */
+import type { Clock } from '../../clock.js';
+import type { UpstreamConfig } from '../../config/upstream.js';
+import { awsIotProfile } from './aws-iot.js';
+import type { UpstreamProfile } from './types.js';
+
+export type { UpstreamProfile } from './types.js';
+export { awsIotProfile } from './aws-iot.js';
+
+export function profileFor(config: Pick<UpstreamConfig, 'profile'>): UpstreamProfile | undefined {
+  switch (config.profile) {
+    case 'aws-iot':
+      return awsIotProfile;
+    case undefined:
+      return undefined;
+  }
+}
+
+/**
+ * The SNI to send. MQTT.js sends the url's host when it is a name, but the profile should not
+ * depend on that: a service that routes by SNI refuses the handshake without it.
+ */
+export function profileServername(config: Pick<UpstreamConfig, 'profile' | 'url' | 'tls'>): string | undefined {
+  if (config.tls?.servername !== undefined) return config.tls.servername;
+  if (profileFor(config) === undefined) return undefined;
+  return new URL(config.url).hostname;
+}
+
+/** Why the service would refuse a message, or undefined when it may go up. */
+export function refusalReason(p: UpstreamProfile, topic: string, payload: Buffer): string | undefined {
+  if (payload.length > p.maxPayloadBytes) {
+    return `the payload is ${payload.length} bytes; ${p.service} takes at most ${p.maxPayloadBytes}`;
+  }
+  const topicBytes = Buffer.byteLength(topic);
+  if (topicBytes > p.maxTopicBytes) return `the topic is ${topicBytes} bytes; ${p.service} takes at most ${p.maxTopicBytes}`;
+  let slashes = 0;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) slashes++;
+  if (p.ignoredTopicPrefix?.pattern.test(topic) === true) slashes -= p.ignoredTopicPrefix.slashes;
+  if (slashes > p.maxTopicSlashes) return `the topic has ${slashes} "/"; ${p.service} allows at most ${p.maxTopicSlashes}`;
+  return undefined;
+}
+
+/** Splits subscriptions into what fits one connection, in SUBSCRIBE-sized batches, and what is left out. */
+export function batchSubscriptions<T>(p: UpstreamProfile, subs: readonly T[]): { batches: T[][]; leftOut: T[] } {
+  const kept = subs.slice(0, p.maxSubscriptions);
+  const batches: T[][] = [];
+  for (let i = 0; i < kept.length; i += p.filtersPerSubscribe) batches.push(kept.slice(i, i + p.filtersPerSubscribe));
+  return { batches, leftOut: subs.slice(p.maxSubscriptions) };
+}
+
+/** A token bucket on the gateway's clock, full at start. */
+export class TokenBucket {
+  readonly #clock: Clock;
+  readonly #perMs: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at: number;
+
+  constructor(clock: Clock, rate: { perSecond: number; burst: number }) {
+    this.#clock = clock;
+    this.#perMs = rate.perSecond / 1000;
+    this.#burst = rate.burst;
+    this.#tokens = rate.burst;
+    this.#at = clock.now();
+  }
+
+  /** Whole tokens available now. */
+  available(): number {
+    const now = this.#clock.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
+    this.#at = now;
+    return Math.floor(this.#tokens);
+  }
+
+  /** Takes `n` tokens if there are; false (and nothing taken) otherwise. */
+  take(n = 1): boolean {
+    if (this.available() < n) return false;
+    this.#tokens -= n;
+    return true;
+  }
+
+  /** Milliseconds until one token is available (0 when one is). */
+  msUntilNext(): number {
+    if (this.available() >= 1) return 0;
+    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#perMs));
+  }
+}

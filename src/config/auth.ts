@@ -1,0 +1,110 @@
+/**
+ * `auth` and `limits.rate`: who may connect, from where, what each client may publish and
+ * subscribe, and how fast one peer may knock. Everything is off or generous by default so that a
+ * config without these sections behaves as before.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { ConfigIssueCode } from './errors.js';
+
+/** `udp:10.1.0.0/16`, `udp:[fd00::]/8` or `udp:fd00::/8`: a CIDR block on the UDP source address. */
+const CIDR = /^udp:\[?([0-9A-Fa-f:.]+)\]?\/(\d{1,3})$/;
+
+/** Why a peer pattern is unusable, or undefined when it is fine. */
+function peerPatternProblem(p: string): string | undefined {
+  if (p === '') return 'got an empty peer pattern';
+  const m = CIDR.exec(p);
+  if (m === null) return undefined; // a `*` glob on the peer key: anything goes
+  const family = isIP(m[1]!);
+  if (family === 0) return `${JSON.stringify(p)}: ${m[1]} is not an IP address`;
+  const bits = Number(m[2]);
+  if (bits > (family === 4 ? 32 : 128)) return `${JSON.stringify(p)}: /${bits} is longer than an IPv${family} address`;
+  return undefined;
+}
+
+const peerPattern = z
+  .string()
+  .superRefine((p, ctx) => {
+    const problem = peerPatternProblem(p);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${problem}; expected udp:<address>/<bits> or a peer key with * wildcards`, input: p, params: { code: ConfigIssueCode.INVALID_VALUE } });
+  })
+  .describe(
+    'Where a client may come from: udp:<address>/<bits> (IPv4 or IPv6 CIDR on the UDP source address; behind a forwarder, the forwarder\'s), ' +
+      'or a peer key with * matching anything: "xbee:0013a200*", "serial:/dev/ttyUSB0", "udp:10.0.0.7:*".',
+  );
+
+const peers = z.array(peerPattern).min(1);
+
+const allowedClient = z
+  .strictObject({
+    clientId: z.string().min(1).describe('The exact client id.'),
+    peers: peers.optional().describe('Peer patterns it must connect from. Absent: from anywhere.'),
+  })
+  .describe('One client allowed to connect.');
+
+const aclFilter = z.string().min(1).describe('A topic filter; %c stands for the client id.');
+
+const aclRule = z
+  .strictObject({
+    clientId: z
+      .string()
+      .min(1)
+      .describe('Which clients the rule is for: an exact id, "*" for every client, or a pattern where % matches any characters ("sensor-%").'),
+    publish: z.array(aclFilter).default([]).describe('Filters the client may publish to (its will included).'),
+    subscribe: z.array(aclFilter).default([]).describe('Filters the client may subscribe within: a SUBSCRIBE filter must be no wider than one of these.'),
+  })
+  .describe('What matching clients may do. %c in a filter is the client id; a client id containing +, # or / gets nothing from a rule that uses %c.');
+
+const qosMinusOneAuth = z
+  .strictObject({
+    topics: z
+      .union([z.literal('all'), z.array(z.int().min(1).max(0xfffe))])
+      .default('all')
+      .describe('Predefined topic ids QoS -1 may publish to: "all", or a list of ids.'),
+    shortTopics: z.boolean().default(true).describe('Whether QoS -1 may publish to short (two-character) topic names.'),
+    peers: peers
+      .optional()
+      .describe('Peer patterns QoS -1 is accepted from. Absent: anywhere, unless auth.clients is set, then only from peers some allowed client may use.'),
+  })
+  .prefault({})
+  .describe('Who may publish without a connection (QoS -1, MQTT-SN 1.2 §6.8), and where to.');
+
+export const authSchema = z
+  .strictObject({
+    clients: z
+      .array(allowedClient)
+      .optional()
+      .describe('Allow-list of client ids. Absent: every client id may connect. Others get CONNACK 0x03 (rejected: not supported).'),
+    qosMinusOne: qosMinusOneAuth,
+    acl: z
+      .array(aclRule)
+      .optional()
+      .describe('Publish and subscribe rights. Absent: everything is allowed. Present: a client no rule matches may neither publish nor subscribe.'),
+    takeover: z
+      .enum(['allow', 'deny'])
+      .default('allow')
+      .describe('A CONNECT for a client id that is connected from another address: "allow" closes the old connection, "deny" refuses the new one with CONNACK 0x03.'),
+  })
+  .prefault({})
+  .describe('Who may connect, from where, and what they may do.');
+
+const bucket = (perSecond: number, burst: number, what: string) =>
+  z
+    .strictObject({
+      perSecond: z.number().positive().default(perSecond).describe('Tokens added per second.'),
+      burst: z.int().min(1).default(burst).describe('Bucket size: how many may come at once after a quiet spell.'),
+    })
+    .prefault({})
+    .describe(what);
+
+export const rateLimitsSchema = z
+  .strictObject({
+    connectPerPeer: bucket(5, 10, 'CONNECT per peer address; beyond it CONNACK 0x01 (congestion).'),
+    registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
+    publishPerPeer: bucket(200, 400, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped.'),
+  })
+  .prefault({})
+  .describe('Token buckets per peer address (a source port, an XBee address, a serial line), against floods and spoofed sources. Excess is counted as dropped.rateLimited.');
+
+export type AuthConfig = z.output<typeof authSchema>;
+export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;

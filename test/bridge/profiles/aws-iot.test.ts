@@ -1,0 +1,97 @@
+/** The aws-iot profile's config checks and its pieces (refusals, pacing, subscription batches), without a network. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
+import { FakeClock } from '../../../src/clock.js';
+import { ConfigError, parseConfig } from '../../../src/config/index.js';
+
+// The files only have to exist: their content is read when the bridge starts.
+const dir = await mkdtemp(join(tmpdir(), 'mqttsn-aws-config-'));
+const file = (name: string): string => join(dir, name);
+before(() => Promise.all(['AmazonRootCA1.pem', 'thing.pem.crt', 'thing.private.pem.key'].map((n) => writeFile(file(n), ''))));
+after(() => rm(dir, { recursive: true, force: true }));
+
+const base = {
+  profile: 'aws-iot',
+  url: 'mqtts://abc123-ats.iot.eu-west-1.amazonaws.com',
+  clientId: 'thing-1',
+  tls: { cert: file('thing.pem.crt'), key: file('thing.private.pem.key') },
+  topics: [{ pattern: 'dev/#' }],
+};
+const transports = [{ type: 'udp', host: '127.0.0.1', port: 0 }];
+
+function issuesOf(upstream: Record<string, unknown>): Array<{ path: string; message: string }> {
+  try {
+    parseConfig({ transports, upstream });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues.map((i) => ({ path: i.path, message: i.message }));
+  }
+  return [];
+}
+
+describe('aws-iot profile: config', () => {
+  it('takes an endpoint with the thing certificate and key', () => {
+    const c = parseConfig({ transports, upstream: base });
+    assert.equal(c.upstream?.profile, 'aws-iot');
+    assert.equal(c.upstream && profileServername(c.upstream), 'abc123-ats.iot.eu-west-1.amazonaws.com');
+  });
+
+  it('names the field: mqtt:// url, missing cert and key, IP endpoint, password', () => {
+    const plain = issuesOf({ ...base, url: 'mqtt://abc123-ats.iot.eu-west-1.amazonaws.com:1883', tls: undefined });
+    assert.ok(plain.some((i) => i.path === 'upstream.url' && /mqtts/.test(i.message)), JSON.stringify(plain));
+    assert.ok(plain.some((i) => i.path === 'upstream.tls' && /tls\.cert and tls\.key/.test(i.message)), JSON.stringify(plain));
+
+    const noCert = issuesOf({ ...base, tls: { ca: file('AmazonRootCA1.pem') } });
+    assert.deepEqual(noCert.map((i) => i.path).sort(), ['upstream.tls.cert', 'upstream.tls.key']);
+
+    const ip = issuesOf({ ...base, url: 'mqtts://127.0.0.1:8883' });
+    assert.ok(ip.some((i) => i.path === 'upstream.url' && /SNI/.test(i.message)), JSON.stringify(ip));
+    assert.deepEqual(issuesOf({ ...base, url: 'mqtts://127.0.0.1:8883', tls: { ...base.tls, servername: 'x.iot.amazonaws.com' } }), []);
+
+    const pw = issuesOf({ ...base, username: 'u', passwordEnv: 'PW' });
+    assert.ok(pw.some((i) => i.path === 'upstream.passwordEnv'), JSON.stringify(pw));
+  });
+
+  it('refuses an unknown profile', () => {
+    assert.ok(issuesOf({ ...base, profile: 'aws' }).some((i) => i.path === 'upstream.profile'));
+  });
+});
+
+describe('aws-iot profile: limits', () => {
+  it('refuses payloads over 128 KB and topics over 7 "/" or 256 bytes, not counting Basic Ingest', () => {
+    const p = awsIotProfile;
+    assert.equal(refusalReason(p, 'a/b', Buffer.alloc(128 * 1024)), undefined);
+    assert.match(refusalReason(p, 'a/b', Buffer.alloc(128 * 1024 + 1)) ?? '', /131073 bytes/);
+    assert.equal(refusalReason(p, 'a/b/c/d/e/f/g/h', Buffer.alloc(1)), undefined);
+    assert.match(refusalReason(p, 'a/b/c/d/e/f/g/h/i', Buffer.alloc(1)) ?? '', /8 "\/"/);
+    assert.equal(refusalReason(p, '$aws/rules/r1/a/b/c/d/e/f/g', Buffer.alloc(1)), undefined);
+    assert.match(refusalReason(p, 'x'.repeat(257), Buffer.alloc(1)) ?? '', /257 bytes/);
+  });
+
+  it('batches subscriptions by 8 and keeps 50', () => {
+    const { batches, leftOut } = batchSubscriptions(awsIotProfile, Array.from({ length: 60 }, (_, i) => i));
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [8, 8, 8, 8, 8, 8, 2],
+    );
+    assert.deepEqual(leftOut, [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
+  });
+
+  it('paces: a full bucket, then tokens at the configured rate, never more than burst + rate in 1 s', () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(clock, awsIotProfile.publishRate);
+    let sent = 0;
+    while (bucket.take()) sent++;
+    assert.equal(sent, 5);
+    assert.equal(bucket.msUntilNext(), 15);
+    for (let t = 0; t < 1000; t++) {
+      clock.advance(1);
+      while (bucket.take()) sent++;
+    }
+    assert.ok(sent <= 75 && sent >= 74, `${sent} in the first second`);
+  });
+});
