@@ -101,7 +101,7 @@ export const rateLimitsSchema = z
   .strictObject({
     connectPerPeer: bucket(5, 10, 'CONNECT per peer address; beyond it CONNACK 0x01 (congestion).'),
     registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
-    publishPerPeer: bucket(200, 400, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped.'),
+    publishPerPeer: bucket(2000, 4000, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped. The default is far above what a sensor sends and caps a flood from one address.'),
   })
   .prefault({})
   .describe('Token buckets per peer address (a source port, an XBee address, a serial line), against floods and spoofed sources. Excess is counted as dropped.rateLimited.');

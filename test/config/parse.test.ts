@@ -81,7 +81,7 @@ describe('config: defaults', () => {
         rate: {
           connectPerPeer: { perSecond: 5, burst: 10 },
           registerPerPeer: { perSecond: 50, burst: 200 },
-          publishPerPeer: { perSecond: 200, burst: 400 },
+          publishPerPeer: { perSecond: 2000, burst: 4000 },
         },
       },
       timers: { retryMs: 10_000, maxRetries: 3, keepAliveFactor: 1.5, advertiseIntervalSec: 900, connectTimeoutMs: 30_000 },
