@@ -3,6 +3,7 @@ import { runCodecBench } from './codec.js';
 import { runTransportBench } from './transport.js';
 import { gatewayTables, runGatewayBench } from './gateway.js';
 import { runBridgeBench } from './bridge.js';
+import { runStoreBench } from './store.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
@@ -13,3 +14,5 @@ console.log('');
 console.log(gatewayTables(await runGatewayBench()));
 console.log('');
 console.log(table('Upstream bridge (aggregating) against MQTT.js straight to mosquitto', await runBridgeBench()));
+console.log('');
+console.log(table('QoS 1 with the SQLite store against the memory store', await runStoreBench()));
