@@ -54,7 +54,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   // First: a store file the gateway must not use (damaged, another program's, in use) stops the
   // start before anything listens.
   const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }) });
-  const broker = await createLocalBroker({ listen: config.broker.listen, logger: childLogger(logger, { part: 'broker' }) }).catch(async (err: unknown) => {
+  const sessionStore = store.sessions;
+  const broker = await createLocalBroker({
+    listen: config.broker.listen,
+    logger: childLogger(logger, { part: 'broker' }),
+    durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
+  }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

@@ -24,6 +24,13 @@ export interface LocalBrokerOptions {
   /** MQTT 3.1.1 TCP listeners for local clients; none by default. Port 0 picks a free port. */
   listen?: ReadonlyArray<{ host: string; port: number }>;
   logger?: BrokerLogger;
+  /**
+   * Resolves once what a publish caused (queued for kept sessions, bound upstream) is durable.
+   * A QoS 2 publish of a listener client gets PUBREC only after it, as MQTT-SN clients do. aedes
+   * sends a QoS 1 PUBACK before it delivers, so QoS 1 cannot be held this way. QoS 0 and
+   * in-process publishes do not wait.
+   */
+  durable?: () => Promise<void>;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -51,7 +58,19 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
  */
 export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
   const logger = options.logger ?? silent;
-  const aedes = await Aedes.createBroker();
+  const durable = options.durable;
+  const aedes = await Aedes.createBroker(
+    durable === undefined
+      ? {}
+      : {
+          // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC, so
+          // waiting here holds PUBREC until the store has what the message caused.
+          published: (packet, client, done) => {
+            if (client === null || packet.qos === 0) done();
+            else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+          },
+        },
+  );
   const broker = new LocalBroker(aedes, logger);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
