@@ -104,7 +104,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       await bridge.start();
     }
     for (const entry of config.transports) {
-      const t = createTransport(entry, { logger: childLogger(logger, { part: 'transport' }) });
+      // One child logger per transport, so every line of a dongle's troubles says which one.
+      const medium = entry.type === 'udp' ? `udp:${entry.host}:${entry.port}` : `serial:${entry.path}`;
+      const t = createTransport(entry, { logger: childLogger(logger, { part: 'transport', medium }) });
       transports.push(t);
       gateway.attach(t);
       await t.open();
