@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { ConfigIssueCode } from './errors.js';
-import { formatPath, type PathSegment } from './path.js';
+import { always, backoffSchema, isRecord, MAX_TIMER_MS, report, type IssueSink } from './fields.js';
+import { formatPath } from './path.js';
 import { upstreamSchema } from './upstream.js';
 import { httpConfigSchema } from './http.js';
 import { shutdownConfigSchema } from './operate.js';
@@ -32,28 +33,11 @@ export const DEFAULT_MAX_FRAME_SIZE = {
   xbee: 84,
 } as const;
 
-// Node's timers overflow above 2^31-1 ms and then fire after 1 ms, so no delay may exceed it.
-const MAX_TIMER_MS = 2_147_483_647;
 // The largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP).
 const MAX_UDP_PAYLOAD = 65_507;
 // No real medium carries less; a smaller value is a typo, not a setting.
 const MIN_FRAME_SIZE = 16;
 
-// Cross-field checks run even when a sibling already failed (zod skips them by default), so one
-// pass reports every mistake. They therefore read their input defensively.
-const always = { when: () => true };
-
-interface IssueSink {
-  addIssue(issue: z.core.$ZodSuperRefineIssue): void;
-}
-
-function report(ctx: IssueSink, path: PathSegment[], code: ConfigIssueCode, message: string, input: unknown): void {
-  ctx.addIssue({ code: 'custom', path, message, input, params: { code } });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
@@ -152,18 +136,13 @@ const udpTransport = z
   }, always)
   .describe('A UDP socket.');
 
-const reconnect = z
-  .strictObject({
-    initialMs: z.int().min(1).max(MAX_TIMER_MS).default(500).describe('Delay before the first attempt to reopen a lost or absent device.'),
-    maxMs: z.int().min(1).max(MAX_TIMER_MS).default(30_000).describe('The delay doubles after each failed attempt up to this.'),
-  })
-  .superRefine((r: unknown, ctx) => {
-    if (isRecord(r) && typeof r.initialMs === 'number' && typeof r.maxMs === 'number' && r.initialMs > r.maxMs) {
-      report(ctx, ['initialMs'], ConfigIssueCode.INCONSISTENT, `${r.initialMs} is greater than maxMs (${r.maxMs}); expected initialMs <= maxMs`, r.initialMs);
-    }
-  }, always)
-  .prefault({})
-  .describe('Backoff for reopening the serial device (USB unplugged, not yet present).');
+const reconnect = backoffSchema({
+  initialMs: 500,
+  maxMs: 30_000,
+  initialText: 'Delay before the first attempt to reopen a lost or absent device.',
+  maxText: 'The delay doubles after each failed attempt up to this.',
+  description: 'Backoff for reopening the serial device (USB unplugged, not yet present).',
+});
 
 const serialTransport = z
   .strictObject({

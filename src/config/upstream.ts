@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
-import { formatPath, type PathSegment } from './path.js';
+import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
+import { formatPath } from './path.js';
 import { profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
 /** Bridge modes. `transparent` (one upstream connection per MQTT-SN client) joins this list later. */
@@ -20,22 +21,7 @@ export type UpstreamMode = (typeof UPSTREAM_MODES)[number];
 export const RULE_DIRECTIONS = ['out', 'in', 'both'] as const;
 export type RuleDirection = (typeof RULE_DIRECTIONS)[number];
 
-// Node's timers overflow above 2^31-1 ms (they then fire after 1 ms).
-const MAX_TIMER_MS = 2_147_483_647;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const always = { when: () => true };
-
-interface IssueSink {
-  addIssue(issue: z.core.$ZodSuperRefineIssue): void;
-}
-
-function report(ctx: IssueSink, path: PathSegment[], code: ConfigIssueCode, message: string, input: unknown): void {
-  ctx.addIssue({ code: 'custom', path, message, input, params: { code } });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const envName = (description: string) =>
   z
@@ -162,18 +148,13 @@ const tls = z
 
 // ── the section ─────────────────────────────────────────────────────────────────────────────
 
-const reconnect = z
-  .strictObject({
-    initialMs: z.int().min(1).max(MAX_TIMER_MS).default(1000).describe('Wait before the first new attempt after a failed or lost connection.'),
-    maxMs: z.int().min(1).max(MAX_TIMER_MS).default(60_000).describe('The wait doubles after each failed attempt, up to this.'),
-  })
-  .superRefine((r: unknown, ctx) => {
-    if (isRecord(r) && typeof r.initialMs === 'number' && typeof r.maxMs === 'number' && r.initialMs > r.maxMs) {
-      report(ctx, ['initialMs'], ConfigIssueCode.INCONSISTENT, `${r.initialMs} is greater than maxMs (${r.maxMs}); expected initialMs <= maxMs`, r.initialMs);
-    }
-  }, always)
-  .prefault({})
-  .describe('Backoff between connection attempts, with random jitter so that many gateways do not all come back at once.');
+const reconnect = backoffSchema({
+  initialMs: 1000,
+  maxMs: 60_000,
+  initialText: 'Wait before the first new attempt after a failed or lost connection.',
+  maxText: 'The wait doubles after each failed attempt, up to this.',
+  description: 'Backoff between connection attempts, with random jitter so that many gateways do not all come back at once.',
+});
 
 const queue = z
   .strictObject({
