@@ -95,7 +95,9 @@ describe('observability: session events in the log', () => {
 describe('observability: logs on a terminal', () => {
   const hasScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
 
-  it('are readable lines, not JSON', { skip: hasScript ? false : 'no `script` to give the CLI a terminal' }, async () => {
+  // util-linux's `script` gives the CLI a terminal; Debian always has it (bsdutils is essential).
+  it('are readable lines, not JSON', async () => {
+    assert.ok(hasScript, 'no `script` to give the CLI a terminal: apt-get install -y bsdutils');
     const { dir, cleanup } = await tempDir();
     // A port in use ends the run right after the first log line, so nothing is left to stop.
     const busy = createSocket('udp4');
