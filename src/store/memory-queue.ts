@@ -1,35 +1,38 @@
 /**
  * The outbound queue in memory: lost on restart, so it suits tests and sites that accept that.
- * The SQLite queue keeps the same contract on disk.
+ * It is also the in-memory half of the SQLite queue, which mirrors every change to its file
+ * through the three hooks (`stored`, `removed`, `cleared`), so the bookkeeping lives once.
  */
 import { sizeOf, type OutboundMessage, type OutboundQueue, type OutboundQueueLimits, type PushResult, type QueuedMessage } from './types.js';
 
 interface Entry extends QueuedMessage {
   readonly size: number;
+  live: boolean;
 }
 
-/** Compaction waits for this many dead slots, so it costs O(1) per message on average. */
+/** Dead entries at the front are cut off once this many, so ack and shift cost O(1) on average. */
 const COMPACT_AFTER = 1024;
 
 /**
- * Seqs are handed out consecutively, so an entry's slot is `seq - #firstSeq`: ack and peek find
- * their place without a search. Acked entries leave a hole (`undefined`) until the head passes
- * them; the slots before the head are cut off once they are many.
+ * Entries sorted by seq (increasing, not necessarily consecutive: a durable queue shares its
+ * counter with other tables), found by binary search. An entry acked out of order stays as a dead
+ * slot until the head passes it.
  */
 export class MemoryOutboundQueue implements OutboundQueue {
   readonly limits: OutboundQueueLimits;
-  #slots: Array<Entry | undefined> = [];
+  readonly #nextSeq: () => number;
+  #entries: Entry[] = [];
   #head = 0;
-  /** seq of `#slots[0]` */
-  #firstSeq = 1;
-  #nextSeq = 1;
   #size = 0;
   #bytes = 0;
   #dropped = 0;
 
-  constructor(limits: OutboundQueueLimits) {
+  /** `nextSeq` hands out the seqs (default: 1, 2, 3, ... for this queue alone). */
+  constructor(limits: OutboundQueueLimits, nextSeq?: () => number) {
     if (!(limits.maxMessages >= 1) || !(limits.maxBytes >= 1)) throw new RangeError('maxMessages and maxBytes must be at least 1');
     this.limits = { maxMessages: limits.maxMessages, maxBytes: limits.maxBytes };
+    let seq = 0;
+    this.#nextSeq = nextSeq ?? ((): number => ++seq);
   }
 
   get size(): number {
@@ -57,19 +60,17 @@ export class MemoryOutboundQueue implements OutboundQueue {
       dropped++;
     }
     this.#dropped += dropped;
-    const entry: Entry = { seq: this.#nextSeq++, topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, size };
-    this.#slots.push(entry);
-    this.#size++;
-    this.#bytes += size;
+    const entry = this.#append({ seq: this.#nextSeq(), topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain });
+    this.stored(entry);
     return { queued: entry, dropped };
   }
 
   peek(limit: number, afterSeq = 0): QueuedMessage[] {
     const out: QueuedMessage[] = [];
-    const slots = this.#slots;
-    for (let i = Math.max(this.#head, afterSeq - this.#firstSeq + 1); i < slots.length && out.length < limit; i++) {
-      const e = slots[i];
-      if (e !== undefined) out.push(e);
+    const entries = this.#entries;
+    for (let i = this.#firstAfter(afterSeq); i < entries.length && out.length < limit; i++) {
+      const e = entries[i]!;
+      if (e.live) out.push(e);
     }
     return out;
   }
@@ -79,20 +80,16 @@ export class MemoryOutboundQueue implements OutboundQueue {
   }
 
   ack(seq: number): boolean {
-    const i = seq - this.#firstSeq;
-    if (!Number.isInteger(i) || i < this.#head || i >= this.#slots.length) return false;
-    const e = this.#slots[i];
-    if (e === undefined) return false;
-    this.#slots[i] = undefined;
-    this.#size--;
-    this.#bytes -= e.size;
+    const e = this.#entries[this.#firstAfter(seq - 1)];
+    if (e === undefined || e.seq !== seq || !e.live) return false;
+    this.#kill(e);
     this.#advance();
     return true;
   }
 
   clear(): void {
-    this.#firstSeq = this.#nextSeq;
-    this.#slots = [];
+    this.cleared();
+    this.#entries = [];
     this.#head = 0;
     this.#size = 0;
     this.#bytes = 0;
@@ -103,27 +100,70 @@ export class MemoryOutboundQueue implements OutboundQueue {
     return Promise.resolve();
   }
 
-  /** Takes out the oldest live entry; the caller knows there is one. */
-  #removeHead(): Entry {
-    const e = this.#slots[this.#head]!;
-    this.#slots[this.#head] = undefined;
+  /** Hook: an entry was queued. */
+  protected stored(_e: QueuedMessage): void {}
+  /** Hook: an entry left the queue (acked, shifted or dropped by a limit). */
+  protected removed(_e: QueuedMessage): void {}
+  /** Hook: every entry left the queue at once. */
+  protected cleared(): void {}
+
+  /**
+   * Puts back entries kept elsewhere (a file), oldest first, without the `stored` hook; then,
+   * where the limits were lowered since, drops the oldest as a push would have.
+   */
+  protected restore(entries: Iterable<QueuedMessage>): void {
+    for (const e of entries) this.#append(e);
+    while (this.#size > this.limits.maxMessages || this.#bytes > this.limits.maxBytes) {
+      this.#removeHead();
+      this.#dropped++;
+    }
+  }
+
+  #append(m: QueuedMessage): Entry {
+    const entry: Entry = { seq: m.seq, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, size: sizeOf(m), live: true };
+    this.#entries.push(entry);
+    this.#size++;
+    this.#bytes += entry.size;
+    return entry;
+  }
+
+  /** Index of the first entry at or after the head with `seq > afterSeq`. */
+  #firstAfter(afterSeq: number): number {
+    const entries = this.#entries;
+    let lo = this.#head;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #kill(e: Entry): void {
+    e.live = false;
     this.#size--;
     this.#bytes -= e.size;
+    this.removed(e);
+  }
+
+  /** Takes out the oldest live entry; the caller knows there is one. */
+  #removeHead(): Entry {
+    const e = this.#entries[this.#head]!;
+    this.#kill(e);
     this.#advance();
     return e;
   }
 
-  /** Moves the head past holes, and drops the dead prefix once it is long. */
+  /** Moves the head past dead entries, and cuts the dead prefix off once it is long. */
   #advance(): void {
-    const slots = this.#slots;
-    while (this.#head < slots.length && slots[this.#head] === undefined) this.#head++;
-    if (this.#head === slots.length) {
-      this.#firstSeq += slots.length;
-      this.#slots = [];
+    const entries = this.#entries;
+    while (this.#head < entries.length && !entries[this.#head]!.live) this.#head++;
+    if (this.#head === entries.length) {
+      this.#entries = [];
       this.#head = 0;
-    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= slots.length) {
-      this.#firstSeq += this.#head;
-      this.#slots = slots.slice(this.#head);
+    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= entries.length) {
+      this.#entries = entries.slice(this.#head);
       this.#head = 0;
     }
   }
