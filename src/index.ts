@@ -10,7 +10,9 @@ import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config/index.js';
 import { MqttSnError } from './errors.js';
+import type { ClientUpstream } from './gateway/client-upstream.js';
 import { Gateway } from './gateway/gateway.js';
+import { TransparentBridge } from './bridge/transparent.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
 import { bridgeStatusProvider } from './observability/upstream.js';
@@ -64,6 +66,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     throw err;
   });
   let bridge: Bridge | undefined;
+  // Transparent mode: the bridge is the gateway's port to the upstream, one connection per client.
+  let transparent: TransparentBridge | undefined;
   const gateway = new Gateway({
     options: config,
     broker,
@@ -72,6 +76,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     store: store.sessions,
     // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
     mayAdvertise: () => bridge?.connected ?? true,
+    upstream: config.upstream?.mode === 'transparent' ? lateBound(() => transparent) : undefined,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];
@@ -101,6 +106,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
         logger: childLogger(logger, { part: 'bridge' }),
         env: deps.env ?? {},
       });
+      if (bridge instanceof TransparentBridge) transparent = bridge;
       await bridge.start();
     }
     for (const entry of config.transports) {
@@ -130,6 +136,25 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     throw new MqttSnError('MQTTSN_ERR_START', `gateway could not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return { gateway, broker, transports, bridge, http, store, close };
+}
+
+/**
+ * The port before its bridge exists: the gateway is made first (the bridge's broker view needs
+ * the store it opens), and takes no frame before the bridge has started.
+ */
+function lateBound(get: () => ClientUpstream | undefined): ClientUpstream {
+  const port = (): ClientUpstream => {
+    const p = get();
+    if (p === undefined) throw new MqttSnError('MQTTSN_ERR_START', 'the transparent bridge is not started yet');
+    return p;
+  };
+  return {
+    connect: (req, sink, persistent) => port().connect(req, sink, persistent),
+    publish: (clientId, msg) => port().publish(clientId, msg),
+    subscribe: (clientId, filter, qos) => port().subscribe(clientId, filter, qos),
+    unsubscribe: (clientId, filter) => port().unsubscribe(clientId, filter),
+    disconnect: (clientId, graceful) => port().disconnect(clientId, graceful),
+  };
 }
 
 export { Gateway } from './gateway/gateway.js';

@@ -10,6 +10,7 @@ import { noopLogger, type Logger } from '../logger.js';
 import { MemoryOutboundQueue } from '../store/memory-queue.js';
 import type { OutboundQueue } from '../store/types.js';
 import { AggregatingBridge } from './aggregating.js';
+import { TransparentBridge } from './transparent.js';
 import { mqttOptionsFromConfig, type Environment } from './connect-options.js';
 import { mqttConnector } from './mqtt-upstream.js';
 import type { Bridge } from './types.js';
@@ -48,10 +49,24 @@ export async function createBridge(config: UpstreamConfig, deps: BridgeDependenc
         random: deps.random,
       });
     }
+    case 'transparent': {
+      const base = await mqttOptionsFromConfig(config, deps.env ?? {});
+      const connector = deps.connector;
+      return new TransparentBridge({
+        config,
+        base,
+        connectorFor: connector === undefined ? mqttConnector : () => connector,
+        env: deps.env ?? {},
+        clock: deps.clock ?? systemClock,
+        logger: deps.logger ?? noopLogger,
+        random: deps.random,
+      });
+    }
   }
 }
 
 export { AggregatingBridge, type AggregatingBridgeDeps } from './aggregating.js';
+export { TransparentBridge, type TransparentBridgeDeps } from './transparent.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { mqttOptionsFromConfig, type Environment } from './connect-options.js';
 export { EchoFilter, type EchoFilterOptions } from './echo.js';

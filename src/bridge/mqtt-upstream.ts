@@ -17,6 +17,8 @@ export interface MqttUpstreamOptions {
   keepAlive: number;
   cleanSession: boolean;
   connectTimeoutMs: number;
+  /** the will the broker publishes when this connection vanishes without DISCONNECT */
+  will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   /** file contents, already read */
   tls?: {
     ca?: Buffer;
@@ -65,6 +67,7 @@ class MqttUpstream implements UpstreamConnection {
       resubscribe: false,
       queueQoSZero: false,
       messageIdProvider: ids,
+      will: o.will,
       // MQTT.js otherwise calls its `debug` logger on every packet, enabled or not.
       log: () => {},
     };
@@ -118,6 +121,10 @@ class MqttUpstream implements UpstreamConnection {
   async subscribe(subs: ReadonlyArray<{ filter: string; qos: 0 | 1 | 2 }>): Promise<number[]> {
     const grants = await this.#client.subscribeAsync(Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])));
     return subs.map((s) => grants.find((g) => g.topic === s.filter)?.qos ?? 128);
+  }
+
+  async unsubscribe(filters: readonly string[]): Promise<void> {
+    await this.#client.unsubscribeAsync([...filters]);
   }
 
   /**

@@ -46,6 +46,27 @@ export interface BridgeCounters {
   disconnects: number;
 }
 
+/** Every counter at 0, for a bridge that starts. */
+export function zeroCounters(): BridgeCounters {
+  return {
+    sent: 0,
+    acked: 0,
+    resent: 0,
+    received: 0,
+    droppedQueueFull: 0,
+    droppedOffline: 0,
+    droppedCongested: 0,
+    refusedByProfile: 0,
+    qosDowngraded: 0,
+    droppedRateLimited: 0,
+    droppedInbound: 0,
+    echoes: 0,
+    connects: 0,
+    connectFailures: 0,
+    disconnects: 0,
+  };
+}
+
 export interface BridgeStatus {
   mode: UpstreamMode;
   /** the upstream broker, as configured (URLs carry no credentials) */
@@ -73,6 +94,8 @@ export interface BridgeStatus {
     maxBytes: number;
   };
   counters: BridgeCounters;
+  /** transparent mode: the clients' own upstream connections */
+  clients?: { total: number; connected: number };
 }
 
 export interface Bridge {

@@ -35,6 +35,8 @@ export interface UpstreamConnection {
   publish(msg: UpstreamMessage, done?: (err?: Error) => void): void;
   /** SUBSCRIBE; resolves with the granted QoS per filter (128: refused). */
   subscribe(subs: ReadonlyArray<{ filter: string; qos: QoS }>): Promise<number[]>;
+  /** UNSUBSCRIBE; resolves on UNSUBACK. */
+  unsubscribe(filters: readonly string[]): Promise<void>;
   /** Bytes written and still waiting in the socket: QoS 0 is dropped rather than piled up here. */
   readonly writeBacklog: number;
   /** Closes the connection: with DISCONNECT when `graceful`, else at once. `closed` is not called afterwards. */

@@ -11,11 +11,11 @@ import { z } from 'zod';
 import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
-import { formatPath } from './path.js';
+import { formatPath, type PathSegment } from './path.js';
 import { profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
-/** Bridge modes. `transparent` (one upstream connection per MQTT-SN client) joins this list later. */
-export const UPSTREAM_MODES = ['aggregating'] as const;
+/** Bridge modes: one upstream connection for the gateway, or one per MQTT-SN client. */
+export const UPSTREAM_MODES = ['aggregating', 'transparent'] as const;
 export type UpstreamMode = (typeof UPSTREAM_MODES)[number];
 
 export const RULE_DIRECTIONS = ['out', 'in', 'both'] as const;
@@ -171,6 +171,35 @@ const queue = z
       'When full, the oldest is dropped and counted.',
   );
 
+/** Glob of client ids: `*` is any run of characters, everything else literal. */
+export function clientIdGlob(pattern: string): RegExp {
+  const body = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${body.join('.*')}$`, 's');
+}
+
+const clientCredentials = z
+  .strictObject({
+    clientId: z
+      .string()
+      .min(1)
+      .describe('The MQTT-SN client ids these credentials are for: an exact id, or a pattern with * (any run of characters), e.g. "sensor-*".'),
+    username: z.string().optional().describe('User name upstream; %c is replaced by the client id (without the prefix).'),
+    password: z.string().optional().describe('The password, inline. Discouraged; prefer passwordEnv.'),
+    passwordEnv: envName('Environment variable holding the password, read when the gateway starts.'),
+    cert: z.string().min(1).optional().describe("PEM file of the device's client certificate, relative to the config file (set key too)."),
+    key: z.string().min(1).optional().describe('PEM file of the private key of cert, relative to the config file.'),
+  })
+  .superRefine((c: unknown, ctx) => {
+    if (!isRecord(c)) return;
+    if (c.password !== undefined && c.passwordEnv !== undefined) report(ctx, ['password'], ConfigIssueCode.INCONSISTENT, 'is set together with passwordEnv; keep one', '***');
+    if ((c.password !== undefined || c.passwordEnv !== undefined) && c.username === undefined) {
+      report(ctx, ['username'], ConfigIssueCode.INCONSISTENT, 'missing; MQTT 3.1.1 sends a password only with a user name', undefined);
+    }
+    if (c.cert !== undefined && c.key === undefined) report(ctx, ['key'], ConfigIssueCode.INCONSISTENT, 'missing; a client certificate (cert) needs its private key', undefined);
+    if (c.key !== undefined && c.cert === undefined) report(ctx, ['cert'], ConfigIssueCode.INCONSISTENT, 'missing; a private key (key) needs its certificate', undefined);
+  }, always)
+  .describe('Upstream credentials of some MQTT-SN clients (transparent mode), so the upstream broker authenticates and authorizes each device itself.');
+
 export const upstreamSchema = z
   .strictObject({
     profile: z
@@ -190,7 +219,19 @@ export const upstreamSchema = z
     mode: z
       .enum(UPSTREAM_MODES)
       .default('aggregating')
-      .describe('aggregating: one upstream connection for the whole gateway; the topic rules say what flows where.'),
+      .describe(
+        'aggregating: one upstream connection for the whole gateway; the topic rules say what flows where. ' +
+          "transparent: every MQTT-SN client gets its own upstream connection with its client id, clean-session flag, keep-alive and will; the upstream broker's sessions, retained messages and ACLs apply per device.",
+      ),
+    clientIdPrefix: z
+      .string()
+      .max(65_535)
+      .default('')
+      .describe('Transparent mode: prepended to each MQTT-SN client id upstream, e.g. "site1-", so devices of several gateways cannot collide.'),
+    clients: z
+      .array(clientCredentials)
+      .default([])
+      .describe('Transparent mode: per-device credentials, first matching entry wins; a client without an entry uses the section\'s username, password and tls.'),
     clientId: z
       .string()
       .min(1)
@@ -205,8 +246,9 @@ export const upstreamSchema = z
     tls: tls.optional(),
     topics: z
       .array(rule)
-      .min(1)
-      .describe('Topic rules, tried in order: the first rule that matches a message decides where it goes and under which topic.'),
+      // Required (non-empty) in aggregating mode, absent in transparent mode: checked below.
+      .default([])
+      .describe('Topic rules (aggregating mode), tried in order: the first rule that matches a message decides where it goes and under which topic.'),
     maxInflight: z
       .int()
       .min(1)
@@ -240,6 +282,20 @@ export const upstreamSchema = z
       report(ctx, ['tls'], ConfigIssueCode.INCONSISTENT, 'is set but the url is mqtt:// (plain TCP); use an mqtts:// url, or remove tls', undefined);
     }
     for (const p of profileProblems(u)) report(ctx, p.path, p.code, p.message, p.input);
+    // Refinements see the defaulted section: an absent `topics` is [] here, as are `clients`, and `clientIdPrefix` is "".
+    const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '');
+    if (u.mode === 'transparent') {
+      if (given(u.topics)) {
+        report(ctx, ['topics'], ConfigIssueCode.INCONSISTENT, 'has no effect in transparent mode (every client\'s messages go up on its own connection); remove it, or use "mode": "aggregating"', undefined);
+      }
+    } else {
+      if (Array.isArray(u.topics) && u.topics.length === 0) {
+        report(ctx, ['topics'], ConfigIssueCode.MISSING, 'missing or empty; aggregating mode needs at least one topic rule, e.g. [{ "pattern": "#", "direction": "both" }]', undefined);
+      }
+      for (const key of ['clientIdPrefix', 'clients'] as const) {
+        if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, 'applies to transparent mode only; remove it, or set "mode": "transparent"', undefined);
+      }
+    }
   }, always)
   .nullable()
   // `null` rather than an optional key: the parsed config has every key, so "no upstream" is a
@@ -260,13 +316,19 @@ export type UpstreamTlsConfig = NonNullable<UpstreamConfig['tls']>;
  * directory when the config did not come from a file).
  */
 export function checkUpstreamFiles(input: unknown, baseDir?: string): ConfigIssue[] {
-  if (!isRecord(input) || !isRecord(input.upstream) || !isRecord(input.upstream.tls)) return [];
-  const t = input.upstream.tls;
+  if (!isRecord(input) || !isRecord(input.upstream)) return [];
+  const u = input.upstream;
+  const named: Array<{ at: PathSegment[]; value: unknown }> = [];
+  if (isRecord(u.tls)) for (const field of TLS_FILE_FIELDS) named.push({ at: ['upstream', 'tls', field], value: u.tls[field] });
+  if (Array.isArray(u.clients)) {
+    u.clients.forEach((c: unknown, i) => {
+      if (isRecord(c)) for (const field of ['cert', 'key'] as const) named.push({ at: ['upstream', 'clients', i, field], value: c[field] });
+    });
+  }
   const issues: ConfigIssue[] = [];
-  for (const field of TLS_FILE_FIELDS) {
-    const value = t[field];
+  for (const { at, value } of named) {
     if (typeof value !== 'string' || value === '') continue;
-    const path = formatPath(['upstream', 'tls', field]);
+    const path = formatPath(at);
     const full = resolve(baseDir ?? '', value);
     let isFile: boolean;
     try {
@@ -290,13 +352,15 @@ export function checkUpstreamFiles(input: unknown, baseDir?: string): ConfigIssu
 
 /** The section with its TLS file paths made absolute against `baseDir` (see `checkUpstreamFiles`). */
 export function resolveUpstreamFiles(upstream: UpstreamConfig | null, baseDir?: string): UpstreamConfig | null {
-  if (upstream?.tls === undefined) return upstream;
-  const tls = { ...upstream.tls };
-  for (const field of TLS_FILE_FIELDS) {
-    const value = tls[field];
-    if (value !== undefined) tls[field] = resolve(baseDir ?? '', value);
+  if (upstream === null) return upstream;
+  const full = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(baseDir ?? '', p));
+  let tls = upstream.tls;
+  if (tls !== undefined) {
+    tls = { ...tls };
+    for (const field of TLS_FILE_FIELDS) tls[field] = full(tls[field]);
   }
-  return { ...upstream, tls };
+  const clients = upstream.clients.map((c) => ({ ...c, cert: full(c.cert), key: full(c.key) }));
+  return { ...upstream, ...(tls === undefined ? {} : { tls }), clients };
 }
 
 /** The section as it may be shown: an inline password replaced by "***". */

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
+import type { ClientUpstream, ClientUpstreamSink } from './client-upstream.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { Session } from './session.js';
 import type { Persistence } from './persistence.js';
@@ -33,6 +34,8 @@ export interface GatewayCore {
   readonly subscriptions: TopicTrie<Session>;
   /** `auth`, compiled */
   readonly auth: Authorizer;
+  /** transparent mode: every client's own upstream connection; undefined when the gateway meets the broker core */
+  readonly upstream: ClientUpstream | undefined;
   /** `limits.rate`, one bucket map per request kind */
   readonly rates: { readonly connect: PeerRateLimiter; readonly register: PeerRateLimiter; readonly publish: PeerRateLimiter };
 
@@ -55,6 +58,11 @@ export interface GatewayCore {
   enqueue(session: Session, delivery: Delivery): void;
   /** Sends what is queued while the client is reachable; ends a wake with PINGRESP. */
   pump(session: Session): void;
-  /** Publishes into the broker core; resolves when it is accepted. */
+  /**
+   * Publishes into the broker core (or, in transparent mode, on the sender's upstream connection);
+   * resolves when it is accepted. Rejects with `PublishRefusedError` for what the upstream would never take.
+   */
   publish(delivery: Delivery, from: Session | undefined): Promise<void>;
+  /** Transparent mode: where the messages of the client's upstream subscriptions go. */
+  upstreamSink(session: Session): ClientUpstreamSink;
 }

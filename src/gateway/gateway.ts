@@ -20,6 +20,7 @@ import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
 import { Authorizer } from './auth.js';
+import { PublishRefusedError, type ClientUpstream, type ClientUpstreamSink } from './client-upstream.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
@@ -39,6 +40,11 @@ export interface GatewayDeps {
    * its broker connection works, so with an upstream this is "the upstream is connected".
    */
   mayAdvertise?: () => boolean;
+  /**
+   * Transparent mode: every client gets its own upstream connection through this port, and the
+   * broker core is left to local MQTT clients. Without it the gateway meets the broker core.
+   */
+  upstream?: ClientUpstream;
 }
 
 /** Origin tag of messages the gateway publishes into the broker core. */
@@ -60,6 +66,7 @@ export class Gateway implements GatewayCore {
   readonly subscriptions = new TopicTrie<Session>();
   readonly auth: Authorizer;
   readonly rates: GatewayCore['rates'];
+  readonly upstream: ClientUpstream | undefined;
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -80,6 +87,7 @@ export class Gateway implements GatewayCore {
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
+    this.upstream = deps.upstream;
     const rate = deps.options.limits.rate;
     this.rates = {
       connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
@@ -120,7 +128,9 @@ export class Gateway implements GatewayCore {
   async start(): Promise<void> {
     const stored = await this.persistence.load();
     if (stored !== undefined) this.#restore(stored);
-    this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
+    // In transparent mode a client's messages come from its own upstream subscriptions; taking
+    // the broker core's as well would deliver twice.
+    if (this.upstream === undefined) this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
     this.#running = true;
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
   }
@@ -279,7 +289,10 @@ export class Gateway implements GatewayCore {
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
-    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    if (this.sessions.get(s.clientId) === s) {
+      this.sessions.delete(s.clientId);
+      this.upstream?.disconnect(s.clientId, true);
+    }
     this.persistence.forget(s);
     if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);
   }
@@ -317,7 +330,12 @@ export class Gateway implements GatewayCore {
     s.state = 'lost';
     this.logger.info({ clientId: s.clientId, reason }, 'client lost');
     const will = s.will;
-    if (will !== undefined && will.topic !== '') {
+    if (this.upstream !== undefined) {
+      // Dropped without DISCONNECT, the upstream connection's own will is published by the
+      // upstream broker, exactly as for any MQTT client that vanished.
+      if (will !== undefined && will.topic !== '') this.stats.willsPublished++;
+      this.upstream.disconnect(s.clientId, false);
+    } else if (will !== undefined && will.topic !== '') {
       this.stats.willsPublished++;
       this.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, s).then(
         () => this.logger.info({ clientId: s.clientId, topic: will.topic }, 'will published'),
@@ -353,6 +371,12 @@ export class Gateway implements GatewayCore {
       if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
       s.lastSeen = now;
       s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+      if (this.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
+        // Reopened in the background: the client is not waiting for a CONNACK.
+        const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
+        const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
+        void this.upstream.connect(req, this.upstreamSink(s), true);
+      }
       this.supervise(s);
       if (s.state === 'active') this.pump(s);
     }
@@ -367,8 +391,22 @@ export class Gateway implements GatewayCore {
     pump(this, s);
   }
 
-  publish(d: Delivery, _from: Session | undefined): Promise<void> {
-    return this.broker.publish({ topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain }, MQTTSN_ORIGIN);
+  publish(d: Delivery, from: Session | undefined): Promise<void> {
+    const msg = { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain };
+    if (this.upstream === undefined) return this.broker.publish(msg, MQTTSN_ORIGIN);
+    return this.upstream.publish(from?.clientId, msg).then((outcome) => {
+      if (outcome === 'refused') throw new PublishRefusedError(d.topic);
+    });
+  }
+
+  upstreamSink(s: Session): ClientUpstreamSink {
+    return {
+      message: (msg, done) => {
+        // A message for a session that has since ended is acknowledged and dropped, as a broker would.
+        if (this.sessions.get(s.clientId) === s) this.enqueue(s, { topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain });
+        this.persistence.durable().then(done, done);
+      },
+    };
   }
 
   /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */

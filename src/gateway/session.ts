@@ -83,6 +83,8 @@ export class Session {
   /** scratch of the broker fan-out: the dispatch this session was last matched in */
   matchSeq = -1;
   matchQos: SubQoS = 0;
+  /** transparent mode: the CONNECT whose upstream connection is being opened; an older answer is stale */
+  connectAttempt = 0;
 
   constructor(
     readonly clientId: string,

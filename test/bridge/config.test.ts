@@ -38,6 +38,8 @@ describe('config: upstream', () => {
     const expected: UpstreamConfig = {
       url: 'mqtt://127.0.0.1:1883',
       mode: 'aggregating',
+      clientIdPrefix: '',
+      clients: [],
       clientId: 'gw-test',
       topics: [{ pattern: 'sensors/#', direction: 'out', qos: 1, localPrefix: '', remotePrefix: '' }],
       maxInflight: 100,
@@ -59,10 +61,25 @@ describe('config: upstream', () => {
     assert.equal(parseConfig(withUpstream({ ...minimal, url: 'mqtt://[::1]:1883/' })).upstream?.url, 'mqtt://[::1]:1883/');
   });
 
-  it('accepts only the aggregating mode for now', () => {
-    const issues = issuesOf(withUpstream({ ...minimal, mode: 'transparent' }));
-    assert.deepEqual(issues.map((i) => [i.path, i.code]), [['upstream.mode', C.INVALID_VALUE]]);
-    assert.match(issues[0]!.message, /"aggregating"/);
+  it('takes transparent mode without topic rules, and says which settings belong to which mode', () => {
+    const { topics: _rules, ...noRules } = minimal;
+    const t = parseConfig(withUpstream({ ...noRules, mode: 'transparent', clientIdPrefix: 'site1-', clients: [{ clientId: 'dev-*', username: '%c' }] })).upstream;
+    assert.equal(t?.mode, 'transparent');
+    assert.equal(t?.clientIdPrefix, 'site1-');
+    const withRules = issuesOf(withUpstream({ ...minimal, mode: 'transparent' }));
+    assert.deepEqual(withRules.map((i) => [i.path, i.code]), [['upstream.topics', C.INCONSISTENT]]);
+    assert.match(withRules[0]!.message, /transparent mode/);
+    const misplaced = issuesOf(withUpstream({ ...minimal, clientIdPrefix: 'x-', clients: [{ clientId: 'a' }] }));
+    assert.deepEqual(misplaced.map((i) => [i.path, i.code]), [
+      ['upstream.clientIdPrefix', C.INCONSISTENT],
+      ['upstream.clients', C.INCONSISTENT],
+    ]);
+    const badClient = issuesOf(withUpstream({ ...noRules, mode: 'transparent', clients: [{ clientId: 'a', passwordEnv: 'X', cert: 'c.pem' }] }));
+    assert.deepEqual(badClient.map((i) => [i.path, i.code]), [
+      ['upstream.clients[0].username', C.INCONSISTENT],
+      ['upstream.clients[0].key', C.INCONSISTENT],
+      ['upstream.clients[0].cert', C.FILE_NOT_FOUND],
+    ]);
   });
 
   it('reports missing keys and typos with their path', () => {
@@ -74,7 +91,7 @@ describe('config: upstream', () => {
     const typo = issuesOf(withUpstream({ ...minimal, topics: [{ pattern: '#', remotePrefx: 'a/' }] }));
     assert.deepEqual(typo.map((i) => [i.path, i.code]), [['upstream.topics[0].remotePrefx', C.UNKNOWN_KEY]]);
     assert.match(typo[0]!.message, /did you mean "remotePrefix"/);
-    assert.deepEqual(upstreamIssues({ ...minimal, topics: [] }), [['upstream.topics', C.INVALID_LENGTH]]);
+    assert.deepEqual(upstreamIssues({ ...minimal, topics: [] }), [['upstream.topics', C.MISSING]]);
   });
 
   it('checks every topic rule', () => {

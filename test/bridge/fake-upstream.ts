@@ -29,6 +29,13 @@ export class FakeConnection implements UpstreamConnection {
     return Promise.resolve(subs.map((s) => (this.grant ? this.grant(s.filter, s.qos) : s.qos)));
   }
 
+  readonly unsubscriptions: Array<readonly string[]> = [];
+
+  unsubscribe(filters: readonly string[]): Promise<void> {
+    this.unsubscriptions.push(filters);
+    return Promise.resolve();
+  }
+
   end(graceful: boolean): Promise<void> {
     this.ended ??= graceful ? 'graceful' : 'forced';
     return Promise.resolve();

@@ -93,3 +93,35 @@ export async function watch(url: string, filter: string, qos: 0 | 1 | 2 = 2, opt
 export function publisher(url: string, options: IClientOptions = {}): Promise<MqttClient> {
   return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
 }
+
+/** What an end-to-end suite against one upstream makes, each part closed by the suite's cleanup list. */
+export interface SuiteParts {
+  /** a gateway bridged to the suite's upstream, once its (own) upstream connection stands */
+  gateway: (upstream?: Record<string, unknown>, env?: Record<string, string>) => Promise<BridgedGateway>;
+  /** a connected MQTT-SN node in front of `gw` */
+  node: (gw: BridgedGateway, id: string, connect?: Parameters<typeof snNode>[2]) => Promise<SimNode>;
+  /** an MQTT.js subscriber on the upstream */
+  watcher: (filter: string) => Promise<Watcher>;
+}
+
+/** `url()` is read at each call: suites start their broker in `before`. `defaults` go into every gateway's `upstream`. */
+export function suiteParts(url: () => string, cleanup: Array<() => Promise<unknown>>, defaults: Record<string, unknown> = {}): SuiteParts {
+  return {
+    gateway: async (upstream = {}, env = {}) => {
+      const gw = await startBridgedGateway({ url: url(), ...defaults, ...upstream }, env);
+      cleanup.push(() => gw.close());
+      await until(() => gw.bridge.connected, 5000, 'bridge connected');
+      return gw;
+    },
+    node: async (gw, id, connect) => {
+      const n = await snNode(gw.udpPort, id, connect);
+      cleanup.push(() => n.close());
+      return n;
+    },
+    watcher: async (filter) => {
+      const w = await watch(url(), filter);
+      cleanup.push(() => w.close());
+      return w;
+    },
+  };
+}

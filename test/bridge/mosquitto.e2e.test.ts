@@ -8,7 +8,7 @@ import type { SimMessage, SimNode } from '../../firmware-sim/index.js';
 import { BridgeErrorCode } from '../../src/bridge/errors.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { startGateway } from '../integration/gateway-process.js';
-import { publisher, sleep, snNode, startBridgedGateway, until, watch, type BridgedGateway } from './harness.js';
+import { publisher, sleep, snNode, startBridgedGateway, suiteParts, until, watch, type BridgedGateway } from './harness.js';
 
 /** Gives a message that should NOT arrive the time to do so anyway. */
 const QUIET_MS = 300;
@@ -24,22 +24,7 @@ describe('bridge with mosquitto: both directions', () => {
     await mosq.close();
   });
 
-  const gateway = async (upstream: Record<string, unknown>): Promise<BridgedGateway> => {
-    const gw = await startBridgedGateway({ url: mosq.url, ...upstream });
-    cleanup.push(() => gw.close());
-    await until(() => gw.bridge.connected, 5000, 'bridge connected');
-    return gw;
-  };
-  const node = async (gw: BridgedGateway, id: string, connect?: Parameters<typeof snNode>[2]): Promise<SimNode> => {
-    const n = await snNode(gw.udpPort, id, connect);
-    cleanup.push(() => n.close());
-    return n;
-  };
-  const watcher = async (filter: string): Promise<Awaited<ReturnType<typeof watch>>> => {
-    const w = await watch(mosq.url, filter);
-    cleanup.push(() => w.close());
-    return w;
-  };
+  const { gateway, node, watcher } = suiteParts(() => mosq.url, cleanup);
 
   it('carries QoS 0, 1 and 2 from a sensor up, renamed by the prefixes, at min(QoS)', async () => {
     const gw = await gateway({

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { BrokerCore, BrokerMessage } from '../../src/broker/types.js';
 import { FakeClock } from '../../src/clock.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
+import type { ClientUpstream } from '../../src/gateway/client-upstream.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { GatewayOptions } from '../../src/gateway/types.js';
@@ -192,8 +193,10 @@ export class Harness {
   gateway: Gateway;
   readonly #options: GatewayOptions;
   readonly #store: SessionStore | undefined;
+  #upstream: ClientUpstream | undefined;
 
-  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore) {
+  /** `upstream`: transparent mode, through this port */
+  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, upstream?: ClientUpstream) {
     const o: GatewayOptions = defaultConfig();
     const options: GatewayOptions = {
       ...o,
@@ -206,7 +209,8 @@ export class Harness {
     };
     this.#options = options;
     this.#store = store;
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store });
+    this.#upstream = upstream;
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, upstream });
     this.gateway.attach(this.transport);
   }
 
@@ -214,9 +218,11 @@ export class Harness {
    * A new gateway on the same store, transport and broker, as after a crash: the old one is only
    * detached, never asked to save anything more.
    */
-  async restart(): Promise<void> {
+  async restart(upstream?: ClientUpstream): Promise<void> {
     await this.gateway.stop();
-    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store });
+    // A new process has a new bridge too.
+    if (upstream !== undefined) this.#upstream = upstream;
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, upstream: this.#upstream });
     this.gateway.attach(this.transport);
     await this.gateway.start();
     await settle();

@@ -76,7 +76,7 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
   if ((s.state === 'asleep' || s.state === 'awake') && !p.will) {
     gw.bind(s, link);
     s.keepAliveSec = p.duration;
-    accept(gw, s);
+    accept(gw, s, true);
     return;
   }
 
@@ -121,10 +121,33 @@ function clearSession(gw: GatewayCore, s: Session): void {
   gw.persistence.forget(s);
 }
 
-/** CONNACK 0x00: the client is active and gets what was kept for it. */
-function accept(gw: GatewayCore, s: Session): void {
+/**
+ * The CONNECT (and will) is complete. In transparent mode the client's upstream connection is
+ * opened first and CONNACK carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, a broker that
+ * cannot be reached 0x01 (try later).
+ */
+function accept(gw: GatewayCore, s: Session, resume = false): void {
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
+  if (gw.upstream === undefined) return activate(gw, s);
+  const attempt = ++s.connectAttempt;
+  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume };
+  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+    (outcome) => {
+      // A newer CONNECT (a retry, another address) or the session's end made this answer stale.
+      if (s.connectAttempt !== attempt || gw.sessions.get(s.clientId) !== s || s.link === undefined) return;
+      if (outcome === 'accepted') return activate(gw, s);
+      gw.logger.info({ clientId: s.clientId, outcome }, 'CONNECT refused: the upstream broker did not accept the client');
+      s.state = 'disconnected';
+      gw.send(s.link, { type: 'CONNACK', returnCode: outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION });
+      if (s.cleanSession) gw.dropSession(s);
+    },
+    (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream connect failed'),
+  );
+}
+
+/** CONNACK 0x00: the client is active and gets what was kept for it. */
+function activate(gw: GatewayCore, s: Session): void {
   s.state = 'active';
   s.lastSeen = gw.clock.now();
   // Stored before CONNACK leaves: a restart right after must not forget an accepted session.
@@ -201,14 +224,28 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
     s.will = { topic: p.willTopic, qos: p.qos, retain: p.retain, payload: s.will?.payload ?? Buffer.alloc(0) };
   }
   gw.persistence.session(s);
-  gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.ACCEPTED });
+  answerWillUpdate(gw, s, 'WILLTOPICRESP');
 }
 
 export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): void {
   // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
   s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
   gw.persistence.session(s);
-  gw.send(s.link!, { type: 'WILLMSGRESP', returnCode: ReturnCode.ACCEPTED });
+  answerWillUpdate(gw, s, 'WILLMSGRESP');
+}
+
+/**
+ * MQTT 3.1.1 cannot change the will of a live connection (MQTT-SN.md §4.4): in transparent mode
+ * the client's upstream connection is opened again with the new will before the answer.
+ */
+function answerWillUpdate(gw: GatewayCore, s: Session, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
+  const link = s.link!;
+  if (gw.upstream === undefined) return gw.send(link, { type, returnCode: ReturnCode.ACCEPTED });
+  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will };
+  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+    (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
+    (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream reconnect for a new will failed'),
+  );
 }
 
 /**
@@ -278,6 +315,8 @@ export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined
   s.supervision?.cancel();
   s.state = 'disconnected';
   gw.logger.info({ clientId: s.clientId }, 'client disconnected');
+  // The upstream connection ends the same way, with DISCONNECT: no will.
+  gw.upstream?.disconnect(s.clientId, true);
   if (s.cleanSession) gw.dropSession(s);
   else gw.persistence.session(s);
 }

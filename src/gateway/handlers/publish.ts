@@ -4,6 +4,7 @@
  */
 import { ReturnCode, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
+import { PublishRefusedError } from '../client-upstream.js';
 import type { GatewayCore } from '../core.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
@@ -90,7 +91,7 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       // PUBACK only once what the message caused is durable (queued for sleepers, bound upstream).
       gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
         () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
-        () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION }),
+        (err: unknown) => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: notTaken(err) }),
       );
       return;
     case 2: {
@@ -105,15 +106,21 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       const msgId = p.msgId;
       gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
         () => gw.send(link, { type: 'PUBREC', msgId }),
-        () => {
+        (err: unknown) => {
           // Not accepted: forget the id so the client's retry is published, not swallowed.
           s.qos2Received.delete(msgId);
           gw.persistence.qos2Released(s, msgId);
+          gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId, returnCode: notTaken(err) });
         },
       );
       return;
     }
   }
+}
+
+/** The PUBACK code for a message that was not taken: 0x03 for what will never be, else 0x01 (try later). */
+function notTaken(err: unknown): number {
+  return err instanceof PublishRefusedError ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION;
 }
 
 /** PUBREL: release the id; PUBCOMP even for an unknown id (§4.7). */

@@ -1,5 +1,5 @@
 /** SUBSCRIBE and UNSUBSCRIBE (MQTT-SN.md §4.9). */
-import { ReturnCode, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
+import { ReturnCode, type SubQoS, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
 import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
 import type { GatewayCore } from '../core.js';
 import type { Session, SubscriptionKind } from '../session.js';
@@ -57,16 +57,35 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
     topicId = id;
     s.confirmedIds.add(id);
   }
+  const record = (qos: SubQoS, store: boolean): void => {
+    if (!s.subscriptions.has(filter)) gw.subscriptions.add(filter, s);
+    s.subscriptions.set(filter, { qos, kind });
+    // A new SUBSCRIBE is the client asking again for topics whose REGISTER it refused (§4.6).
+    if (kind === 'wildcard') s.refusedTopics.clear();
+    else s.refusedTopics.delete(filter);
+    if (store) gw.persistence.session(s);
+    gw.send(link, { type: 'SUBACK', qos, topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+  };
+
+  if (gw.upstream !== undefined) {
+    // Transparent mode: the subscription is the upstream's, and so are the retained messages it sends.
+    gw.upstream.subscribe(s.clientId, filter, p.qos).then(
+      (granted) => {
+        if (gw.sessions.get(s.clientId) !== s) return;
+        if (granted > 2) {
+          gw.logger.info({ clientId: s.clientId, filter }, 'SUBSCRIBE refused by the upstream broker');
+          return reject(ReturnCode.NOT_SUPPORTED);
+        }
+        record(granted as SubQoS, true);
+      },
+      () => reject(ReturnCode.CONGESTION),
+    );
+    return;
+  }
+
   // A retransmitted SUBSCRIBE (DUP, same filter and QoS) changes nothing and sends no retained again.
   const repeat = p.dup && existing?.qos === p.qos;
-  if (existing === undefined) gw.subscriptions.add(filter, s);
-  s.subscriptions.set(filter, { qos: p.qos, kind });
-  // A new SUBSCRIBE is the client asking again for topics whose REGISTER it refused (§4.6).
-  if (kind === 'wildcard') s.refusedTopics.clear();
-  else s.refusedTopics.delete(filter);
-
-  if (!repeat) gw.persistence.session(s);
-  gw.send(link, { type: 'SUBACK', qos: p.qos, topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+  record(p.qos, !repeat);
   if (repeat) return;
 
   // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
@@ -95,5 +114,9 @@ export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket)
     gw.persistence.session(s);
   }
   // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same.
-  gw.send(s.link!, { type: 'UNSUBACK', msgId: p.msgId });
+  const link = s.link!;
+  if (gw.upstream === undefined || filter === undefined) return gw.send(link, { type: 'UNSUBACK', msgId: p.msgId });
+  // Transparent mode: answered once the upstream stopped sending, so nothing of it follows UNSUBACK.
+  const answer = (): void => gw.send(link, { type: 'UNSUBACK', msgId: p.msgId });
+  gw.upstream.unsubscribe(s.clientId, filter).then(answer, answer);
 }

@@ -1,0 +1,477 @@
+/**
+ * Transparent mode: every MQTT-SN client gets its own upstream connection, opened with its client
+ * id (prefixed), clean-session flag, keep-alive and will, and its own credentials where the config
+ * names some. The upstream broker then sees each device as itself: its sessions, retained
+ * messages, wills and ACLs apply per device. The gateway drives this through its `ClientUpstream`
+ * port (src/gateway/client-upstream.ts), which this class fits without importing the gateway.
+ *
+ * ```
+ * CONNECT ─► connect(req) ─► upstream CONNACK ─► CONNACK (refusal 0x03, unreachable 0x01)
+ * PUBLISH ─► publish(id) ─► upstream PUBACK / PUBCOMP ─► PUBACK / PUBREC
+ * upstream PUBLISH ─► sink (the client's queue; sleep buffer) ─► upstream ack once taken
+ * lost client ─► disconnect(id, graceful = false) ─► the upstream publishes the will
+ * ```
+ *
+ * One more connection, the gateway's own (upstream.clientId), carries QoS -1 publishes, which
+ * have no client session (MQTT-SN.md §4.8), and tells whether the upstream is there at all (the
+ * gateway advertises only then).
+ *
+ * An established client connection that drops is opened again with backoff; while it is down,
+ * the client's QoS 1/2 publishes are answered 0x01 (congestion) and the client, which still holds
+ * them, sends them again later: nothing is acknowledged that the upstream does not have.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Clock, TimerHandle } from '../clock.js';
+import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
+import { clientIdGlob, type UpstreamConfig } from '../config/upstream.js';
+import type { Logger } from '../logger.js';
+import { backoffDelay } from './backoff.js';
+import type { Environment } from './connect-options.js';
+import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
+import type { MqttUpstreamOptions } from './mqtt-upstream.js';
+import { profileFor, refusalReason, type UpstreamProfile } from './profiles/index.js';
+import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
+import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
+
+type SubQoS = 0 | 1 | 2;
+
+/** The request and answers of the gateway's `ClientUpstream` port, restated here (the bridge does not import the gateway). */
+export interface ClientRequest {
+  clientId: string;
+  cleanSession: boolean;
+  keepAliveSec: number;
+  will: { topic: string; payload: Buffer; qos: SubQoS; retain: boolean } | undefined;
+  resume?: boolean;
+  subscriptions?: ReadonlyArray<{ filter: string; qos: SubQoS }>;
+}
+export interface ClientSink {
+  message(msg: UpstreamMessage, done: () => void): void;
+}
+export type ConnectOutcome = 'accepted' | 'refused' | 'unavailable';
+
+export interface TransparentBridgeDeps {
+  config: UpstreamConfig;
+  /** the connection options of the section (url, credentials, TLS), as `mqttOptionsFromConfig` makes them */
+  base: MqttUpstreamOptions;
+  /** opens connections with the given options; default MQTT.js */
+  connectorFor: (options: MqttUpstreamOptions) => UpstreamConnector;
+  env: Environment;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+}
+
+/** A `clients` entry, its secrets and files read once at start. */
+interface Credentials {
+  match: RegExp;
+  username: string | undefined;
+  password: string | undefined;
+  cert: Buffer | undefined;
+  key: Buffer | undefined;
+}
+
+/** Refusals and drops are logged at most this often per kind (each is counted). */
+const LOG_INTERVAL_MS = 10_000;
+
+export class TransparentBridge implements Bridge {
+  readonly mode = 'transparent' as const;
+  readonly #deps: TransparentBridgeDeps;
+  readonly #random: () => number;
+  readonly #profile: UpstreamProfile | undefined;
+  readonly #links = new Map<string, ClientLink>();
+  readonly #listeners = new Set<(connected: boolean) => void>();
+  readonly #lastLog = new Map<string, number>();
+  #credentials: Credentials[] = [];
+  #own: ClientLink | undefined;
+  #closed = false;
+  readonly counters: BridgeCounters = zeroCounters();
+
+  constructor(deps: TransparentBridgeDeps) {
+    this.#deps = deps;
+    this.#random = deps.random ?? Math.random;
+    this.#profile = profileFor(deps.config);
+  }
+
+  get connected(): boolean {
+    return this.#own?.state === 'connected';
+  }
+
+  get logger(): Logger {
+    return this.#deps.logger;
+  }
+
+  get clock(): Clock {
+    return this.#deps.clock;
+  }
+
+  backoff(attempt: number): number {
+    return backoffDelay(attempt, this.#deps.config.reconnect, this.#random);
+  }
+
+  async start(): Promise<void> {
+    this.#credentials = await readCredentials(this.#deps.config, this.#deps.env);
+    const c = this.#deps.config;
+    this.#deps.logger.info({ url: c.url, clientId: c.clientId, clientIdPrefix: c.clientIdPrefix, profile: this.#profile?.name }, 'upstream bridge starting (transparent)');
+    // The gateway's own connection: QoS -1 publishes, and "is the upstream there" for ADVERTISE.
+    this.#own = new ClientLink(this, { clientId: c.clientId, cleanSession: c.cleanSession, keepAliveSec: c.keepAlive, will: undefined }, this.#deps.connectorFor(this.#deps.base), true, {
+      onConnectedChange: (up) => {
+        for (const l of this.#listeners) l(up);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const links = [...this.#links.values()];
+    this.#links.clear();
+    // DISCONNECT: the devices did not vanish, the gateway stopped; their wills stay unpublished.
+    await Promise.allSettled([...links.map((l) => l.end(true)), this.#own?.end(true)]);
+    this.#deps.logger.info({ clients: links.length }, 'upstream bridge stopped');
+  }
+
+  onConnectedChange(listener: (connected: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  status(): BridgeStatus {
+    const own = this.#own;
+    const now = this.#deps.clock.now();
+    let connected = 0;
+    for (const l of this.#links.values()) if (l.state === 'connected') connected++;
+    return {
+      mode: this.mode,
+      url: this.#deps.config.url,
+      clientId: this.#deps.config.clientId,
+      state: own === undefined || this.#closed ? 'stopped' : own.upstreamState(),
+      connected: this.connected,
+      since: new Date(own?.since.wall ?? Date.now()).toISOString(),
+      forMs: own === undefined ? 0 : Math.max(0, now - own.since.mono),
+      attempts: own?.attempts ?? 0,
+      nextAttemptInMs: own?.nextAttemptAt === undefined ? undefined : Math.max(0, own.nextAttemptAt - now),
+      lastError: own?.lastError,
+      // Nothing is queued here: each client keeps what the upstream has not acknowledged.
+      queue: { messages: 0, bytes: 0, inFlight: 0, maxMessages: 0, maxBytes: 0 },
+      counters: { ...this.counters },
+      clients: { total: this.#links.size, connected },
+    };
+  }
+
+  // ── the gateway's port ───────────────────────────────────────────────────────────────────
+
+  connect(req: ClientRequest, sink: ClientSink, persistent = false): Promise<ConnectOutcome> {
+    if (this.#closed) return Promise.resolve('unavailable');
+    const old = this.#links.get(req.clientId);
+    if (old !== undefined && old.state !== 'ended' && keeps(old, req)) {
+      old.sink = sink;
+      return old.outcome();
+    }
+    if (old !== undefined) {
+      this.#links.delete(req.clientId);
+      // The device is alive and reconnecting: no will for the connection it replaces.
+      void old.end(true);
+    }
+    const link = new ClientLink(this, req, this.#connectorFor(req), persistent, {
+      onEnded: () => {
+        if (this.#links.get(req.clientId) === link) this.#links.delete(req.clientId);
+      },
+    });
+    link.sink = sink;
+    for (const s of req.subscriptions ?? []) link.subs.set(s.filter, s.qos);
+    this.#links.set(req.clientId, link);
+    return link.outcome();
+  }
+
+  async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<'accepted' | 'refused'> {
+    const p = this.#profile;
+    if (p !== undefined) {
+      const why = refusalReason(p, msg.topic, msg.payload);
+      if (why !== undefined) {
+        this.counters.refusedByProfile++;
+        this.logOnce('refused', { clientId, topic: msg.topic, profile: p.name }, `${p.service} would refuse this message: ${why}`);
+        return 'refused';
+      }
+      if (msg.qos > p.maxQos) {
+        this.counters.qosDowngraded++;
+        msg = { ...msg, qos: p.maxQos };
+      }
+    }
+    const link = clientId === undefined ? this.#own : this.#links.get(clientId);
+    if (link === undefined || link.state !== 'connected') {
+      // QoS 0 is gone; QoS 1/2 is answered 0x01 and stays with the client, which sends it again.
+      if (msg.qos === 0) this.counters.droppedOffline++;
+      throw new Error(`the upstream connection of ${clientId ?? 'the gateway'} is not up`);
+    }
+    await link.publish(msg);
+    return 'accepted';
+  }
+
+  async subscribe(clientId: string, filter: string, qos: SubQoS): Promise<number> {
+    const link = this.#links.get(clientId);
+    if (link === undefined || link.state !== 'connected') throw new Error(`the upstream connection of ${clientId} is not up`);
+    const p = this.#profile;
+    const asked = p !== undefined && qos > p.maxQos ? p.maxQos : qos;
+    if (p !== undefined && !link.subs.has(filter) && link.subs.size >= p.maxSubscriptions) {
+      this.logOnce('subscriptions', { clientId, filter, profile: p.name }, `${p.service} takes at most ${p.maxSubscriptions} subscriptions per connection`);
+      return 128;
+    }
+    return link.subscribe(filter, asked);
+  }
+
+  async unsubscribe(clientId: string, filter: string): Promise<void> {
+    await this.#links.get(clientId)?.unsubscribe(filter);
+  }
+
+  disconnect(clientId: string, graceful: boolean): void {
+    const link = this.#links.get(clientId);
+    if (link === undefined) return;
+    this.#links.delete(clientId);
+    void link.end(graceful);
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+  logOnce(kind: string, fields: object, message: string): void {
+    const now = this.#deps.clock.now();
+    if (now - (this.#lastLog.get(kind) ?? -Infinity) < LOG_INTERVAL_MS) return;
+    this.#lastLog.set(kind, now);
+    this.#deps.logger.warn(fields, message);
+  }
+
+  #connectorFor(req: ClientRequest): UpstreamConnector {
+    const { base, config } = this.#deps;
+    const cred = this.#credentials.find((c) => c.match.test(req.clientId));
+    const options: MqttUpstreamOptions = {
+      ...base,
+      clientId: config.clientIdPrefix + req.clientId,
+      cleanSession: req.cleanSession,
+      keepAlive: req.keepAliveSec,
+      will: req.will,
+    };
+    if (cred !== undefined) {
+      options.username = cred.username?.replaceAll('%c', req.clientId);
+      options.password = cred.password;
+      if (cred.cert !== undefined) options.tls = { ...(base.tls ?? { rejectUnauthorized: true }), cert: cred.cert, key: cred.key };
+    }
+    return this.#deps.connectorFor(options);
+  }
+}
+
+/** Whether a standing link serves a new CONNECT as it is. */
+function keeps(link: ClientLink, req: ClientRequest): boolean {
+  const p = link.params;
+  if (req.resume !== true && req.cleanSession) return false;
+  if (p.cleanSession !== req.cleanSession || p.keepAliveSec !== req.keepAliveSec) return false;
+  const a = p.will;
+  const b = req.will;
+  if (a === undefined || b === undefined) return a === b;
+  return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
+}
+
+async function readCredentials(config: UpstreamConfig, env: Environment): Promise<Credentials[]> {
+  const issues: ConfigIssue[] = [];
+  const out = await Promise.all(
+    config.clients.map(async (c, i) => {
+      const at = `upstream.clients[${i}]`;
+      let password = c.password;
+      if (c.passwordEnv !== undefined) {
+        password = env[c.passwordEnv];
+        if (password === undefined) issues.push({ path: `${at}.passwordEnv`, code: ConfigIssueCode.MISSING, message: `the environment variable ${c.passwordEnv} is not set; expected it to hold the password of ${c.clientId}` });
+      }
+      const read = async (field: 'cert' | 'key'): Promise<Buffer | undefined> => {
+        const path = c[field];
+        if (path === undefined) return undefined;
+        try {
+          return await readFile(path);
+        } catch (err) {
+          issues.push({ path: `${at}.${field}`, code: ConfigIssueCode.FILE_UNREADABLE, message: `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}` });
+          return undefined;
+        }
+      };
+      return { match: clientIdGlob(c.clientId), username: c.username, password, cert: await read('cert'), key: await read('key') };
+    }),
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
+}
+
+interface LinkEvents {
+  onConnectedChange?: (connected: boolean) => void;
+  onEnded?: () => void;
+}
+
+/**
+ * One client's upstream connection over time: attempts, the live connection, backoff after a
+ * loss, and the subscriptions to make again when the upstream lost its session.
+ */
+class ClientLink {
+  state: 'connecting' | 'connected' | 'waiting' | 'ended' = 'connecting';
+  sink: ClientSink | undefined;
+  /** filter -> granted QoS */
+  readonly subs = new Map<string, SubQoS>();
+  attempts = 0;
+  lastError: BridgeStatus['lastError'];
+  nextAttemptAt: number | undefined;
+  since: { mono: number; wall: number };
+  readonly #bridge: TransparentBridge;
+  readonly #connector: UpstreamConnector;
+  readonly #events: LinkEvents;
+  /** retry even before the first success (a restored session, the gateway's own connection) */
+  #persistent: boolean;
+  #conn: UpstreamConnection | undefined;
+  #timer: TimerHandle | undefined;
+  #waiters: Array<(o: ConnectOutcome) => void> = [];
+
+  constructor(
+    bridge: TransparentBridge,
+    readonly params: ClientRequest,
+    connector: UpstreamConnector,
+    persistent: boolean,
+    events: LinkEvents,
+  ) {
+    this.#bridge = bridge;
+    this.#connector = connector;
+    this.#persistent = persistent;
+    this.#events = events;
+    this.since = { mono: bridge.clock.now(), wall: Date.now() };
+    this.#open();
+  }
+
+  upstreamState(): UpstreamState {
+    if (this.state === 'connected') return 'connected';
+    if (this.state === 'ended') return 'stopped';
+    return this.attempts > 0 ? 'reconnecting' : 'connecting';
+  }
+
+  /** The next answer: at once while connected, else the outcome of the attempt under way (or the next one). */
+  outcome(): Promise<ConnectOutcome> {
+    if (this.state === 'connected') return Promise.resolve('accepted');
+    if (this.state === 'ended') return Promise.resolve('unavailable');
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  publish(msg: UpstreamMessage): Promise<void> {
+    const conn = this.#conn!;
+    this.#bridge.counters.sent++;
+    if (msg.qos === 0) {
+      conn.publish(msg);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      conn.publish(msg, (err) => {
+        if (err !== undefined) return reject(err);
+        this.#bridge.counters.acked++;
+        resolve();
+      });
+    });
+  }
+
+  async subscribe(filter: string, qos: SubQoS): Promise<number> {
+    const [granted = 128] = await this.#conn!.subscribe([{ filter, qos }]);
+    if (granted <= 2) this.subs.set(filter, granted as SubQoS);
+    return granted;
+  }
+
+  async unsubscribe(filter: string): Promise<void> {
+    this.subs.delete(filter);
+    if (this.state === 'connected') await this.#conn!.unsubscribe([filter]);
+  }
+
+  async end(graceful: boolean): Promise<void> {
+    if (this.state === 'ended') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'ended';
+    this.#timer?.cancel();
+    this.#settle('unavailable');
+    this.#events.onEnded?.();
+    if (wasConnected) this.#events.onConnectedChange?.(false);
+    const conn = this.#conn;
+    this.#conn = undefined;
+    await conn?.end(graceful);
+  }
+
+  #open(): void {
+    this.state = 'connecting';
+    this.nextAttemptAt = undefined;
+    const conn: UpstreamConnection = this.#connector({
+      connected: (info) => {
+        if (this.#conn === conn) this.#onConnected(conn, info.sessionPresent);
+      },
+      message: (msg, done) => {
+        if (this.#conn !== conn || this.sink === undefined) return done();
+        this.#bridge.counters.received++;
+        this.sink.message(msg, done);
+      },
+      closed: (err, established) => {
+        if (this.#conn === conn) this.#onClosed(err, established);
+      },
+    });
+    this.#conn = conn;
+  }
+
+  #onConnected(conn: UpstreamConnection, sessionPresent: boolean): void {
+    const log = this.#bridge.logger;
+    this.state = 'connected';
+    // Once it stood, the connection is the client's until the gateway ends it: losses are retried.
+    this.#persistent = true;
+    this.attempts = 0;
+    this.since = { mono: this.#bridge.clock.now(), wall: Date.now() };
+    this.#bridge.counters.connects++;
+    log.debug({ clientId: this.params.clientId, sessionPresent }, 'client upstream connected');
+    if (!sessionPresent && this.subs.size > 0) {
+      // The upstream forgot the session (clean session, or a broker restart): subscribe again.
+      const subs = [...this.subs].map(([filter, qos]) => ({ filter, qos }));
+      conn.subscribe(subs).then(
+        (granted) => {
+          subs.forEach((s, i) => {
+            if ((granted[i] ?? 128) > 2) {
+              this.subs.delete(s.filter);
+              log.warn({ clientId: this.params.clientId, filter: s.filter }, 'the upstream broker refused a subscription made again after a reconnect');
+            }
+          });
+        },
+        (err: unknown) => log.debug({ clientId: this.params.clientId, err }, 'SUBSCRIBE after a reconnect failed'),
+      );
+    }
+    this.#settle('accepted');
+    this.#events.onConnectedChange?.(true);
+  }
+
+  #onClosed(err: Error | undefined, established: boolean): void {
+    const e = classifyUpstreamError(err ?? new Error('the broker closed the connection'), established);
+    const wasConnected = this.state === 'connected';
+    this.#conn = undefined;
+    this.lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
+    if (established) this.#bridge.counters.disconnects++;
+    else this.#bridge.counters.connectFailures++;
+    if (wasConnected) this.#events.onConnectedChange?.(false);
+    const fields = { clientId: this.params.clientId, code: e.code, reason: e.message };
+    if (!this.#persistent) {
+      // The first attempt for a waiting CONNACK: its outcome is the answer; the device decides when to try again.
+      this.state = 'ended';
+      this.#events.onEnded?.();
+      this.#settle(e.code === BridgeErrorCode.REFUSED && e.returnCode !== 3 ? 'refused' : 'unavailable');
+      this.#bridge.logger.info(fields, 'client upstream connection failed');
+      return;
+    }
+    // A waiting CONNACK (a device reconnecting while this one is retried) is told "later".
+    this.#settle('unavailable');
+    this.attempts++;
+    const delay = this.#bridge.backoff(this.attempts);
+    this.state = 'waiting';
+    this.nextAttemptAt = this.#bridge.clock.now() + delay;
+    if (wasConnected || this.attempts === 1) this.since = { mono: this.#bridge.clock.now(), wall: Date.now() };
+    this.#timer = this.#bridge.clock.setTimeout(() => {
+      if (this.state === 'waiting') this.#open();
+    }, delay);
+    // One line per outage, not per attempt: hundreds of devices share one broker's outage.
+    if (wasConnected || this.attempts === 1) this.#bridge.logger.warn({ ...fields, retryInMs: delay }, 'client upstream connection down; reconnecting');
+  }
+
+  #settle(o: ConnectOutcome): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w(o);
+  }
+}
