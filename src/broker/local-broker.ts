@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import { Aedes, type AedesPublishPacket, type PublishPacket } from 'aedes';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
@@ -26,9 +26,8 @@ export interface LocalBrokerOptions {
   logger?: BrokerLogger;
   /**
    * Resolves once what a publish caused (queued for kept sessions, bound upstream) is durable.
-   * A QoS 2 publish of a listener client gets PUBREC only after it, as MQTT-SN clients do. aedes
-   * sends a QoS 1 PUBACK before it delivers, so QoS 1 cannot be held this way. QoS 0 and
-   * in-process publishes do not wait.
+   * A listener client's QoS 1 publish gets PUBACK, and a QoS 2 one PUBREC, only after it, as
+   * MQTT-SN clients do. QoS 0 and in-process publishes do not wait.
    */
   durable?: () => Promise<void>;
 }
@@ -59,18 +58,16 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
 export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
   const logger = options.logger ?? silent;
   const durable = options.durable;
-  const aedes = await Aedes.createBroker(
-    durable === undefined
-      ? {}
-      : {
-          // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC, so
-          // waiting here holds PUBREC until the store has what the message caused.
-          published: (packet, client, done) => {
-            if (client === null || packet.qos === 0) done();
-            else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
-          },
-        },
-  );
+  const aedes = await Aedes.createBroker({
+    // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
+    // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
+    // what the message caused.
+    published: (packet, client, done) => {
+      if (durable === undefined || client === null || packet.qos === 0) done();
+      else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    },
+  });
+  ackQos1AfterDelivery(aedes);
   const broker = new LocalBroker(aedes, logger);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
@@ -241,6 +238,62 @@ class LocalBroker implements BrokerCore {
     if (cached !== undefined) return cached;
     return clientId.startsWith(this.#tagPrefix) ? clientId.slice(this.#tagPrefix.length) : MQTT_LISTENER_ORIGIN;
   }
+}
+
+/** aedes' `publish` as it really is: the typings leave out the client argument its handlers pass. */
+type PublishWithClient = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void;
+
+/** aedes reserves `$SYS/` for itself; its default `authorizePublish`, which ours replaces, refused it. */
+const SYS_PREFIX = '$SYS/';
+
+/**
+ * Makes a listener client's QoS 1 PUBACK follow delivery and the `published` hook (the durable
+ * commit). aedes 1.2 writes the PUBACK first and publishes after (lib/handlers/publish.js), so
+ * a crash between the two loses a message the client counts as delivered.
+ *
+ * Every client PUBLISH passes `authorizePublish` before aedes acknowledges it, and aedes then hands
+ * the same packet object to `broker.publish`, looked up on the instance. So the publish is done
+ * here, inside the authorization, whose callback (and so aedes' PUBACK) waits for it; the
+ * instance's `publish` then lets that one packet object through without publishing it again. No
+ * aedes internals are touched: only its documented hooks and its public `publish`. Should aedes
+ * change either order, test/broker/durable.test.ts sees a PUBACK before `durable` resolves or a
+ * message delivered twice.
+ *
+ * Wills go through the same two steps (authorize, then publish of the same object) and so are
+ * published once too.
+ */
+function ackQos1AfterDelivery(aedes: Aedes): void {
+  const publish = aedes.publish.bind(aedes) as unknown as PublishWithClient;
+  // Packets published during their authorization; weak, so one whose PUBACK never went out (the
+  // connection closed meanwhile) is not kept.
+  const publishedEarly = new WeakSet<PublishPacket>();
+  aedes.authorizePublish = (client, packet, callback) => {
+    if (packet.topic.startsWith(SYS_PREFIX)) {
+      callback(new Error(`${SYS_PREFIX} topic is reserved`));
+      return;
+    }
+    if (client === null || packet.qos !== 1) {
+      callback(null);
+      return;
+    }
+    publish(packet, client, (err) => {
+      if (err !== undefined && err !== null) {
+        callback(err);
+        return;
+      }
+      publishedEarly.add(packet);
+      callback(null);
+    });
+  };
+  const skipping: PublishWithClient = (packet, client, callback) => {
+    if (publishedEarly.delete(packet)) callback();
+    else publish(packet, client, callback);
+  };
+  // The typings know only publish(packet, callback); aedes itself calls both forms.
+  aedes.publish = ((packet: PublishPacket, clientOrDone: Client | null | ((err?: Error | null) => void), callback?: (err?: Error | null) => void) => {
+    if (typeof clientOrDone === 'function') skipping(packet, null, clientOrDone);
+    else skipping(packet, clientOrDone, callback ?? noop);
+  }) as Aedes['publish'];
 }
 
 function checkFilter(filter: string): void {
