@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
+import { listenerAuthenticator, type ListenerAuthOptions } from './listener-auth.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
 /** The subset of pino used here; the gateway's `Logger` fits. */
@@ -30,6 +31,8 @@ export interface LocalBrokerOptions {
    * MQTT-SN clients do. QoS 0 and in-process publishes do not wait.
    */
   durable?: () => Promise<void>;
+  /** User names and passwords for listener clients; without it every CONNECT is let in. */
+  auth?: ListenerAuthOptions;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -59,6 +62,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
   const logger = options.logger ?? silent;
   const durable = options.durable;
   const aedes = await Aedes.createBroker({
+    ...(options.auth === undefined ? {} : { authenticate: listenerAuthenticator(options.auth, logger).authenticate }),
     // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
     // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
     // what the message caused.

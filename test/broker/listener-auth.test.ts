@@ -1,0 +1,117 @@
+/**
+ * User names and passwords on the local MQTT listener: MQTT.js clients against the real aedes
+ * listener on 127.0.0.1.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import mqtt, { type IClientOptions } from 'mqtt';
+import { createLocalBroker } from '../../src/broker/local-broker.js';
+import { hashPassword, parsePasswordFile, PasswordTable } from '../../src/broker/passwords.js';
+import type { BrokerCore } from '../../src/broker/types.js';
+
+interface Line {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+function recorder(): { lines: Line[]; logger: Record<'error' | 'warn' | 'info' | 'debug', (obj: object, msg: string) => void> } {
+  const lines: Line[] = [];
+  const at = (level: string) => (obj: object, msg: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
+}
+
+/** The CONNACK return code a connection attempt gets: 0 when accepted. */
+async function connackCode(url: string, opts: IClientOptions): Promise<number> {
+  try {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts });
+    await client.endAsync();
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    assert.equal(typeof code, 'number', `refused without a CONNACK code: ${String(err)}`);
+    return code as number;
+  }
+}
+
+async function users(entries: Record<string, string>): Promise<PasswordTable> {
+  const lines = await Promise.all(Object.entries(entries).map(async ([u, p]) => `${u}:${await hashPassword(p)}`));
+  const { users: table, problems } = parsePasswordFile(lines.join('\n'));
+  assert.deepEqual(problems, []);
+  return new PasswordTable(table);
+}
+
+describe('local listener: passwords required', () => {
+  let broker: BrokerCore;
+  let url: string;
+  const log = recorder();
+
+  before(async () => {
+    broker = await createLocalBroker({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      auth: { users: await users({ alice: 's3cret', bob: 'hunter2' }), allowAnonymous: false },
+      logger: log.logger,
+    });
+    url = `mqtt://127.0.0.1:${broker.listeners[0]!.port}`;
+  });
+  after(() => broker.close());
+
+  it('accepts the right password, and the client works', async () => {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'alice', password: 's3cret' });
+    try {
+      const got: string[] = [];
+      const off = await broker.subscribe('a/#', (m) => got.push(m.payload.toString()));
+      await client.publishAsync('a/b', 'hello', { qos: 1 });
+      assert.deepEqual(got, ['hello']);
+      await off();
+    } finally {
+      await client.endAsync();
+    }
+  });
+
+  it('refuses a wrong password or an unknown user with CONNACK 4, no credentials with CONNACK 5', async () => {
+    assert.equal(await connackCode(url, { username: 'alice', password: 'hunter2' }), 4, "another user's password");
+    assert.equal(await connackCode(url, { username: 'alice', password: 'S3cret' }), 4);
+    assert.equal(await connackCode(url, { username: 'alice' }), 4, 'user name without a password');
+    assert.equal(await connackCode(url, { username: 'mallory', password: 's3cret' }), 4);
+    assert.equal(await connackCode(url, {}), 5);
+    assert.equal(await connackCode(url, { username: 'bob', password: 'hunter2' }), 0);
+  });
+
+  it('logs refusals at most once per interval, with the counts', () => {
+    const refused = log.lines.filter((l) => l.msg === 'local MQTT client refused');
+    assert.equal(refused.length, 1, 'five refusals in a burst make one line');
+    assert.equal(refused[0]!.level, 'warn');
+    assert.equal(refused[0]!.obj.username, 'alice');
+    assert.equal(refused[0]!.obj.returnCode, 4);
+    assert.deepEqual(refused[0]!.obj.refused, { noCredentials: 0, badCredentials: 1, busy: 0 });
+    assert.equal(JSON.stringify(refused[0]!.obj).includes('hunter2'), false, 'never the password');
+  });
+});
+
+describe('local listener: anonymous allowed, passwords checked', () => {
+  it('lets in a CONNECT without a user name, still refuses a wrong password', async () => {
+    const broker = await createLocalBroker({ listen: [{ host: '127.0.0.1', port: 0 }], auth: { users: await users({ alice: 'pw' }), allowAnonymous: true } });
+    try {
+      const url = `mqtt://127.0.0.1:${broker.listeners[0]!.port}`;
+      assert.equal(await connackCode(url, {}), 0);
+      assert.equal(await connackCode(url, { username: 'alice', password: 'pw' }), 0);
+      assert.equal(await connackCode(url, { username: 'alice', password: 'nope' }), 4);
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
+describe('local listener: no auth configured', () => {
+  it('lets everyone in, whatever credentials they send', async () => {
+    const broker = await createLocalBroker({ listen: [{ host: '127.0.0.1', port: 0 }] });
+    try {
+      const url = `mqtt://127.0.0.1:${broker.listeners[0]!.port}`;
+      assert.equal(await connackCode(url, {}), 0);
+      assert.equal(await connackCode(url, { username: 'anyone', password: 'anything' }), 0);
+    } finally {
+      await broker.close();
+    }
+  });
+});
