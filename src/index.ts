@@ -8,7 +8,8 @@ import { createLocalBroker } from './broker/local-broker.js';
 import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
-import type { GatewayConfig } from './config/index.js';
+import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
+import type { ListenerAuthOptions } from './broker/listener-auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
@@ -53,10 +54,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const clock = deps.clock ?? systemClock;
   // First: a store file the gateway must not use (damaged, another program's, in use) stops the
   // start before anything listens.
+  const listenerAuth = config.broker.auth === undefined ? undefined : readListenerAuth(config.broker.auth);
   const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }) });
   const sessionStore = store.sessions;
   const broker = await createLocalBroker({
     listen: config.broker.listen,
+    auth: listenerAuth,
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {
@@ -130,6 +133,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     throw new MqttSnError('MQTTSN_ERR_START', `gateway could not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return { gateway, broker, transports, bridge, http, store, close };
+}
+
+/** The listener's users, read now: the file may have changed since the config was loaded. */
+function readListenerAuth(auth: ListenerAuthConfig): ListenerAuthOptions {
+  const read = readPasswordFile(auth.passwordFile);
+  if (read.table === undefined) throw new ConfigError(read.issues);
+  return { users: read.table, allowAnonymous: auth.allowAnonymous };
 }
 
 export { Gateway } from './gateway/gateway.js';
