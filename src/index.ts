@@ -9,7 +9,8 @@ import { durableBrokerView, persistRetained, type RetainedPersistence } from './
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
-import type { ListenerAuthOptions } from './broker/listener-auth.js';
+import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
+import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
@@ -139,7 +140,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 function readListenerAuth(auth: ListenerAuthConfig): ListenerAuthOptions {
   const read = readPasswordFile(auth.passwordFile);
   if (read.table === undefined) throw new ConfigError(read.issues);
-  return { users: read.table, allowAnonymous: auth.allowAnonymous };
+  return { users: read.table, allowAnonymous: auth.allowAnonymous, acl: auth.acl === undefined ? undefined : listenerAcl(auth.acl) };
+}
+
+/**
+ * Listener rules checked by the gateway's own ACL code, user names in place of client ids, so the
+ * two kinds of rules cannot drift apart in meaning.
+ */
+function listenerAcl(rules: NonNullable<ListenerAuthConfig['acl']>): ListenerAcl {
+  const perUser = (filters: readonly string[]): string[] => filters.map((f) => f.replaceAll('%u', '%c'));
+  const authorizer = new Authorizer({
+    acl: rules.map((r) => ({ clientId: r.user, publish: perUser(r.publish), subscribe: perUser(r.subscribe) })),
+    qosMinusOne: { topics: 'all', shortTopics: true },
+    takeover: 'allow',
+  });
+  return { mayPublish: (user, topic) => authorizer.mayPublish(user, topic), maySubscribe: (user, filter) => authorizer.maySubscribe(user, filter) };
 }
 
 export { Gateway } from './gateway/gateway.js';

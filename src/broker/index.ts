@@ -2,5 +2,5 @@
 export { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 export { createLocalBroker, type BrokerLogger, type LocalBrokerOptions } from './local-broker.js';
 export { BrokerError, BrokerErrorCode } from './errors.js';
-export { listenerAuthenticator, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
+export { ListenerGuard, type ListenerAcl, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
 export { hashPassword, parsePasswordFile, PasswordTable, type ScryptHash } from './passwords.js';

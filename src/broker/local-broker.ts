@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
-import { listenerAuthenticator, type ListenerAuthOptions } from './listener-auth.js';
+import { ListenerGuard, type ListenerAuthOptions } from './listener-auth.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
 /** The subset of pino used here; the gateway's `Logger` fits. */
@@ -61,8 +61,9 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
 export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
   const logger = options.logger ?? silent;
   const durable = options.durable;
+  const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
   const aedes = await Aedes.createBroker({
-    ...(options.auth === undefined ? {} : { authenticate: listenerAuthenticator(options.auth, logger).authenticate }),
+    ...(guard === undefined ? {} : { authenticate: guard.authenticate, authorizeSubscribe: guard.authorizeSubscribe }),
     // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
     // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
     // what the message caused.
@@ -71,7 +72,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
       else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     },
   });
-  ackQos1AfterDelivery(aedes);
+  ackQos1AfterDelivery(aedes, guard === undefined ? () => true : (client, topic) => guard.mayPublish(client, topic));
   const broker = new LocalBroker(aedes, logger);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
@@ -264,16 +265,23 @@ const SYS_PREFIX = '$SYS/';
  * message delivered twice.
  *
  * Wills go through the same two steps (authorize, then publish of the same object) and so are
- * published once too.
+ * published once too. A publish `mayPublish` refuses is settled the same way without being
+ * published: dropped but acknowledged, as MQTT 3.1.1 has no negative PUBACK and a closed
+ * connection would only bring the client back with the same message.
  */
-function ackQos1AfterDelivery(aedes: Aedes): void {
+function ackQos1AfterDelivery(aedes: Aedes, mayPublish: (client: Client, topic: string) => boolean): void {
   const publish = aedes.publish.bind(aedes) as unknown as PublishWithClient;
-  // Packets published during their authorization; weak, so one whose PUBACK never went out (the
-  // connection closed meanwhile) is not kept.
-  const publishedEarly = new WeakSet<PublishPacket>();
+  // Packets published (or dropped) during their authorization; weak, so one whose acknowledgement
+  // never went out (the connection closed meanwhile) is not kept.
+  const settled = new WeakSet<PublishPacket>();
   aedes.authorizePublish = (client, packet, callback) => {
     if (packet.topic.startsWith(SYS_PREFIX)) {
       callback(new Error(`${SYS_PREFIX} topic is reserved`));
+      return;
+    }
+    if (client !== null && !mayPublish(client, packet.topic)) {
+      settled.add(packet);
+      callback(null);
       return;
     }
     if (client === null || packet.qos !== 1) {
@@ -285,12 +293,12 @@ function ackQos1AfterDelivery(aedes: Aedes): void {
         callback(err);
         return;
       }
-      publishedEarly.add(packet);
+      settled.add(packet);
       callback(null);
     });
   };
   const skipping: PublishWithClient = (packet, client, callback) => {
-    if (publishedEarly.delete(packet)) callback();
+    if (settled.delete(packet)) callback();
     else publish(packet, client, callback);
   };
   // The typings know only publish(packet, callback); aedes itself calls both forms.

@@ -12,6 +12,26 @@ import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { isRecord } from './fields.js';
 import { formatPath } from './path.js';
 
+const aclFilter = z
+  .string()
+  .min(1)
+  .refine((f) => !f.includes('%c'), {
+    params: { code: ConfigIssueCode.INVALID_VALUE },
+    error: (iss) => `${JSON.stringify(iss.input)} uses %c; listener rules are per user: use %u for the user name`,
+  })
+  .describe('A topic filter; %u stands for the user name.');
+
+const listenerAclRule = z
+  .strictObject({
+    user: z
+      .string()
+      .min(1)
+      .describe('Which users the rule is for: an exact name, "*" for every client (those let in without a user name too), or a pattern where % matches any characters ("app-%").'),
+    publish: z.array(aclFilter).default([]).describe('Filters the user may publish to (its will included).'),
+    subscribe: z.array(aclFilter).default([]).describe('Filters the user may subscribe within: a SUBSCRIBE filter must be no wider than one of these.'),
+  })
+  .describe('What matching users may do. %u in a filter is the user name; a user name containing +, # or / gets nothing from a rule that uses %u.');
+
 export const listenerAuthSchema = z
   .strictObject({
     passwordFile: z
@@ -25,6 +45,13 @@ export const listenerAuthSchema = z
       .boolean()
       .default(false)
       .describe('Let in a CONNECT without a user name. A CONNECT with a user name must still have the right password.'),
+    acl: z
+      .array(listenerAclRule)
+      .optional()
+      .describe(
+        'Publish and subscribe rights of listener clients, with the meaning of auth.acl. Absent: everything is allowed. ' +
+          'Present: a client no rule matches may neither publish (its messages are dropped) nor subscribe (SUBACK 0x80).',
+      ),
   })
   .describe(
     'Local MQTT listener clients must give a user name and password from passwordFile: a wrong one gets CONNACK 4, none gets CONNACK 5. ' +

@@ -1,13 +1,18 @@
 /**
- * User names and passwords on the local MQTT listener: MQTT.js clients against the real aedes
- * listener on 127.0.0.1.
+ * User names, passwords and per-user rights on the local MQTT listener: MQTT.js clients against
+ * the real aedes listener on 127.0.0.1.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt, { type IClientOptions } from 'mqtt';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createLocalBroker } from '../../src/broker/local-broker.js';
 import { hashPassword, parsePasswordFile, PasswordTable } from '../../src/broker/passwords.js';
 import type { BrokerCore } from '../../src/broker/types.js';
+import { parseConfig } from '../../src/config/index.js';
+import { createGateway, type RunningGateway } from '../../src/index.js';
 
 interface Line {
   level: string;
@@ -31,6 +36,17 @@ async function connackCode(url: string, opts: IClientOptions): Promise<number> {
     const code = (err as { code?: unknown }).code;
     assert.equal(typeof code, 'number', `refused without a CONNACK code: ${String(err)}`);
     return code as number;
+  }
+}
+
+/** The SUBACK return codes for QoS 1 subscriptions to `filters`; MQTT.js reports any 0x80 as an error that carries the SUBACK. */
+async function grantedQos(client: MqttClient, filters: string[]): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(filters, { qos: 1 })).map((g) => g.qos);
+  } catch (err) {
+    const packet = (err as { packet?: { granted?: unknown } }).packet;
+    assert.ok(Array.isArray(packet?.granted), `no SUBACK: ${String(err)}`);
+    return packet.granted as number[];
   }
 }
 
@@ -112,6 +128,77 @@ describe('local listener: no auth configured', () => {
       assert.equal(await connackCode(url, { username: 'anyone', password: 'anything' }), 0);
     } finally {
       await broker.close();
+    }
+  });
+});
+
+describe('local listener: per-user ACL (broker.auth.acl, through the gateway)', () => {
+  let dir: string;
+  let running: RunningGateway;
+  let url: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mqttsn-lsn-acl-'));
+    const file = join(dir, 'passwd');
+    await writeFile(file, `alice:${await hashPassword('a')}\nbob:${await hashPassword('b')}\n`);
+    const config = parseConfig({
+      transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
+      timers: { advertiseIntervalSec: 0 },
+      broker: {
+        listen: [{ host: '127.0.0.1', port: 0 }],
+        auth: {
+          passwordFile: file,
+          allowAnonymous: true,
+          acl: [
+            { user: 'alice', publish: ['apps/%u/#'], subscribe: ['cmd/%u/#'] },
+            { user: '*', subscribe: ['public/#'] },
+          ],
+        },
+      },
+    });
+    running = await createGateway(config);
+    url = `mqtt://127.0.0.1:${running.broker.listeners[0]!.port}`;
+  });
+  after(async () => {
+    await running.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('delivers what a user may publish; drops the rest, still acknowledging it', async () => {
+    const got: string[] = [];
+    const off = await running.broker.subscribe('#', (m) => got.push(`${m.topic} ${m.payload.toString()}`));
+    const alice = await mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'alice', password: 'a' });
+    const bob = await mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'bob', password: 'b' });
+    try {
+      for (const qos of [0, 1, 2] as const) {
+        await alice.publishAsync('apps/alice/t', `ok${qos}`, { qos });
+        await alice.publishAsync('apps/bob/t', `no${qos}`, { qos });
+        await bob.publishAsync('apps/bob/t', `bob${qos}`, { qos });
+      }
+      // QoS 0 has no answer to wait for: a QoS 1 round trip after it orders it.
+      await alice.publishAsync('apps/alice/t', 'last', { qos: 1 });
+      assert.deepEqual(got, ['apps/alice/t ok0', 'apps/alice/t ok1', 'apps/alice/t ok2', 'apps/alice/t last']);
+      assert.ok(alice.connected && bob.connected, 'a dropped publish does not cost the connection');
+    } finally {
+      await off();
+      await alice.endAsync();
+      await bob.endAsync();
+    }
+  });
+
+  it('grants subscriptions within the rules and refuses wider ones with SUBACK 0x80', async () => {
+    const alice = await mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'alice', password: 'a' });
+    const anonymous = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    try {
+      assert.deepEqual(await grantedQos(alice, ['cmd/alice/#', 'cmd/#', 'public/news', 'cmd/bob/x']), [1, 128, 1, 128]);
+      assert.deepEqual(
+        await grantedQos(anonymous, ['public/#', 'cmd/alice/#']),
+        [1, 128],
+        'a client without a user name gets only the "*" rules',
+      );
+    } finally {
+      await alice.endAsync();
+      await anonymous.endAsync();
     }
   });
 });

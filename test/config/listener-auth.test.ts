@@ -62,6 +62,15 @@ describe('config: broker.auth', () => {
     assert.ok(issues.some((i) => i.path === 'broker.auth.allowAnonymus' && i.code === C.UNKNOWN_KEY), JSON.stringify(issues));
   });
 
+  it('refuses %c in a listener ACL filter: its rules are per user (%u)', async () => {
+    const issues = await issuesOf(await write('acl.json', { auth: { passwordFile: 'users', acl: [{ user: '*', publish: ['a/%c/#', 'b/%u/#'] }] } }));
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.code]),
+      [['broker.auth.acl[0].publish[0]', C.INVALID_VALUE]],
+    );
+    assert.match(issues[0]!.message, /use %u for the user name/);
+  });
+
   it('the gateway reads the file again at start: one gone since is a ConfigError naming the field', async () => {
     await writeFile(join(dir, 'gone'), `u:${await hashPassword('p')}\n`);
     const config = await loadConfig(await write('gone.json', { listen: [{ host: '127.0.0.1', port: 0 }], auth: { passwordFile: 'gone' } }));
