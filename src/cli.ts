@@ -6,7 +6,7 @@
  * Signals: SIGINT / SIGTERM stop gracefully (new work refused, handshakes under way finished
  * within `shutdown.graceMs`, then everything closed; a second one cuts the wait short). SIGHUP
  * reads the config again and applies the log level and predefined topics without touching
- * sessions.
+ * sessions; it also reads the local MQTT listener's password file again.
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -42,7 +42,7 @@ Options:
   -v, --version              show the version
 
 Signals: SIGINT/SIGTERM stop gracefully (shutdown.graceMs); SIGHUP reloads the log level and
-predefined topics from the configuration file.
+predefined topics from the configuration file, and the listener's password file.
 
 Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or arguments.
 `;
@@ -312,7 +312,19 @@ class Supervisor {
       );
   }
 
+  /** The listener's password file, read again: adding or removing a user needs no restart. */
+  #reloadListenerPasswords(): void {
+    try {
+      const users = this.#running?.reloadListenerPasswords();
+      if (users !== undefined) this.#logger.info({ users }, 'reload: listener password file read again');
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : undefined;
+      this.#logger.error({ issues, err: issues === undefined ? err : undefined }, 'reload: the listener password file is not valid; the users so far stay');
+    }
+  }
+
   async #reload(): Promise<void> {
+    this.#reloadListenerPasswords();
     let next: GatewayConfig;
     try {
       next = await loadConfig(this.#configPath);

@@ -10,6 +10,7 @@ import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
 import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
+import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
@@ -42,6 +43,12 @@ export interface RunningGateway {
   readonly http: ObservabilityServer | undefined;
   /** sessions, queues and retained messages across restarts (`store` section) */
   readonly store: GatewayStore;
+  /**
+   * Reads `broker.auth.passwordFile` again and uses it for new listener CONNECTs (SIGHUP).
+   * Returns the number of users, or undefined without `broker.auth`; a file that is now missing
+   * or malformed throws a `ConfigError` naming the field and changes nothing.
+   */
+  reloadListenerPasswords(): number | undefined;
   /** Stops taking frames, closes transports, then the bridge, the broker core and last the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -133,14 +140,25 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     if (err instanceof MqttSnError) throw err;
     throw new MqttSnError('MQTTSN_ERR_START', `gateway could not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return { gateway, broker, transports, bridge, http, store, close };
+  const reloadListenerPasswords = (): number | undefined => {
+    const auth = config.broker.auth;
+    if (auth === undefined) return undefined;
+    const users = readUsers(auth.passwordFile);
+    broker.replaceListenerUsers(users);
+    return users.size;
+  };
+  return { gateway, broker, transports, bridge, http, store, reloadListenerPasswords, close };
 }
 
 /** The listener's users, read now: the file may have changed since the config was loaded. */
 function readListenerAuth(auth: ListenerAuthConfig): ListenerAuthOptions {
-  const read = readPasswordFile(auth.passwordFile);
+  return { users: readUsers(auth.passwordFile), allowAnonymous: auth.allowAnonymous, acl: auth.acl === undefined ? undefined : listenerAcl(auth.acl) };
+}
+
+function readUsers(passwordFile: string): PasswordTable {
+  const read = readPasswordFile(passwordFile);
   if (read.table === undefined) throw new ConfigError(read.issues);
-  return { users: read.table, allowAnonymous: auth.allowAnonymous, acl: auth.acl === undefined ? undefined : listenerAcl(auth.acl) };
+  return read.table;
 }
 
 /**

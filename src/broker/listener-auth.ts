@@ -73,7 +73,7 @@ const addressOf = (client: Client): string | undefined => (client.conn as { remo
 
 export class ListenerGuard {
   readonly stats: ListenerAuthStats = { accepted: 0, refused: { noCredentials: 0, badCredentials: 0, busy: 0 }, denied: { publish: 0, subscribe: 0 } };
-  readonly #options: ListenerAuthOptions;
+  #options: ListenerAuthOptions;
   readonly #logger: BrokerLogger;
   /** the user name each client was let in with ('' for none) */
   readonly #users = new WeakMap<Client, string>();
@@ -85,6 +85,11 @@ export class ListenerGuard {
   constructor(options: ListenerAuthOptions, logger: BrokerLogger) {
     this.#options = options;
     this.#logger = logger;
+  }
+
+  /** Users for the CONNECTs from now on (SIGHUP); clients already in stay. */
+  replaceUsers(users: PasswordTable): void {
+    this.#options = { ...this.#options, users };
   }
 
   /** aedes' `authenticate` hook. */

@@ -11,6 +11,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
 import { ListenerGuard, type ListenerAuthOptions } from './listener-auth.js';
+import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
 /** The subset of pino used here; the gateway's `Logger` fits. */
@@ -33,6 +34,12 @@ export interface LocalBrokerOptions {
   durable?: () => Promise<void>;
   /** User names and passwords for listener clients; without it every CONNECT is let in. */
   auth?: ListenerAuthOptions;
+}
+
+/** The broker core with what only its owner (the composition root) may change while it runs. */
+export interface LocalBrokerCore extends BrokerCore {
+  /** New listener users (a reloaded password file); false when the listener has no `auth`. */
+  replaceListenerUsers(users: PasswordTable): boolean;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -58,7 +65,7 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
  * Starts the broker core and binds the listeners. Rejects with `MQTTSN_ERR_LISTEN_FAILED` naming
  * the address when a listener cannot be bound; everything started by then is closed first.
  */
-export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
+export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerCore> {
   const logger = options.logger ?? silent;
   const durable = options.durable;
   const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
@@ -73,7 +80,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
     },
   });
   ackQos1AfterDelivery(aedes, guard === undefined ? () => true : (client, topic) => guard.mayPublish(client, topic));
-  const broker = new LocalBroker(aedes, logger);
+  const broker = new LocalBroker(aedes, logger, guard);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
   } catch (err) {
@@ -83,8 +90,9 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
   return broker;
 }
 
-class LocalBroker implements BrokerCore {
+class LocalBroker implements LocalBrokerCore {
   readonly #aedes: Aedes;
+  readonly #guard: ListenerGuard | undefined;
   readonly #logger: BrokerLogger;
   readonly #servers: net.Server[] = [];
   /** Every accepted socket, also those that never sent CONNECT: aedes.close() only knows clients. */
@@ -102,8 +110,9 @@ class LocalBroker implements BrokerCore {
   readonly #tagOf = new Map<string, string>();
   readonly #originOf = new Map<string, string>();
 
-  constructor(aedes: Aedes, logger: BrokerLogger) {
+  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined) {
     this.#aedes = aedes;
+    this.#guard = guard;
     this.#logger = logger;
     // Without a listener an 'error' event (a failing persistence call) would throw out of aedes.
     const emitter: EventEmitter = aedes; // aedes' typings list every event but 'error'
@@ -112,6 +121,11 @@ class LocalBroker implements BrokerCore {
     aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
     aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
     aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
+  }
+
+  replaceListenerUsers(users: PasswordTable): boolean {
+    this.#guard?.replaceUsers(users);
+    return this.#guard !== undefined;
   }
 
   get listeners(): ReadonlyArray<{ host: string; port: number }> {

@@ -1,6 +1,7 @@
 /**
- * `mqttsn-gateway --hash-password USER`: the line for the listener's password file, made from a
- * password on stdin, and a gateway started from the CLI that takes it.
+ * The local MQTT listener's passwords from the CLI: `--hash-password USER` makes a line of the
+ * password file from a password on stdin; a gateway started on a file of such lines takes them,
+ * refuses a bad file with exit 2, and reads the file again on SIGHUP.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,5 +78,55 @@ describe('cli: --hash-password', () => {
     const r = await runCli(['--config', config, '--check-config']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /broker\.auth\.passwordFile: .*bad\.passwd line 1: user "app": expected a hash/);
+  });
+});
+
+describe('cli: SIGHUP reads the listener password file again', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ dir, cleanup } = await tempDir()));
+  after(() => cleanup());
+
+  it('lets a user added since in, and keeps the users when the file turns bad', { timeout: 40_000 }, async () => {
+    const line = async (user: string, pw: string): Promise<string> => {
+      const r = await runCli(['--hash-password', user], { input: `${pw}\n` });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const file = join(dir, 'passwd');
+    await writeFile(file, await line('first', 'one'));
+    const mqttPort = await freeTcpPort();
+    const config = await writeConfig(dir, 'hup.json', {
+      transports: [{ type: 'udp', host: '127.0.0.1', port: await freeUdpPort() }],
+      broker: { listen: [{ host: '127.0.0.1', port: mqttPort }], auth: { passwordFile: 'passwd' } },
+      store: { type: 'memory' },
+      timers: { advertiseIntervalSec: 0 },
+    });
+    const url = `mqtt://127.0.0.1:${mqttPort}`;
+    const connack = async (username: string, password: string): Promise<number> => {
+      try {
+        await (await mqtt.connectAsync(url, { reconnectPeriod: 0, username, password })).endAsync();
+        return 0;
+      } catch (err) {
+        return (err as { code?: number }).code ?? -1;
+      }
+    };
+    const gw = await GatewayChild.start(config);
+    try {
+      assert.equal(await connack('second', 'two'), 4, 'not there yet');
+      await writeFile(file, (await line('first', 'one')) + (await line('second', 'two')));
+      gw.signal('SIGHUP');
+      await gw.waitFor((l) => l.includes('listener password file read again') && l.includes('"users":2'));
+      assert.equal(await connack('second', 'two'), 0);
+
+      await writeFile(file, 'second:broken\n');
+      gw.signal('SIGHUP');
+      const bad = await gw.waitFor((l) => l.includes('listener password file is not valid'));
+      assert.match(bad, /line 1/);
+      assert.equal(await connack('first', 'one'), 0, 'the users so far stay');
+    } finally {
+      gw.signal('SIGINT');
+      assert.equal(await gw.exitCode(), 0);
+    }
   });
 });
