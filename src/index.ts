@@ -126,6 +126,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       else logger.warn({ transport: t.name, state: t.state }, 'transport not open yet; retrying in the background');
     }
     await gateway.start();
+    const listenerStats = broker.listenerAuthStats;
     if (config.http.enabled) {
       http = await startObservabilityServer(config.http, {
         gateway,
@@ -133,6 +134,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
         upstream: bridge === undefined ? undefined : bridgeStatusProvider(bridge),
         logger: childLogger(logger, { part: 'http' }),
         version: deps.version,
+        listener: listenerStats === undefined ? undefined : () => listenerStats,
       });
     }
   } catch (err) {

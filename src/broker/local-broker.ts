@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
-import { ListenerGuard, type ListenerAuthOptions } from './listener-auth.js';
+import { ListenerGuard, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
 import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
@@ -40,6 +40,8 @@ export interface LocalBrokerOptions {
 export interface LocalBrokerCore extends BrokerCore {
   /** New listener users (a reloaded password file); false when the listener has no `auth`. */
   replaceListenerUsers(users: PasswordTable): boolean;
+  /** Running counts of the listener's password and ACL checks; undefined when it has no `auth`. */
+  readonly listenerAuthStats: ListenerAuthStats | undefined;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -121,6 +123,10 @@ class LocalBroker implements LocalBrokerCore {
     aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
     aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
     aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
+  }
+
+  get listenerAuthStats(): ListenerAuthStats | undefined {
+    return this.#guard?.stats;
   }
 
   replaceListenerUsers(users: PasswordTable): boolean {

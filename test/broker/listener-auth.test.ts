@@ -144,6 +144,7 @@ describe('local listener: per-user ACL (broker.auth.acl, through the gateway)', 
     const config = parseConfig({
       transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
       timers: { advertiseIntervalSec: 0 },
+      http: { enabled: true, host: '127.0.0.1', port: 0 },
       broker: {
         listen: [{ host: '127.0.0.1', port: 0 }],
         auth: {
@@ -200,5 +201,20 @@ describe('local listener: per-user ACL (broker.auth.acl, through the gateway)', 
       await alice.endAsync();
       await anonymous.endAsync();
     }
+  });
+  it('counts refusals and denials on /metrics', async () => {
+    assert.equal(await connackCode(url, { username: 'alice', password: 'wrong' }), 4);
+    const res = await fetch(`http://127.0.0.1:${running.http!.port}/metrics`);
+    const text = await res.text();
+    const value = (series: string): number | undefined => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    assert.equal(value('mqttsn_listener_connect_refused_total{reason="badCredentials"}'), 1);
+    assert.equal(value('mqttsn_listener_connect_refused_total{reason="noCredentials"}'), 0);
+    // The two tests above: alice's three to apps/bob and bob's three (no rule lets bob publish),
+    // and three filters refused.
+    assert.equal(value('mqttsn_listener_acl_denied_total{action="publish"}'), 6);
+    assert.equal(value('mqttsn_listener_acl_denied_total{action="subscribe"}'), 3);
   });
 });
