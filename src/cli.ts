@@ -132,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
 async function printPasswordLine(user: string): Promise<number> {
   const problem = usernameProblem(user);
   if (problem !== undefined) return usageError(`--hash-password: ${problem}`);
+  // Typed at a terminal the password is echoed; piping it in (see the README) is the way for scripts.
+  if (process.stdin.isTTY) process.stderr.write('password for the line (shown as typed), then Enter and Ctrl-D:\n');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One line as `echo` or a here-string gives it: its line end is not part of the password.
