@@ -150,19 +150,17 @@ export function parsePasswordFile(text: string): { users: Map<string, ScryptHash
 
 /**
  * The users a listener accepts. `check` costs one scrypt whether or not the user exists: an
- * unknown name is checked against a stand-in hash with the default parameters, so the answer's
- * timing does not tell which names exist.
+ * unknown name is checked against a stand-in hash with the parameters of the file's first user
+ * (usually those of every user), so the answer's timing does not tell which names exist.
  */
 export class PasswordTable {
   readonly #users: ReadonlyMap<string, ScryptHash>;
-  readonly #standIn: ScryptHash = {
-    ...SCRYPT_DEFAULTS,
-    salt: randomBytes(SCRYPT_DEFAULTS.saltBytes),
-    key: randomBytes(SCRYPT_DEFAULTS.keyBytes),
-  };
+  readonly #standIn: ScryptHash;
 
   constructor(users: ReadonlyMap<string, ScryptHash>) {
     this.#users = users;
+    const model = users.values().next().value ?? { ...SCRYPT_DEFAULTS, key: Buffer.alloc(SCRYPT_DEFAULTS.keyBytes) };
+    this.#standIn = { N: model.N, r: model.r, p: model.p, salt: randomBytes(SCRYPT_DEFAULTS.saltBytes), key: randomBytes(model.key.length) };
   }
 
   get size(): number {

@@ -106,4 +106,21 @@ describe('passwords: the file', () => {
     // A lookup that skipped scrypt for unknown names would take microseconds, not milliseconds.
     assert.ok(unknown > known / 3, `unknown ${unknown.toFixed(1)} ms vs known ${known.toFixed(1)} ms`);
   });
+
+  it("checks an unknown user with the file's parameters, not the defaults", async () => {
+    // Cheap hashes (N = 2^10): a stand-in with the defaults (2^14) would make unknown names 16 times slower.
+    const salt = randomBytes(16);
+    const cheap = `scrypt$1024$8$1$${salt.toString('base64')}$${scryptSync('a', salt, 32, { N: 1024, r: 8, p: 1 }).toString('base64')}`;
+    const table = new PasswordTable(parsePasswordFile(`alice:${cheap}`).users);
+    assert.equal(await table.check('alice', Buffer.from('a')), true);
+    const time = async (name: string): Promise<number> => {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < 20; i++) await table.check(name, Buffer.from('wrong'));
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+    await time('nobody'); // warm up
+    const known = await time('alice');
+    const unknown = await time('nobody');
+    assert.ok(unknown < known * 4 && unknown > known / 4, `unknown ${unknown.toFixed(1)} ms vs known ${known.toFixed(1)} ms`);
+  });
 });
