@@ -32,7 +32,7 @@ export interface LocalBrokerOptions {
    * MQTT-SN clients do. QoS 0 and in-process publishes do not wait.
    */
   durable?: () => Promise<void>;
-  /** User names and passwords for listener clients; without it every CONNECT is let in. */
+  /** User names, passwords and rights of listener clients; without it every CONNECT is let in and may do anything. */
   auth?: ListenerAuthOptions;
 }
 
@@ -279,10 +279,10 @@ const SYS_PREFIX = '$SYS/';
  * Every client PUBLISH passes `authorizePublish` before aedes acknowledges it, and aedes then hands
  * the same packet object to `broker.publish`, looked up on the instance. So the publish is done
  * here, inside the authorization, whose callback (and so aedes' PUBACK) waits for it; the
- * instance's `publish` then lets that one packet object through without publishing it again. No
- * aedes internals are touched: only its documented hooks and its public `publish`. Should aedes
- * change either order, test/broker/durable.test.ts sees a PUBACK before `durable` resolves or a
- * message delivered twice.
+ * instance's `publish` then answers for that one packet object at once, without publishing it
+ * again. No aedes internals are touched: only its documented hooks and its public `publish`.
+ * Should aedes change either order, test/broker/durable.test.ts sees a PUBACK before `durable`
+ * resolves or a message delivered twice.
  *
  * Wills go through the same two steps (authorize, then publish of the same object) and so are
  * published once too. A publish `mayPublish` refuses is settled the same way without being
