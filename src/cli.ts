@@ -6,13 +6,14 @@
  * Signals: SIGINT / SIGTERM stop gracefully (new work refused, handshakes under way finished
  * within `shutdown.graceMs`, then everything closed; a second one cuts the wait short). SIGHUP
  * reads the config again and applies the log level and predefined topics without touching
- * sessions.
+ * sessions; it also reads the local MQTT listener's password file again.
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { hashPassword, usernameProblem } from './broker/passwords.js';
 import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, loadConfig, maskSecrets, type GatewayConfig } from './config/index.js';
 import { LOG_LEVELS, type LogLevel } from './config/schema.js';
 import { drain } from './gateway/drain.js';
@@ -34,12 +35,14 @@ Options:
       --list-serial-ports    list serial ports with USB vendor/product ids and their stable
                              /dev/serial/by-id/... paths, and exit
       --print-systemd-unit   print a systemd service unit for this install, and exit
+      --hash-password USER   read a password from stdin and print the line for USER to add to
+                             the local MQTT listener's password file (broker.auth), and exit
       --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (overrides log.level)
   -h, --help                 show this help
   -v, --version              show the version
 
 Signals: SIGINT/SIGTERM stop gracefully (shutdown.graceMs); SIGHUP reloads the log level and
-predefined topics from the configuration file.
+predefined topics from the configuration file, and the listener's password file.
 
 Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or arguments.
 `;
@@ -77,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         'check-config': { type: 'boolean' },
         'list-serial-ports': { type: 'boolean' },
         'print-systemd-unit': { type: 'boolean' },
+        'hash-password': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -95,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageRoot()?.version ?? 'unknown'}\n`);
     return EXIT_OK;
   }
-  const actions = (['check-config', 'list-serial-ports', 'print-systemd-unit'] as const).filter((a) => args[a] === true);
+  const actions = (['check-config', 'list-serial-ports', 'print-systemd-unit', 'hash-password'] as const).filter((a) => args[a] !== undefined && args[a] !== false);
   if (actions.length > 1) return usageError(`choose one of ${actions.map((a) => `--${a}`).join(', ')}`);
   const level = args['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
@@ -108,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (args['print-systemd-unit'] === true) return printSystemdUnit(configPath);
+  if (args['hash-password'] !== undefined) return printPasswordLine(args['hash-password']);
 
   let config: GatewayConfig;
   try {
@@ -121,6 +126,21 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args['check-config'] === true) return checkConfig(config, configPath);
   return run(config, configPath, level as LogLevel | undefined);
+}
+
+/** `--hash-password USER`: the password comes on stdin (so it is not in argv or the shell history). */
+async function printPasswordLine(user: string): Promise<number> {
+  const problem = usernameProblem(user);
+  if (problem !== undefined) return usageError(`--hash-password: ${problem}`);
+  // Typed at a terminal the password is echoed; piping it in (see the README) is the way for scripts.
+  if (process.stdin.isTTY) process.stderr.write('password for the line (shown as typed), then Enter and Ctrl-D:\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One line as `echo` or a here-string gives it: its line end is not part of the password.
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') return usageError('--hash-password: no password on stdin');
+  process.stdout.write(`${user}:${await hashPassword(password)}\n`);
+  return EXIT_OK;
 }
 
 async function checkConfig(config: GatewayConfig, path: string): Promise<number> {
@@ -294,7 +314,19 @@ class Supervisor {
       );
   }
 
+  /** The listener's password file, read again: adding or removing a user needs no restart. */
+  #reloadListenerPasswords(): void {
+    try {
+      const users = this.#running?.reloadListenerPasswords();
+      if (users !== undefined) this.#logger.info({ users }, 'reload: listener password file read again');
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : undefined;
+      this.#logger.error({ issues, err: issues === undefined ? err : undefined }, 'reload: the listener password file is not valid; the users so far stay');
+    }
+  }
+
   async #reload(): Promise<void> {
+    this.#reloadListenerPasswords();
     let next: GatewayConfig;
     try {
       next = await loadConfig(this.#configPath);

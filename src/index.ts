@@ -8,7 +8,10 @@ import { createLocalBroker } from './broker/local-broker.js';
 import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
-import type { GatewayConfig } from './config/index.js';
+import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
+import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
+import type { PasswordTable } from './broker/passwords.js';
+import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import type { ClientUpstream } from './gateway/client-upstream.js';
 import { Gateway } from './gateway/gateway.js';
@@ -42,6 +45,12 @@ export interface RunningGateway {
   readonly http: ObservabilityServer | undefined;
   /** sessions, queues and retained messages across restarts (`store` section) */
   readonly store: GatewayStore;
+  /**
+   * Reads `broker.auth.passwordFile` again and uses it for new listener CONNECTs (SIGHUP).
+   * Returns the number of users, or undefined without `broker.auth`; a file that is now missing
+   * or malformed throws a `ConfigError` naming the field and changes nothing.
+   */
+  reloadListenerPasswords(): number | undefined;
   /** Stops taking frames, closes transports, then the bridge, the broker core and last the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -55,10 +64,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const clock = deps.clock ?? systemClock;
   // First: a store file the gateway must not use (damaged, another program's, in use) stops the
   // start before anything listens.
+  const listenerAuth = config.broker.auth === undefined ? undefined : readListenerAuth(config.broker.auth);
   const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }) });
   const sessionStore = store.sessions;
   const broker = await createLocalBroker({
     listen: config.broker.listen,
+    auth: listenerAuth,
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {
@@ -121,6 +132,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       else logger.warn({ transport: t.name, state: t.state }, 'transport not open yet; retrying in the background');
     }
     await gateway.start();
+    const listenerStats = broker.listenerAuthStats;
     if (config.http.enabled) {
       http = await startObservabilityServer(config.http, {
         gateway,
@@ -128,6 +140,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
         upstream: bridge === undefined ? undefined : bridgeStatusProvider(bridge),
         logger: childLogger(logger, { part: 'http' }),
         version: deps.version,
+        listener: listenerStats === undefined ? undefined : () => listenerStats,
       });
     }
   } catch (err) {
@@ -135,7 +148,39 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     if (err instanceof MqttSnError) throw err;
     throw new MqttSnError('MQTTSN_ERR_START', `gateway could not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return { gateway, broker, transports, bridge, http, store, close };
+  const reloadListenerPasswords = (): number | undefined => {
+    const auth = config.broker.auth;
+    if (auth === undefined) return undefined;
+    const users = readUsers(auth.passwordFile);
+    broker.replaceListenerUsers(users);
+    return users.size;
+  };
+  return { gateway, broker, transports, bridge, http, store, reloadListenerPasswords, close };
+}
+
+/** The listener's users, read now: the file may have changed since the config was loaded. */
+function readListenerAuth(auth: ListenerAuthConfig): ListenerAuthOptions {
+  return { users: readUsers(auth.passwordFile), allowAnonymous: auth.allowAnonymous, acl: auth.acl === undefined ? undefined : listenerAcl(auth.acl) };
+}
+
+function readUsers(passwordFile: string): PasswordTable {
+  const read = readPasswordFile(passwordFile);
+  if (read.table === undefined) throw new ConfigError(read.issues);
+  return read.table;
+}
+
+/**
+ * Listener rules checked by the gateway's own ACL code, user names in place of client ids, so the
+ * two kinds of rules cannot drift apart in meaning.
+ */
+function listenerAcl(rules: NonNullable<ListenerAuthConfig['acl']>): ListenerAcl {
+  const perUser = (filters: readonly string[]): string[] => filters.map((f) => f.replaceAll('%u', '%c'));
+  const authorizer = new Authorizer({
+    acl: rules.map((r) => ({ clientId: r.user, publish: perUser(r.publish), subscribe: perUser(r.subscribe) })),
+    qosMinusOne: { topics: 'all', shortTopics: true },
+    takeover: 'allow',
+  });
+  return { mayPublish: (user, topic) => authorizer.mayPublish(user, topic), maySubscribe: (user, filter) => authorizer.maySubscribe(user, filter) };
 }
 
 /**

@@ -7,9 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import { Aedes, type AedesPublishPacket, type PublishPacket } from 'aedes';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
+import { ListenerGuard, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
+import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
 /** The subset of pino used here; the gateway's `Logger` fits. */
@@ -26,11 +28,20 @@ export interface LocalBrokerOptions {
   logger?: BrokerLogger;
   /**
    * Resolves once what a publish caused (queued for kept sessions, bound upstream) is durable.
-   * A QoS 2 publish of a listener client gets PUBREC only after it, as MQTT-SN clients do. aedes
-   * sends a QoS 1 PUBACK before it delivers, so QoS 1 cannot be held this way. QoS 0 and
-   * in-process publishes do not wait.
+   * A listener client's QoS 1 publish gets PUBACK, and a QoS 2 one PUBREC, only after it, as
+   * MQTT-SN clients do. QoS 0 and in-process publishes do not wait.
    */
   durable?: () => Promise<void>;
+  /** User names, passwords and rights of listener clients; without it every CONNECT is let in and may do anything. */
+  auth?: ListenerAuthOptions;
+}
+
+/** The broker core with what only its owner (the composition root) may change while it runs. */
+export interface LocalBrokerCore extends BrokerCore {
+  /** New listener users (a reloaded password file); false when the listener has no `auth`. */
+  replaceListenerUsers(users: PasswordTable): boolean;
+  /** Running counts of the listener's password and ACL checks; undefined when it has no `auth`. */
+  readonly listenerAuthStats: ListenerAuthStats | undefined;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -56,22 +67,22 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
  * Starts the broker core and binds the listeners. Rejects with `MQTTSN_ERR_LISTEN_FAILED` naming
  * the address when a listener cannot be bound; everything started by then is closed first.
  */
-export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<BrokerCore> {
+export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerCore> {
   const logger = options.logger ?? silent;
   const durable = options.durable;
-  const aedes = await Aedes.createBroker(
-    durable === undefined
-      ? {}
-      : {
-          // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC, so
-          // waiting here holds PUBREC until the store has what the message caused.
-          published: (packet, client, done) => {
-            if (client === null || packet.qos === 0) done();
-            else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
-          },
-        },
-  );
-  const broker = new LocalBroker(aedes, logger);
+  const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
+  const aedes = await Aedes.createBroker({
+    ...(guard === undefined ? {} : { authenticate: guard.authenticate, authorizeSubscribe: guard.authorizeSubscribe }),
+    // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
+    // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
+    // what the message caused.
+    published: (packet, client, done) => {
+      if (durable === undefined || client === null || packet.qos === 0) done();
+      else durable().then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    },
+  });
+  ackQos1AfterDelivery(aedes, guard === undefined ? () => true : (client, topic) => guard.mayPublish(client, topic));
+  const broker = new LocalBroker(aedes, logger, guard);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
   } catch (err) {
@@ -81,8 +92,9 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
   return broker;
 }
 
-class LocalBroker implements BrokerCore {
+class LocalBroker implements LocalBrokerCore {
   readonly #aedes: Aedes;
+  readonly #guard: ListenerGuard | undefined;
   readonly #logger: BrokerLogger;
   readonly #servers: net.Server[] = [];
   /** Every accepted socket, also those that never sent CONNECT: aedes.close() only knows clients. */
@@ -100,8 +112,9 @@ class LocalBroker implements BrokerCore {
   readonly #tagOf = new Map<string, string>();
   readonly #originOf = new Map<string, string>();
 
-  constructor(aedes: Aedes, logger: BrokerLogger) {
+  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined) {
     this.#aedes = aedes;
+    this.#guard = guard;
     this.#logger = logger;
     // Without a listener an 'error' event (a failing persistence call) would throw out of aedes.
     const emitter: EventEmitter = aedes; // aedes' typings list every event but 'error'
@@ -110,6 +123,15 @@ class LocalBroker implements BrokerCore {
     aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
     aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
     aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
+  }
+
+  get listenerAuthStats(): ListenerAuthStats | undefined {
+    return this.#guard?.stats;
+  }
+
+  replaceListenerUsers(users: PasswordTable): boolean {
+    this.#guard?.replaceUsers(users);
+    return this.#guard !== undefined;
   }
 
   get listeners(): ReadonlyArray<{ host: string; port: number }> {
@@ -241,6 +263,69 @@ class LocalBroker implements BrokerCore {
     if (cached !== undefined) return cached;
     return clientId.startsWith(this.#tagPrefix) ? clientId.slice(this.#tagPrefix.length) : MQTT_LISTENER_ORIGIN;
   }
+}
+
+/** aedes' `publish` as it really is: the typings leave out the client argument its handlers pass. */
+type PublishWithClient = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void;
+
+/** aedes reserves `$SYS/` for itself; its default `authorizePublish`, which ours replaces, refused it. */
+const SYS_PREFIX = '$SYS/';
+
+/**
+ * Makes a listener client's QoS 1 PUBACK follow delivery and the `published` hook (the durable
+ * commit). aedes 1.2 writes the PUBACK first and publishes after (lib/handlers/publish.js), so
+ * a crash between the two loses a message the client counts as delivered.
+ *
+ * Every client PUBLISH passes `authorizePublish` before aedes acknowledges it, and aedes then hands
+ * the same packet object to `broker.publish`, looked up on the instance. So the publish is done
+ * here, inside the authorization, whose callback (and so aedes' PUBACK) waits for it; the
+ * instance's `publish` then answers for that one packet object at once, without publishing it
+ * again. No aedes internals are touched: only its documented hooks and its public `publish`.
+ * Should aedes change either order, test/broker/durable.test.ts sees a PUBACK before `durable`
+ * resolves or a message delivered twice.
+ *
+ * Wills go through the same two steps (authorize, then publish of the same object) and so are
+ * published once too. A publish `mayPublish` refuses is settled the same way without being
+ * published: dropped but acknowledged, as MQTT 3.1.1 has no negative PUBACK and a closed
+ * connection would only bring the client back with the same message.
+ */
+function ackQos1AfterDelivery(aedes: Aedes, mayPublish: (client: Client, topic: string) => boolean): void {
+  const publish = aedes.publish.bind(aedes) as unknown as PublishWithClient;
+  // Packets published (or dropped) during their authorization; weak, so one whose acknowledgement
+  // never went out (the connection closed meanwhile) is not kept.
+  const settled = new WeakSet<PublishPacket>();
+  aedes.authorizePublish = (client, packet, callback) => {
+    if (packet.topic.startsWith(SYS_PREFIX)) {
+      callback(new Error(`${SYS_PREFIX} topic is reserved`));
+      return;
+    }
+    if (client !== null && !mayPublish(client, packet.topic)) {
+      settled.add(packet);
+      callback(null);
+      return;
+    }
+    if (client === null || packet.qos !== 1) {
+      callback(null);
+      return;
+    }
+    publish(packet, client, (err) => {
+      if (err !== undefined && err !== null) {
+        callback(err);
+        return;
+      }
+      settled.add(packet);
+      callback(null);
+    });
+  };
+  const skipping: PublishWithClient = (packet, client, callback) => {
+    if (settled.delete(packet)) callback();
+    else publish(packet, client, callback);
+  };
+  // The typings know only publish(packet, callback); aedes itself calls both forms.
+  aedes.publish = ((packet: PublishPacket, clientOrDone: Client | null | ((err?: Error | null) => void), callback?: (err?: Error | null) => void) => {
+    if (typeof clientOrDone === 'function') skipping(packet, null, clientOrDone);
+    else skipping(packet, clientOrDone, callback ?? noop);
+  }) as Aedes['publish'];
 }
 
 function checkFilter(filter: string): void {

@@ -35,3 +35,4 @@ export {
   type UdpTransportConfig,
 } from './schema.js';
 export { authSchema, rateLimitsSchema, type AuthConfig, type RateLimitsConfig } from './auth.js';
+export { listenerAuthSchema, readPasswordFile, type ListenerAuthConfig } from './listener-auth.js';

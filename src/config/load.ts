@@ -11,6 +11,7 @@ import { formatPath } from './path.js';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { checkUpstreamFiles, maskUpstream, resolveUpstreamFiles } from './upstream.js';
 import { resolveStoreConfig } from './store.js';
+import { checkListenerAuthFile, resolveListenerAuth } from './listener-auth.js';
 
 /**
  * Validates an already parsed JSON value (or an object built in code) and fills in defaults.
@@ -125,10 +126,15 @@ function validate(
   baseDir: string | undefined,
 ): GatewayConfig {
   const result = gatewayConfigSchema.safeParse(json);
-  const files = checkUpstreamFiles(json, baseDir);
+  const files = [...checkUpstreamFiles(json, baseDir), ...checkListenerAuthFile(json, baseDir)];
   if (result.success && earlier.length === 0 && files.length === 0) {
     const { $schema: _editorsOnly, ...config } = result.data;
-    return { ...config, upstream: resolveUpstreamFiles(config.upstream, baseDir), store: resolveStoreConfig(config.store, json, baseDir) };
+    return {
+      ...config,
+      broker: resolveListenerAuth(config.broker, baseDir),
+      upstream: resolveUpstreamFiles(config.upstream, baseDir),
+      store: resolveStoreConfig(config.store, json, baseDir),
+    };
   }
   const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json)), ...files];
   if (positions !== undefined) {

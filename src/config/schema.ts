@@ -17,6 +17,7 @@ import { httpConfigSchema } from './http.js';
 import { shutdownConfigSchema } from './operate.js';
 import { storeSchema } from './store.js';
 import { authSchema, rateLimitsSchema } from './auth.js';
+import { listenerAuthSchema } from './listener-auth.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SERIAL_FRAMINGS = ['slip', 'xbee-api1', 'xbee-api2'] as const;
@@ -353,6 +354,7 @@ const broker = z
       }, always)
       .default([{ host: '127.0.0.1', port: 1883 }])
       .describe('Local MQTT 3.1.1 listeners on the broker core, for local applications. [] opens none.'),
+    auth: listenerAuthSchema.optional(),
   })
   .prefault({})
   .describe('The local broker core.');

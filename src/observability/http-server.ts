@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { ListenerAuthStats } from '../broker/listener-auth.js';
 import type { HttpConfig } from '../config/http.js';
 import { noopLogger, type Logger } from '../logger.js';
 import type { Transport } from '../transport/types.js';
@@ -21,6 +22,7 @@ export interface ObservabilitySources {
   upstream?: UpstreamStatusProvider | undefined;
   logger?: Logger | undefined;
   version?: string | undefined;
+  listener?: (() => ListenerAuthStats) | undefined;
 }
 
 export interface ObservabilityServer {

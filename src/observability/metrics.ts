@@ -4,6 +4,7 @@
  * (`gateway.stats`, `transport.stats()`), so the hot path pays nothing for being observed.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ListenerAuthStats } from '../broker/listener-auth.js';
 import type { GatewayCore } from '../gateway/core.js';
 import type { SessionState } from '../gateway/session.js';
 import type { Transport } from '../transport/types.js';
@@ -20,6 +21,8 @@ export interface MetricsSources {
   upstream?: UpstreamStatusProvider | undefined;
   /** reported as mqttsn_build_info{version} */
   version?: string | undefined;
+  /** the local MQTT listener's password and ACL checks, when `broker.auth` is set */
+  listener?: (() => ListenerAuthStats) | undefined;
 }
 
 export const SESSION_STATES: readonly SessionState[] = ['await-willtopic', 'await-willmsg', 'active', 'asleep', 'awake', 'disconnected', 'lost'];
@@ -169,6 +172,16 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   readCounter(registry, 'transport_disconnects_total', 'Times an open medium was lost (serial unplugged), per transport.', ['transport'], () =>
     perTransport(transports, (s) => s.disconnects),
   );
+
+  const listener = sources.listener;
+  if (listener !== undefined) {
+    readCounter(registry, 'listener_connect_refused_total', 'CONNECTs the local MQTT listener refused, by reason (noCredentials, badCredentials, busy).', ['reason'], () =>
+      entries(listener().refused, 'reason'),
+    );
+    readCounter(registry, 'listener_acl_denied_total', 'Local MQTT listener publishes dropped and subscriptions refused by broker.auth.acl.', ['action'], () =>
+      entries(listener().denied, 'action'),
+    );
+  }
 
   if (upstream !== undefined) {
     readGauge(registry, 'upstream_connected', 'Whether the upstream broker is reachable (1) or not (0).', [], () => [[{}, upstream().connected ? 1 : 0]]);

@@ -29,11 +29,14 @@ export interface RunOptions {
    * file permissions apply to it as to an ordinary user while it can still read this checkout.
    */
   withoutFileOverride?: boolean;
+  /** written to the child's stdin, which is then closed; without it stdin is not connected */
+  input?: string;
 }
 
 /** Runs the CLI to its end; a run that outlives `timeoutMs` is killed and fails the test. */
 export async function runCli(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
   const child = spawnCli(args, opts);
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -46,7 +49,7 @@ export async function runCli(args: readonly string[], opts: RunOptions = {}): Pr
 }
 
 export function spawnCli(args: readonly string[], opts: RunOptions = {}): ChildProcess {
-  const options: SpawnOptions = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env };
+  const options: SpawnOptions = { cwd: root, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env };
   if (opts.uid !== undefined) options.uid = opts.uid;
   if (opts.gid !== undefined) options.gid = opts.gid;
   if (opts.withoutFileOverride === true) {

@@ -13,7 +13,8 @@
  * - the publishers go on with their registered topic ids, without a new CONNECT;
  * - the sleeper wakes with PINGREQ(clientId), no CONNECT, and gets its buffered messages, the one
  *   that was in flight again with the same MsgId and DUP;
- * - the upstream queue, kept in the file, reaches the upstream broker once it is back.
+ * - the upstream queue, kept in the file, reaches the upstream broker once it is back, with every
+ *   QoS 1 message a local MQTT client (on the broker listener) had PUBACKed before the kill.
  *
  * Order is made deterministic by gates: clients hold their retries while the gateway is down and
  * until the subscriber is back, so no message reaches the new gateway before the test listens.
@@ -155,13 +156,30 @@ describe('durability: SIGKILL mid-stream, restart on the same file', () => {
         acked.add(payload);
       }
     });
-    await until('200 QoS 1 messages acknowledged', () => acked.size >= 200);
+    // A local MQTT client publishes QoS 1 on the broker listener, bound upstream (down): each
+    // PUBACK must mean the message is in the file's upstream queue.
+    const localPub = await mqtt.connectAsync(brokerUrl, { reconnectPeriod: 0, clientId: 'dur-local-pub' });
+    localPub.on('error', () => undefined);
+    closers.push(() => localPub.endAsync(true));
+    const localAcked = new Set<string>();
+    let localStop = false;
+    const localStream = (async () => {
+      for (let i = 1; !localStop; i++) {
+        await localPub.publishAsync('dur/up/local', `m-${i}`, { qos: 1 });
+        localAcked.add(`m-${i}`);
+      }
+    })();
+    // Its last publish never gets an answer: the gateway dies under it.
+    localStream.catch(() => undefined);
+    await until('200 QoS 1 messages acknowledged', () => acked.size >= 200 && localAcked.size >= 50);
     gate.close();
     gw.signal('SIGKILL');
     assert.equal(await gw.exitCode(), null, 'killed, not exited');
     const ackedBeforeKill = new Set(acked);
     await new Promise((r) => setTimeout(r, 100)); // PUBACKs the kernel still had for the clients
     for (const p of acked) ackedBeforeKill.add(p);
+    localStop = true;
+    const localAckedBeforeKill = [...localAcked];
 
     // ── second life, same file, same ports ──────────────────────────────────────────────────
     await upstream.restart();
@@ -205,6 +223,12 @@ describe('durability: SIGKILL mid-stream, restart on the same file', () => {
 
     await until('the upstream queue delivered after the restart', () => all.every((p) => count(up.got, p) >= 1), 15_000);
     for (let k = 1; k <= 12; k++) assert.ok(count(up.got, `q2-${k}`) >= 1, `q2-${k} upstream`);
+    await until('every PUBACKed local MQTT QoS 1 message upstream', () => localAckedBeforeKill.every((p) => count(up.got, p) >= 1), 15_000).catch(() => undefined);
+    assert.deepEqual(
+      localAckedBeforeKill.filter((p) => count(up.got, p) === 0),
+      [],
+      'PUBACKed to the local MQTT client before the kill and lost',
+    );
 
     gw.signal('SIGINT');
     assert.equal(await gw.exitCode(), 0);

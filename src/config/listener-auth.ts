@@ -1,0 +1,95 @@
+/**
+ * `broker.auth`: user names and passwords for the local MQTT listener. The password file is read
+ * when the config is loaded (so --check-config finds a bad line) and again when the gateway
+ * starts; its path is relative to the config file's folder, settled after the schema as for the
+ * TLS files of `upstream`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parsePasswordFile, PasswordTable } from '../broker/passwords.js';
+import { ConfigIssueCode, type ConfigIssue } from './errors.js';
+import { isRecord } from './fields.js';
+import { formatPath } from './path.js';
+
+const aclFilter = z
+  .string()
+  .min(1)
+  .refine((f) => !f.includes('%c'), {
+    params: { code: ConfigIssueCode.INVALID_VALUE },
+    error: (iss) => `${JSON.stringify(iss.input)} uses %c; listener rules are per user: use %u for the user name`,
+  })
+  .describe('A topic filter; %u stands for the user name.');
+
+const listenerAclRule = z
+  .strictObject({
+    user: z
+      .string()
+      .min(1)
+      .describe('Which users the rule is for: an exact name, "*" for every client (those let in without a user name too), or a pattern where % matches any characters ("app-%").'),
+    publish: z.array(aclFilter).default([]).describe('Filters the user may publish to (its will included).'),
+    subscribe: z.array(aclFilter).default([]).describe('Filters the user may subscribe within: a SUBSCRIBE filter must be no wider than one of these.'),
+  })
+  .describe('What matching users may do. %u in a filter is the user name; a user name containing +, # or / gets nothing from a rule that uses %u.');
+
+export const listenerAuthSchema = z
+  .strictObject({
+    passwordFile: z
+      .string()
+      .min(1)
+      .describe(
+        'File of username:hash lines (scrypt; make a line with `mqttsn-gateway --hash-password USER`), relative to the folder of this config file. ' +
+          'Blank lines and lines starting with # are ignored.',
+      ),
+    allowAnonymous: z
+      .boolean()
+      .default(false)
+      .describe('Let in a CONNECT without a user name. A CONNECT with a user name must still have the right password.'),
+    acl: z
+      .array(listenerAclRule)
+      .optional()
+      .describe(
+        'Publish and subscribe rights of listener clients, with the meaning of auth.acl. Absent: everything is allowed. ' +
+          'Present: a client no rule matches may neither publish (its messages are dropped) nor subscribe (SUBACK 0x80).',
+      ),
+  })
+  .describe(
+    'Local MQTT listener clients must give a user name and password from passwordFile: a wrong one gets CONNACK 4, none gets CONNACK 5. ' +
+      'Absent: anyone who can reach a listener may connect.',
+  );
+
+export type ListenerAuthConfig = z.output<typeof listenerAuthSchema>;
+
+const FIELD = formatPath(['broker', 'auth', 'passwordFile']);
+
+/** The users of a password file, or the problems that make it unusable, each naming the field. */
+export function readPasswordFile(fullPath: string): { table: PasswordTable; issues: [] } | { table: undefined; issues: ConfigIssue[] } {
+  let text: string;
+  try {
+    text = readFileSync(fullPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { table: undefined, issues: [{ path: FIELD, code: ConfigIssueCode.FILE_NOT_FOUND, message: `file not found (${fullPath})` }] };
+    const why = code === 'EACCES' ? `permission denied reading ${fullPath}` : code === 'EISDIR' ? `${fullPath} is a directory; expected a password file` : `${fullPath}: ${(err as Error).message}`;
+    return { table: undefined, issues: [{ path: FIELD, code: ConfigIssueCode.FILE_UNREADABLE, message: why }] };
+  }
+  const { users, problems } = parsePasswordFile(text);
+  if (problems.length > 0) {
+    return { table: undefined, issues: problems.map((p) => ({ path: FIELD, code: ConfigIssueCode.INVALID_VALUE, message: `${fullPath} line ${p.line}: ${p.message}` })) };
+  }
+  return { table: new PasswordTable(users), issues: [] };
+}
+
+/** Problems of the password file named in the raw config, if it names one. */
+export function checkListenerAuthFile(input: unknown, baseDir?: string): ConfigIssue[] {
+  if (!isRecord(input) || !isRecord(input.broker) || !isRecord(input.broker.auth)) return [];
+  const file = input.broker.auth.passwordFile;
+  if (typeof file !== 'string' || file === '') return [];
+  return readPasswordFile(resolve(baseDir ?? '', file)).issues;
+}
+
+/** The section with the password file's path made absolute against `baseDir`. */
+export function resolveListenerAuth<T extends { auth?: ListenerAuthConfig | undefined }>(broker: T, baseDir?: string): T {
+  if (broker.auth === undefined) return broker;
+  return { ...broker, auth: { ...broker.auth, passwordFile: resolve(baseDir ?? '', broker.auth.passwordFile) } };
+}
