@@ -377,6 +377,14 @@ const limits = z
       .min(0)
       .default(1000)
       .describe('Outbound messages queued per awake client behind the one in flight; the oldest is dropped when full.'),
+    maxBufferedBytesTotal: z
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Payload and topic bytes waiting in the queues of all clients together. When reached, a new message for a sleeping or absent client ' +
+          'is dropped (counted as dropped.bufferedBytesFull) and nothing already buffered is touched; sleepBufferMessages still caps each client.',
+      ),
     rate: rateLimitsSchema,
   })
   .prefault({})

@@ -24,7 +24,7 @@ import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
 import { Session } from './session.js';
-import { bump, createStats, type GatewayStats } from './stats.js';
+import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
 
 export interface GatewayDeps {
@@ -60,6 +60,7 @@ export class Gateway implements GatewayCore {
   readonly subscriptions = new TopicTrie<Session>();
   readonly auth: Authorizer;
   readonly rates: GatewayCore['rates'];
+  readonly buffered = { bytes: 0 };
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -83,18 +84,19 @@ export class Gateway implements GatewayCore {
     const rate = deps.options.limits.rate;
     this.rates = {
       connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
+      connectByAddress: new PeerRateLimiter(this.clock, rate.connectPerAddress),
       register: new PeerRateLimiter(this.clock, rate.registerPerPeer),
       publish: new PeerRateLimiter(this.clock, rate.publishPerPeer),
     };
     this.#refusalLog = new LogThrottle(this.clock, REFUSAL_LOG_INTERVAL_MS);
   }
 
-  refused(reason: 'notAuthorized' | 'takeoverRefused' | 'rateLimited', why: string, fields: object): void {
+  refused(reason: RefusalReason, why: string, fields: object): void {
     bump(this.stats.dropped, reason);
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
-    // Refusals of unknown clients are routine on a shared radio; rate limiting means something is wrong.
-    if (reason === 'rateLimited') this.logger.warn({ ...fields, reason, suppressed }, why);
+    // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
+    if (reason === 'rateLimited' || reason === 'bufferedBytesFull') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
@@ -259,7 +261,7 @@ export class Gateway implements GatewayCore {
   }
 
   createSession(clientId: string): Session {
-    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient));
+    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered);
     this.sessions.set(clientId, s);
     return s;
   }
@@ -279,6 +281,7 @@ export class Gateway implements GatewayCore {
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
+    s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
     this.persistence.forget(s);
     if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);

@@ -5,6 +5,7 @@
 import type { TimerHandle } from '../clock.js';
 import type { PublishTopic, SubQoS } from '../codec/index.js';
 import type { TopicRegistry } from '../topics/registry.js';
+import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazyMap, LazySet } from './lazy.js';
 import type { Delivery, Link } from './types.js';
 
@@ -73,7 +74,7 @@ export class Session {
   /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
   readonly refusedTopics = new LazySet<string>();
   /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
-  readonly queue: Delivery[] = [];
+  readonly queue: DeliveryQueue;
   inFlight: InFlight | undefined;
   /** QoS 2 message ids received and published, waiting for PUBREL (exactly once, §4.7) */
   readonly qos2Received = new LazySet<number>();
@@ -87,7 +88,11 @@ export class Session {
   constructor(
     readonly clientId: string,
     readonly registry: TopicRegistry,
-  ) {}
+    /** where the queue's bytes are added up with every other session's */
+    budget: ByteBudget = { bytes: 0 },
+  ) {
+    this.queue = new DeliveryQueue(budget);
+  }
 
   /** 1..65535, never 0 (§5.3.4); skips the id in flight so a wrap cannot collide with it. */
   nextMsgId(): number {

@@ -21,8 +21,13 @@ export type DropReason =
   | 'notAuthorized'
   /** a CONNECT refused because `auth.takeover` is "deny" */
   | 'takeoverRefused'
-  /** over a per-peer token bucket (`limits.rate`) */
-  | 'rateLimited';
+  /** over a per-peer or per-address token bucket (`limits.rate`) */
+  | 'rateLimited'
+  /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
+  | 'bufferedBytesFull';
+
+/** Drops that are counted and logged through the gateway's throttled refusal log. */
+export type RefusalReason = Extract<DropReason, 'notAuthorized' | 'takeoverRefused' | 'rateLimited' | 'bufferedBytesFull'>;
 
 export interface GatewayStats {
   packetsIn: Partial<Record<PacketType, number>>;

@@ -27,9 +27,12 @@ export interface GatewayOptions {
     sleepBufferMessages: number;
     /** messages queued for an awake client behind the one in flight; the oldest is dropped when full */
     maxInflightQueue: number;
-    /** token buckets per peer key */
+    /** payload and topic bytes queued for all clients together; beyond it nothing more is buffered for a sleeping or absent client */
+    maxBufferedBytesTotal: number;
+    /** token buckets per peer key, and per network address (`Peer.address ?? Peer.key`) */
     rate: {
       connectPerPeer: BucketOptions;
+      connectPerAddress: BucketOptions;
       registerPerPeer: BucketOptions;
       publishPerPeer: BucketOptions;
     };

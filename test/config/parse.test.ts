@@ -78,8 +78,10 @@ describe('config: defaults', () => {
         maxSubscriptionsPerClient: 100,
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
+        maxBufferedBytesTotal: 64 * 1024 * 1024,
         rate: {
           connectPerPeer: { perSecond: 5, burst: 10 },
+          connectPerAddress: { perSecond: 20, burst: 100 },
           registerPerPeer: { perSecond: 50, burst: 200 },
           publishPerPeer: { perSecond: 2000, burst: 4000 },
         },

@@ -9,6 +9,7 @@ import { FakeClock } from '../../src/clock.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { defaultConfig } from '../../src/config/index.js';
+import type { Logger } from '../../src/logger.js';
 import type { GatewayOptions } from '../../src/gateway/types.js';
 import type { SessionStore } from '../../src/store/session-store.js';
 import type { Peer, Transport, TransportEvents, TransportStats } from '../../src/transport/types.js';
@@ -68,6 +69,7 @@ export class MemoryBroker implements BrokerCore {
 
 interface TestPeer extends Peer {
   key: string;
+  address?: string;
 }
 
 /** A transport whose peers are test clients: frames in by `inject`, frames out recorded per peer. */
@@ -107,9 +109,10 @@ export class RecordingTransport implements Transport<TestPeer> {
   stats(): TransportStats {
     throw new Error('not used by these tests');
   }
-  inject(key: string, frame: Buffer): void {
+  /** `address`: the peer's network address, as a UDP transport gives it (none: the key is the address) */
+  inject(key: string, frame: Buffer, address?: string): void {
     assert.ok(this.#frame, 'gateway not attached');
-    this.#frame({ key }, frame, false);
+    this.#frame(address === undefined ? { key } : { key, address }, frame, false);
   }
 }
 
@@ -120,14 +123,15 @@ export class TestClient {
   constructor(
     readonly h: Harness,
     readonly key: string,
+    readonly address?: string,
   ) {}
 
   send(p: Packet): void {
-    this.h.transport.inject(this.key, encode(p));
+    this.h.transport.inject(this.key, encode(p), this.address);
   }
 
   sendRaw(hex: string): void {
-    this.h.transport.inject(this.key, Buffer.from(hex, 'hex'));
+    this.h.transport.inject(this.key, Buffer.from(hex, 'hex'), this.address);
   }
 
   /** Everything the gateway sent to this client since the last call, decoded. */
@@ -192,8 +196,9 @@ export class Harness {
   gateway: Gateway;
   readonly #options: GatewayOptions;
   readonly #store: SessionStore | undefined;
+  readonly #logger: Logger | undefined;
 
-  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore) {
+  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, logger?: Logger) {
     const o: GatewayOptions = defaultConfig();
     const options: GatewayOptions = {
       ...o,
@@ -206,7 +211,8 @@ export class Harness {
     };
     this.#options = options;
     this.#store = store;
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store });
+    this.#logger = logger;
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, logger });
     this.gateway.attach(this.transport);
   }
 
@@ -216,7 +222,7 @@ export class Harness {
    */
   async restart(): Promise<void> {
     await this.gateway.stop();
-    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store });
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger });
     this.gateway.attach(this.transport);
     await this.gateway.start();
     await settle();
@@ -227,8 +233,9 @@ export class Harness {
     return this;
   }
 
-  client(key: string): TestClient {
-    return new TestClient(this, key);
+  /** A client at a peer key; with `address`, a peer that has one (a UDP host behind several ports). */
+  client(key: string, address?: string): TestClient {
+    return new TestClient(this, key, address);
   }
 
   /** Advance the fake clock and let promise callbacks run. */
@@ -244,6 +251,13 @@ export class Harness {
   }
 }
 
-export async function harness(overrides?: ConstructorParameters<typeof Harness>[0], store?: SessionStore): Promise<Harness> {
-  return new Harness(overrides, store).start();
+export async function harness(overrides?: ConstructorParameters<typeof Harness>[0], store?: SessionStore, logger?: Logger): Promise<Harness> {
+  return new Harness(overrides, store, logger).start();
+}
+
+/** A logger that keeps what was logged at info and above, for tests about log lines. */
+export function recordingLogger(): { logger: Logger; lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> } {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+  const at = (level: string) => (obj: object, msg: string): void => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: () => undefined, trace: () => undefined } };
 }
