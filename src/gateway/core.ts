@@ -32,7 +32,7 @@ export interface GatewayCore {
   readonly byPeer: Map<string, Session>;
   /** subscriptions of every session, for the broker fan-out */
   readonly subscriptions: TopicTrie<Session>;
-  /** `auth`, compiled */
+  /** `auth`, compiled; replaced whole by a reload, so read it on every use, never keep it */
   readonly auth: Authorizer;
   /** `limits.rate`, one bucket map per request kind */
   readonly rates: {

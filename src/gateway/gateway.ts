@@ -19,10 +19,11 @@ import type { GatewayCore } from './core.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
-import { Authorizer } from './auth.js';
+import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
+import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -58,7 +59,7 @@ export class Gateway implements GatewayCore {
   readonly sessions = new Map<string, Session>();
   readonly byPeer = new Map<string, Session>();
   readonly subscriptions = new TopicTrie<Session>();
-  readonly auth: Authorizer;
+  auth: Authorizer;
   readonly rates: GatewayCore['rates'];
   readonly buffered = { bytes: 0 };
 
@@ -107,6 +108,16 @@ export class Gateway implements GatewayCore {
    */
   setPredefinedTopics(table: Readonly<Record<string, string>>): void {
     this.predefined = new PredefinedTopics(table);
+  }
+
+  /**
+   * Replaces `auth` (a reload): the allow-list, QoS -1 rules, ACL and takeover policy apply to
+   * the next request at once, and existing sessions are held to them (see revoke.ts). Throws on
+   * bad options before anything changes.
+   */
+  setAuth(options: AuthOptions): Revoked {
+    this.auth = new Authorizer(options);
+    return enforceAuth(this, 'reload');
   }
 
   /** Starts taking frames from a transport (open it yourself). Several may be attached. */
@@ -356,10 +367,14 @@ export class Gateway implements GatewayCore {
       if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
       s.lastSeen = now;
       s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+    }
+    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
+    // Stored under the auth of the last run: checked against today's before anything is sent.
+    enforceAuth(this, 'restore');
+    for (const s of this.sessions.values()) {
       this.supervise(s);
       if (s.state === 'active') this.pump(s);
     }
-    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
   }
 
   enqueue(s: Session, d: Delivery): void {

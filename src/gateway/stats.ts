@@ -41,6 +41,8 @@ export interface GatewayStats {
   /** PUBLISH and PUBREL sent again after T_RETRY */
   retransmissions: number;
   willsPublished: number;
+  /** taken away because `auth` no longer allows them (after a reload, or at a restore from the store) */
+  revoked: { sessions: number; subscriptions: number; wills: number };
 }
 
 export function createStats(): GatewayStats {
@@ -53,6 +55,7 @@ export function createStats(): GatewayStats {
     decodeErrors: {},
     retransmissions: 0,
     willsPublished: 0,
+    revoked: { sessions: 0, subscriptions: 0, wills: 0 },
   };
 }
 

@@ -149,6 +149,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   readCounter(registry, 'decode_errors_total', 'Frames that did not decode as MQTT-SN, by error code.', ['code'], () => entries(gateway.stats.decodeErrors, 'code'));
   readCounter(registry, 'retransmissions_total', 'PUBLISH, PUBREL and REGISTER sent again after T_RETRY.', [], () => [[{}, gateway.stats.retransmissions]]);
   readCounter(registry, 'wills_published_total', 'Wills published for clients that were lost.', [], () => [[{}, gateway.stats.willsPublished]]);
+  readCounter(registry, 'auth_revoked_total', 'Sessions, subscriptions and wills removed because auth no longer allows them (reload, restore).', ['kind'], () =>
+    entries(gateway.stats.revoked, 'kind'),
+  );
 
   readGauge(registry, 'transport_up', 'Whether a transport is open (1) or not (0: opening, reopening, closed).', ['transport'], () =>
     transports.map((t) => [{ transport: t.name }, t.state === 'open' ? 1 : 0] as const),

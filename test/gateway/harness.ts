@@ -194,7 +194,7 @@ export class Harness {
   readonly broker = new MemoryBroker();
   readonly transport = new RecordingTransport();
   gateway: Gateway;
-  readonly #options: GatewayOptions;
+  #options: GatewayOptions;
   readonly #store: SessionStore | undefined;
   readonly #logger: Logger | undefined;
 
@@ -218,10 +218,12 @@ export class Harness {
 
   /**
    * A new gateway on the same store, transport and broker, as after a crash: the old one is only
-   * detached, never asked to save anything more.
+   * detached, never asked to save anything more. `change` replaces option sections.
    */
-  async restart(): Promise<void> {
+  async restart(change: Partial<GatewayOptions> = {}): Promise<void> {
     await this.gateway.stop();
+    // A config edited while the gateway was down.
+    this.#options = { ...this.#options, ...change };
     this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger });
     this.gateway.attach(this.transport);
     await this.gateway.start();
