@@ -31,6 +31,8 @@ interface SessionTotals {
   buffered: number;
   /** waiting behind the one in flight, for clients that are reachable */
   queued: number;
+  /** payload and topic bytes of every queue, the figure `limits.maxBufferedBytesTotal` caps */
+  queuedBytes: number;
   inFlight: number;
   subscriptions: number;
   registrations: number;
@@ -38,11 +40,12 @@ interface SessionTotals {
 
 function totals(gateway: GatewayView): SessionTotals {
   const byState = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
-  const t: SessionTotals = { byState, buffered: 0, queued: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
+  const t: SessionTotals = { byState, buffered: 0, queued: 0, queuedBytes: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
   for (const s of gateway.sessions.values()) {
     byState[s.state]++;
     if (s.reachable) t.queued += s.queue.length;
     else t.buffered += s.queue.length;
+    t.queuedBytes += s.queue.bytes;
     if (s.inFlight !== undefined) t.inFlight++;
     t.subscriptions += s.subscriptions.size;
     t.registrations += s.registry.size;
@@ -137,6 +140,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   );
   readGauge(registry, 'buffered_messages', 'Messages kept for clients that are asleep or away (the sleep buffers).', [], () => [[{}, sessions().buffered]]);
   readGauge(registry, 'queued_messages', 'Messages waiting behind the one in flight for awake and active clients.', [], () => [[{}, sessions().queued]]);
+  readGauge(registry, 'queued_bytes', 'Payload and topic bytes waiting in the queues of all clients (capped by limits.maxBufferedBytesTotal for sleepers).', [], () => [
+    [{}, sessions().queuedBytes],
+  ]);
   readGauge(registry, 'inflight_messages', 'Requests (PUBLISH QoS 1/2, REGISTER) the gateway awaits an answer to.', [], () => [[{}, sessions().inFlight]]);
   readGauge(registry, 'subscriptions', 'Subscriptions of every session.', [], () => [[{}, sessions().subscriptions]]);
   readGauge(registry, 'registered_topics', 'Normal topic ids of every session.', [], () => [[{}, sessions().registrations]]);

@@ -1,6 +1,8 @@
 /** `limits.maxBufferedBytesTotal` (issue 9): one cap on what all sleeping and absent clients hold together. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createMetricsRegistry } from '../../src/observability/metrics.js';
+import { parseMetrics, valueOf } from '../observability/helpers.js';
 import { harness, recordingLogger, type Harness, type TestClient } from './harness.js';
 
 /** Every message below is topic `x` (1 byte) and a 9-byte payload: 10 bytes against the cap. */
@@ -42,6 +44,9 @@ describe('gateway: limits.maxBufferedBytesTotal', () => {
     for (let n = 1; n <= 4; n++) await h.publishFromBroker('x', msg(n), 1);
     // Fan-out order is a, b per message: a1 b1 a2 fill 30 bytes; everything after is refused.
     assert.equal(h.gateway.buffered.bytes, 30);
+    const { samples } = parseMetrics(await createMetricsRegistry({ gateway: h.gateway, transports: [] }).metrics());
+    assert.equal(valueOf(samples, 'mqttsn_queued_bytes'), 30);
+    assert.equal(valueOf(samples, 'mqttsn_dropped_total', { reason: 'bufferedBytesFull' }), 5);
     assert.equal(h.gateway.stats.dropped.bufferedBytesFull, 5);
     assert.equal(h.gateway.stats.dropped.sleepBufferFull, undefined);
     const live = awake.take().map((p) => (p.type === 'PUBLISH' ? p.payload.toString() : p.type));
