@@ -360,6 +360,14 @@ const broker = z
 const limits = z
   .strictObject({
     maxSessions: z.int().min(1).default(100_000).describe('Sessions of all states together; a CONNECT beyond it gets CONNACK 0x01 (congestion).'),
+    maxPendingConnects: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe(
+        'Half-open sessions: CONNECTs with a will whose will exchange is not finished (each lasts at most timers.connectTimeoutMs). ' +
+          'A CONNECT with a will beyond it gets CONNACK 0x01 (congestion), so a CONNECT flood cannot park thousands of them.',
+      ),
     maxRegistrationsPerClient: z
       .int()
       .min(1)

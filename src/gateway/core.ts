@@ -45,6 +45,8 @@ export interface GatewayCore {
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
   readonly buffered: ByteBudget;
+  /** sessions whose will exchange is under way (`limits.maxPendingConnects`) */
+  readonly pendingConnects: { readonly count: number };
 
   /** Counts a refusal and logs it, at most one line per reason every few seconds (a flood must not flood the log). */
   refused(reason: RefusalReason, why: string, fields: object): void;

@@ -62,6 +62,7 @@ export class Gateway implements GatewayCore {
   auth: Authorizer;
   readonly rates: GatewayCore['rates'];
   readonly buffered = { bytes: 0 };
+  readonly pendingConnects = { count: 0 };
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -272,7 +273,7 @@ export class Gateway implements GatewayCore {
   }
 
   createSession(clientId: string): Session {
-    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered);
+    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered, this.pendingConnects);
     this.sessions.set(clientId, s);
     return s;
   }
@@ -289,6 +290,7 @@ export class Gateway implements GatewayCore {
   dropSession(s: Session): void {
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
+    s.pendingConnect = undefined;
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();

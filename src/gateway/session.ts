@@ -66,7 +66,7 @@ export class Session {
   sleepSec = 0;
   lastSeen = 0;
   will: Will | undefined;
-  pendingConnect: PendingConnect | undefined;
+  #pendingConnect: PendingConnect | undefined;
   /** filter (or short name, or the predefined topic's name) -> subscription */
   readonly subscriptions = new LazyMap<string, Subscription>();
   /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
@@ -90,8 +90,20 @@ export class Session {
     readonly registry: TopicRegistry,
     /** where the queue's bytes are added up with every other session's */
     budget: ByteBudget = { bytes: 0 },
+    /** where sessions with a will exchange under way are counted (`limits.maxPendingConnects`) */
+    readonly pending: { count: number } = { count: 0 },
   ) {
     this.queue = new DeliveryQueue(budget);
+  }
+
+  /** What a CONNECT with a will asked for, while the will exchange runs; counted in `pending`. */
+  get pendingConnect(): PendingConnect | undefined {
+    return this.#pendingConnect;
+  }
+
+  set pendingConnect(p: PendingConnect | undefined) {
+    if ((p === undefined) !== (this.#pendingConnect === undefined)) this.pending.count += p === undefined ? -1 : 1;
+    this.#pendingConnect = p;
   }
 
   /** 1..65535, never 0 (§5.3.4); skips the id in flight so a wrap cannot collide with it. */

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   limits: {
     /** sessions of all states together; CONNECT beyond it gets CONNACK 0x01 */
     maxSessions: number;
+    /** sessions in the will exchange (half-open) together; a CONNECT with a will beyond it gets CONNACK 0x01 */
+    maxPendingConnects: number;
     /** normal topic ids per client; REGISTER / SUBSCRIBE beyond it get 0x01 */
     maxRegistrationsPerClient: number;
     /** subscriptions per client; SUBSCRIBE beyond it gets SUBACK 0x01 */

@@ -74,6 +74,7 @@ describe('config: defaults', () => {
       broker: { listen: [{ host: '127.0.0.1', port: 1883 }] },
       limits: {
         maxSessions: 100_000,
+        maxPendingConnects: 1000,
         maxRegistrationsPerClient: 1000,
         maxSubscriptionsPerClient: 100,
         sleepBufferMessages: 100,

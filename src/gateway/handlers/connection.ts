@@ -61,6 +61,15 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
     }
     gw.logger.info(fields, 'client id taken over by a new address');
   }
+  // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
+  // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
+  // repeated CONNECT of a session already half-open only replaces its own.
+  if (p.will && existing?.pendingConnect === undefined && gw.pendingConnects.count >= gw.options.limits.maxPendingConnects) {
+    bump(gw.stats.dropped, 'congestion');
+    gw.logger.debug({ peer: link.peer.key, clientId: p.clientId, limit: gw.options.limits.maxPendingConnects }, 'CONNECT with a will refused: limits.maxPendingConnects reached');
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   // A peer that was another client (a device rebooted with a new id) has ended that session.
   const previous = gw.byPeer.get(link.peer.key);
   if (previous !== undefined && previous.clientId !== p.clientId && previous.reachable) gw.lose(previous, 'its address connected as another client');
