@@ -5,8 +5,9 @@
  *
  * Signals: SIGINT / SIGTERM stop gracefully (new work refused, handshakes under way finished
  * within `shutdown.graceMs`, then everything closed; a second one cuts the wait short). SIGHUP
- * reads the config again and applies the log level and predefined topics without touching
- * sessions; it also reads the local MQTT listener's password file again.
+ * reads the config again and applies the log level, predefined topics and `auth` (sessions stay,
+ * but for what the new `auth` no longer allows); it also reads the local MQTT listener's password
+ * file again.
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -41,8 +42,8 @@ Options:
   -h, --help                 show this help
   -v, --version              show the version
 
-Signals: SIGINT/SIGTERM stop gracefully (shutdown.graceMs); SIGHUP reloads the log level and
-predefined topics from the configuration file, and the listener's password file.
+Signals: SIGINT/SIGTERM stop gracefully (shutdown.graceMs); SIGHUP reloads the log level,
+predefined topics and auth from the configuration file, and the listener's password file.
 
 Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or arguments.
 `;

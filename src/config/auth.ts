@@ -100,11 +100,17 @@ const bucket = (perSecond: number, burst: number, what: string) =>
 export const rateLimitsSchema = z
   .strictObject({
     connectPerPeer: bucket(5, 10, 'CONNECT per peer address; beyond it CONNACK 0x01 (congestion).'),
+    connectPerAddress: bucket(
+      20,
+      100,
+      'CONNECT per network address, all source ports together (UDP: the IP address; other media: the peer). Beyond it CONNACK 0x01. ' +
+        'Stops one host from opening sessions from thousands of source ports; the burst lets a site behind one NAT address reconnect after a power cut.',
+    ),
     registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
     publishPerPeer: bucket(2000, 4000, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped. The default is far above what a sensor sends and caps a flood from one address.'),
   })
   .prefault({})
-  .describe('Token buckets per peer address (a source port, an XBee address, a serial line), against floods and spoofed sources. Excess is counted as dropped.rateLimited.');
+  .describe('Token buckets per peer (a UDP address and port, an XBee address, a serial line) and per network address, against floods and spoofed sources. Excess is counted as dropped.rateLimited.');
 
 export type AuthConfig = z.output<typeof authSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;

@@ -362,6 +362,14 @@ const broker = z
 const limits = z
   .strictObject({
     maxSessions: z.int().min(1).default(100_000).describe('Sessions of all states together; a CONNECT beyond it gets CONNACK 0x01 (congestion).'),
+    maxPendingConnects: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe(
+        'Half-open sessions: CONNECTs with a will whose will exchange is not finished (each lasts at most timers.connectTimeoutMs). ' +
+          'A CONNECT with a will beyond it gets CONNACK 0x01 (congestion), so a CONNECT flood cannot park thousands of them.',
+      ),
     maxRegistrationsPerClient: z
       .int()
       .min(1)
@@ -379,6 +387,14 @@ const limits = z
       .min(0)
       .default(1000)
       .describe('Outbound messages queued per awake client behind the one in flight; the oldest is dropped when full.'),
+    maxBufferedBytesTotal: z
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Payload and topic bytes waiting in the queues of all clients together. When reached, a new message for a sleeping or absent client ' +
+          'is dropped (counted as dropped.bufferedBytesFull) and nothing already buffered is touched; sleepBufferMessages still caps each client.',
+      ),
     rate: rateLimitsSchema,
   })
   .prefault({})

@@ -10,10 +10,11 @@ import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
 import type { ClientUpstream, ClientUpstreamSink } from './client-upstream.js';
+import type { ByteBudget } from './delivery-queue.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { Session } from './session.js';
 import type { Persistence } from './persistence.js';
-import type { GatewayStats } from './stats.js';
+import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
 
 export interface GatewayCore {
@@ -32,15 +33,26 @@ export interface GatewayCore {
   readonly byPeer: Map<string, Session>;
   /** subscriptions of every session, for the broker fan-out */
   readonly subscriptions: TopicTrie<Session>;
-  /** `auth`, compiled */
+  /** `auth`, compiled; replaced whole by a reload, so read it on every use, never keep it */
   readonly auth: Authorizer;
   /** transparent mode: every client's own upstream connection; undefined when the gateway meets the broker core */
   readonly upstream: ClientUpstream | undefined;
   /** `limits.rate`, one bucket map per request kind */
-  readonly rates: { readonly connect: PeerRateLimiter; readonly register: PeerRateLimiter; readonly publish: PeerRateLimiter };
+  readonly rates: {
+    readonly connect: PeerRateLimiter;
+    /** keyed by `Peer.address ?? Peer.key`: all source ports of one host share it */
+    readonly connectByAddress: PeerRateLimiter;
+    readonly register: PeerRateLimiter;
+    readonly publish: PeerRateLimiter;
+  };
+
+  /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
+  readonly buffered: ByteBudget;
+  /** sessions whose will exchange is under way (`limits.maxPendingConnects`) */
+  readonly pendingConnects: { readonly count: number };
 
   /** Counts a refusal and logs it, at most one line per reason every few seconds (a flood must not flood the log). */
-  refused(reason: 'notAuthorized' | 'takeoverRefused' | 'rateLimited', why: string, fields: object): void;
+  refused(reason: RefusalReason, why: string, fields: object): void;
 
   /** Encodes and sends; a failure is counted and logged, never thrown. */
   send(link: Link, packet: Packet): void;

@@ -19,13 +19,14 @@ import type { GatewayCore } from './core.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
-import { Authorizer } from './auth.js';
+import { Authorizer, type AuthOptions } from './auth.js';
 import { PublishRefusedError, type ClientUpstream, type ClientUpstreamSink } from './client-upstream.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
+import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
-import { bump, createStats, type GatewayStats } from './stats.js';
+import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
 
 export interface GatewayDeps {
@@ -64,9 +65,11 @@ export class Gateway implements GatewayCore {
   readonly sessions = new Map<string, Session>();
   readonly byPeer = new Map<string, Session>();
   readonly subscriptions = new TopicTrie<Session>();
-  readonly auth: Authorizer;
+  auth: Authorizer;
   readonly rates: GatewayCore['rates'];
   readonly upstream: ClientUpstream | undefined;
+  readonly buffered = { bytes: 0 };
+  readonly pendingConnects = { count: 0 };
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -91,18 +94,19 @@ export class Gateway implements GatewayCore {
     const rate = deps.options.limits.rate;
     this.rates = {
       connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
+      connectByAddress: new PeerRateLimiter(this.clock, rate.connectPerAddress),
       register: new PeerRateLimiter(this.clock, rate.registerPerPeer),
       publish: new PeerRateLimiter(this.clock, rate.publishPerPeer),
     };
     this.#refusalLog = new LogThrottle(this.clock, REFUSAL_LOG_INTERVAL_MS);
   }
 
-  refused(reason: 'notAuthorized' | 'takeoverRefused' | 'rateLimited', why: string, fields: object): void {
+  refused(reason: RefusalReason, why: string, fields: object): void {
     bump(this.stats.dropped, reason);
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
-    // Refusals of unknown clients are routine on a shared radio; rate limiting means something is wrong.
-    if (reason === 'rateLimited') this.logger.warn({ ...fields, reason, suppressed }, why);
+    // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
+    if (reason === 'rateLimited' || reason === 'bufferedBytesFull') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
@@ -113,6 +117,16 @@ export class Gateway implements GatewayCore {
    */
   setPredefinedTopics(table: Readonly<Record<string, string>>): void {
     this.predefined = new PredefinedTopics(table);
+  }
+
+  /**
+   * Replaces `auth` (a reload): the allow-list, QoS -1 rules, ACL and takeover policy apply to
+   * the next request at once, and existing sessions are held to them (see revoke.ts). Throws on
+   * bad options before anything changes.
+   */
+  setAuth(options: AuthOptions): Revoked {
+    this.auth = new Authorizer(options);
+    return enforceAuth(this, 'reload');
   }
 
   /** Starts taking frames from a transport (open it yourself). Several may be attached. */
@@ -269,7 +283,7 @@ export class Gateway implements GatewayCore {
   }
 
   createSession(clientId: string): Session {
-    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient));
+    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered, this.pendingConnects);
     this.sessions.set(clientId, s);
     return s;
   }
@@ -286,9 +300,11 @@ export class Gateway implements GatewayCore {
   dropSession(s: Session): void {
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
+    s.pendingConnect = undefined;
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
+    s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
       this.upstream?.disconnect(s.clientId, true);
@@ -371,6 +387,11 @@ export class Gateway implements GatewayCore {
       if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
       s.lastSeen = now;
       s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+    }
+    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
+    // Stored under the auth of the last run: checked against today's before anything is sent.
+    enforceAuth(this, 'restore');
+    for (const s of this.sessions.values()) {
       if (this.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
         // Reopened in the background: the client is not waiting for a CONNACK.
         const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
@@ -380,7 +401,6 @@ export class Gateway implements GatewayCore {
       this.supervise(s);
       if (s.state === 'active') this.pump(s);
     }
-    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
   }
 
   enqueue(s: Session, d: Delivery): void {

@@ -5,6 +5,7 @@
  */
 import type { PublishTopic } from '../codec/index.js';
 import type { GatewayCore } from './core.js';
+import { deliveryBytes } from './delivery-queue.js';
 import type { InFlight, Session } from './session.js';
 import { bump } from './stats.js';
 import type { Delivery } from './types.js';
@@ -25,6 +26,13 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
       gw.persistence.done(s, s.queue.shift()!);
       bump(gw.stats.dropped, 'sleepBufferFull');
       gw.logger.debug({ clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages }, 'buffer full: oldest message dropped');
+    }
+    // The global cap drops the newcomer rather than evicting from other clients' buffers: what
+    // they hold was accepted first, and one busy topic must not empty everyone else's buffer.
+    const limit = gw.options.limits.maxBufferedBytesTotal;
+    if (gw.buffered.bytes + deliveryBytes(d) > limit) {
+      gw.refused('bufferedBytesFull', 'message not buffered: limits.maxBufferedBytesTotal reached', { clientId: s.clientId, topic: d.topic, limit });
+      return;
     }
     gw.persistence.queued(s, d);
     s.queue.push(d);

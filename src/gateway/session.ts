@@ -5,6 +5,7 @@
 import type { TimerHandle } from '../clock.js';
 import type { PublishTopic, SubQoS } from '../codec/index.js';
 import type { TopicRegistry } from '../topics/registry.js';
+import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazyMap, LazySet } from './lazy.js';
 import type { Delivery, Link } from './types.js';
 
@@ -65,7 +66,7 @@ export class Session {
   sleepSec = 0;
   lastSeen = 0;
   will: Will | undefined;
-  pendingConnect: PendingConnect | undefined;
+  #pendingConnect: PendingConnect | undefined;
   /** filter (or short name, or the predefined topic's name) -> subscription */
   readonly subscriptions = new LazyMap<string, Subscription>();
   /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
@@ -73,7 +74,7 @@ export class Session {
   /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
   readonly refusedTopics = new LazySet<string>();
   /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
-  readonly queue: Delivery[] = [];
+  readonly queue: DeliveryQueue;
   inFlight: InFlight | undefined;
   /** QoS 2 message ids received and published, waiting for PUBREL (exactly once, §4.7) */
   readonly qos2Received = new LazySet<number>();
@@ -89,7 +90,23 @@ export class Session {
   constructor(
     readonly clientId: string,
     readonly registry: TopicRegistry,
-  ) {}
+    /** where the queue's bytes are added up with every other session's */
+    budget: ByteBudget = { bytes: 0 },
+    /** where sessions with a will exchange under way are counted (`limits.maxPendingConnects`) */
+    readonly pending: { count: number } = { count: 0 },
+  ) {
+    this.queue = new DeliveryQueue(budget);
+  }
+
+  /** What a CONNECT with a will asked for, while the will exchange runs; counted in `pending`. */
+  get pendingConnect(): PendingConnect | undefined {
+    return this.#pendingConnect;
+  }
+
+  set pendingConnect(p: PendingConnect | undefined) {
+    if ((p === undefined) !== (this.#pendingConnect === undefined)) this.pending.count += p === undefined ? -1 : 1;
+    this.#pendingConnect = p;
+  }
 
   /** 1..65535, never 0 (§5.3.4); skips the id in flight so a wrap cannot collide with it. */
   nextMsgId(): number {

@@ -21,8 +21,13 @@ export type DropReason =
   | 'notAuthorized'
   /** a CONNECT refused because `auth.takeover` is "deny" */
   | 'takeoverRefused'
-  /** over a per-peer token bucket (`limits.rate`) */
-  | 'rateLimited';
+  /** over a per-peer or per-address token bucket (`limits.rate`) */
+  | 'rateLimited'
+  /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
+  | 'bufferedBytesFull';
+
+/** Drops that are counted and logged through the gateway's throttled refusal log. */
+export type RefusalReason = Extract<DropReason, 'notAuthorized' | 'takeoverRefused' | 'rateLimited' | 'bufferedBytesFull'>;
 
 export interface GatewayStats {
   packetsIn: Partial<Record<PacketType, number>>;
@@ -36,6 +41,8 @@ export interface GatewayStats {
   /** PUBLISH and PUBREL sent again after T_RETRY */
   retransmissions: number;
   willsPublished: number;
+  /** taken away because `auth` no longer allows them (after a reload, or at a restore from the store) */
+  revoked: { sessions: number; subscriptions: number; wills: number };
 }
 
 export function createStats(): GatewayStats {
@@ -48,6 +55,7 @@ export function createStats(): GatewayStats {
     decodeErrors: {},
     retransmissions: 0,
     willsPublished: 0,
+    revoked: { sessions: 0, subscriptions: 0, wills: 0 },
   };
 }
 

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   limits: {
     /** sessions of all states together; CONNECT beyond it gets CONNACK 0x01 */
     maxSessions: number;
+    /** sessions in the will exchange (half-open) together; a CONNECT with a will beyond it gets CONNACK 0x01 */
+    maxPendingConnects: number;
     /** normal topic ids per client; REGISTER / SUBSCRIBE beyond it get 0x01 */
     maxRegistrationsPerClient: number;
     /** subscriptions per client; SUBSCRIBE beyond it gets SUBACK 0x01 */
@@ -27,9 +29,12 @@ export interface GatewayOptions {
     sleepBufferMessages: number;
     /** messages queued for an awake client behind the one in flight; the oldest is dropped when full */
     maxInflightQueue: number;
-    /** token buckets per peer key */
+    /** payload and topic bytes queued for all clients together; beyond it nothing more is buffered for a sleeping or absent client */
+    maxBufferedBytesTotal: number;
+    /** token buckets per peer key, and per network address (`Peer.address ?? Peer.key`) */
     rate: {
       connectPerPeer: BucketOptions;
+      connectPerAddress: BucketOptions;
       registerPerPeer: BucketOptions;
       publishPerPeer: BucketOptions;
     };

@@ -34,6 +34,8 @@ interface SessionTotals {
   buffered: number;
   /** waiting behind the one in flight, for clients that are reachable */
   queued: number;
+  /** payload and topic bytes of every queue, the figure `limits.maxBufferedBytesTotal` caps */
+  queuedBytes: number;
   inFlight: number;
   subscriptions: number;
   registrations: number;
@@ -41,11 +43,12 @@ interface SessionTotals {
 
 function totals(gateway: GatewayView): SessionTotals {
   const byState = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
-  const t: SessionTotals = { byState, buffered: 0, queued: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
+  const t: SessionTotals = { byState, buffered: 0, queued: 0, queuedBytes: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
   for (const s of gateway.sessions.values()) {
     byState[s.state]++;
     if (s.reachable) t.queued += s.queue.length;
     else t.buffered += s.queue.length;
+    t.queuedBytes += s.queue.bytes;
     if (s.inFlight !== undefined) t.inFlight++;
     t.subscriptions += s.subscriptions.size;
     t.registrations += s.registry.size;
@@ -140,6 +143,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   );
   readGauge(registry, 'buffered_messages', 'Messages kept for clients that are asleep or away (the sleep buffers).', [], () => [[{}, sessions().buffered]]);
   readGauge(registry, 'queued_messages', 'Messages waiting behind the one in flight for awake and active clients.', [], () => [[{}, sessions().queued]]);
+  readGauge(registry, 'queued_bytes', 'Payload and topic bytes waiting in the queues of all clients (capped by limits.maxBufferedBytesTotal for sleepers).', [], () => [
+    [{}, sessions().queuedBytes],
+  ]);
   readGauge(registry, 'inflight_messages', 'Requests (PUBLISH QoS 1/2, REGISTER) the gateway awaits an answer to.', [], () => [[{}, sessions().inFlight]]);
   readGauge(registry, 'subscriptions', 'Subscriptions of every session.', [], () => [[{}, sessions().subscriptions]]);
   readGauge(registry, 'registered_topics', 'Normal topic ids of every session.', [], () => [[{}, sessions().registrations]]);
@@ -152,6 +158,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   readCounter(registry, 'decode_errors_total', 'Frames that did not decode as MQTT-SN, by error code.', ['code'], () => entries(gateway.stats.decodeErrors, 'code'));
   readCounter(registry, 'retransmissions_total', 'PUBLISH, PUBREL and REGISTER sent again after T_RETRY.', [], () => [[{}, gateway.stats.retransmissions]]);
   readCounter(registry, 'wills_published_total', 'Wills published for clients that were lost.', [], () => [[{}, gateway.stats.willsPublished]]);
+  readCounter(registry, 'auth_revoked_total', 'Sessions, subscriptions and wills removed because auth no longer allows them (reload, restore).', ['kind'], () =>
+    entries(gateway.stats.revoked, 'kind'),
+  );
 
   readGauge(registry, 'transport_up', 'Whether a transport is open (1) or not (0: opening, reopening, closed).', ['transport'], () =>
     transports.map((t) => [{ transport: t.name }, t.state === 'open' ? 1 : 0] as const),

@@ -1,6 +1,6 @@
 /**
  * SIGHUP: read the config file again and apply what can change under running sessions, the log
- * level and the predefined topic table; name every other changed section as needing a restart.
+ * level, the predefined topic table and `auth`; name every other changed section as needing a restart.
  * A file that no longer validates changes nothing: the gateway keeps running on what it has.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -19,12 +19,25 @@ export function canReloadPredefinedTopics(gateway: object): gateway is Predefine
   return typeof (gateway as Partial<PredefinedTopicsReloadable>).setPredefinedTopics === 'function';
 }
 
+/**
+ * The gateway hook for new `auth`: it applies to the next request, and sessions, subscriptions
+ * and wills the new rules no longer allow are removed.
+ */
+export interface AuthReloadable {
+  setAuth(auth: GatewayConfig['auth']): unknown;
+}
+
+export function canReloadAuth(gateway: object): gateway is AuthReloadable {
+  return typeof (gateway as Partial<AuthReloadable>).setAuth === 'function';
+}
+
 /** Sections applied while running. */
-const RELOADABLE = new Set<string>(['log', 'predefinedTopics']);
+const RELOADABLE = new Set<string>(['log', 'predefinedTopics', 'auth']);
 
 export interface ReloadPlan {
   logLevel?: GatewayConfig['log']['level'];
   predefinedTopics?: GatewayConfig['predefinedTopics'];
+  auth?: GatewayConfig['auth'];
   /** top-level sections that changed but take effect only at the next start */
   restartNeeded: string[];
 }
@@ -34,6 +47,7 @@ export function planReload(running: GatewayConfig, next: GatewayConfig): ReloadP
   const plan: ReloadPlan = { restartNeeded: [] };
   if (running.log.level !== next.log.level) plan.logLevel = next.log.level;
   if (!isDeepStrictEqual(running.predefinedTopics, next.predefinedTopics)) plan.predefinedTopics = next.predefinedTopics;
+  if (!isDeepStrictEqual(running.auth, next.auth)) plan.auth = next.auth;
   const keys = new Set([...Object.keys(running), ...Object.keys(next)]);
   for (const key of [...keys].sort()) {
     if (RELOADABLE.has(key)) continue;
@@ -74,6 +88,15 @@ export function applyReload(running: GatewayConfig, plan: ReloadPlan, targets: R
       applied.push('predefinedTopics');
     } else {
       restartNeeded.push('predefinedTopics');
+    }
+  }
+  if (plan.auth !== undefined) {
+    if (canReloadAuth(targets.gateway)) {
+      targets.gateway.setAuth(plan.auth);
+      config = { ...config, auth: plan.auth };
+      applied.push('auth');
+    } else {
+      restartNeeded.push('auth');
     }
   }
   return { applied, restartNeeded, config };

@@ -61,7 +61,7 @@ export function systemdUnit(o: UnitOptions): string {
     '# Install:  ... --print-systemd-unit | sudo tee /etc/systemd/system/mqttsn-gateway.service',
     '#           sudo systemctl daemon-reload && sudo systemctl enable --now mqttsn-gateway',
     '# Logs:     journalctl -u mqttsn-gateway -f',
-    '# Reload:   sudo systemctl reload mqttsn-gateway   (predefined topics and log level; sessions stay)',
+    '# Reload:   sudo systemctl reload mqttsn-gateway   (predefined topics, auth and log level; sessions stay)',
     '',
     '[Unit]',
     'Description=MQTT-SN gateway',

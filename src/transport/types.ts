@@ -28,6 +28,13 @@ import type { TransportError } from '../errors.js';
  */
 export interface Peer {
   readonly key: string;
+  /**
+   * The sender's network address without the parts a sender picks freely: for UDP the IP
+   * address without the source port. Absent where the key is already that (a serial line, an
+   * XBee node, a node behind a forwarder). Per-address limits key on `address ?? key`, so one
+   * host cannot escape them by changing its source port.
+   */
+  readonly address?: string;
 }
 
 /**

@@ -59,7 +59,7 @@ async function setup(extra: Record<string, unknown> = {}, store?: MemorySessionS
     return b;
   };
   const bridge = await make();
-  const h = new Harness({}, store, bridge);
+  const h = new Harness({}, store, undefined, bridge);
   box.h = h;
   await bridge.start();
   up.last.accept();
@@ -264,7 +264,7 @@ describe('transparent mode: messages', () => {
     await store.flush();
     const next = await another();
     const before = up.connections.length;
-    await h.restart(next);
+    await h.restart({}, next);
     assert.equal(up.connections.length, before + 1, 'the stored session got its connection back');
     up.last.accept(false);
     await settle();

@@ -74,12 +74,15 @@ describe('config: defaults', () => {
       broker: { listen: [{ host: '127.0.0.1', port: 1883 }] },
       limits: {
         maxSessions: 100_000,
+        maxPendingConnects: 1000,
         maxRegistrationsPerClient: 1000,
         maxSubscriptionsPerClient: 100,
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
+        maxBufferedBytesTotal: 64 * 1024 * 1024,
         rate: {
           connectPerPeer: { perSecond: 5, burst: 10 },
+          connectPerAddress: { perSecond: 20, burst: 100 },
           registerPerPeer: { perSecond: 50, burst: 200 },
           publishPerPeer: { perSecond: 2000, burst: 4000 },
         },

@@ -10,6 +10,7 @@ import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketTyp
 import type { ClientUpstream } from '../../src/gateway/client-upstream.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { defaultConfig } from '../../src/config/index.js';
+import type { Logger } from '../../src/logger.js';
 import type { GatewayOptions } from '../../src/gateway/types.js';
 import type { SessionStore } from '../../src/store/session-store.js';
 import type { Peer, Transport, TransportEvents, TransportStats } from '../../src/transport/types.js';
@@ -69,6 +70,7 @@ export class MemoryBroker implements BrokerCore {
 
 interface TestPeer extends Peer {
   key: string;
+  address?: string;
 }
 
 /** A transport whose peers are test clients: frames in by `inject`, frames out recorded per peer. */
@@ -108,9 +110,10 @@ export class RecordingTransport implements Transport<TestPeer> {
   stats(): TransportStats {
     throw new Error('not used by these tests');
   }
-  inject(key: string, frame: Buffer): void {
+  /** `address`: the peer's network address, as a UDP transport gives it (none: the key is the address) */
+  inject(key: string, frame: Buffer, address?: string): void {
     assert.ok(this.#frame, 'gateway not attached');
-    this.#frame({ key }, frame, false);
+    this.#frame(address === undefined ? { key } : { key, address }, frame, false);
   }
 }
 
@@ -121,14 +124,15 @@ export class TestClient {
   constructor(
     readonly h: Harness,
     readonly key: string,
+    readonly address?: string,
   ) {}
 
   send(p: Packet): void {
-    this.h.transport.inject(this.key, encode(p));
+    this.h.transport.inject(this.key, encode(p), this.address);
   }
 
   sendRaw(hex: string): void {
-    this.h.transport.inject(this.key, Buffer.from(hex, 'hex'));
+    this.h.transport.inject(this.key, Buffer.from(hex, 'hex'), this.address);
   }
 
   /** Everything the gateway sent to this client since the last call, decoded. */
@@ -191,12 +195,13 @@ export class Harness {
   readonly broker = new MemoryBroker();
   readonly transport = new RecordingTransport();
   gateway: Gateway;
-  readonly #options: GatewayOptions;
+  #options: GatewayOptions;
   readonly #store: SessionStore | undefined;
+  readonly #logger: Logger | undefined;
   #upstream: ClientUpstream | undefined;
 
   /** `upstream`: transparent mode, through this port */
-  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, upstream?: ClientUpstream) {
+  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, logger?: Logger, upstream?: ClientUpstream) {
     const o: GatewayOptions = defaultConfig();
     const options: GatewayOptions = {
       ...o,
@@ -209,20 +214,22 @@ export class Harness {
     };
     this.#options = options;
     this.#store = store;
+    this.#logger = logger;
     this.#upstream = upstream;
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, upstream });
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, logger, upstream });
     this.gateway.attach(this.transport);
   }
 
   /**
    * A new gateway on the same store, transport and broker, as after a crash: the old one is only
-   * detached, never asked to save anything more.
+   * detached, never asked to save anything more. `change` replaces option sections.
    */
-  async restart(upstream?: ClientUpstream): Promise<void> {
+  async restart(change: Partial<GatewayOptions> = {}, upstream?: ClientUpstream): Promise<void> {
     await this.gateway.stop();
-    // A new process has a new bridge too.
+    // A config edited while the gateway was down; a new process has a new bridge too.
+    this.#options = { ...this.#options, ...change };
     if (upstream !== undefined) this.#upstream = upstream;
-    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, upstream: this.#upstream });
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger, upstream: this.#upstream });
     this.gateway.attach(this.transport);
     await this.gateway.start();
     await settle();
@@ -233,8 +240,9 @@ export class Harness {
     return this;
   }
 
-  client(key: string): TestClient {
-    return new TestClient(this, key);
+  /** A client at a peer key; with `address`, a peer that has one (a UDP host behind several ports). */
+  client(key: string, address?: string): TestClient {
+    return new TestClient(this, key, address);
   }
 
   /** Advance the fake clock and let promise callbacks run. */
@@ -250,6 +258,13 @@ export class Harness {
   }
 }
 
-export async function harness(overrides?: ConstructorParameters<typeof Harness>[0], store?: SessionStore): Promise<Harness> {
-  return new Harness(overrides, store).start();
+export async function harness(overrides?: ConstructorParameters<typeof Harness>[0], store?: SessionStore, logger?: Logger): Promise<Harness> {
+  return new Harness(overrides, store, logger).start();
+}
+
+/** A logger that keeps what was logged at info and above, for tests about log lines. */
+export function recordingLogger(): { logger: Logger; lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> } {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+  const at = (level: string) => (obj: object, msg: string): void => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: () => undefined, trace: () => undefined } };
 }

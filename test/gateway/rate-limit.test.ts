@@ -2,10 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock.js';
+import { defaultConfig } from '../../src/config/index.js';
 import { PeerRateLimiter } from '../../src/gateway/rate-limit.js';
+import { encode } from '../../src/codec/index.js';
 import { harness, settle } from './harness.js';
 
 const bucket = (perSecond: number, burst: number) => ({ perSecond, burst });
+/** `limits.rate` at its defaults, with some buckets changed. */
+const rate = (changed: Partial<ReturnType<typeof defaultConfig>['limits']['rate']>) => ({ ...defaultConfig().limits.rate, ...changed });
 
 describe('rate limit: token bucket', () => {
   it('allows a burst, then refills at the configured rate', () => {
@@ -52,7 +56,7 @@ describe('rate limit: token bucket', () => {
 
 describe('rate limit: gateway', () => {
   it('answers CONNECT over the limit with CONNACK 0x01, counts it, and serves other peers', async () => {
-    const h = await harness({ limits: { rate: { connectPerPeer: bucket(1, 2), registerPerPeer: bucket(50, 200), publishPerPeer: bucket(200, 400) } } });
+    const h = await harness({ limits: { rate: rate({ connectPerPeer: bucket(1, 2), publishPerPeer: bucket(200, 400) }) } });
     const noisy = h.client('noisy');
     await noisy.connect('n');
     await noisy.connect('n');
@@ -65,7 +69,7 @@ describe('rate limit: gateway', () => {
   });
 
   it('answers REGISTER over the limit with REGACK 0x01', async () => {
-    const h = await harness({ limits: { rate: { connectPerPeer: bucket(5, 10), registerPerPeer: bucket(1, 2), publishPerPeer: bucket(200, 400) } } });
+    const h = await harness({ limits: { rate: rate({ registerPerPeer: bucket(1, 2), publishPerPeer: bucket(200, 400) }) } });
     const c = h.client('a');
     await c.connect('a');
     await c.register('t/1', 1);
@@ -83,7 +87,7 @@ describe('rate limit: gateway', () => {
   it('answers PUBLISH QoS 1/2 over the limit with PUBACK 0x01 and drops QoS 0/-1 silently', async () => {
     const h = await harness({
       predefinedTopics: { '1': 'p/1' },
-      limits: { rate: { connectPerPeer: bucket(5, 10), registerPerPeer: bucket(50, 200), publishPerPeer: bucket(1, 1) } },
+      limits: { rate: rate({ publishPerPeer: bucket(1, 1) }) },
     });
     const c = h.client('a');
     await c.connect('a');
@@ -106,5 +110,41 @@ describe('rate limit: gateway', () => {
     await settle();
     assert.equal(c.one('PUBACK').returnCode, 0);
     assert.deepEqual(h.broker.on('p/1'), ['0', 'b', '13']);
+  });
+
+  it('limits CONNECT per address across source ports, and leaves other addresses alone', async () => {
+    const h = await harness({ limits: { rate: rate({ connectPerAddress: bucket(1, 3) }) } });
+    // One host, a new source port for every CONNECT: the per-peer buckets never run dry.
+    const ports = Array.from({ length: 5 }, (_, i) => h.client(`udp:10.0.0.9:${4000 + i}`, '10.0.0.9'));
+    for (const c of ports.slice(0, 3)) await c.connect(`spoof-${c.key}`);
+    for (const c of ports.slice(3)) {
+      c.send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: `spoof-${c.key}` });
+      assert.equal(c.one('CONNACK').returnCode, 1);
+    }
+    assert.equal(h.gateway.stats.dropped.rateLimited, 2);
+    assert.equal(h.gateway.sessions.size, 3, 'refused CONNECTs made no session');
+    // Another host, and a peer without an address (keyed by itself), are not affected.
+    await h.client('udp:10.0.0.10:4000', '10.0.0.10').connect('other-host');
+    await h.client('xbee:0013a20000000001').connect('radio');
+    await h.advance(1000);
+    await ports[4]!.connect('spoof-later');
+  });
+
+  it('keeps the per-address buckets bounded under 50,000 spoofed addresses', async () => {
+    const h = await harness({ limits: { rate: rate({ connectPerAddress: bucket(20, 100) }) } });
+    let peak = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const a = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      // Not a valid CONNECT past the buckets (protocol id 9): only the buckets' memory is measured.
+      h.transport.inject(`udp:${a}:1`, encode({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 9, duration: 60, clientId: 'x' }), a);
+      peak = Math.max(peak, h.gateway.rates.connectByAddress.size);
+      h.clock.advance(1);
+    }
+    // A bucket refills in 5 s, one new address per ms: at most 5,000 are not yet full, and sweeps keep about twice that.
+    assert.ok(peak <= 2 * 5000 + 1024, `peak ${peak}`);
+    await h.advance(5000);
+    h.client('udp:10.9.9.9:1', '10.9.9.9').send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 9, duration: 60, clientId: 'x' });
+    assert.equal(h.gateway.rates.connectByAddress.size, 1);
+    assert.equal(h.gateway.sessions.size, 0);
   });
 });

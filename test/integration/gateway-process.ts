@@ -46,10 +46,13 @@ export interface GatewayProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts the gateway CLI with a config built from the free ports; resolves once it logs "gateway running". */
+/**
+ * Starts the gateway CLI with a config built from the free ports; resolves once it answers
+ * SEARCHGW. `nodeArgs` go to node before the script (e.g. `--max-old-space-size`).
+ */
 export async function startGateway(
   extra: Record<string, unknown> = {},
-  opts: { udpHost?: string; logLevel?: string; extraTransports?: unknown[] } = {},
+  opts: { udpHost?: string; logLevel?: string; extraTransports?: unknown[]; nodeArgs?: string[] } = {},
 ): Promise<GatewayProcess> {
   const udpHost = opts.udpHost ?? '127.0.0.1';
   const udpPort = await freeUdpPort(udpHost);
@@ -63,7 +66,7 @@ export async function startGateway(
     ...extra,
   };
   await writeFile(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { parseConfig } from '../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../src/index.js';
+import { createStats } from '../../src/gateway/stats.js';
 import { checkHealth } from '../../src/observability/health.js';
 import { startObservabilityServer, type ObservabilityServer } from '../../src/observability/http-server.js';
 import { createMetricsRegistry } from '../../src/observability/metrics.js';
@@ -167,7 +168,7 @@ describe('observability: readiness rules', () => {
 
 describe('observability: upstream metrics from a provider', () => {
   it('shows what the provider reports, and only the figures it has', async () => {
-    const gateway = { stats: { packetsIn: {}, packetsOut: {}, publishIn: { '-1': 0, '0': 0, '1': 0, '2': 0 }, publishOut: { '0': 0, '1': 0, '2': 0 }, dropped: {}, decodeErrors: {}, retransmissions: 0, willsPublished: 0 }, sessions: new Map(), clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } };
+    const gateway = { stats: createStats(), sessions: new Map(), clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } };
     let status: UpstreamStatus = { connected: true, queueDepth: 3, queueLimit: 1000, sent: 42 };
     const registry = createMetricsRegistry({ gateway, transports: [], upstream: () => status });
     let { samples } = parseMetrics(await registry.metrics());

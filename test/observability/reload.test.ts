@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { applyReload, canReloadPredefinedTopics, planReload } from '../../src/observability/reload.js';
+import { applyReload, canReloadAuth, canReloadPredefinedTopics, planReload } from '../../src/observability/reload.js';
 import { parseConfig } from '../../src/config/index.js';
 import { freeTcpPort, freeUdpPort, SnClient } from '../integration/gateway-process.js';
 import { GatewayChild, tempDir, writeConfig } from '../cli/cli-process.js';
@@ -114,6 +114,17 @@ describe('observability: SIGHUP reload', () => {
       await sub.endAsync();
     }
   });
+
+  // Last: it takes the session of the shared client away.
+  it('applies new auth: a connected client no longer allowed is disconnected and refused', async () => {
+    const r = await reload({ ...base, log: { level: 'debug' }, predefinedTopics: { '1': 'hup/one', '2': 'hup/two' }, auth: { clients: [{ clientId: 'someone-else' }] } });
+    assert.deepEqual(r.applied, ['auth'], JSON.stringify(r));
+    await client.next('DISCONNECT');
+    await gw.waitFor((l) => l.includes('auth reloaded: sessions and rights no longer allowed were removed') && l.includes('hup-1'), 3000);
+    assert.equal((await getJson(httpPort, '/api/sessions/hup-1')).status, 404);
+    client.send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: 'hup-1' });
+    assert.equal((await client.next('CONNACK')).returnCode, 3);
+  });
 });
 
 describe('observability: reload planning', () => {
@@ -139,5 +150,22 @@ describe('observability: reload planning', () => {
     assert.deepEqual(withoutHook.applied, ['log.level']);
     assert.deepEqual(withoutHook.restartNeeded, ['predefinedTopics']);
     assert.deepEqual(withoutHook.config.predefinedTopics, {}, 'what was not applied stays as it runs');
+  });
+
+  it('applies auth where the gateway can take it', () => {
+    const running = config();
+    const next = config({ auth: { clients: [{ clientId: 'a' }], takeover: 'deny' } });
+    const plan = planReload(running, next);
+    assert.deepEqual(plan.restartNeeded, []);
+    let given: unknown;
+    const withHook = applyReload(running, plan, { logger: { level: 'info' }, gateway: { setAuth: (a: unknown) => (given = a) } });
+    assert.deepEqual(withHook.applied, ['auth']);
+    assert.deepEqual(given, next.auth);
+    assert.deepEqual(withHook.config.auth, next.auth);
+    assert.ok(canReloadAuth(Gateway.prototype));
+
+    const withoutHook = applyReload(running, plan, { logger: { level: 'info' }, gateway: {} });
+    assert.deepEqual(withoutHook.restartNeeded, ['auth']);
+    assert.deepEqual(withoutHook.config.auth, running.auth);
   });
 });

@@ -25,7 +25,14 @@ const MAX_CLIENT_ID_BYTES = 128;
 
 export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
   // First, before any work: a CONNECT flood from one address must stay cheap. 0x01 tells an
-  // honest client to try later (§4.3).
+  // honest client to try later (§4.3). The address bucket goes first so that a host cycling
+  // through source ports is refused before it costs a per-peer bucket each.
+  const address = link.peer.address ?? link.peer.key;
+  if (!gw.rates.connectByAddress.take(address)) {
+    gw.refused('rateLimited', 'CONNECT over the per-address rate limit', { peer: link.peer.key, address, clientId: p.clientId });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   if (!gw.rates.connect.take(link.peer.key)) {
     gw.refused('rateLimited', 'CONNECT over the per-peer rate limit', { peer: link.peer.key, clientId: p.clientId });
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
@@ -53,6 +60,15 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
       return;
     }
     gw.logger.info(fields, 'client id taken over by a new address');
+  }
+  // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
+  // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
+  // repeated CONNECT of a session already half-open only replaces its own.
+  if (p.will && existing?.pendingConnect === undefined && gw.pendingConnects.count >= gw.options.limits.maxPendingConnects) {
+    bump(gw.stats.dropped, 'congestion');
+    gw.logger.debug({ peer: link.peer.key, clientId: p.clientId, limit: gw.options.limits.maxPendingConnects }, 'CONNECT with a will refused: limits.maxPendingConnects reached');
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return;
   }
   // A peer that was another client (a device rebooted with a new id) has ended that session.
   const previous = gw.byPeer.get(link.peer.key);
@@ -115,7 +131,7 @@ function clearSession(gw: GatewayCore, s: Session): void {
   for (const filter of s.subscriptions.keys()) gw.subscriptions.remove(filter, s);
   s.subscriptions.clear();
   s.registry.clear();
-  s.queue.length = 0;
+  s.queue.clear();
   s.qos2Received.clear();
   s.will = undefined;
   gw.persistence.forget(s);

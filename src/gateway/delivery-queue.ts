@@ -1,0 +1,66 @@
+/**
+ * A session's queue of deliveries that keeps count of its bytes, and adds them to a budget
+ * shared by every session: the gateway holds the sum of all queues without walking them, so
+ * `limits.maxBufferedBytesTotal` can be checked on every message.
+ */
+import type { Delivery } from './types.js';
+
+/** Bytes queued across every session of one gateway. */
+export interface ByteBudget {
+  bytes: number;
+}
+
+/** What a queued message costs: its payload and topic (the rest is a small constant per message). */
+export function deliveryBytes(d: Delivery): number {
+  return d.payload.length + d.topic.length;
+}
+
+export class DeliveryQueue implements Iterable<Delivery> {
+  readonly #items: Delivery[] = [];
+  readonly #budget: ByteBudget;
+  #bytes = 0;
+
+  constructor(budget: ByteBudget) {
+    this.#budget = budget;
+  }
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** Bytes of this queue (payloads and topics). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(d: Delivery): void {
+    this.#items.push(d);
+    this.#add(deliveryBytes(d));
+  }
+
+  unshift(d: Delivery): void {
+    this.#items.unshift(d);
+    this.#add(deliveryBytes(d));
+  }
+
+  shift(): Delivery | undefined {
+    const d = this.#items.shift();
+    if (d !== undefined) this.#add(-deliveryBytes(d));
+    return d;
+  }
+
+  /** Empties the queue and gives its bytes back to the budget. */
+  clear(): void {
+    this.#items.length = 0;
+    this.#add(-this.#bytes);
+  }
+
+  [Symbol.iterator](): Iterator<Delivery> {
+    return this.#items[Symbol.iterator]();
+  }
+
+  #add(n: number): void {
+    this.#bytes += n;
+    this.#budget.bytes += n;
+  }
+}
