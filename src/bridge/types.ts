@@ -34,6 +34,14 @@ export interface BridgeCounters {
   qosDowngraded: number;
   /** QoS 0 messages dropped because the profile's publish rate was used up (QoS 1/2 wait instead) */
   droppedRateLimited: number;
+  /** QoS 1/2 messages replaced, while waiting for the profile's budget, by a newer one on the same upstream topic (adafruit-io: newest value per feed) */
+  coalesced: number;
+  /** messages sent without their retain flag because the service keeps no retained messages */
+  retainDropped: number;
+  /** throttle notices from the service; publishing paused for the time each asked */
+  throttled: number;
+  /** connections renewed before their credentials (a SAS token) expired */
+  tokenRenewals: number;
   /** messages from upstream that the broker core refused (see the log) */
   droppedInbound: number;
   /** our own messages that came back from upstream and were not delivered again */

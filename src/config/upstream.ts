@@ -12,7 +12,7 @@ import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
 import { formatPath } from './path.js';
-import { profileProblems, UPSTREAM_PROFILES } from './profiles.js';
+import { PROFILE_HELP, PROFILE_SETTINGS, profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
 /** Bridge modes. `transparent` (one upstream connection per MQTT-SN client) joins this list later. */
 export const UPSTREAM_MODES = ['aggregating'] as const;
@@ -173,13 +173,8 @@ const queue = z
 
 export const upstreamSchema = z
   .strictObject({
-    profile: z
-      .enum(UPSTREAM_PROFILES)
-      .optional()
-      .describe(
-        'A hosted MQTT service whose rules the bridge follows. aws-iot: AWS IoT Core (mqtts with a client certificate, SNI, QoS 0/1, ' +
-          '128 KB payloads, at most 7 "/" per topic, paced to its publish rate, subscriptions batched to its limits). Without it: a plain MQTT 3.1.1 broker.',
-      ),
+    profile: z.enum(UPSTREAM_PROFILES).optional().describe(PROFILE_HELP),
+    ...PROFILE_SETTINGS,
     url: z
       .string()
       .superRefine((url, ctx) => {
