@@ -8,9 +8,8 @@
  * the connection, the connection is closed.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Aedes, type Client } from 'aedes';
-import { listenTls } from './tls-listener.js';
+import { serveBrokerOverTls } from './tls-listener.js';
 
 export interface AzureViolation {
   rule: 'client-id' | 'username' | 'token-format' | 'resource' | 'signature' | 'expired' | 'qos2' | 'retain' | 'topic' | 'subscribe';
@@ -137,9 +136,9 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
     done(null, { ...sub, qos: sub.qos === 2 ? 1 : sub.qos });
   };
 
-  const listener = await listenTls({ ca: await readFile(o.ca), cert: await readFile(o.cert), key: await readFile(o.key) }, (socket) => broker.handle(socket));
+  const served = await serveBrokerOverTls(broker, o);
   return {
-    port: listener.port,
+    port: served.port,
     violations,
     accepted,
     tokens,
@@ -152,8 +151,7 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
       ),
     close: async () => {
       for (const t of expiries) clearTimeout(t);
-      await listener.close();
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await served.close();
     },
   };
 }

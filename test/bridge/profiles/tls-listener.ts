@@ -1,4 +1,5 @@
 /** A TLS listener on a free 127.0.0.1 port for the contract brokers: each secured socket goes to `onSocket`. */
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 
@@ -25,6 +26,22 @@ export async function listenTls(options: tls.TlsOptions, onSocket: (socket: tls.
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** An aedes broker behind a TLS listener with the server's PEM files; closing closes both. */
+export async function serveBrokerOverTls(
+  broker: { handle(socket: tls.TLSSocket): unknown; close(cb: () => void): void },
+  files: { ca: string; cert: string; key: string },
+): Promise<TlsListener> {
+  const [ca, cert, key] = await Promise.all([readFile(files.ca), readFile(files.cert), readFile(files.key)]);
+  const listener = await listenTls({ ca, cert, key }, (socket) => broker.handle(socket));
+  return {
+    port: listener.port,
+    close: async () => {
+      await listener.close();
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
 }
