@@ -72,7 +72,7 @@ export class AggregatingBridge implements Bridge {
   readonly #drainMs: number;
   readonly #rules: TopicRules;
   readonly #echo: EchoFilter;
-  readonly #counters: BridgeCounters = {
+  readonly #counters: Required<BridgeCounters> = {
     sent: 0,
     acked: 0,
     resent: 0,
@@ -210,6 +210,7 @@ export class AggregatingBridge implements Bridge {
       mode: this.mode,
       url: this.#config.url,
       clientId: this.#config.clientId,
+      profile: this.#profile?.name,
       state: this.#state(),
       connected: link.kind === 'connected',
       since: new Date(this.#stateSince.wall).toISOString(),

@@ -11,6 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
+import { scrape, valueOf } from '../../observability/helpers.js';
 import { snNode, startBridgedGateway, until, type BridgedGateway } from '../harness.js';
 import { startAdafruitContract, type AdafruitContract } from './adafruit-contract.js';
 
@@ -45,7 +46,7 @@ describe('adafruit-io profile against an Adafruit IO contract broker', () => {
     await pki.close();
   });
 
-  async function gateway(upstream: Record<string, unknown>): Promise<BridgedGateway> {
+  async function gateway(upstream: Record<string, unknown>, sections: Record<string, unknown> = {}): Promise<BridgedGateway> {
     const gw = await startBridgedGateway(
       {
         url: `mqtts://localhost:${io.port}`,
@@ -55,6 +56,7 @@ describe('adafruit-io profile against an Adafruit IO contract broker', () => {
         ...upstream,
       },
       { AIO_KEY },
+      sections,
     );
     open.push(gw);
     return gw;
@@ -82,13 +84,13 @@ describe('adafruit-io profile against an Adafruit IO contract broker', () => {
       profile: 'adafruit-io',
       topics: [{ pattern: 'dev/#', direction: 'out', qos: 2, localPrefix: '', remotePrefix: '' }],
       adafruit: { dataPointsPerMinute: BUDGET, budgetWindowSec: WINDOW_SEC },
-    });
+    }, { http: { enabled: true, port: 0 } });
     try {
       await until(() => gw.bridge.connected, 5000, 'connection');
       await until(() => io.subscribed.includes(`${USER}/throttle`) && io.subscribed.includes(`${USER}/errors`), 5000, 'throttle and errors subscribed');
       await traffic(gw, 'sensor-a', (f) => `dev/${f}`);
       const total = FEEDS.length * VALUES + 1;
-      await until(() => io.accepted.length - a0 + gw.bridge.status().counters.coalesced >= total, 10_000, 'every value stored or coalesced');
+      await until(() => io.accepted.length - a0 + (gw.bridge.status().counters.coalesced ?? 0) >= total, 10_000, 'every value stored or coalesced');
       await until(() => gw.bridge.status().queue.messages === 0, 5000, 'queue drained');
 
       assert.deepEqual(io.violations.slice(v0), []);
@@ -99,10 +101,17 @@ describe('adafruit-io profile against an Adafruit IO contract broker', () => {
       }
       assert.deepEqual(got.filter((a) => a.feed === 'dev-status').map((a) => a.qos), [1], 'QoS 2 went up as QoS 1');
       const c = gw.bridge.status().counters;
-      assert.equal(got.length + c.coalesced, total, 'each value stored or coalesced, none lost otherwise');
-      assert.ok(c.coalesced > 0, 'the burst was over the budget: values were coalesced');
+      assert.equal(got.length + (c.coalesced ?? 0), total, 'each value stored or coalesced, none lost otherwise');
+      assert.ok((c.coalesced ?? 0) > 0, 'the burst was over the budget: values were coalesced');
       assert.equal(c.qosDowngraded, 1);
       assert.equal(c.disconnects, 0);
+
+      const { samples } = await scrape(gw.running.http!.port);
+      const metric = (name: string) => valueOf(samples, `mqttsn_upstream_${name}_total`, { profile: 'adafruit-io' });
+      assert.equal(metric('coalesced'), c.coalesced, 'coalesced on /metrics');
+      assert.equal(metric('qos_downgraded'), 1, 'qosDowngraded on /metrics');
+      assert.equal(metric('refused_by_profile'), 0);
+      assert.equal(metric('dropped_rate_limited'), 0);
     } finally {
       await gw.close();
     }
