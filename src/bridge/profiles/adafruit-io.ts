@@ -42,7 +42,8 @@ export function adafruitIoProfile(user: string, s: AdafruitSettings): UpstreamPr
     name: 'adafruit-io',
     service: 'Adafruit IO',
     maxQos: 1,
-    // A feed value is text; the service stores at most 100 KB per value (1 KB with history on).
+    // The MQTT documentation gives no size limit; this only keeps back payloads far beyond what a
+    // feed value is meant to be (text, usually a few bytes) rather than have the service drop them.
     maxPayloadBytes: 100 * 1024,
     maxTopicBytes: 65_535,
     maxTopicSlashes: Number.POSITIVE_INFINITY,

@@ -76,8 +76,9 @@ export function azureIotHubProfile(device: AzureDevice, s: AzureSettings, usesSa
     maxPayloadBytes: 256 * 1024 - 1024,
     maxTopicBytes: 65_535,
     maxTopicSlashes: Number.POSITIVE_INFINITY,
-    // The hub throttles device-to-cloud sends per hub (on the order of 100 per second on an S1
-    // unit) and delays rather than disconnects; pacing well under it spares the other devices.
+    // The hub throttles device-to-cloud sends per hub and unit (its quotas depend on the tier)
+    // and delays what is over; a steady pace well under a small hub's share spares the other
+    // devices of the hub. Not a documented per-device limit: a choice.
     publishRate: { perSecond: 50, burst: 10 },
     maxSubscriptions: 50,
     filtersPerSubscribe: 8,
