@@ -2,17 +2,19 @@
  * A local stand-in for Azure IoT Hub's MQTT device endpoint that enforces what the
  * azure-iot-hub profile must do: TLS; client id = the device id; user name
  * `{hub}/{device}/?api-version=...`; a SAS token whose signature verifies with the device key and
- * that has not expired (a connection is closed when its token expires, as the hub does); QoS 2
+ * that has not expired (a connection is closed when its token expires, as the hub does), or no
+ * password and a client certificate signed by the CA (X.509 devices); QoS 2
  * and retained PUBLISH refused; only the device's telemetry topic for PUBLISH and its
  * cloud-to-device filter for SUBSCRIBE. A broken rule is written down and, where the hub closes
  * the connection, the connection is closed.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { serveBrokerOverTls } from './tls-listener.js';
 
 export interface AzureViolation {
-  rule: 'client-id' | 'username' | 'token-format' | 'resource' | 'signature' | 'expired' | 'qos2' | 'retain' | 'topic' | 'subscribe';
+  rule: 'client-id' | 'username' | 'token-format' | 'resource' | 'signature' | 'expired' | 'x509' | 'qos2' | 'retain' | 'topic' | 'subscribe';
   clientId: string | undefined;
   detail: string;
 }
@@ -31,6 +33,8 @@ export interface AzureContract {
   readonly accepted: AzureAccepted[];
   /** expiry (seconds since the epoch) of each token a connection was accepted with */
   readonly tokens: number[];
+  /** connections accepted on a client certificate (X.509 devices) */
+  readonly certificateLogins: number;
   /** connections the contract closed because their token expired */
   readonly expiredConnections: number;
   /** Sends a cloud-to-device message to the device, with `bag` as its topic's property bag. */
@@ -64,6 +68,7 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
   const tokens: number[] = [];
   const expiries = new Set<NodeJS.Timeout>();
   let expiredConnections = 0;
+  let certificateLogins = 0;
   const events = `devices/${o.deviceId}/messages/events/`;
   const bound = `devices/${o.deviceId}/messages/devicebound/`;
 
@@ -99,6 +104,12 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
     if (client.id !== o.deviceId) return done(refuse(client, 'client-id', `client id ${client.id}, expected the device id ${o.deviceId}`, 2), false);
     const user = `${o.hubHost}/${o.deviceId}/?api-version=2021-04-12`;
     if (username !== user) return done(refuse(client, 'username', `user name ${String(username)}, expected ${user}`, 4), false);
+    if (password === undefined) {
+      // An X.509 device: no password, and a client certificate the hub's CA verified.
+      if ((client.conn as Partial<TLSSocket>).authorized !== true) return done(refuse(client, 'x509', 'no password and no verified client certificate', 5), false);
+      certificateLogins++;
+      return done(null, true);
+    }
     const se = checkToken(client, password);
     if (se instanceof Error) return done(se, false);
     tokens.push(se);
@@ -136,7 +147,8 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
     done(null, { ...sub, qos: sub.qos === 2 ? 1 : sub.qos });
   };
 
-  const served = await serveBrokerOverTls(broker, o);
+  // Certificates are asked for, not required: SAS devices present none.
+  const served = await serveBrokerOverTls(broker, o, { requestCert: true, rejectUnauthorized: false });
   return {
     port: served.port,
     violations,
@@ -144,6 +156,9 @@ export async function startAzureContract(o: AzureContractOptions): Promise<Azure
     tokens,
     get expiredConnections() {
       return expiredConnections;
+    },
+    get certificateLogins() {
+      return certificateLogins;
     },
     sendToDevice: (bag, payload) =>
       new Promise<void>((resolve, reject) =>

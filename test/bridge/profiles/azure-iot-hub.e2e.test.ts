@@ -128,6 +128,23 @@ describe('azure-iot-hub profile against an Azure IoT Hub contract broker', () =>
     }
   });
 
+  it('signs in with an X.509 client certificate instead of a key', async () => {
+    const logins = hub.certificateLogins;
+    const a0 = hub.accepted.length;
+    const gw = await gateway({ profile: 'azure-iot-hub', tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
+    const node = await snNode(gw.udpPort, 'sensor-x');
+    try {
+      await until(() => gw.bridge.connected, 5000, 'connection with the certificate');
+      assert.equal(hub.certificateLogins, logins + 1);
+      await node.publish({ topic: 'dev/x/t', payload: 'by-cert', qos: 1 });
+      await until(() => hub.accepted.slice(a0).some((m) => m.payload === 'by-cert'), 5000, 'telemetry at the hub');
+      assert.equal(gw.bridge.status().counters.tokenRenewals, 0, 'nothing to renew');
+    } finally {
+      await node.close();
+      await gw.close();
+    }
+  });
+
   it('is refused with the wrong device key', async () => {
     const v0 = hub.violations.length;
     const gw = await gateway({ profile: 'azure-iot-hub', azure: { deviceKeyEnv: 'AZURE_DEVICE_KEY' } }, randomBytes(32));

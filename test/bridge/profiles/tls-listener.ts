@@ -34,9 +34,10 @@ export async function listenTls(options: tls.TlsOptions, onSocket: (socket: tls.
 export async function serveBrokerOverTls(
   broker: { handle(socket: tls.TLSSocket): unknown; close(cb: () => void): void },
   files: { ca: string; cert: string; key: string },
+  more: tls.TlsOptions = {},
 ): Promise<TlsListener> {
   const [ca, cert, key] = await Promise.all([readFile(files.ca), readFile(files.cert), readFile(files.key)]);
-  const listener = await listenTls({ ca, cert, key }, (socket) => broker.handle(socket));
+  const listener = await listenTls({ ca, cert, key, ...more }, (socket) => broker.handle(socket));
   return {
     port: listener.port,
     close: async () => {
