@@ -7,12 +7,15 @@
  * of the same feed, so every feed's newest value arrives and every QoS 1 value either arrives or
  * is counted as coalesced; with keepNewestPerFeed false every QoS 1 value arrives. Without the
  * profile the same traffic goes over the budget and loses data, which shows the contract can fail.
+ * When another client spends the account's budget, the service drops a value and sends a throttle
+ * notice, and the gateway holds back for the time it names.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
 import { scrape, valueOf } from '../../observability/helpers.js';
-import { snNode, startBridgedGateway, until, type BridgedGateway } from '../harness.js';
+import { publisher, snNode, startBridgedGateway, until, type BridgedGateway } from '../harness.js';
 import { startAdafruitContract, type AdafruitContract } from './adafruit-contract.js';
 
 const USER = 'maker1';
@@ -137,6 +140,34 @@ describe('adafruit-io profile against an Adafruit IO contract broker', () => {
       // "." names a group: all/garage/door -> all.garage-door
       assert.ok(io.accepted.slice(a0).some((a) => a.feed === 'all.garage-door'));
     } finally {
+      await gw.close();
+    }
+  });
+
+  it('holds back when another client of the account spent the budget and the service sends a throttle notice', async () => {
+    await new Promise((r) => setTimeout(r, WINDOW_SEC * 1000));
+    const gw = await gateway({
+      profile: 'adafruit-io',
+      topics: [{ pattern: 'dev/#', direction: 'out', qos: 1 }],
+      adafruit: { dataPointsPerMinute: BUDGET, budgetWindowSec: WINDOW_SEC },
+    });
+    const other = await publisher(`mqtts://localhost:${io.port}`, { ca: await readFile(pki.ca), username: USER, password: AIO_KEY });
+    const node = await snNode(gw.udpPort, 'sensor-t');
+    try {
+      await until(() => gw.bridge.connected && io.subscribed.includes(`${USER}/throttle`), 5000, 'connection and throttle subscription');
+      for (let i = 0; i < BUDGET; i++) await other.publishAsync(`${USER}/feeds/other`, `o${i}`, { qos: 1 });
+      // The service drops this one (the account is over its budget) and sends a notice.
+      await node.publish({ topic: 'dev/t', payload: 'spent', qos: 1 });
+      await until(() => (gw.bridge.status().counters.throttled ?? 0) >= 1, 5000, 'the throttle notice taken');
+      assert.ok(gw.logs.some((l) => l.level === 'warn' && typeof l.obj.notice === 'string' && /data rate limit reached/.test(l.obj.notice)), 'the notice is logged');
+      await node.publish({ topic: 'dev/t', payload: 'after', qos: 1 });
+      const sentBefore = gw.bridge.status().counters.sent;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(gw.bridge.status().counters.sent, sentBefore, 'paused for the time the notice names');
+      await until(() => io.accepted.some((a) => a.payload === 'after'), 5000, 'sent once the pause is over');
+    } finally {
+      await node.close();
+      await other.endAsync();
       await gw.close();
     }
   });
