@@ -24,10 +24,10 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
-import { batchSubscriptions, profileFor, refusalReason, TokenBucket, type UpstreamProfile } from './profiles/index.js';
+import { batchSubscriptions, pacerFor, profileFor, refusalReason, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
-import { BRIDGE_ORIGIN, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
+import { BRIDGE_ORIGIN, zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
 export interface AggregatingBridgeDeps {
@@ -72,29 +72,21 @@ export class AggregatingBridge implements Bridge {
   readonly #drainMs: number;
   readonly #rules: TopicRules;
   readonly #echo: EchoFilter;
-  readonly #counters: BridgeCounters = {
-    sent: 0,
-    acked: 0,
-    resent: 0,
-    received: 0,
-    droppedQueueFull: 0,
-    droppedOffline: 0,
-    droppedCongested: 0,
-    refusedByProfile: 0,
-    qosDowngraded: 0,
-    droppedRateLimited: 0,
-    droppedInbound: 0,
-    echoes: 0,
-    connects: 0,
-    connectFailures: 0,
-    disconnects: 0,
-  };
+  readonly #counters: BridgeCounters = zeroCounters();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #profile: UpstreamProfile | undefined;
   /** paces PUBLISH to the profile's rate; undefined without a profile */
-  readonly #bucket: TokenBucket | undefined;
+  readonly #bucket: Pacer | undefined;
   /** a pump waiting for the bucket to refill */
   #pacer: TimerHandle | undefined;
+  /** the service asked for a pause (a throttle notice): nothing is published before this (clock ms) */
+  #pausedUntil = -Infinity;
+  /** upstream topic -> seq of its newest queued message, for coalescing (profiles that coalesce) */
+  readonly #newestByTopic = new Map<string, number>();
+  /** renews the connection before its credentials expire */
+  #renewTimer: TimerHandle | undefined;
+  /** a renewal waits for the in-flight acknowledgements; nothing new is sent meanwhile */
+  #renewing = false;
   #refusals = { lastLogAt: -Infinity, unlogged: 0 };
 
   #link: Link = { kind: 'idle' };
@@ -130,7 +122,7 @@ export class AggregatingBridge implements Bridge {
     this.#rules = new TopicRules(deps.config.topics);
     this.#echo = new EchoFilter(deps.clock, deps.echo ?? { windowMs: 10_000, maxEntries: 100_000 });
     this.#profile = profileFor(deps.config);
-    this.#bucket = this.#profile === undefined ? undefined : new TokenBucket(deps.clock, this.#profile.publishRate);
+    this.#bucket = this.#profile === undefined ? undefined : pacerFor(deps.clock, this.#profile);
   }
 
   get connected(): boolean {
@@ -173,6 +165,8 @@ export class AggregatingBridge implements Bridge {
     }
     this.#pacer?.cancel();
     this.#pacer = undefined;
+    this.#renewTimer?.cancel();
+    this.#renewTimer = undefined;
     const link = this.#link;
     this.#link = { kind: 'stopped' };
     this.#current = undefined;
@@ -196,6 +190,7 @@ export class AggregatingBridge implements Bridge {
       mode: this.mode,
       url: this.#config.url,
       clientId: this.#config.clientId,
+      profile: this.#profile?.name,
       state: this.#state(),
       connected: link.kind === 'connected',
       since: new Date(this.#stateSince.wall).toISOString(),
@@ -266,14 +261,40 @@ export class AggregatingBridge implements Bridge {
     this.#flushDropLog();
     this.#subscribeUpstream(conn);
     this.#cursor = 0;
+    this.#renewing = false;
+    const renewAfter = this.#profile?.renewConnectionAfterMs;
+    if (renewAfter !== undefined) {
+      this.#renewTimer?.cancel();
+      this.#renewTimer = this.#clock.setTimeout(() => this.#beginRenewal(conn), renewAfter);
+    }
     this.#pump();
     this.#emitConnected(true);
   }
 
+  /** Credentials about to expire: let what is in flight be acknowledged, then reconnect with fresh ones. */
+  #beginRenewal(conn: UpstreamConnection): void {
+    this.#renewTimer = undefined;
+    if (this.#current !== conn || this.#link.kind !== 'connected') return;
+    this.#renewing = true;
+    if (this.#inFlight.size === 0) this.#renew(conn);
+  }
+
+  #renew(conn: UpstreamConnection): void {
+    this.#renewing = false;
+    this.#counters.tokenRenewals++;
+    this.#cursor = 0;
+    this.#current = undefined;
+    this.#logger.info({ profile: this.#profile?.name, renewals: this.#counters.tokenRenewals }, 'renewing the upstream connection before its token expires');
+    conn.end(true).catch((err: unknown) => this.#logger.debug({ err }, 'ending the upstream connection for renewal failed'));
+    // A fresh connector call computes fresh credentials.
+    this.#connect();
+    this.#emitConnected(false);
+  }
+
   #subscribeUpstream(conn: UpstreamConnection): void {
-    let subs = this.#rules.remoteSubscriptions();
-    if (subs.length === 0) return;
     const p = this.#profile;
+    let subs = [...this.#rules.remoteSubscriptions(), ...(p?.subscriptions ?? [])];
+    if (subs.length === 0) return;
     if (p === undefined) {
       this.#subscribeBatch(conn, subs);
       return;
@@ -313,8 +334,11 @@ export class AggregatingBridge implements Bridge {
     this.#current = undefined;
     this.#failing = true;
     this.#attempts++;
+    this.#renewing = false;
+    this.#renewTimer?.cancel();
+    this.#renewTimer = undefined;
     this.#lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
-    const delay = backoffDelay(this.#attempts, this.#config.reconnect, this.#random);
+    const delay = Math.max(backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#profile?.reconnectFloorMs ?? 0);
     const timer = this.#clock.setTimeout(() => {
       if (this.#link.kind === 'waiting') this.#connect();
     }, delay);
@@ -369,23 +393,57 @@ export class AggregatingBridge implements Bridge {
     let out: UpstreamMessage = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
     const p = this.#profile;
     if (p !== undefined) {
-      const why = refusalReason(p, out.topic, out.payload);
-      if (why !== undefined) {
-        this.#noteRefused(p, out, why);
-        return;
-      }
-      if (out.qos > p.maxQos) {
-        this.#counters.qosDowngraded++;
-        out = { ...out, qos: p.maxQos };
-      }
+      const shaped = this.#shape(p, out);
+      if (shaped === undefined) return;
+      out = shaped;
     }
     if (out.qos === 0) {
       this.#sendQos0(out);
       return;
     }
+    if (p?.coalescePerTopic === true) this.#coalesce(out.topic);
     const pushed = this.#queue.push(out);
     if (pushed.dropped > 0) this.#noteDropped(pushed.dropped);
+    if (p?.coalescePerTopic === true && pushed.queued !== undefined) this.#newestByTopic.set(out.topic, pushed.queued.seq);
     this.#pump();
+  }
+
+  /** The message as the service takes it (topic mapped, QoS capped, retain cleared), or undefined when it would refuse it. */
+  #shape(p: UpstreamProfile, msg: UpstreamMessage): UpstreamMessage | undefined {
+    let out = msg;
+    if (p.mapOutbound !== undefined) {
+      const mapped = p.mapOutbound(out.topic);
+      if ('refused' in mapped) {
+        this.#noteRefused(p, out, mapped.refused);
+        return undefined;
+      }
+      out = { ...out, topic: mapped.topic };
+    }
+    const why = refusalReason(p, out.topic, out.payload);
+    if (why !== undefined) {
+      this.#noteRefused(p, out, why);
+      return undefined;
+    }
+    if (out.qos > p.maxQos) {
+      this.#counters.qosDowngraded++;
+      out = { ...out, qos: p.maxQos };
+    }
+    if (out.retain && p.retain === 'drop') {
+      this.#counters.retainDropped++;
+      out = { ...out, retain: false };
+    }
+    return out;
+  }
+
+  /**
+   * The newest value of a topic replaces one still waiting for the budget: a message that was
+   * never sent leaves the queue. One already sent stays (its ack is what takes it out).
+   */
+  #coalesce(topic: string): void {
+    const waiting = this.#newestByTopic.get(topic);
+    if (waiting === undefined) return;
+    this.#newestByTopic.delete(topic);
+    if (waiting > this.#highestSent && this.#queue.ack(waiting)) this.#counters.coalesced++;
   }
 
   #sendQos0(msg: UpstreamMessage): void {
@@ -399,7 +457,7 @@ export class AggregatingBridge implements Bridge {
       return;
     }
     // QoS 0 promises no delivery: over the rate it is shed rather than delaying the QoS 1 behind it.
-    if (this.#bucket !== undefined && !this.#bucket.take()) {
+    if (this.#bucket !== undefined && (this.#clock.now() < this.#pausedUntil || !this.#bucket.take())) {
       this.#counters.droppedRateLimited++;
       return;
     }
@@ -414,6 +472,12 @@ export class AggregatingBridge implements Bridge {
     if (link.kind !== 'connected') return;
     const conn = link.conn;
     const bucket = this.#bucket;
+    if (this.#renewing) return;
+    const pause = this.#pausedUntil - this.#clock.now();
+    if (pause > 0) {
+      if (this.#queue.peek(1, this.#cursor).length > 0) this.#schedulePump(pause);
+      return;
+    }
     for (;;) {
       let room = this.#config.maxInflight - this.#inFlight.size;
       if (room <= 0) return;
@@ -465,7 +529,13 @@ export class AggregatingBridge implements Bridge {
       return;
     }
     if (this.#queue.ack(seq)) this.#counters.acked++;
-    if (this.#inFlight.size === 0) this.#drained?.();
+    if (this.#inFlight.size === 0) {
+      this.#drained?.();
+      if (this.#renewing) {
+        this.#renew(conn);
+        return;
+      }
+    }
     this.#pump();
   }
 
@@ -520,6 +590,11 @@ export class AggregatingBridge implements Bridge {
   // ── upstream -> gateway ───────────────────────────────────────────────────────────────────
 
   #fromUpstream(msg: UpstreamMessage, done: () => void): void {
+    const claimed = this.#profile?.inbound?.(msg.topic, msg.payload);
+    if (claimed !== undefined) {
+      this.#fromProfile(msg, claimed, done);
+      return;
+    }
     if (this.#echo.take(msg.topic, msg.payload)) {
       this.#counters.echoes++;
       done();
@@ -532,14 +607,37 @@ export class AggregatingBridge implements Bridge {
       done();
       return;
     }
-    const bad = validateTopicName(route.topic);
+    this.#deliver(msg, { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain }, done);
+  }
+
+  /** A message the profile claimed: a service notice to act on, or one to deliver under the topic it chose. */
+  #fromProfile(msg: UpstreamMessage, claimed: ProfileInbound, done: () => void): void {
+    const service = this.#profile?.service;
+    switch (claimed.kind) {
+      case 'throttle':
+        this.#counters.throttled++;
+        this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock.now() + claimed.pauseMs);
+        this.#logger.warn({ notice: claimed.notice, pauseMs: claimed.pauseMs, throttled: this.#counters.throttled }, `${service} throttled the account: publishing paused`);
+        done();
+        return;
+      case 'notice':
+        this.#logger.warn({ notice: claimed.notice, topic: msg.topic }, `${service} reported an error`);
+        done();
+        return;
+      case 'local':
+        this.#deliver(msg, { topic: claimed.topic, payload: msg.payload, qos: msg.qos, retain: false }, done);
+        return;
+    }
+  }
+
+  #deliver(msg: UpstreamMessage, local: BrokerMessage, done: () => void): void {
+    const bad = validateTopicName(local.topic);
     if (bad !== undefined) {
       this.#counters.droppedInbound++;
-      this.#logger.warn({ topic: msg.topic, local: route.topic, reason: bad }, 'message from upstream maps to an invalid local topic: dropped');
+      this.#logger.warn({ topic: msg.topic, local: local.topic, reason: bad }, 'message from upstream maps to an invalid local topic: dropped');
       done();
       return;
     }
-    const local: BrokerMessage = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
     this.#broker.publish(local, BRIDGE_ORIGIN).then(
       () => {
         this.#counters.received++;
@@ -549,7 +647,7 @@ export class AggregatingBridge implements Bridge {
         // Acknowledged anyway: the broker core will refuse it every time, and holding the ack
         // would stop every message behind it.
         this.#counters.droppedInbound++;
-        this.#logger.warn({ topic: route.topic, err }, 'the broker core refused a message from upstream: dropped');
+        this.#logger.warn({ topic: local.topic, err }, 'the broker core refused a message from upstream: dropped');
         done();
       },
     );

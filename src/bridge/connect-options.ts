@@ -7,12 +7,17 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
 import { TLS_FILE_FIELDS, type UpstreamConfig } from '../config/upstream.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
-import { profileServername } from './profiles/index.js';
+import { azureDevice, azureSasToken, azureUsername, profileServername } from './profiles/index.js';
 
 /** Environment variables, as `process.env` has them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment): Promise<MqttUpstreamOptions> {
+export interface ConnectOptionsDeps {
+  /** wall-clock ms since the epoch, for token expiry; default Date.now */
+  now?: () => number;
+}
+
+export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment, deps: ConnectOptionsDeps = {}): Promise<MqttUpstreamOptions> {
   const issues: ConfigIssue[] = [];
   const fromEnv = (name: string | undefined, field: string, what: string): string | undefined => {
     if (name === undefined) return undefined;
@@ -45,15 +50,48 @@ export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment)
       servername: profileServername(u),
     };
   }
+  const azure = u.profile === 'azure-iot-hub' ? azureCredentials(u, env, deps.now ?? Date.now, issues) : undefined;
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     url: u.url,
-    clientId: u.clientId,
-    username: u.username,
+    clientId: azure?.clientId ?? u.clientId,
+    username: azure?.username ?? u.username,
     password,
+    passwordProvider: azure?.passwordProvider,
     keepAlive: u.keepAlive,
     cleanSession: u.cleanSession,
     connectTimeoutMs: u.connectTimeoutMs,
     tls,
   };
+}
+
+/**
+ * Azure IoT Hub's CONNECT: the device id as client id, the hub's user name, and with a device key
+ * a SAS token computed anew for each attempt (a reconnect after hours must not present an expired
+ * one).
+ */
+function azureCredentials(
+  u: UpstreamConfig,
+  env: Environment,
+  now: () => number,
+  issues: ConfigIssue[],
+): { clientId: string; username: string; passwordProvider: (() => string) | undefined } {
+  const device = azureDevice(u);
+  const lifetimeSec = u.azure?.sasLifetimeSec ?? 3600;
+  const keyEnv = u.azure?.deviceKeyEnv;
+  let passwordProvider: (() => string) | undefined;
+  if (keyEnv !== undefined) {
+    const field = 'upstream.azure.deviceKeyEnv';
+    const text = env[keyEnv];
+    const key = text === undefined ? undefined : Buffer.from(text.trim(), 'base64');
+    if (text === undefined) {
+      issues.push({ path: field, code: ConfigIssueCode.MISSING, message: `the environment variable ${keyEnv} is not set; expected it to hold the device's primary or secondary key (base64)` });
+    } else if (key === undefined || key.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim())) {
+      issues.push({ path: field, code: ConfigIssueCode.INVALID_VALUE, message: `the environment variable ${keyEnv} does not hold a base64 key; expected the device's primary or secondary key as the hub shows it` });
+    } else {
+      // Rounded up, so a token lives at least the configured time: renewal is timed from it.
+      passwordProvider = () => azureSasToken(device, key, Math.ceil(now() / 1000 + lifetimeSec));
+    }
+  }
+  return { clientId: device.deviceId, username: azureUsername(device), passwordProvider };
 }

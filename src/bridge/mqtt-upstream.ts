@@ -13,6 +13,11 @@ export interface MqttUpstreamOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /**
+   * Called for each connection attempt; its result is the password of that attempt (instead of
+   * `password`). For credentials that expire, such as an Azure IoT Hub SAS token.
+   */
+  passwordProvider?: () => string;
   /** seconds; 0 off */
   keepAlive: number;
   cleanSession: boolean;
@@ -59,7 +64,7 @@ class MqttUpstream implements UpstreamConnection {
       protocolVersion: 4,
       clientId: o.clientId,
       username: o.username,
-      password: o.password,
+      password: o.passwordProvider?.() ?? o.password,
       keepalive: o.keepAlive,
       clean: o.cleanSession,
       connectTimeout: o.connectTimeoutMs,

@@ -34,6 +34,16 @@ export interface BridgeCounters {
   qosDowngraded: number;
   /** QoS 0 messages dropped because the profile's publish rate was used up (QoS 1/2 wait instead) */
   droppedRateLimited: number;
+  // The four below are kept by bridges with an upstream profile (optional, so a bridge without
+  // profiles need not carry them).
+  /** QoS 1/2 messages replaced, while waiting for the profile's budget, by a newer one on the same upstream topic (adafruit-io: newest value per feed) */
+  coalesced: number;
+  /** messages sent without their retain flag because the service keeps no retained messages */
+  retainDropped: number;
+  /** throttle notices from the service; publishing paused for the time each asked */
+  throttled: number;
+  /** connections renewed before their credentials (a SAS token) expired */
+  tokenRenewals: number;
   /** messages from upstream that the broker core refused (see the log) */
   droppedInbound: number;
   /** our own messages that came back from upstream and were not delivered again */
@@ -59,6 +69,10 @@ export function zeroCounters(): BridgeCounters {
     refusedByProfile: 0,
     qosDowngraded: 0,
     droppedRateLimited: 0,
+    coalesced: 0,
+    retainDropped: 0,
+    throttled: 0,
+    tokenRenewals: 0,
     droppedInbound: 0,
     echoes: 0,
     connects: 0,
@@ -72,6 +86,8 @@ export interface BridgeStatus {
   /** the upstream broker, as configured (URLs carry no credentials) */
   url: string;
   clientId: string;
+  /** the upstream profile (`upstream.profile`) the bridge follows, if any */
+  profile?: string;
   state: UpstreamState;
   connected: boolean;
   /** when the current state began (wall clock, ISO 8601) */

@@ -12,7 +12,7 @@ import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
 import { formatPath, type PathSegment } from './path.js';
-import { profileProblems, UPSTREAM_PROFILES } from './profiles.js';
+import { PROFILE_HELP, PROFILE_SETTINGS, profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
 /** Bridge modes: one upstream connection for the gateway, or one per MQTT-SN client. */
 export const UPSTREAM_MODES = ['aggregating', 'transparent'] as const;
@@ -202,13 +202,8 @@ const clientCredentials = z
 
 export const upstreamSchema = z
   .strictObject({
-    profile: z
-      .enum(UPSTREAM_PROFILES)
-      .optional()
-      .describe(
-        'A hosted MQTT service whose rules the bridge follows. aws-iot: AWS IoT Core (mqtts with a client certificate, SNI, QoS 0/1, ' +
-          '128 KB payloads, at most 7 "/" per topic, paced to its publish rate, subscriptions batched to its limits). Without it: a plain MQTT 3.1.1 broker.',
-      ),
+    profile: z.enum(UPSTREAM_PROFILES).optional().describe(PROFILE_HELP),
+    ...PROFILE_SETTINGS,
     url: z
       .string()
       .superRefine((url, ctx) => {
@@ -285,6 +280,10 @@ export const upstreamSchema = z
     // Refinements see the defaulted section: an absent `topics` is [] here, as are `clients`, and `clientIdPrefix` is "".
     const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '');
     if (u.mode === 'transparent') {
+      // One account or device identity for the gateway: these services cannot take one connection per sensor.
+      if (u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io') {
+        report(ctx, ['mode'], ConfigIssueCode.INCONSISTENT, `"transparent" does not work with the ${u.profile} profile (it signs in as one device or account); use "mode": "aggregating"`, u.mode);
+      }
       if (given(u.topics)) {
         report(ctx, ['topics'], ConfigIssueCode.INCONSISTENT, 'has no effect in transparent mode (every client\'s messages go up on its own connection); remove it, or use "mode": "aggregating"', undefined);
       }

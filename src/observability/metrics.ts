@@ -8,7 +8,7 @@ import type { ListenerAuthStats } from '../broker/listener-auth.js';
 import type { GatewayCore } from '../gateway/core.js';
 import type { SessionState } from '../gateway/session.js';
 import type { Transport } from '../transport/types.js';
-import type { UpstreamStatusProvider } from './upstream.js';
+import type { ProfileCounters, UpstreamStatusProvider } from './upstream.js';
 
 export const METRIC_PREFIX = 'mqttsn_';
 
@@ -212,6 +212,26 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
     optionalCounter('sent', 'upstream_messages_sent_total', 'Messages the bridge sent to the upstream broker.');
     optionalCounter('received', 'upstream_messages_received_total', 'Messages the bridge took from the upstream broker.');
     optionalCounter('dropped', 'upstream_dropped_total', 'Messages the bridge dropped.');
+    // A profile is configured or not for the life of the bridge, like the figures above.
+    if (first.profile !== undefined) {
+      for (const [key, name, help] of PROFILE_METRICS) {
+        readCounter(registry, name, help, ['profile'], () => {
+          const p = upstream().profile;
+          return p === undefined ? [] : [[{ profile: p.name }, p[key]]];
+        });
+      }
+    }
   }
   return registry;
 }
+
+/** The counters of an upstream profile, each a metric labelled by the profile's name. */
+const PROFILE_METRICS: ReadonlyArray<readonly [Exclude<keyof ProfileCounters, 'name'>, string, string]> = [
+  ['refused', 'upstream_refused_by_profile_total', 'Messages not sent upstream because the service of the upstream profile would refuse them (too large, bad topic).'],
+  ['qosDowngraded', 'upstream_qos_downgraded_total', "Messages sent upstream at a lower QoS than they came with: the service's QoS ceiling."],
+  ['droppedRateLimited', 'upstream_dropped_rate_limited_total', "QoS 0 messages shed over the service's publish rate or budget (QoS 1 and 2 wait instead)."],
+  ['coalesced', 'upstream_coalesced_total', 'Messages waiting for the publish budget that a newer message of the same upstream topic replaced (adafruit-io: newest value per feed).'],
+  ['retainDropped', 'upstream_retain_dropped_total', 'Messages sent without their retain flag: the service keeps no retained messages.'],
+  ['throttled', 'upstream_throttled_total', 'Throttle notices from the service; publishing paused for the time each asked.'],
+  ['tokenRenewals', 'upstream_token_renewals_total', 'Upstream connections renewed before their token (an Azure SAS token) expired.'],
+];

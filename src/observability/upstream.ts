@@ -26,6 +26,28 @@ export interface UpstreamStatus {
   readonly received?: number;
   /** messages the bridge dropped (queue full, rejected), since start */
   readonly dropped?: number;
+  /** what the bridge did to keep a hosted service's rules, when it follows an upstream profile */
+  readonly profile?: ProfileCounters;
+}
+
+/** Counters of a bridge that follows an upstream profile (`upstream.profile`), since start. */
+export interface ProfileCounters {
+  /** the profile's name: aws-iot, azure-iot-hub, adafruit-io */
+  readonly name: string;
+  /** messages not sent because the service would refuse them */
+  readonly refused: number;
+  /** messages sent at the service's lower QoS ceiling */
+  readonly qosDowngraded: number;
+  /** QoS 0 messages shed over the service's publish rate */
+  readonly droppedRateLimited: number;
+  /** waiting messages replaced by a newer one of the same upstream topic */
+  readonly coalesced: number;
+  /** retain flags cleared for a service that keeps no retained messages */
+  readonly retainDropped: number;
+  /** throttle notices the service sent */
+  readonly throttled: number;
+  /** connections renewed before their token expired */
+  readonly tokenRenewals: number;
 }
 
 /**
@@ -50,8 +72,23 @@ export function upstreamProblem(s: UpstreamStatus): string | undefined {
 /** What `Bridge.status()` says, as far as metrics and health need it. */
 export interface BridgeStatusLike {
   connected: boolean;
+  profile?: string | undefined;
   queue: { messages: number; bytes: number; maxMessages: number; maxBytes: number };
-  counters: { sent: number; received: number; droppedQueueFull: number; droppedOffline: number; droppedCongested: number; droppedInbound: number };
+  counters: {
+    sent: number;
+    received: number;
+    droppedQueueFull: number;
+    droppedOffline: number;
+    droppedCongested: number;
+    droppedInbound: number;
+    refusedByProfile?: number;
+    qosDowngraded?: number;
+    droppedRateLimited?: number;
+    coalesced?: number;
+    retainDropped?: number;
+    throttled?: number;
+    tokenRenewals?: number;
+  };
 }
 
 /** The provider for a bridge: reads its status, which only copies counters it keeps. */
@@ -68,6 +105,20 @@ export function bridgeStatusProvider(bridge: { status(): BridgeStatusLike }): Up
       sent: c.sent,
       received: c.received,
       dropped: c.droppedQueueFull + c.droppedOffline + c.droppedCongested + c.droppedInbound,
+      ...(s.profile === undefined
+        ? {}
+        : {
+            profile: {
+              name: s.profile,
+              refused: c.refusedByProfile ?? 0,
+              qosDowngraded: c.qosDowngraded ?? 0,
+              droppedRateLimited: c.droppedRateLimited ?? 0,
+              coalesced: c.coalesced ?? 0,
+              retainDropped: c.retainDropped ?? 0,
+              throttled: c.throttled ?? 0,
+              tokenRenewals: c.tokenRenewals ?? 0,
+            },
+          }),
     };
   };
 }

@@ -5,80 +5,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AggregatingBridge } from '../../src/bridge/aggregating.js';
 import { BridgeErrorCode } from '../../src/bridge/errors.js';
 import { BRIDGE_ORIGIN } from '../../src/bridge/types.js';
-import { createLocalBroker } from '../../src/broker/local-broker.js';
-import type { BrokerCore } from '../../src/broker/types.js';
-import { FakeClock } from '../../src/clock.js';
-import { parseConfig } from '../../src/config/index.js';
-import type { Logger } from '../../src/logger.js';
-import { MemoryOutboundQueue } from '../../src/store/memory-queue.js';
-import { FakeUpstream } from './fake-upstream.js';
+import { withFakeBridge, type FakeBridgeCtx } from './fake-bridge.js';
 
-interface LogLine {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string;
-}
+type Ctx = FakeBridgeCtx;
 
-function recorder(lines: LogLine[]): Logger {
-  const at =
-    (level: string) =>
-    (obj: object, msg: string): void => {
-      lines.push({ level, obj: obj as Record<string, unknown>, msg });
-    };
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace') };
-}
-
-interface Ctx {
-  broker: BrokerCore;
-  clock: FakeClock;
-  fake: FakeUpstream;
-  bridge: AggregatingBridge;
-  logs: LogLine[];
-  /** publishes into the broker core as an MQTT-SN client would */
-  local: (topic: string, payload: string, qos?: 0 | 1 | 2, retain?: boolean) => Promise<void>;
-  /** what local subscribers got, with the origin tag */
-  seen: Array<{ topic: string; payload: string; qos: number; retain: boolean; origin: string | undefined }>;
-}
-
-const UDP = { transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }], broker: { listen: [] } };
-
-async function withBridge(upstream: Record<string, unknown>, fn: (ctx: Ctx) => Promise<void> | void, opts: { drainMs?: number } = {}): Promise<void> {
-  const config = parseConfig({ ...UDP, upstream: { url: 'mqtt://127.0.0.1:1', clientId: 'gw', topics: [{ pattern: '#', direction: 'both', qos: 2 }], ...upstream } }).upstream!;
-  const broker = await createLocalBroker();
-  const clock = new FakeClock();
-  const fake = new FakeUpstream();
-  const logs: LogLine[] = [];
-  const bridge = new AggregatingBridge({
-    config,
-    broker,
-    connector: fake.connector,
-    queue: new MemoryOutboundQueue(config.queue),
-    clock,
-    logger: recorder(logs),
-    random: () => 0.999,
-    drainMs: opts.drainMs ?? 0,
-  });
-  const seen: Ctx['seen'] = [];
-  await broker.subscribe('#', (m, origin) => seen.push({ topic: m.topic, payload: m.payload.toString(), qos: m.qos, retain: m.retain, origin }));
-  await bridge.start();
-  try {
-    await fn({
-      broker,
-      clock,
-      fake,
-      bridge,
-      logs,
-      seen,
-      local: (topic, payload, qos = 1, retain = false) => broker.publish({ topic, payload: Buffer.from(payload), qos, retain }, 'mqttsn'),
-    });
-  } finally {
-    await bridge.close();
-    await broker.close();
-  }
-}
+const withBridge = (upstream: Record<string, unknown>, fn: (ctx: Ctx) => Promise<void> | void, opts: { drainMs?: number } = {}): Promise<void> =>
+  withFakeBridge({ url: 'mqtt://127.0.0.1:1', clientId: 'gw', topics: [{ pattern: '#', direction: 'both', qos: 2 }] }, upstream, fn, opts);
 
 const refused = (rc: number): Error => Object.assign(new Error(`Connection refused: ${rc}`), { code: rc });
 

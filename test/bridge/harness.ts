@@ -44,12 +44,16 @@ export interface BridgedGateway {
   close(): Promise<void>;
 }
 
-/** The gateway in process, UDP on a free loopback port, no local MQTT listener, bridged as `upstream` says. */
-export async function startBridgedGateway(upstream: Record<string, unknown>, env: Record<string, string> = {}): Promise<BridgedGateway> {
+/**
+ * The gateway in process, UDP on a free loopback port, no local MQTT listener, bridged as
+ * `upstream` says; `sections` adds or replaces top-level sections (`http`, say).
+ */
+export async function startBridgedGateway(upstream: Record<string, unknown>, env: Record<string, string> = {}, sections: Record<string, unknown> = {}): Promise<BridgedGateway> {
   const config = parseConfig({
     transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
     broker: { listen: [] },
     timers: { advertiseIntervalSec: 0 },
+    ...sections,
     upstream: { clientId: `gw-${Math.random().toString(36).slice(2, 8)}`, reconnect: { initialMs: 100, maxMs: 500 }, ...upstream },
   });
   const logs: LogLine[] = [];

@@ -167,8 +167,10 @@ describe('observability: readiness rules', () => {
 });
 
 describe('observability: upstream metrics from a provider', () => {
+  /** A gateway with no sessions and nothing counted: only the upstream figures matter here. */
+  const gateway = { stats: createStats(), sessions: new Map(), clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } };
+
   it('shows what the provider reports, and only the figures it has', async () => {
-    const gateway = { stats: createStats(), sessions: new Map(), clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } };
     let status: UpstreamStatus = { connected: true, queueDepth: 3, queueLimit: 1000, sent: 42 };
     const registry = createMetricsRegistry({ gateway, transports: [], upstream: () => status });
     let { samples } = parseMetrics(await registry.metrics());
@@ -193,5 +195,19 @@ describe('observability: upstream metrics from a provider', () => {
       }),
     });
     assert.deepEqual(provider(), { connected: false, queueDepth: 4, queueLimit: 10, queueBytes: 400, queueBytesLimit: 4096, sent: 9, received: 3, dropped: 4 });
+  });
+
+  it("labels a profile's counters by the profile, and shows none without a profile", async () => {
+    const counters = { sent: 9, received: 3, droppedQueueFull: 0, droppedOffline: 0, droppedCongested: 0, droppedInbound: 0, refusedByProfile: 2, qosDowngraded: 5, droppedRateLimited: 1, coalesced: 4, retainDropped: 3, throttled: 1 };
+    const queue = { messages: 0, bytes: 0, maxMessages: 10, maxBytes: 4096 };
+    const withProfile = createMetricsRegistry({ gateway, transports: [], upstream: bridgeStatusProvider({ status: () => ({ connected: true, profile: 'adafruit-io', queue, counters }) }) });
+    const { samples } = parseMetrics(await withProfile.metrics());
+    const at = (name: string) => valueOf(samples, `mqttsn_upstream_${name}_total`, { profile: 'adafruit-io' });
+    assert.deepEqual(
+      ['refused_by_profile', 'qos_downgraded', 'dropped_rate_limited', 'coalesced', 'retain_dropped', 'throttled', 'token_renewals'].map(at),
+      [2, 5, 1, 4, 3, 1, 0],
+    );
+    const plain = createMetricsRegistry({ gateway, transports: [], upstream: bridgeStatusProvider({ status: () => ({ connected: true, queue, counters }) }) });
+    assert.doesNotMatch(await plain.metrics(), /qos_downgraded/);
   });
 });

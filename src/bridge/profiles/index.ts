@@ -5,18 +5,92 @@
  */
 import type { Clock } from '../../clock.js';
 import type { UpstreamConfig } from '../../config/upstream.js';
+import { adafruitIoProfile } from './adafruit-io.js';
 import { awsIotProfile } from './aws-iot.js';
+import { azureIotHubProfile, type AzureDevice } from './azure-iot-hub.js';
 import type { UpstreamProfile } from './types.js';
 
-export type { UpstreamProfile } from './types.js';
+export type { ProfileInbound, UpstreamProfile } from './types.js';
 export { awsIotProfile } from './aws-iot.js';
+export { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, feedKey, throttlePauseMs } from './adafruit-io.js';
+export { azureIotHubProfile, azureResourceUri, azureSasToken, azureUsername, parsePropertyBag, renewalLeadMs, type AzureDevice } from './azure-iot-hub.js';
 
-export function profileFor(config: Pick<UpstreamConfig, 'profile'>): UpstreamProfile | undefined {
+type ProfileConfig = Pick<UpstreamConfig, 'profile'> & Partial<Pick<UpstreamConfig, 'url' | 'clientId' | 'username' | 'azure' | 'adafruit'>>;
+
+/** The device an azure-iot-hub section speaks for: its hub and device id, defaults filled in. */
+export function azureDevice(config: ProfileConfig): AzureDevice {
+  return {
+    hubHost: config.azure?.hubHost ?? (config.url === undefined ? '' : new URL(config.url).hostname),
+    deviceId: config.azure?.deviceId ?? config.clientId ?? '',
+  };
+}
+
+export function profileFor(config: ProfileConfig): UpstreamProfile | undefined {
   switch (config.profile) {
     case 'aws-iot':
       return awsIotProfile;
+    case 'azure-iot-hub': {
+      const s = config.azure ?? { sasLifetimeSec: 3600, topicProperty: 'topic' };
+      return azureIotHubProfile(azureDevice(config), s, s.deviceKeyEnv !== undefined);
+    }
+    case 'adafruit-io':
+      return adafruitIoProfile(config.username ?? '', {
+        feedTemplate: '{user}/feeds/{topic}',
+        feedKeySeparator: '-',
+        dataPointsPerMinute: 30,
+        budgetWindowSec: 60,
+        keepNewestPerFeed: true,
+        ...config.adafruit,
+      });
     case undefined:
       return undefined;
+  }
+}
+
+/** What paces PUBLISH: a token bucket or a sliding-window budget. */
+export interface Pacer {
+  /** Whole sends allowed now. */
+  available(): number;
+  /** Takes `n` if there are; false (and nothing taken) otherwise. */
+  take(n?: number): boolean;
+  /** Milliseconds until one more send is allowed (0 when one is). */
+  msUntilNext(): number;
+}
+
+export function pacerFor(clock: Clock, p: UpstreamProfile): Pacer {
+  return p.publishWindow === undefined ? new TokenBucket(clock, p.publishRate) : new WindowBudget(clock, p.publishWindow);
+}
+
+/** At most `max` sends in any `windowMs`: the send times of the last `max` sends are kept. */
+export class WindowBudget implements Pacer {
+  readonly #clock: Clock;
+  readonly #max: number;
+  readonly #windowMs: number;
+  /** send times, oldest first, at most `max` */
+  readonly #sent: number[] = [];
+
+  constructor(clock: Clock, o: { max: number; windowMs: number }) {
+    this.#clock = clock;
+    this.#max = o.max;
+    this.#windowMs = o.windowMs;
+  }
+
+  available(): number {
+    const since = this.#clock.now() - this.#windowMs;
+    while (this.#sent.length > 0 && (this.#sent[0] ?? 0) <= since) this.#sent.shift();
+    return this.#max - this.#sent.length;
+  }
+
+  take(n = 1): boolean {
+    if (this.available() < n) return false;
+    const now = this.#clock.now();
+    for (let i = 0; i < n; i++) this.#sent.push(now);
+    return true;
+  }
+
+  msUntilNext(): number {
+    if (this.available() >= 1) return 0;
+    return Math.max(1, (this.#sent[0] ?? 0) + this.#windowMs - this.#clock.now());
   }
 }
 
@@ -53,7 +127,7 @@ export function batchSubscriptions<T>(p: UpstreamProfile, subs: readonly T[]): {
 }
 
 /** A token bucket on the gateway's clock, full at start. */
-export class TokenBucket {
+export class TokenBucket implements Pacer {
   readonly #clock: Clock;
   readonly #perMs: number;
   readonly #burst: number;

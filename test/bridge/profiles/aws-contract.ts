@@ -8,8 +8,8 @@
  */
 import tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { Aedes, type Client } from 'aedes';
+import { listenTls } from './tls-listener.js';
 
 export const AWS_RULES = {
   maxPayloadBytes: 128 * 1024,
@@ -88,27 +88,26 @@ export async function startAwsContract(o: { ca: string; cert: string; key: strin
     done(null, { ...sub, qos: sub.qos === 2 ? 1 : sub.qos });
   };
 
-  const server = tls.createServer({
-    ca: await readFile(o.ca),
-    cert: await readFile(o.cert),
-    key: await readFile(o.key),
-    requestCert: true,
-    rejectUnauthorized: true,
-  });
-  const sockets = new Set<tls.TLSSocket>();
-  server.on('secureConnection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    const name = typeof socket.servername === 'string' ? socket.servername : false;
-    sni.push(name);
-    if (name !== o.endpoint) {
-      breaks(null, 'sni', `handshake with SNI ${JSON.stringify(name)}, expected ${o.endpoint}`);
-      socket.destroy();
-      return;
-    }
-    const client = broker.handle(socket);
-    watchSubscribes(client, socket);
-  });
+  const listener = await listenTls(
+    {
+      ca: await readFile(o.ca),
+      cert: await readFile(o.cert),
+      key: await readFile(o.key),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => {
+      const name = typeof socket.servername === 'string' ? socket.servername : false;
+      sni.push(name);
+      if (name !== o.endpoint) {
+        breaks(null, 'sni', `handshake with SNI ${JSON.stringify(name)}, expected ${o.endpoint}`);
+        socket.destroy();
+        return;
+      }
+      const client = broker.handle(socket);
+      watchSubscribes(client, socket);
+    },
+  );
 
   function watchSubscribes(client: Client, socket: tls.TLSSocket): void {
     // The batch size is only visible on the wire: by the time aedes authorizes or reports
@@ -125,20 +124,15 @@ export async function startAwsContract(o: { ca: string; cert: string; key: strin
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
   return {
-    port: (server.address() as AddressInfo).port,
+    port: listener.port,
     violations,
     accepted,
     sni,
     subscribeSizes,
     subscriptionsOf: (id) => subscriptions.get(id)?.size ?? 0,
     close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
-import { ConfigError, parseConfig } from '../../../src/config/index.js';
+import { parseConfig } from '../../../src/config/index.js';
+import { issuesOf, transports } from './config-issues.js';
 
 // The files only have to exist: their content is read when the bridge starts.
 const dir = await mkdtemp(join(tmpdir(), 'mqttsn-aws-config-'));
@@ -21,17 +22,6 @@ const base = {
   tls: { cert: file('thing.pem.crt'), key: file('thing.private.pem.key') },
   topics: [{ pattern: 'dev/#' }],
 };
-const transports = [{ type: 'udp', host: '127.0.0.1', port: 0 }];
-
-function issuesOf(upstream: Record<string, unknown>): Array<{ path: string; message: string }> {
-  try {
-    parseConfig({ transports, upstream });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.issues.map((i) => ({ path: i.path, message: i.message }));
-  }
-  return [];
-}
 
 describe('aws-iot profile: config', () => {
   it('takes an endpoint with the thing certificate and key', () => {
