@@ -1,6 +1,7 @@
 /**
- * Bridge benchmark (aggregating mode): MQTT-SN clients over UDP publish through the gateway, whose
- * bridge forwards to a mosquitto; an MQTT.js subscriber on that mosquitto counts what arrives. The
+ * Bridge benchmark, both modes: MQTT-SN clients over UDP publish through the gateway, whose
+ * bridge forwards to a mosquitto (aggregating: on one connection by topic rules; transparent: each
+ * client on its own connection); an MQTT.js subscriber on that mosquitto counts what arrives. The
  * ceiling is MQTT.js publishing straight to the same mosquitto, to the same subscriber, in the
  * same run.
  *
@@ -28,7 +29,10 @@ import { machine, table, type Row } from './measure.js';
 
 const self = fileURLToPath(import.meta.url);
 
+type Mode = 'aggregating' | 'transparent';
+
 interface Round {
+  mode: Mode;
   qos: 0 | 1;
   /** messages per round, at most */
   count: number;
@@ -37,8 +41,10 @@ interface Round {
 }
 
 const ROUNDS: Round[] = [
-  { qos: 0, count: 200_000, deadlineMs: 8000 },
-  { qos: 1, count: 100_000, deadlineMs: 8000 },
+  { mode: 'aggregating', qos: 0, count: 200_000, deadlineMs: 8000 },
+  { mode: 'aggregating', qos: 1, count: 100_000, deadlineMs: 8000 },
+  { mode: 'transparent', qos: 0, count: 200_000, deadlineMs: 8000 },
+  { mode: 'transparent', qos: 1, count: 100_000, deadlineMs: 8000 },
 ];
 /** MQTT-SN clients of the load; each its own UDP socket (source port), as devices are. */
 const CLIENTS = 256;
@@ -51,12 +57,16 @@ const PAYLOAD = Buffer.from('{"t":21.5,"h":40.2}\n');
 // ── children ─────────────────────────────────────────────────────────────────────────────
 
 /** The gateway, bridged to `url`; prints its UDP port, runs until stdin closes. */
-async function gatewayChild(o: { url: string; qos: 0 | 1 }): Promise<void> {
+async function gatewayChild(o: { url: string; qos: 0 | 1; mode: Mode }): Promise<void> {
+  const upstream =
+    o.mode === 'aggregating'
+      ? { url: o.url, clientId: 'bench-gw', topics: [{ pattern: 'bench/#', direction: 'out', qos: o.qos }], maxInflight: QOS1_WINDOW }
+      : { url: o.url, clientId: 'bench-gw', mode: 'transparent' };
   const config = parseConfig({
     transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
     broker: { listen: [] },
     timers: { advertiseIntervalSec: 0 },
-    upstream: { url: o.url, clientId: 'bench-gw', topics: [{ pattern: 'bench/#', direction: 'out', qos: o.qos }], maxInflight: QOS1_WINDOW },
+    upstream,
   });
   const gw = await createGateway(config);
   const udp = gw.transports[0];
@@ -257,6 +267,7 @@ async function settle(c: { count: number }, n: number, quietMs = 1000): Promise<
 }
 
 export interface BridgeBenchDetail {
+  mode: Mode;
   qos: 0 | 1;
   bridged: { sent: number; delivered: number; perSec: number };
   direct: { sent: number; delivered: number; perSec: number };
@@ -279,14 +290,14 @@ export async function runBridgeBenchDetailed(rounds: Round[] = ROUNDS): Promise<
         const direct = { sent: dSent, delivered: sub.count, perSec: sub.rate() };
         sub.reset();
 
-        const gw = child('gateway', { url: mosq.url, qos: r.qos });
+        const gw = child('gateway', { url: mosq.url, qos: r.qos, mode: r.mode });
         try {
           const { port } = await gw.firstLine;
           const load = child('load', { port, qos: r.qos, count: r.count, deadlineMs: r.deadlineMs });
           const bSent = (await load.firstLine).sent!;
           await load.exited;
           await settle(sub, bSent);
-          out.push({ qos: r.qos, direct, bridged: { sent: bSent, delivered: sub.count, perSec: sub.rate() } });
+          out.push({ mode: r.mode, qos: r.qos, direct, bridged: { sent: bSent, delivered: sub.count, perSec: sub.rate() } });
         } finally {
           gw.stop();
           await gw.exited;
@@ -301,10 +312,10 @@ export async function runBridgeBenchDetailed(rounds: Round[] = ROUNDS): Promise<
   return out;
 }
 
-/** For `npm run bench`: one row per QoS, bridged throughput against the direct ceiling. */
+/** For `npm run bench`: one row per mode and QoS, bridged throughput against the direct ceiling. */
 export async function runBridgeBench(): Promise<Row[]> {
   return (await runBridgeBenchDetailed()).map((d) => ({
-    name: `QoS ${d.qos}: ${CLIENTS} UDP MQTT-SN clients -> gateway -> bridge -> mosquitto -> subscriber (${d.bridged.delivered}/${d.bridged.sent} delivered)`,
+    name: `${d.mode}, QoS ${d.qos}: ${CLIENTS} UDP MQTT-SN clients -> gateway -> ${d.mode === 'transparent' ? `${CLIENTS} connections` : 'one connection'} -> mosquitto -> subscriber (${d.bridged.delivered}/${d.bridged.sent} delivered)`,
     opsPerSec: d.bridged.perSec,
     baseline: `MQTT.js -> mosquitto -> subscriber (${d.direct.delivered}/${d.direct.sent})`,
     baselineOps: d.direct.perSec,
@@ -324,6 +335,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(0);
   } else {
     console.log(`${machine()}\n`);
-    console.log(table('Bridge, aggregating mode (loopback, mosquitto)', await runBridgeBench()));
+    console.log(table('Bridge, aggregating and transparent mode (loopback, mosquitto)', await runBridgeBench()));
   }
 }

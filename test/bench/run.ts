@@ -13,6 +13,6 @@ console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');
 console.log(gatewayTables(await runGatewayBench()));
 console.log('');
-console.log(table('Upstream bridge (aggregating) against MQTT.js straight to mosquitto', await runBridgeBench()));
+console.log(table('Upstream bridge (aggregating and transparent) against MQTT.js straight to mosquitto', await runBridgeBench()));
 console.log('');
 console.log(table('QoS 1 with the SQLite store against the memory store', await runStoreBench()));

@@ -8,22 +8,26 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimError, type SimMessage, type SimNode } from '../../firmware-sim/index.js';
+import { SimError, SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
 import { ReturnCode } from '../../src/codec/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
-import { publisher, sleep, snNode, startBridgedGateway, suiteParts, until } from './harness.js';
+import { publisher, sleep, startBridgedGateway, suiteParts, until } from './harness.js';
 
 /** Gives a message that should NOT arrive the time to do so anyway. */
 const QUIET_MS = 300;
 
-async function connectRefusal(n: Promise<SimNode>): Promise<number | undefined> {
+/** The return code of a refused CONNECT (undefined when accepted); the node's socket is closed either way. */
+async function connectRefusal(udpPort: number, clientId: string): Promise<number | undefined> {
+  const link = await UdpLink.open({ gateway: { host: '127.0.0.1', port: udpPort, family: 4 } });
+  const node = new SimNode({ link, clientId, retryMs: 1000, reconnect: false });
   try {
-    const node = await n;
-    await node.close();
+    await node.connect();
     return undefined;
   } catch (err) {
     if (err instanceof SimError) return err.returnCode;
     throw err;
+  } finally {
+    await node.close();
   }
 }
 
@@ -151,7 +155,7 @@ describe('transparent mode with mosquitto', () => {
     await a.publish({ topic: 'x/y', payload: 'ok', qos: 1 });
     const other = await node(gw, 'plain-device'); // no entry: the section's credentials
     await other.publish({ topic: 'x/y', payload: 'ok', qos: 1 });
-    assert.equal(await connectRefusal(snNode(gw.udpPort, 'dev-b1')), ReturnCode.NOT_SUPPORTED);
+    assert.equal(await connectRefusal(gw.udpPort, 'dev-b1'), ReturnCode.NOT_SUPPORTED);
   });
 
   it('answers QoS 1 with 0x01 while the upstream is away, and takes it again when it is back', async () => {
