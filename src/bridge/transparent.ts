@@ -178,6 +178,9 @@ export class TransparentBridge implements Bridge {
       },
     });
     link.sink = sink;
+    // The session goes on over a new connection (a new will, say): its subscriptions go with it,
+    // made again upstream should the new connection start without the session.
+    if (old !== undefined && (req.resume === true || !req.cleanSession)) for (const [filter, qos] of old.subs) link.subs.set(filter, qos);
     for (const s of req.subscriptions ?? []) link.subs.set(s.filter, s.qos);
     this.#links.set(req.clientId, link);
     return link.outcome();

@@ -46,6 +46,8 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       if (gw.auth.maySubscribe(s.clientId, filter)) continue;
       s.subscriptions.delete(filter);
       gw.subscriptions.remove(filter, s);
+      // Transparent mode: the subscription is the upstream's too.
+      gw.upstream?.unsubscribe(s.clientId, filter).catch(() => undefined);
       revoked.subscriptions++;
       note(named.subscriptions, `${s.clientId} ${filter}`);
       changed = true;
@@ -54,6 +56,11 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       s.will = undefined;
       revoked.wills++;
       changed = true;
+      // Transparent mode: the upstream holds the will of the live connection, which is opened again without it.
+      if (gw.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
+        const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: undefined, resume: true };
+        gw.upstream.connect(req, gw.upstreamSink(s)).catch(() => undefined);
+      }
     }
     if (changed) gw.persistence.session(s);
   }

@@ -255,6 +255,19 @@ describe('transparent mode: messages', () => {
     assert.equal(c.one('WILLTOPICRESP').returnCode, ReturnCode.ACCEPTED);
   });
 
+  it('takes the subscriptions along to the connection opened for a new will, even with a clean session', async () => {
+    const { h, up } = await setup();
+    const c = h.client('p1');
+    await connect(h, up, c, 'dev-wc', { cleanSession: true });
+    await c.subscribe('cmd/#', 1);
+    c.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: 'dev/wc/status' });
+    await settle();
+    up.last.accept(false);
+    await settle();
+    assert.equal(c.one('WILLTOPICRESP').returnCode, ReturnCode.ACCEPTED);
+    assert.deepEqual(up.last.subscriptions, [[{ filter: 'cmd/#', qos: 1 }]]);
+  });
+
   it('reopens the upstream connections of stored sessions after a restart, subscriptions included', async () => {
     const store = new MemorySessionStore();
     const { h, up, another } = await setup({}, store);

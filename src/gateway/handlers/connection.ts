@@ -257,7 +257,7 @@ export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): 
 function answerWillUpdate(gw: GatewayCore, s: Session, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
   const link = s.link!;
   if (gw.upstream === undefined) return gw.send(link, { type, returnCode: ReturnCode.ACCEPTED });
-  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will };
+  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will, resume: true };
   gw.upstream.connect(req, gw.upstreamSink(s)).then(
     (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream reconnect for a new will failed'),
