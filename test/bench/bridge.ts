@@ -66,6 +66,8 @@ async function gatewayChild(o: { url: string; qos: 0 | 1; mode: Mode }): Promise
     transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
     broker: { listen: [] },
     timers: { advertiseIntervalSec: 0 },
+    // Throughput is measured, not a connect storm: all 256 load clients share 127.0.0.1.
+    limits: { rate: { connectPerAddress: { perSecond: 1e6, burst: 1e6 } } },
     upstream,
   });
   const gw = await createGateway(config);

@@ -201,7 +201,7 @@ export async function runGatewayBench(opts: { durationMs?: number; maxClients?: 
   const gw = await startGateway(
     // Capacity is what is measured here, so the per-peer rate limits (a flood guard) are lifted.
     {
-      limits: { maxSessions: 250_000, rate: { publishPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerPeer: { perSecond: 1e7, burst: 1e7 } } },
+      limits: { maxSessions: 250_000, rate: { publishPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerAddress: { perSecond: 1e7, burst: 1e7 } } },
       timers: { advertiseIntervalSec: 0 },
     },
     { logLevel: 'warn', extraTransports: [{ type: 'udp', host: '127.0.0.1', port: fwdPort, forwarder: true }] },

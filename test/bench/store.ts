@@ -62,7 +62,7 @@ async function round(store: StoreType, scenario: Scenario, upstreamUrl: string, 
   const extra: Record<string, unknown> = {
     timers: { advertiseIntervalSec: 0 },
     // Each load client is one peer publishing flat out: the per-peer flood guard would measure itself.
-    limits: { rate: { publishPerPeer: { perSecond: 1_000_000, burst: 1_000_000 } } },
+    limits: { rate: { publishPerPeer: { perSecond: 1_000_000, burst: 1_000_000 }, connectPerAddress: { perSecond: 1_000_000, burst: 1_000_000 } } },
   };
   // No `store` key for SQLite: the default, a file next to the generated config in its temp folder.
   if (store === 'memory') extra.store = { type: 'memory' };
