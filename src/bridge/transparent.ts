@@ -142,6 +142,7 @@ export class TransparentBridge implements Bridge {
     for (const l of this.#links.values()) if (l.state === 'connected') connected++;
     return {
       mode: this.mode,
+      profile: this.#profile?.name,
       url: this.#deps.config.url,
       clientId: this.#deps.config.clientId,
       state: own === undefined || this.#closed ? 'stopped' : own.upstreamState(),

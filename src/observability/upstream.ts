@@ -59,6 +59,8 @@ export type UpstreamStatusProvider = () => UpstreamStatus;
 /** Why an upstream status makes the gateway not ready, or undefined when it is fine. */
 export function upstreamProblem(s: UpstreamStatus): string | undefined {
   if (s.connected) return undefined;
+  // Transparent mode keeps no queue: without the upstream no device can connect.
+  if (s.connections !== undefined) return 'upstream disconnected: in transparent mode devices cannot connect until it is back';
   // Disconnected but still queueing is the store-and-forward the bridge exists for: ready.
   if (s.queueLimit !== undefined && s.queueDepth >= s.queueLimit) {
     return `upstream disconnected and its queue is full (${s.queueDepth} of ${s.queueLimit} messages)`;
@@ -74,6 +76,8 @@ export interface BridgeStatusLike {
   connected: boolean;
   profile?: string | undefined;
   queue: { messages: number; bytes: number; maxMessages: number; maxBytes: number };
+  /** transparent mode: the devices' own connections */
+  clients?: { total: number; connected: number } | undefined;
   counters: {
     sent: number;
     received: number;
@@ -99,9 +103,10 @@ export function bridgeStatusProvider(bridge: { status(): BridgeStatusLike }): Up
     return {
       connected: s.connected,
       queueDepth: s.queue.messages,
-      queueLimit: s.queue.maxMessages,
-      queueBytes: s.queue.bytes,
-      queueBytesLimit: s.queue.maxBytes,
+      // Transparent mode has no queue (devices keep what is not acknowledged) but a connection each.
+      ...(s.clients === undefined
+        ? { queueLimit: s.queue.maxMessages, queueBytes: s.queue.bytes, queueBytesLimit: s.queue.maxBytes }
+        : { connections: s.clients.connected }),
       sent: c.sent,
       received: c.received,
       dropped: c.droppedQueueFull + c.droppedOffline + c.droppedCongested + c.droppedInbound,

@@ -12,7 +12,7 @@ import { createStats } from '../../src/gateway/stats.js';
 import { checkHealth } from '../../src/observability/health.js';
 import { startObservabilityServer, type ObservabilityServer } from '../../src/observability/http-server.js';
 import { createMetricsRegistry } from '../../src/observability/metrics.js';
-import { bridgeStatusProvider, type UpstreamStatus } from '../../src/observability/upstream.js';
+import { bridgeStatusProvider, upstreamProblem, type UpstreamStatus } from '../../src/observability/upstream.js';
 import type { Transport, TransportState } from '../../src/transport/types.js';
 import { freeUdpPort, SnClient } from '../integration/gateway-process.js';
 import { getJson, parseMetrics, scrape, valueOf } from './helpers.js';
@@ -195,6 +195,22 @@ describe('observability: upstream metrics from a provider', () => {
       }),
     });
     assert.deepEqual(provider(), { connected: false, queueDepth: 4, queueLimit: 10, queueBytes: 400, queueBytesLimit: 4096, sent: 9, received: 3, dropped: 4 });
+  });
+
+  it('reads a transparent bridge: its device connections, no queue, and not ready while the upstream is away', async () => {
+    const counters = { sent: 5, received: 1, droppedQueueFull: 0, droppedOffline: 2, droppedCongested: 0, droppedInbound: 0 };
+    let connected = true;
+    const provider = bridgeStatusProvider({
+      status: () => ({ connected, queue: { messages: 0, bytes: 0, maxMessages: 0, maxBytes: 0 }, clients: { total: 4, connected: connected ? 3 : 0 }, counters }),
+    });
+    assert.deepEqual(provider(), { connected: true, queueDepth: 0, connections: 3, sent: 5, received: 1, dropped: 2 });
+    const registry = createMetricsRegistry({ gateway, transports: [], upstream: provider });
+    const { samples } = parseMetrics(await registry.metrics());
+    assert.equal(valueOf(samples, 'mqttsn_upstream_connections'), 3);
+    assert.equal(valueOf(samples, 'mqttsn_upstream_queue_limit'), undefined, 'no queue, no limit');
+    assert.equal(upstreamProblem(provider()), undefined);
+    connected = false;
+    assert.match(upstreamProblem(provider()) ?? '', /transparent mode/);
   });
 
   it("labels a profile's counters by the profile, and shows none without a profile", async () => {
