@@ -29,7 +29,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { GatewayChild, writeConfig } from '../cli/cli-process.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freeTcpPort, freeUdpPort, SnClient } from '../integration/gateway-process.js';
-import { drainWake, exchange, Gate, publish, publishQos1, register, release, subscribe } from './sn.js';
+import { drainWake, exchange, Gate, publish, publishQos1, register, release, subscribe, until } from './sn.js';
 
 interface Seen {
   topic: string;
@@ -44,14 +44,6 @@ async function collector(url: string, filter: string, qos: 1 | 2): Promise<{ cli
   client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
   await client.subscribeAsync(filter, { qos });
   return { client, got };
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const count = (seen: readonly Seen[], payload: string): number => seen.filter((s) => s.payload === payload).length;

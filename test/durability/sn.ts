@@ -121,3 +121,12 @@ export async function drainWake(c: SnClient, timeoutMs = 10_000): Promise<Publis
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** Polls `cond` every 20 ms; throws naming `what` after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

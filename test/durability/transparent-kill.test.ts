@@ -15,15 +15,7 @@ import { GatewayChild, writeConfig } from '../cli/cli-process.js';
 import { watch } from '../bridge/harness.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freeUdpPort, SnClient } from '../integration/gateway-process.js';
-import { publishQos1, register, subscribe } from './sn.js';
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { publishQos1, register, subscribe, until } from './sn.js';
 
 describe('durability: transparent mode, SIGKILL and restart on the same file', () => {
   let dir: string;
