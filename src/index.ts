@@ -13,7 +13,6 @@ import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js
 import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
-import type { ClientUpstream } from './gateway/client-upstream.js';
 import { Gateway } from './gateway/gateway.js';
 import { TransparentBridge } from './bridge/transparent.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
@@ -76,9 +75,24 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await store.close();
     throw err;
   });
+  // Made now, started below (after the retained messages are restored): in transparent mode the
+  // gateway needs the bridge as its port to the upstream, one connection per client.
   let bridge: Bridge | undefined;
-  // Transparent mode: the bridge is the gateway's port to the upstream, one connection per client.
-  let transparent: TransparentBridge | undefined;
+  if (config.upstream !== null) {
+    const upstream = config.upstream;
+    bridge = await createBridge(upstream, {
+      // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
+      broker: sessionStore === undefined ? broker : durableBrokerView(broker, sessionStore),
+      queue: store.outboundQueue(upstream.queue),
+      clock,
+      logger: childLogger(logger, { part: 'bridge' }),
+      env: deps.env ?? {},
+    }).catch(async (err: unknown) => {
+      await broker.close();
+      await store.close();
+      throw err;
+    });
+  }
   const gateway = new Gateway({
     options: config,
     broker,
@@ -87,7 +101,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     store: store.sessions,
     // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
     mayAdvertise: () => bridge?.connected ?? true,
-    upstream: config.upstream?.mode === 'transparent' ? lateBound(() => transparent) : undefined,
+    upstream: bridge instanceof TransparentBridge ? bridge : undefined,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];
@@ -107,19 +121,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   try {
     // Before anything subscribes to the broker: restored retained messages are retained, not news.
     if (store.sessions !== undefined) retained = await persistRetained(broker, store.sessions, { logger: childLogger(logger, { part: 'store' }) });
-    if (config.upstream !== null) {
-      // Before the gateway takes messages, so none is missed; it does not wait for the upstream.
-      bridge = await createBridge(config.upstream, {
-        // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
-        broker: store.sessions === undefined ? broker : durableBrokerView(broker, store.sessions),
-        queue: store.outboundQueue(config.upstream.queue),
-        clock,
-        logger: childLogger(logger, { part: 'bridge' }),
-        env: deps.env ?? {},
-      });
-      if (bridge instanceof TransparentBridge) transparent = bridge;
-      await bridge.start();
-    }
+    // Before the gateway takes messages, so none is missed; it does not wait for the upstream.
+    await bridge?.start();
     for (const entry of config.transports) {
       // One child logger per transport, so every line of a dongle's troubles says which one.
       const medium = entry.type === 'udp' ? `udp:${entry.host}:${entry.port}` : `serial:${entry.path}`;
@@ -181,25 +184,6 @@ function listenerAcl(rules: NonNullable<ListenerAuthConfig['acl']>): ListenerAcl
     takeover: 'allow',
   });
   return { mayPublish: (user, topic) => authorizer.mayPublish(user, topic), maySubscribe: (user, filter) => authorizer.maySubscribe(user, filter) };
-}
-
-/**
- * The port before its bridge exists: the gateway is made first (the bridge's broker view needs
- * the store it opens), and takes no frame before the bridge has started.
- */
-function lateBound(get: () => ClientUpstream | undefined): ClientUpstream {
-  const port = (): ClientUpstream => {
-    const p = get();
-    if (p === undefined) throw new MqttSnError('MQTTSN_ERR_START', 'the transparent bridge is not started yet');
-    return p;
-  };
-  return {
-    connect: (req, sink, persistent) => port().connect(req, sink, persistent),
-    publish: (clientId, msg) => port().publish(clientId, msg),
-    subscribe: (clientId, filter, qos) => port().subscribe(clientId, filter, qos),
-    unsubscribe: (clientId, filter) => port().unsubscribe(clientId, filter),
-    disconnect: (clientId, graceful) => port().disconnect(clientId, graceful),
-  };
 }
 
 export { Gateway } from './gateway/gateway.js';

@@ -24,7 +24,7 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
-import { batchSubscriptions, pacerFor, profileFor, refusalReason, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
+import { batchSubscriptions, pacerFor, profileFor, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
 import { BRIDGE_ORIGIN, zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
@@ -408,31 +408,12 @@ export class AggregatingBridge implements Bridge {
     this.#pump();
   }
 
-  /** The message as the service takes it (topic mapped, QoS capped, retain cleared), or undefined when it would refuse it. */
+  /** The message as the service takes it (see `shapeOutbound`), or undefined when it would refuse it. */
   #shape(p: UpstreamProfile, msg: UpstreamMessage): UpstreamMessage | undefined {
-    let out = msg;
-    if (p.mapOutbound !== undefined) {
-      const mapped = p.mapOutbound(out.topic);
-      if ('refused' in mapped) {
-        this.#noteRefused(p, out, mapped.refused);
-        return undefined;
-      }
-      out = { ...out, topic: mapped.topic };
-    }
-    const why = refusalReason(p, out.topic, out.payload);
-    if (why !== undefined) {
-      this.#noteRefused(p, out, why);
-      return undefined;
-    }
-    if (out.qos > p.maxQos) {
-      this.#counters.qosDowngraded++;
-      out = { ...out, qos: p.maxQos };
-    }
-    if (out.retain && p.retain === 'drop') {
-      this.#counters.retainDropped++;
-      out = { ...out, retain: false };
-    }
-    return out;
+    const out = shapeOutbound(p, msg, this.#counters);
+    if (!('refused' in out)) return out;
+    this.#noteRefused(p, msg, out.refused);
+    return undefined;
   }
 
   /**

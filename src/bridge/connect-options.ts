@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
-import { TLS_FILE_FIELDS, type UpstreamConfig } from '../config/upstream.js';
+import { clientIdGlob, TLS_FILE_FIELDS, type UpstreamConfig } from '../config/upstream.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
 import { azureDevice, azureSasToken, azureUsername, profileServername } from './profiles/index.js';
 
@@ -17,36 +17,45 @@ export interface ConnectOptionsDeps {
   now?: () => number;
 }
 
+/** A secret from the environment variable `name`; a missing one is an issue on `field`. */
+function fromEnv(env: Environment, issues: ConfigIssue[], name: string | undefined, field: string, what: string): string | undefined {
+  if (name === undefined) return undefined;
+  const value = env[name];
+  if (value === undefined) {
+    issues.push({ path: field, code: ConfigIssueCode.MISSING, message: `the environment variable ${name} is not set; expected it to hold ${what}` });
+  }
+  return value;
+}
+
+/** A file named in the config, read; an unreadable one is an issue on `field`. */
+async function readNamedFile(issues: ConfigIssue[], path: string | undefined, field: string): Promise<Buffer | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    issues.push({ path: field, code: ConfigIssueCode.FILE_UNREADABLE, message: `cannot read ${path}: ${why}` });
+    return undefined;
+  }
+}
+
 export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment, deps: ConnectOptionsDeps = {}): Promise<MqttUpstreamOptions> {
   const issues: ConfigIssue[] = [];
-  const fromEnv = (name: string | undefined, field: string, what: string): string | undefined => {
-    if (name === undefined) return undefined;
-    const value = env[name];
-    if (value === undefined) {
-      issues.push({ path: field, code: ConfigIssueCode.MISSING, message: `the environment variable ${name} is not set; expected it to hold ${what}` });
-    }
-    return value;
-  };
-  const password = u.password ?? fromEnv(u.passwordEnv, 'upstream.passwordEnv', 'the upstream password');
+  const password = u.password ?? fromEnv(env, issues, u.passwordEnv, 'upstream.passwordEnv', 'the upstream password');
   let tls: MqttUpstreamOptions['tls'];
   if (u.tls !== undefined) {
+    const t = u.tls;
     const files: Partial<Record<(typeof TLS_FILE_FIELDS)[number], Buffer>> = {};
     await Promise.all(
       TLS_FILE_FIELDS.map(async (field) => {
-        const path = u.tls?.[field];
-        if (path === undefined) return;
-        try {
-          files[field] = await readFile(path);
-        } catch (err) {
-          const why = err instanceof Error ? err.message : String(err);
-          issues.push({ path: `upstream.tls.${field}`, code: ConfigIssueCode.FILE_UNREADABLE, message: `cannot read ${path}: ${why}` });
-        }
+        const content = await readNamedFile(issues, t[field], `upstream.tls.${field}`);
+        if (content !== undefined) files[field] = content;
       }),
     );
     tls = {
       ...files,
-      passphrase: fromEnv(u.tls.passphraseEnv, 'upstream.tls.passphraseEnv', 'the passphrase of the TLS key'),
-      rejectUnauthorized: u.tls.rejectUnauthorized,
+      passphrase: fromEnv(env, issues, t.passphraseEnv, 'upstream.tls.passphraseEnv', 'the passphrase of the TLS key'),
+      rejectUnauthorized: t.rejectUnauthorized,
       servername: profileServername(u),
     };
   }
@@ -80,13 +89,12 @@ function azureCredentials(
   const lifetimeSec = u.azure?.sasLifetimeSec ?? 3600;
   const keyEnv = u.azure?.deviceKeyEnv;
   let passwordProvider: (() => string) | undefined;
-  if (keyEnv !== undefined) {
-    const field = 'upstream.azure.deviceKeyEnv';
-    const text = env[keyEnv];
-    const key = text === undefined ? undefined : Buffer.from(text.trim(), 'base64');
-    if (text === undefined) {
-      issues.push({ path: field, code: ConfigIssueCode.MISSING, message: `the environment variable ${keyEnv} is not set; expected it to hold the device's primary or secondary key (base64)` });
-    } else if (key === undefined || key.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim())) {
+  const field = 'upstream.azure.deviceKeyEnv';
+  // A missing variable is reported by fromEnv; a present one must be base64.
+  const text = fromEnv(env, issues, keyEnv, field, "the device's primary or secondary key (base64)")?.trim();
+  if (text !== undefined) {
+    const key = Buffer.from(text, 'base64');
+    if (key.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
       issues.push({ path: field, code: ConfigIssueCode.INVALID_VALUE, message: `the environment variable ${keyEnv} does not hold a base64 key; expected the device's primary or secondary key as the hub shows it` });
     } else {
       // Rounded up, so a token lives at least the configured time: renewal is timed from it.
@@ -94,4 +102,28 @@ function azureCredentials(
     }
   }
   return { clientId: device.deviceId, username: azureUsername(device), passwordProvider };
+}
+
+/** A `clients` entry of transparent mode, its secret and files read. */
+export interface ClientCredentials {
+  match: RegExp;
+  username: string | undefined;
+  password: string | undefined;
+  cert: Buffer | undefined;
+  key: Buffer | undefined;
+}
+
+/** The per-device credentials of `upstream.clients`, read once when the bridge starts. */
+export async function clientCredentialsFromConfig(u: UpstreamConfig, env: Environment): Promise<ClientCredentials[]> {
+  const issues: ConfigIssue[] = [];
+  const out = await Promise.all(
+    u.clients.map(async (c, i) => {
+      const at = `upstream.clients[${i}]`;
+      const [cert, key] = await Promise.all([readNamedFile(issues, c.cert, `${at}.cert`), readNamedFile(issues, c.key, `${at}.key`)]);
+      const password = c.password ?? fromEnv(env, issues, c.passwordEnv, `${at}.passwordEnv`, `the password of ${c.clientId}`);
+      return { match: clientIdGlob(c.clientId), username: c.username, password, cert, key };
+    }),
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
 }

@@ -20,16 +20,14 @@
  * the client's QoS 1/2 publishes are answered 0x01 (congestion) and the client, which still holds
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
-import { readFile } from 'node:fs/promises';
 import type { Clock, TimerHandle } from '../clock.js';
-import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
-import { clientIdGlob, type UpstreamConfig } from '../config/upstream.js';
+import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
-import type { Environment } from './connect-options.js';
+import { clientCredentialsFromConfig, type ClientCredentials, type Environment } from './connect-options.js';
 import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
-import { profileFor, refusalReason, type UpstreamProfile } from './profiles/index.js';
+import { profileFor, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
@@ -61,15 +59,6 @@ export interface TransparentBridgeDeps {
   random?: () => number;
 }
 
-/** A `clients` entry, its secrets and files read once at start. */
-interface Credentials {
-  match: RegExp;
-  username: string | undefined;
-  password: string | undefined;
-  cert: Buffer | undefined;
-  key: Buffer | undefined;
-}
-
 /** Refusals and drops are logged at most this often per kind (each is counted). */
 const LOG_INTERVAL_MS = 10_000;
 
@@ -81,7 +70,7 @@ export class TransparentBridge implements Bridge {
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #lastLog = new Map<string, number>();
-  #credentials: Credentials[] = [];
+  #credentials: ClientCredentials[] = [];
   #own: ClientLink | undefined;
   #closed = false;
   readonly counters: BridgeCounters = zeroCounters();
@@ -109,7 +98,7 @@ export class TransparentBridge implements Bridge {
   }
 
   async start(): Promise<void> {
-    this.#credentials = await readCredentials(this.#deps.config, this.#deps.env);
+    this.#credentials = await clientCredentialsFromConfig(this.#deps.config, this.#deps.env);
     const c = this.#deps.config;
     this.#deps.logger.info({ url: c.url, clientId: c.clientId, clientIdPrefix: c.clientIdPrefix, profile: this.#profile?.name }, 'upstream bridge starting (transparent)');
     // The gateway's own connection: QoS -1 publishes, and "is the upstream there" for ADVERTISE.
@@ -190,16 +179,13 @@ export class TransparentBridge implements Bridge {
   async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<'accepted' | 'refused'> {
     const p = this.#profile;
     if (p !== undefined) {
-      const why = refusalReason(p, msg.topic, msg.payload);
-      if (why !== undefined) {
+      const shaped = shapeOutbound(p, msg, this.counters);
+      if ('refused' in shaped) {
         this.counters.refusedByProfile++;
-        this.logOnce('refused', { clientId, topic: msg.topic, profile: p.name }, `${p.service} would refuse this message: ${why}`);
+        this.logOnce('refused', { clientId, topic: msg.topic, profile: p.name }, `${p.service} would refuse this message: ${shaped.refused}`);
         return 'refused';
       }
-      if (msg.qos > p.maxQos) {
-        this.counters.qosDowngraded++;
-        msg = { ...msg, qos: p.maxQos };
-      }
+      msg = shaped;
     }
     const link = clientId === undefined ? this.#own : this.#links.get(clientId);
     if (link === undefined || link.state !== 'connected') {
@@ -271,33 +257,6 @@ function keeps(link: ClientLink, req: ClientRequest): boolean {
   const b = req.will;
   if (a === undefined || b === undefined) return a === b;
   return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
-}
-
-async function readCredentials(config: UpstreamConfig, env: Environment): Promise<Credentials[]> {
-  const issues: ConfigIssue[] = [];
-  const out = await Promise.all(
-    config.clients.map(async (c, i) => {
-      const at = `upstream.clients[${i}]`;
-      let password = c.password;
-      if (c.passwordEnv !== undefined) {
-        password = env[c.passwordEnv];
-        if (password === undefined) issues.push({ path: `${at}.passwordEnv`, code: ConfigIssueCode.MISSING, message: `the environment variable ${c.passwordEnv} is not set; expected it to hold the password of ${c.clientId}` });
-      }
-      const read = async (field: 'cert' | 'key'): Promise<Buffer | undefined> => {
-        const path = c[field];
-        if (path === undefined) return undefined;
-        try {
-          return await readFile(path);
-        } catch (err) {
-          issues.push({ path: `${at}.${field}`, code: ConfigIssueCode.FILE_UNREADABLE, message: `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}` });
-          return undefined;
-        }
-      };
-      return { match: clientIdGlob(c.clientId), username: c.username, password, cert: await read('cert'), key: await read('key') };
-    }),
-  );
-  if (issues.length > 0) throw new ConfigError(issues);
-  return out;
 }
 
 interface LinkEvents {

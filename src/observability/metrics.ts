@@ -58,22 +58,20 @@ function totals(gateway: GatewayView): SessionTotals {
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;
 
+/** What a read metric reports on a scrape: label sets and their values. */
+type Read<L extends string> = () => Iterable<readonly [Labels<L>, number]>;
+
+function described<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
+  return { name: METRIC_PREFIX + name, help, labelNames, registers: [registry] };
+}
+
 /**
  * A counter whose value is read, not incremented: the source keeps the running total, so each
  * scrape replaces what the counter shows with it (never smaller: the sources only count up).
  */
-function readCounter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  read: () => Iterable<readonly [Labels<L>, number]>,
-): void {
+function readCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
   new Counter<L>({
-    name: METRIC_PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
+    ...described(registry, name, help, labelNames),
     collect() {
       this.reset();
       for (const [labels, value] of read()) this.inc(labels, value);
@@ -81,18 +79,10 @@ function readCounter<L extends string>(
   });
 }
 
-function readGauge<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  read: () => Iterable<readonly [Labels<L>, number]>,
-): void {
+/** A gauge read from its source on every scrape. */
+function readGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
   new Gauge<L>({
-    name: METRIC_PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
+    ...described(registry, name, help, labelNames),
     collect() {
       this.reset();
       for (const [labels, value] of read()) this.set(labels, value);

@@ -9,10 +9,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freeTcpPort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -42,18 +43,6 @@ export function findExecutable(name: string, extra: readonly string[], path = pr
 /** The mosquitto binary; throws with the install command when there is none. */
 export function mosquittoBinary(): string {
   return findExecutable('mosquitto', ['/usr/sbin', '/usr/local/sbin']);
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 export interface MosquittoTls {
@@ -92,7 +81,7 @@ export class Mosquitto {
   static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
     const binary = mosquittoBinary();
     const dir = await mkdtemp(join(tmpdir(), 'mqttsn-mosquitto-'));
-    const m = new Mosquitto(binary, dir, await freePort(), options);
+    const m = new Mosquitto(binary, dir, await freeTcpPort(), options);
     try {
       await m.#writeConfig(options.users);
       await m.restart();

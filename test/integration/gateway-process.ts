@@ -7,33 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A TCP port that was free a moment ago. */
-export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, host);
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
-
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  s.bind(0, host);
-  await once(s, 'listening');
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+// The port pickers live with the other shared test helpers; re-exported for the tests that import them from here.
+export { freeTcpPort, freeUdpPort };
 
 export interface GatewayProcess {
   proc: ChildProcess;

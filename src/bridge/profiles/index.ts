@@ -8,6 +8,8 @@ import type { UpstreamConfig } from '../../config/upstream.js';
 import { adafruitIoProfile } from './adafruit-io.js';
 import { awsIotProfile } from './aws-iot.js';
 import { azureIotHubProfile, type AzureDevice } from './azure-iot-hub.js';
+import type { BridgeCounters } from '../types.js';
+import type { UpstreamMessage } from '../upstream.js';
 import type { UpstreamProfile } from './types.js';
 
 export type { ProfileInbound, UpstreamProfile } from './types.js';
@@ -116,6 +118,34 @@ export function refusalReason(p: UpstreamProfile, topic: string, payload: Buffer
   if (p.ignoredTopicPrefix?.pattern.test(topic) === true) slashes -= p.ignoredTopicPrefix.slashes;
   if (slashes > p.maxTopicSlashes) return `the topic has ${slashes} "/"; ${p.service} allows at most ${p.maxTopicSlashes}`;
   return undefined;
+}
+
+/**
+ * A message as the service takes it: topic mapped, QoS capped, retain cleared (each counted in
+ * `counters`), or why the service would refuse it. Both bridge modes shape through this.
+ */
+export function shapeOutbound(
+  p: UpstreamProfile,
+  msg: UpstreamMessage,
+  counters: Pick<BridgeCounters, 'qosDowngraded' | 'retainDropped'>,
+): UpstreamMessage | { refused: string } {
+  let out = msg;
+  if (p.mapOutbound !== undefined) {
+    const mapped = p.mapOutbound(out.topic);
+    if ('refused' in mapped) return mapped;
+    out = { ...out, topic: mapped.topic };
+  }
+  const why = refusalReason(p, out.topic, out.payload);
+  if (why !== undefined) return { refused: why };
+  if (out.qos > p.maxQos) {
+    counters.qosDowngraded++;
+    out = { ...out, qos: p.maxQos };
+  }
+  if (out.retain && p.retain === 'drop') {
+    counters.retainDropped++;
+    out = { ...out, retain: false };
+  }
+  return out;
 }
 
 /** Splits subscriptions into what fits one connection, in SUBSCRIBE-sized batches, and what is left out. */
