@@ -243,10 +243,11 @@ describe('serial SLIP adapter', () => {
       assert.match(errors.join(), /is gone/);
       symlinkSync(realpathSync(pty.a), link);
       await until(() => t.state === 'open', 10_000, 'the adapter to reopen');
-      const far = await openFar(pty.b);
-      await far.send(nasty(1));
+      // Listen before sending: under load the frame can arrive while the send is still awaited.
       const got = new Queue<Buffer>();
       t.on('frame', (_p, f) => got.push(f));
+      const far = await openFar(pty.b);
+      await far.send(nasty(1));
       assert.deepEqual(await got.next(10_000), nasty(1));
       await closePort(far.port);
       // Same path, another device behind it.
