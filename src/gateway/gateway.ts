@@ -172,14 +172,12 @@ export class Gateway implements GatewayCore {
     if (p instanceof DecodeError) {
       bump(this.stats.decodeErrors, p.code);
       const fields = { peer: peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex') };
-      // From a connected client a dropped frame is a device about to hang: the operator is told.
-      // Noise from addresses with no session stays at debug.
-      if (s !== undefined && s.state !== 'disconnected' && s.state !== 'lost') {
-        this.refused('decode', 'malformed frame from a connected client dropped', { ...fields, clientId: s.clientId });
-      } else {
-        bump(this.stats.dropped, 'decode');
-        this.logger.debug(fields, 'malformed frame dropped');
-      }
+      // Every frame at debug; from a connected client a dropped frame may be a device about to
+      // hang, so the operator is told at info too (rate limited). Noise from addresses with no
+      // session stays at debug.
+      this.logger.debug(fields, 'malformed frame dropped');
+      if (s !== undefined && s.state !== 'disconnected' && s.state !== 'lost') this.refused('decode', 'malformed frame from a connected client dropped', { ...fields, clientId: s.clientId });
+      else bump(this.stats.dropped, 'decode');
       return;
     }
     bump(this.stats.packetsIn, p.type);
