@@ -4,6 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createMetricsRegistry } from '../../src/observability/metrics.js';
+import { parseMetrics, valueOf } from '../observability/helpers.js';
 import { harness, recordingLogger, settle } from './harness.js';
 
 describe('gateway: what clients written by others need', () => {
@@ -70,6 +72,9 @@ describe('gateway: what clients written by others need', () => {
     assert.deepEqual([line?.level, line?.obj.dup, line?.obj.returnCode], ['info', true, 3]);
     await h.advance(10_000);
     c.nothing(); // settled: not sent a third time
+    const { samples } = parseMetrics(await createMetricsRegistry({ gateway: h.gateway, transports: [] }).metrics());
+    assert.equal(valueOf(samples, 'mqttsn_client_refusals_total', { message: 'PUBACK', return_code: '0x03' }), 1);
+    assert.equal(valueOf(samples, 'mqttsn_dropped_total', { reason: 'clientRefused' }), 1);
   });
 
   it('a REGACK refusal is counted by return code', async () => {
