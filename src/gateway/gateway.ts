@@ -259,7 +259,7 @@ export class Gateway implements GatewayCore {
       case 'WILLTOPICRESP':
       case 'WILLMSGRESP':
         // Messages a gateway sends, not receives (or another gateway's discovery): ignored.
-        bump(this.stats.dropped, 'badState');
+        this.refused('badState', 'message a gateway sends, not receives, dropped', { clientId: s.clientId, type: p.type });
         return;
     }
   }

@@ -205,7 +205,7 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): vo
     return;
   }
   if (s.state !== 'await-willtopic' || s.pendingConnect === undefined) {
-    bump(gw.stats.dropped, 'badState');
+    gw.refused('badState', 'WILLTOPIC outside a CONNECT with will dropped', { clientId: s.clientId, state: s.state });
     return;
   }
   // An empty WILLTOPIC means "no will" (§4.3); the next step is ambiguous, CONNACK is the sane one.
@@ -237,7 +237,7 @@ export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket): void {
   }
   const willTopic = s.pendingConnect?.willTopic;
   if (s.state !== 'await-willmsg' || willTopic === undefined) {
-    bump(gw.stats.dropped, 'badState');
+    gw.refused('badState', 'WILLMSG outside a CONNECT with will dropped', { clientId: s.clientId, state: s.state });
     return;
   }
   s.will = { ...willTopic, payload: p.willMsg };
