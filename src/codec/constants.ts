@@ -79,3 +79,20 @@ export const MAX_MESSAGE_LENGTH = 0xffff;
 /** Topic ids 0x0000 and 0xFFFF are reserved and never assigned (§5.3.11). */
 export const TOPIC_ID_MIN = 0x0001;
 export const TOPIC_ID_MAX = 0xfffe;
+
+/**
+ * Flags bits each message uses (MQTT-SN.md §1.3), by MsgType; 0 marks messages without a Flags
+ * byte. MQTT-SN 1.2 §5.3.4: every other bit "must be sent as 0 and should be ignored on
+ * receipt". A typed array keeps the lookup cheap on the hot path.
+ */
+export const USED_FLAGS: Readonly<Uint8Array> = (() => {
+  const t = new Uint8Array(256);
+  t[MsgType.CONNECT] = Flag.WILL | Flag.CLEAN_SESSION;
+  t[MsgType.WILLTOPIC] = Flag.QOS_MASK | Flag.RETAIN;
+  t[MsgType.WILLTOPICUPD] = Flag.QOS_MASK | Flag.RETAIN;
+  t[MsgType.PUBLISH] = Flag.DUP | Flag.QOS_MASK | Flag.RETAIN | Flag.TOPIC_ID_TYPE_MASK;
+  t[MsgType.SUBSCRIBE] = Flag.DUP | Flag.QOS_MASK | Flag.TOPIC_ID_TYPE_MASK;
+  t[MsgType.SUBACK] = Flag.QOS_MASK;
+  t[MsgType.UNSUBSCRIBE] = Flag.TOPIC_ID_TYPE_MASK;
+  return t;
+})();

@@ -3,32 +3,17 @@
  *
  * `decode` never throws: it returns a packet or a `DecodeError` with a stable code. It is strict
  * in one direction on purpose: whatever it accepts re-encodes to exactly the same bytes, so the
- * decoder and the encoder can never disagree about what a message means. Reserved flag bits that
- * are set, reserved TopicIdType 0b11 and invalid UTF-8 are therefore errors here.
+ * decoder and the encoder can never disagree about what a message means. Reserved TopicIdType
+ * 0b11 and invalid UTF-8 are therefore errors here. Flags bits a message does not use are ignored
+ * (MQTT-SN 1.2 §5.3.4) and kept aside in `rawFlags`, so even those frames re-encode exactly.
  */
 import { isUtf8 } from 'node:buffer';
 import { CodecErrorCode, DecodeError } from '../errors.js';
-import { Flag, MsgType, MsgTypeName } from './constants.js';
+import { Flag, MsgType, MsgTypeName, USED_FLAGS } from './constants.js';
 import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
 
 const err = (code: CodecErrorCode, message: string, msgType?: number): DecodeError =>
   new DecodeError(code, message, msgType);
-
-/**
- * Flags bits each message may use (MQTT-SN.md §1.3), by MsgType; any other bit set is BAD_FLAGS.
- * 0 marks messages without a Flags byte. A typed array keeps the lookup cheap on the hot path.
- */
-const ALLOWED_FLAGS = (() => {
-  const t = new Uint8Array(256);
-  t[MsgType.CONNECT] = Flag.WILL | Flag.CLEAN_SESSION;
-  t[MsgType.WILLTOPIC] = Flag.QOS_MASK | Flag.RETAIN;
-  t[MsgType.WILLTOPICUPD] = Flag.QOS_MASK | Flag.RETAIN;
-  t[MsgType.PUBLISH] = Flag.DUP | Flag.QOS_MASK | Flag.RETAIN | Flag.TOPIC_ID_TYPE_MASK;
-  t[MsgType.SUBSCRIBE] = Flag.DUP | Flag.QOS_MASK | Flag.TOPIC_ID_TYPE_MASK;
-  t[MsgType.SUBACK] = Flag.QOS_MASK;
-  t[MsgType.UNSUBSCRIBE] = Flag.TOPIC_ID_TYPE_MASK;
-  return t;
-})();
 
 function qosOf(flags: number): QoS {
   const bits = (flags & Flag.QOS_MASK) >> Flag.QOS_SHIFT;
@@ -81,16 +66,15 @@ function decodeUnchecked(b: Buffer): (Packet & LengthFormHint) | DecodeError {
   // Remember a 3-byte form that was not needed (the 1-byte form would have fit: total - 2 <=
   // 255), so that re-encoding reproduces the input.
   if (h === 3 && length - 2 <= 255 && !(p instanceof DecodeError)) (p as LengthFormHint).longLength = true;
+  // §5.3.4: bits a message does not use are ignored, and remembered for an exact re-encode.
+  const used = USED_FLAGS[type]!;
+  if (used !== 0 && size > h + 1 && (b[h + 1]! & ~used) !== 0 && !(p instanceof DecodeError)) (p as LengthFormHint).rawFlags = b[h + 1]!;
   return p;
 }
 
 /** Decode the variable part; `o` is the offset just past MsgType, the message ends at b.length. */
 function decodeBody(b: Buffer, type: number, o: number): Packet | DecodeError {
   const n = b.length - o; // bytes after MsgType
-  const allowed = ALLOWED_FLAGS[type]!;
-  if (allowed !== 0 && n >= 1 && (b[o]! & ~allowed) !== 0) {
-    return err(CodecErrorCode.BAD_FLAGS, `flags 0x${b[o]!.toString(16)} set bits reserved for this message`, type);
-  }
   switch (type) {
     case MsgType.ADVERTISE:
       return exact(b, type, o, 3) ?? { type: 'ADVERTISE', gwId: b[o]!, duration: b.readUInt16BE(o + 1) };
@@ -140,18 +124,14 @@ function decodeBody(b: Buffer, type: number, o: number): Packet | DecodeError {
     case MsgType.REGISTER: {
       const e = atLeast(b, type, o, 4);
       if (e) return e;
-      const msgId = msgIdNonZero(b, type, o + 2);
-      if (typeof msgId !== 'number') return msgId;
+      // MsgId 0 is reserved only for QoS 0/-1 PUBLISH (§5.3.6); `mqttsn` sends it here, and it is echoed.
       const topicName = utf8(b, o + 4, b.length);
       if (topicName === undefined) return badUtf8(type, 'TopicName');
-      return { type: 'REGISTER', topicId: b.readUInt16BE(o), msgId, topicName };
+      return { type: 'REGISTER', topicId: b.readUInt16BE(o), msgId: b.readUInt16BE(o + 2), topicName };
     }
     case MsgType.REGACK: {
-      const e = exact(b, type, o, 5);
-      if (e) return e;
-      const msgId = msgIdNonZero(b, type, o + 2);
-      if (typeof msgId !== 'number') return msgId;
-      return { type: 'REGACK', topicId: b.readUInt16BE(o), msgId, returnCode: b[o + 4]! };
+      // Echoes the REGISTER's MsgId, which may be 0.
+      return exact(b, type, o, 5) ?? { type: 'REGACK', topicId: b.readUInt16BE(o), msgId: b.readUInt16BE(o + 2), returnCode: b[o + 4]! };
     }
     case MsgType.PUBACK: {
       const e = exact(b, type, o, 5);
@@ -160,37 +140,38 @@ function decodeBody(b: Buffer, type: number, o: number): Packet | DecodeError {
     }
     case MsgType.PUBREC:
     case MsgType.PUBREL:
-    case MsgType.PUBCOMP:
-    case MsgType.UNSUBACK: {
+    case MsgType.PUBCOMP: {
+      // These follow a QoS 2 PUBLISH, where MsgId 0 stays invalid.
       const e = exact(b, type, o, 2);
       if (e) return e;
       const msgId = msgIdNonZero(b, type, o);
       if (typeof msgId !== 'number') return msgId;
-      const name = MsgTypeName[type] as 'PUBREC' | 'PUBREL' | 'PUBCOMP' | 'UNSUBACK';
+      const name = MsgTypeName[type] as 'PUBREC' | 'PUBREL' | 'PUBCOMP';
       return { type: name, msgId };
     }
+    case MsgType.UNSUBACK:
+      // Echoes the UNSUBSCRIBE's MsgId, which may be 0.
+      return exact(b, type, o, 2) ?? { type: 'UNSUBACK', msgId: b.readUInt16BE(o) };
     case MsgType.SUBSCRIBE:
     case MsgType.UNSUBSCRIBE: {
       const e = atLeast(b, type, o, 3);
       if (e) return e;
       const flags = b[o]!;
-      const msgId = msgIdNonZero(b, type, o + 1);
-      if (typeof msgId !== 'number') return msgId;
+      // MsgId 0 is reserved only for QoS 0/-1 PUBLISH (§5.3.6); `mqttsn` sends it here, and it is echoed.
+      const msgId = b.readUInt16BE(o + 1);
       const topic = decodeSubscriptionTopic(b, o + 3, flags, type);
       if (topic instanceof DecodeError) return topic;
       if (type === MsgType.UNSUBSCRIBE) return { type: 'UNSUBSCRIBE', msgId, ...topic };
-      const qos = qosOf(flags);
-      if (qos === -1) return err(CodecErrorCode.BAD_FLAGS, 'SUBSCRIBE with QoS -1', type);
-      return { type: 'SUBSCRIBE', dup: (flags & Flag.DUP) !== 0, qos, msgId, ...topic };
+      // QoS -1 is kept: it means nothing here, and the gateway decides what to grant.
+      return { type: 'SUBSCRIBE', dup: (flags & Flag.DUP) !== 0, qos: qosOf(flags), msgId, ...topic };
     }
     case MsgType.SUBACK: {
       const e = exact(b, type, o, 6);
       if (e) return e;
       const qos = qosOf(b[o]!);
       if (qos === -1) return err(CodecErrorCode.BAD_FLAGS, 'SUBACK with QoS -1', type);
-      const msgId = msgIdNonZero(b, type, o + 3);
-      if (typeof msgId !== 'number') return msgId;
-      return { type: 'SUBACK', qos, topicId: b.readUInt16BE(o + 1), msgId, returnCode: b[o + 5]! };
+      // Echoes the SUBSCRIBE's MsgId, which may be 0.
+      return { type: 'SUBACK', qos, topicId: b.readUInt16BE(o + 1), msgId: b.readUInt16BE(o + 3), returnCode: b[o + 5]! };
     }
     case MsgType.PINGREQ: {
       if (n === 0) return { type: 'PINGREQ' };
@@ -222,9 +203,6 @@ function decodeBody(b: Buffer, type: number, o: number): Packet | DecodeError {
 function decodePublish(b: Buffer, o: number, n: number): PublishPacket | DecodeError {
   if (n < 5) return err(CodecErrorCode.TRUNCATED, `PUBLISH needs at least ${o + 5} bytes, got ${b.length}`, MsgType.PUBLISH);
   const flags = b[o]!;
-  if ((flags & ~ALLOWED_FLAGS[MsgType.PUBLISH]!) !== 0) {
-    return err(CodecErrorCode.BAD_FLAGS, `flags 0x${flags.toString(16)} set bits reserved for PUBLISH`, MsgType.PUBLISH);
-  }
   const qos = qosOf(flags);
   const dup = (flags & Flag.DUP) !== 0;
   const retain = (flags & Flag.RETAIN) !== 0;

@@ -6,7 +6,7 @@
  * up to a total of 255 and the 3-byte form above, up to 65535 (§1.1).
  */
 import { CodecErrorCode, EncodeError } from '../errors.js';
-import { Flag, MAX_MESSAGE_LENGTH, MsgType, TopicIdTypeBits } from './constants.js';
+import { Flag, MAX_MESSAGE_LENGTH, MsgType, TopicIdTypeBits, USED_FLAGS } from './constants.js';
 import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
 
 const fail = (code: CodecErrorCode, message: string): never => {
@@ -27,6 +27,14 @@ function msgIdRequired(v: number, type: string): number {
   u16(v, 'msgId');
   if (v === 0) fail(CodecErrorCode.BAD_MSG_ID, `${type} needs a MsgId of 1..65535`);
   return v;
+}
+
+/**
+ * The unused Flags bits a decoded packet arrived with (`rawFlags`), put back so that re-encoding
+ * gives the same bytes; 0 for packets built by code.
+ */
+function unusedFlags(p: LengthFormHint, type: number): number {
+  return p.rawFlags === undefined ? 0 : p.rawFlags & ~USED_FLAGS[type]! & 0xff;
 }
 
 function topicIdAssignable(v: number, type: string): number {
@@ -94,7 +102,7 @@ export function encode(p: Packet & LengthFormHint): Buffer {
     }
     case 'CONNECT': {
       const id = Buffer.from(p.clientId, 'utf8');
-      const flags = (p.will ? Flag.WILL : 0) | (p.cleanSession ? Flag.CLEAN_SESSION : 0);
+      const flags = (p.will ? Flag.WILL : 0) | (p.cleanSession ? Flag.CLEAN_SESSION : 0) | unusedFlags(p, MsgType.CONNECT);
       const protocolId = u8(p.protocolId, 'protocolId');
       const duration = u16(p.duration, 'duration');
       return frame(5 + id.length, long, (b, o) => {
@@ -119,7 +127,7 @@ export function encode(p: Packet & LengthFormHint): Buffer {
         return fixed(type, long);
       }
       const topic = Buffer.from(p.willTopic, 'utf8');
-      const flags = qosBits(p.qos, false, p.type) | (p.retain ? Flag.RETAIN : 0);
+      const flags = qosBits(p.qos, false, p.type) | (p.retain ? Flag.RETAIN : 0) | unusedFlags(p, type);
       return frame(2 + topic.length, long, (b, o) => {
         b[o] = type;
         b[o + 1] = flags;
@@ -138,7 +146,8 @@ export function encode(p: Packet & LengthFormHint): Buffer {
     case 'REGISTER': {
       const name = Buffer.from(p.topicName, 'utf8');
       const topicId = u16(p.topicId, 'topicId');
-      const msgId = msgIdRequired(p.msgId, 'REGISTER');
+      // MsgId 0 is legal here (§5.3.6 reserves it only in PUBLISH); a gateway never allocates it.
+      const msgId = u16(p.msgId, 'msgId');
       return frame(5 + name.length, long, (b, o) => {
         b[o] = MsgType.REGISTER;
         b.writeUInt16BE(topicId, o + 1);
@@ -147,7 +156,7 @@ export function encode(p: Packet & LengthFormHint): Buffer {
       });
     }
     case 'REGACK':
-      return fixed(MsgType.REGACK, long, [u16(p.topicId, 'topicId'), 2], [msgIdRequired(p.msgId, 'REGACK'), 2], [u8(p.returnCode, 'returnCode'), 1]);
+      return fixed(MsgType.REGACK, long, [u16(p.topicId, 'topicId'), 2], [u16(p.msgId, 'msgId'), 2], [u8(p.returnCode, 'returnCode'), 1]);
     case 'PUBLISH':
       return encodePublish(p, long);
     case 'PUBACK':
@@ -155,15 +164,17 @@ export function encode(p: Packet & LengthFormHint): Buffer {
     case 'PUBREC':
     case 'PUBREL':
     case 'PUBCOMP':
-    case 'UNSUBACK':
       return fixed(MsgType[p.type], long, [msgIdRequired(p.msgId, p.type), 2]);
+    case 'UNSUBACK':
+      return fixed(MsgType.UNSUBACK, long, [u16(p.msgId, 'msgId'), 2]);
     case 'SUBSCRIBE':
     case 'UNSUBSCRIBE': {
       const topic = subscriptionTopicBytes(p, p.type);
-      let flags = TopicIdTypeBits[p.topicIdType];
-      if (p.type === 'SUBSCRIBE') flags |= (p.dup ? Flag.DUP : 0) | qosBits(p.qos, false, p.type);
       const type = MsgType[p.type];
-      const msgId = msgIdRequired(p.msgId, p.type);
+      let flags = TopicIdTypeBits[p.topicIdType] | unusedFlags(p, type);
+      // QoS -1 in SUBSCRIBE means nothing, but is decoded (clients send it), so it must re-encode.
+      if (p.type === 'SUBSCRIBE') flags |= (p.dup ? Flag.DUP : 0) | qosBits(p.qos, true, p.type);
+      const msgId = u16(p.msgId, 'msgId');
       return frame(4 + topic.length, long, (b, o) => {
         b[o] = type;
         b[o + 1] = flags;
@@ -172,7 +183,7 @@ export function encode(p: Packet & LengthFormHint): Buffer {
       });
     }
     case 'SUBACK':
-      return fixed(MsgType.SUBACK, long, [qosBits(p.qos, false, 'SUBACK'), 1], [u16(p.topicId, 'topicId'), 2], [msgIdRequired(p.msgId, 'SUBACK'), 2], [u8(p.returnCode, 'returnCode'), 1]);
+      return fixed(MsgType.SUBACK, long, [qosBits(p.qos, false, 'SUBACK') | unusedFlags(p, MsgType.SUBACK), 1], [u16(p.topicId, 'topicId'), 2], [u16(p.msgId, 'msgId'), 2], [u8(p.returnCode, 'returnCode'), 1]);
     case 'PINGREQ': {
       if (p.clientId === undefined) return fixed(MsgType.PINGREQ, long);
       if (p.clientId === '') fail(CodecErrorCode.BAD_FIELD, 'PINGREQ clientId is empty; omit it');
@@ -216,8 +227,8 @@ function fixed(type: number, long: boolean, ...fields: Field[]): Buffer {
   });
 }
 
-function encodePublish(p: PublishPacket, long: boolean): Buffer {
-  let flags = (p.dup ? Flag.DUP : 0) | qosBits(p.qos, true, 'PUBLISH') | (p.retain ? Flag.RETAIN : 0);
+function encodePublish(p: PublishPacket & LengthFormHint, long: boolean): Buffer {
+  let flags = (p.dup ? Flag.DUP : 0) | qosBits(p.qos, true, 'PUBLISH') | (p.retain ? Flag.RETAIN : 0) | unusedFlags(p, MsgType.PUBLISH);
   u16(p.msgId, 'msgId');
   if (p.qos > 0 && p.msgId === 0) fail(CodecErrorCode.BAD_MSG_ID, `QoS ${p.qos} PUBLISH needs a MsgId of 1..65535`);
   const payload = p.payload;

@@ -77,6 +77,7 @@ export interface RegisterPacket {
   type: 'REGISTER';
   /** 0x0000 from a client; the assigned id from a gateway */
   topicId: number;
+  /** 1.2 reserves 0 only for QoS 0/-1 PUBLISH, but clients send it here (`mqttsn`); it is echoed */
   msgId: number;
   topicName: string;
 }
@@ -143,7 +144,11 @@ export type SubscriptionTopic =
 export type SubscribePacket = {
   type: 'SUBSCRIBE';
   dup: boolean;
-  qos: SubQoS;
+  /**
+   * The requested QoS. -1 (bits 0b11) means nothing in a SUBSCRIBE, but clients send it
+   * (`mqtt-sn-12`); it is decoded so that the gateway can answer it instead of staying silent.
+   */
+  qos: QoS;
   msgId: number;
 } & SubscriptionTopic;
 
@@ -250,10 +255,19 @@ export type PacketType = Packet['type'];
 export type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
 
 /**
- * A decoded packet may remember that it arrived in the 3-byte length form although the 1-byte
- * form would have fit (a total of up to 257 in the long form), so that re-encoding it gives back the same bytes. Packets built by code never set
- * it; `encode` then picks the shortest form.
+ * What a decoded packet remembers of its wire form beyond its fields, so that re-encoding it gives
+ * back the same bytes. Packets built by code never set these; `encode` then writes the canonical form.
  */
 export interface LengthFormHint {
+  /**
+   * It arrived in the 3-byte length form although the 1-byte form would have fit (a total of up
+   * to 257 in the long form).
+   */
   longLength?: true;
+  /**
+   * The Flags byte as received, kept only when it set bits this message does not use. MQTT-SN 1.2
+   * §5.3.4 says those are ignored on receipt (`mqttsn` sets 0x04 in PUBLISH and SUBSCRIBE), so the
+   * fields ignore them; `encode` puts the same unused bits back.
+   */
+  rawFlags?: number;
 }

@@ -403,7 +403,7 @@ const limits = z
 const timers = z
   .strictObject({
     retryMs: z.int().min(1).max(MAX_TIMER_MS).default(10_000).describe('T_RETRY: wait for an acknowledgement before resending (MQTT-SN 1.2 §6.13).'),
-    maxRetries: z.int().min(0).max(100).default(3).describe('N_RETRY: resends before the client is considered lost.'),
+    maxRetries: z.int().min(0).max(100).default(3).describe('N_RETRY: resends before giving up. An unanswered PUBLISH or PUBREL loses the client; an unanswered REGISTER drops that message and the topic for that client.'),
     keepAliveFactor: z
       .number()
       .min(1)

@@ -51,7 +51,7 @@ export interface GatewayDeps {
 /** Origin tag of messages the gateway publishes into the broker core. */
 export const MQTTSN_ORIGIN = 'mqttsn';
 
-/** Refusals of one kind are logged at most once per this interval. */
+/** Drops of one kind are logged at most once per this interval, with a count of those held back. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export class Gateway implements GatewayCore {
@@ -103,10 +103,11 @@ export class Gateway implements GatewayCore {
 
   refused(reason: RefusalReason, why: string, fields: object): void {
     bump(this.stats.dropped, reason);
+    // Keyed by the message, a fixed string of the code, so each kind of drop has its own budget.
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
-    if (reason === 'rateLimited' || reason === 'bufferedBytesFull') this.logger.warn({ ...fields, reason, suppressed }, why);
+    if (reason === 'rateLimited' || reason === 'bufferedBytesFull' || reason === 'congestion') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
@@ -167,14 +168,19 @@ export class Gateway implements GatewayCore {
   /** One frame from a transport: decode, guard by state, dispatch. Never throws. */
   handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
     const p = decode(frame);
+    const s = this.byPeer.get(peer.key);
     if (p instanceof DecodeError) {
       bump(this.stats.decodeErrors, p.code);
-      bump(this.stats.dropped, 'decode');
-      this.logger.debug({ peer: peer.key, code: p.code, reason: p.message, bytes: frame.subarray(0, 64).toString('hex') }, 'malformed frame dropped');
+      const fields = { peer: peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex') };
+      // Every frame at debug; from a connected client a dropped frame may be a device about to
+      // hang, so the operator is told at info too (rate limited). Noise from addresses with no
+      // session stays at debug.
+      this.logger.debug(fields, 'malformed frame dropped');
+      if (s !== undefined && s.state !== 'disconnected' && s.state !== 'lost') this.refused('decode', 'malformed frame from a connected client dropped', { ...fields, clientId: s.clientId });
+      else bump(this.stats.dropped, 'decode');
       return;
     }
     bump(this.stats.packetsIn, p.type);
-    const s = this.byPeer.get(peer.key);
     // §4.11: any message from the client restarts its supervision.
     if (s !== undefined) s.lastSeen = this.clock.now();
     try {
@@ -205,8 +211,7 @@ export class Gateway implements GatewayCore {
     // Everything else needs a session at this address (§4.1).
     if (s === undefined) {
       if (p.type === 'ENCAPSULATED') {
-        bump(this.stats.dropped, 'badState');
-        this.logger.debug({ peer: link.peer.key }, 'forwarder-encapsulated frame on a transport without "forwarder": true');
+        this.refused('badState', 'forwarder-encapsulated frame dropped: its transport does not have "forwarder": true', { peer: link.peer.key, transport: link.transport.name });
         return;
       }
       if (answersNothing(p)) return;
@@ -254,15 +259,14 @@ export class Gateway implements GatewayCore {
       case 'WILLTOPICRESP':
       case 'WILLMSGRESP':
         // Messages a gateway sends, not receives (or another gateway's discovery): ignored.
-        bump(this.stats.dropped, 'badState');
+        this.refused('badState', 'message a gateway sends, not receives, dropped', { clientId: s.clientId, type: p.type });
         return;
     }
   }
 
   /** A request the client's state does not allow: the client is told to CONNECT again. */
   #badState(s: Session, p: Packet): void {
-    bump(this.stats.dropped, 'badState');
-    this.logger.debug({ clientId: s.clientId, state: s.state, type: p.type }, 'message not allowed in this state');
+    this.refused('badState', 'message not allowed in the client state dropped', { clientId: s.clientId, state: s.state, type: p.type });
     if (s.link && s.state !== 'await-willtopic' && s.state !== 'await-willmsg') this.send(s.link, { type: 'DISCONNECT' });
   }
 

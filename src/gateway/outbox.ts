@@ -7,7 +7,7 @@ import type { PublishTopic } from '../codec/index.js';
 import type { GatewayCore } from './core.js';
 import { deliveryBytes } from './delivery-queue.js';
 import type { InFlight, Session } from './session.js';
-import { bump } from './stats.js';
+import { bump, type RefusingMessage } from './stats.js';
 import type { Delivery } from './types.js';
 
 /**
@@ -17,15 +17,14 @@ import type { Delivery } from './types.js';
  */
 export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
   if (s.refusedTopics.has(d.topic)) {
-    bump(gw.stats.dropped, 'registerRefused');
+    gw.refused('registerRefused', 'message dropped: the client refused (or never answered) the REGISTER of its topic', { clientId: s.clientId, topic: d.topic });
     return;
   }
   if (!s.reachable) {
     if (d.qos === 0 && (s.state === 'disconnected' || s.state === 'lost')) return;
     if (s.queue.length >= gw.options.limits.sleepBufferMessages) {
       gw.persistence.done(s, s.queue.shift()!);
-      bump(gw.stats.dropped, 'sleepBufferFull');
-      gw.logger.debug({ clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages }, 'buffer full: oldest message dropped');
+      gw.refused('sleepBufferFull', 'sleep buffer full (limits.sleepBufferMessages): oldest message dropped', { clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages });
     }
     // The global cap drops the newcomer rather than evicting from other clients' buffers: what
     // they hold was accepted first, and one busy topic must not empty everyone else's buffer.
@@ -40,7 +39,7 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
   }
   if (s.queue.length >= gw.options.limits.maxInflightQueue) {
     gw.persistence.done(s, s.queue.shift()!);
-    bump(gw.stats.dropped, 'queueFull');
+    gw.refused('queueFull', 'send queue full (limits.maxInflightQueue): oldest message dropped', { clientId: s.clientId, limit: gw.options.limits.maxInflightQueue });
   }
   gw.persistence.queued(s, d);
   s.queue.push(d);
@@ -49,6 +48,8 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
 
 /** Sends queued messages while nothing is in flight; a wake ends with PINGRESP once all is out (§4.12.2). */
 export function pump(gw: GatewayCore, s: Session): void {
+  // Held while the client waits for the PUBACK / PUBREC of its own PUBLISH (see Session.acksOwed).
+  if (s.acksOwed > 0) return;
   while (s.reachable && s.inFlight === undefined && s.queue.length > 0) {
     start(gw, s, s.queue.shift()!);
   }
@@ -87,14 +88,13 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   }
   if (s.refusedTopics.has(d.topic)) {
     gw.persistence.done(s, d);
-    bump(gw.stats.dropped, 'registerRefused');
+    gw.refused('registerRefused', 'message dropped: the client refused (or never answered) the REGISTER of its topic', { clientId: s.clientId, topic: d.topic });
     return;
   }
   const r = resolveTopic(gw, s, d.topic);
   if (r === 'full') {
     gw.persistence.done(s, d);
-    bump(gw.stats.dropped, 'congestion');
-    gw.logger.warn({ clientId: s.clientId, topic: d.topic }, 'no topic id left for this client: message dropped');
+    gw.refused('congestion', 'no topic id left for this client (limits.maxRegistrationsPerClient): message dropped', { clientId: s.clientId, topic: d.topic });
     return;
   }
   if ('register' in r) {
@@ -108,7 +108,8 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   // §4.10: a message that does not fit the medium is silently not delivered.
   if (publishSize(d) > link.transport.maxFrameSize) {
     gw.persistence.done(s, d);
-    bump(gw.stats.dropped, 'tooLarge');
+    // Silent toward the client, as the spec wants, but not toward the operator.
+    gw.refused('tooLarge', 'message larger than the medium (transport maxFrameSize) not delivered', { clientId: s.clientId, topic: d.topic, size: publishSize(d), maxFrameSize: link.transport.maxFrameSize });
     return;
   }
   bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');
@@ -138,10 +139,26 @@ function arm(gw: GatewayCore, s: Session): InFlight['timer'] {
   return gw.clock.setTimeout(() => retry(gw, s), gw.options.timers.retryMs);
 }
 
-/** §4.13: resend with DUP after T_RETRY; after N_RETRY the client is lost. */
+/**
+ * §4.13: resend with DUP after T_RETRY. After N_RETRY an unanswered PUBLISH means the client is
+ * lost; an unanswered REGISTER does not (RIOT emcute never answers one, a client whose topic table
+ * is full may not): it stands for a refusal, and the session carries on.
+ */
 function retry(gw: GatewayCore, s: Session): void {
   const f = s.inFlight;
   if (f === undefined || !s.link) return;
+  if (f.retries >= gw.options.timers.maxRetries && f.kind === 'register') {
+    s.inFlight = undefined;
+    s.refusedTopics.add(f.delivery.topic);
+    gw.persistence.done(s, f.delivery);
+    gw.refused('registerUnanswered', 'REGISTER never answered: message dropped, topic treated as refused by the client until it subscribes again', {
+      clientId: s.clientId,
+      topic: f.delivery.topic,
+      tries: f.retries + 1,
+    });
+    pump(gw, s);
+    return;
+  }
   if (f.retries >= gw.options.timers.maxRetries) {
     bump(gw.stats.dropped, 'retriesExhausted');
     gw.lose(s, `no answer to ${f.kind === 'register' ? 'REGISTER' : 'PUBLISH'} after ${f.retries + 1} tries`);
@@ -179,14 +196,16 @@ export function onRegack(gw: GatewayCore, s: Session, msgId: number, topicId: nu
   s.inFlight = undefined;
   if (returnCode === 0) {
     s.confirmedIds.add(f.topicId);
-    start(gw, s, f.delivery);
+    // Its PUBLISH waits, like anything else, while the client is owed a PUBACK (Session.acksOwed).
+    if (s.acksOwed > 0) s.queue.unshift(f.delivery);
+    else start(gw, s, f.delivery);
   } else {
     // §4.6: a refused REGISTER drops the message and stands for an unsubscribe from that
     // concrete topic (a wildcard subscription stays until UNSUBSCRIBE). Congestion only drops.
     if (returnCode !== 0x01) s.refusedTopics.add(f.delivery.topic);
     gw.persistence.done(s, f.delivery);
-    bump(gw.stats.dropped, 'registerRefused');
-    gw.logger.debug({ clientId: s.clientId, topic: f.delivery.topic, topicId, returnCode }, 'client refused REGISTER: message dropped');
+    countRefusal(gw, 'REGACK', returnCode);
+    gw.refused('registerRefused', 'client refused a REGISTER: message dropped', { clientId: s.clientId, topic: f.delivery.topic, topicId, returnCode });
   }
   pump(gw, s);
 }
@@ -198,10 +217,23 @@ export function onPuback(gw: GatewayCore, s: Session, msgId: number, topicId: nu
     // §4.10: the client does not know that id; REGISTER it again before the next PUBLISH on it.
     s.confirmedIds.delete(topicId);
   }
+  if (returnCode !== 0) countRefusal(gw, 'PUBACK', returnCode);
   if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'puback') {
-    if (returnCode !== 0) bump(gw.stats.dropped, 'invalidTopic');
+    if (returnCode !== 0) {
+      // The message is not sent again: the client has answered it. A client that refuses every
+      // DUP copy (RIOT emcute answers 0x03) loses the message whose first copy was lost; this
+      // log line is how an operator finds out.
+      const fields = { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode, dup: f.retries > 0 };
+      if (f.retries > 0) gw.refused('clientRefused', 'client refused a retransmitted PUBLISH (DUP): message lost to it', fields);
+      else gw.refused('clientRefused', 'client refused a PUBLISH: message lost to it', fields);
+    }
     settle(gw, s);
   }
+}
+
+/** One refusal by the client of a gateway request, by its answer and return code. */
+function countRefusal(gw: GatewayCore, answer: RefusingMessage, returnCode: number): void {
+  bump(gw.stats.clientRefusals[answer], `0x${returnCode.toString(16).padStart(2, '0')}`);
 }
 
 /** PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL again). */

@@ -76,6 +76,12 @@ export class Session {
   /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
   readonly queue: DeliveryQueue;
   inFlight: InFlight | undefined;
+  /**
+   * QoS 1/2 PUBLISH of this client whose PUBACK / PUBREC is not sent yet. Nothing is sent to the
+   * client meanwhile, so that a client reading its PUBACK first (Paho's `pub0sub1`, any blocking
+   * read) does not get its own message before it.
+   */
+  acksOwed = 0;
   /** QoS 2 message ids received and published, waiting for PUBREL (exactly once, §4.7) */
   readonly qos2Received = new LazySet<number>();
   /** supervision timer: keep-alive while active, sleep duration while asleep */

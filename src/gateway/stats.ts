@@ -10,7 +10,15 @@ export type DropReason =
   | 'badState'
   | 'invalidTopic'
   | 'qosMinusOneRejected'
+  /** the client answered the gateway's REGISTER with a refusal: that message is not delivered */
   | 'registerRefused'
+  /**
+   * the client never answered the gateway's REGISTER (N_RETRY): that message is dropped and the
+   * topic treated as refused for it, the session kept (RIOT emcute, a full topic table)
+   */
+  | 'registerUnanswered'
+  /** the client answered the gateway's PUBLISH with PUBACK 0x01..0x03: that message is lost to it */
+  | 'clientRefused'
   | 'sleepBufferFull'
   | 'queueFull'
   | 'tooLarge'
@@ -26,8 +34,11 @@ export type DropReason =
   /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
   | 'bufferedBytesFull';
 
-/** Drops that are counted and logged through the gateway's throttled refusal log. */
-export type RefusalReason = Extract<DropReason, 'notAuthorized' | 'takeoverRefused' | 'rateLimited' | 'bufferedBytesFull'>;
+/** Drops that are counted and logged through the gateway's throttled log (`GatewayCore.refused`). */
+export type RefusalReason = DropReason;
+
+/** Messages a client answers a gateway request with; their return codes are counted. */
+export type RefusingMessage = 'REGACK' | 'PUBACK';
 
 export interface GatewayStats {
   packetsIn: Partial<Record<PacketType, number>>;
@@ -38,6 +49,8 @@ export interface GatewayStats {
   publishOut: Record<'0' | '1' | '2', number>;
   dropped: Partial<Record<DropReason, number>>;
   decodeErrors: Partial<Record<string, number>>;
+  /** refusals by clients of what the gateway sent them, by message and return code ("0x03") */
+  clientRefusals: Record<RefusingMessage, Partial<Record<string, number>>>;
   /** PUBLISH and PUBREL sent again after T_RETRY */
   retransmissions: number;
   willsPublished: number;
@@ -53,6 +66,7 @@ export function createStats(): GatewayStats {
     publishOut: { '0': 0, '1': 0, '2': 0 },
     dropped: {},
     decodeErrors: {},
+    clientRefusals: { REGACK: {}, PUBACK: {} },
     retransmissions: 0,
     willsPublished: 0,
     revoked: { sessions: 0, subscriptions: 0, wills: 0 },

@@ -146,6 +146,11 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   readCounter(registry, 'publish_sent_total', 'PUBLISH sent to clients, by QoS.', ['qos'], () => entries(gateway.stats.publishOut, 'qos'));
   readCounter(registry, 'dropped_total', 'Messages the gateway dropped, by reason.', ['reason'], () => entries(gateway.stats.dropped, 'reason'));
   readCounter(registry, 'decode_errors_total', 'Frames that did not decode as MQTT-SN, by error code.', ['code'], () => entries(gateway.stats.decodeErrors, 'code'));
+  readCounter(registry, 'client_refusals_total', 'REGISTER and PUBLISH of the gateway that clients refused, by answer (REGACK, PUBACK) and return code.', ['message', 'return_code'], function* () {
+    for (const [message, byCode] of Object.entries(gateway.stats.clientRefusals)) {
+      for (const [code, n] of Object.entries(byCode)) if (n !== undefined) yield [{ message, return_code: code }, n] as const;
+    }
+  });
   readCounter(registry, 'retransmissions_total', 'PUBLISH, PUBREL and REGISTER sent again after T_RETRY.', [], () => [[{}, gateway.stats.retransmissions]]);
   readCounter(registry, 'wills_published_total', 'Wills published for clients that were lost.', [], () => [[{}, gateway.stats.willsPublished]]);
   readCounter(registry, 'auth_revoked_total', 'Sessions, subscriptions and wills removed because auth no longer allows them (reload, restore).', ['kind'], () =>

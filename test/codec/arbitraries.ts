@@ -5,6 +5,8 @@ import type { Packet, QoS, SubQoS } from '../../src/codec/index.js';
 const byte = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const msgId = fc.integer({ min: 1, max: 0xffff });
+/** REGISTER, SUBSCRIBE, UNSUBSCRIBE and their answers: 1.2 reserves MsgId 0 only in PUBLISH. */
+const anyMsgId = u16;
 const topicId = fc.integer({ min: 1, max: 0xfffe });
 const rc = byte;
 const subQos = fc.constantFrom<SubQoS>(0, 1, 2);
@@ -64,16 +66,19 @@ export const anyPacket: fc.Arbitrary<Packet> = fc.oneof(
   willTopic('WILLTOPIC'),
   fc.constant<Packet>({ type: 'WILLMSGREQ' }),
   bytes(60).map((willMsg): Packet => ({ type: 'WILLMSG', willMsg })),
-  fc.record({ topicId: u16, msgId, topicName: text(60) }).map((r): Packet => ({ type: 'REGISTER', ...r })),
-  fc.record({ topicId: u16, msgId, returnCode: rc }).map((r): Packet => ({ type: 'REGACK', ...r })),
+  fc.record({ topicId: u16, msgId: anyMsgId, topicName: text(60) }).map((r): Packet => ({ type: 'REGISTER', ...r })),
+  fc.record({ topicId: u16, msgId: anyMsgId, returnCode: rc }).map((r): Packet => ({ type: 'REGACK', ...r })),
   publish,
   fc.record({ topicId: u16, msgId: u16, returnCode: rc }).map((r): Packet => ({ type: 'PUBACK', ...r })),
   fc
-    .record({ type: fc.constantFrom('PUBREC' as const, 'PUBREL' as const, 'PUBCOMP' as const, 'UNSUBACK' as const), msgId })
+    .record({ type: fc.constantFrom('PUBREC' as const, 'PUBREL' as const, 'PUBCOMP' as const), msgId })
     .map((r): Packet => ({ ...r })),
-  fc.record({ dup: fc.boolean(), qos: subQos, msgId, topic: subTopic }).map(({ topic, ...r }): Packet => ({ type: 'SUBSCRIBE', ...r, ...topic })),
-  fc.record({ qos: subQos, topicId: u16, msgId, returnCode: rc }).map((r): Packet => ({ type: 'SUBACK', ...r })),
-  fc.record({ msgId, topic: subTopic }).map(({ msgId: m, topic }): Packet => ({ type: 'UNSUBSCRIBE', msgId: m, ...topic })),
+  anyMsgId.map((m): Packet => ({ type: 'UNSUBACK', msgId: m })),
+  fc
+    .record({ dup: fc.boolean(), qos: fc.constantFrom<QoS>(-1, 0, 1, 2), msgId: anyMsgId, topic: subTopic })
+    .map(({ topic, ...r }): Packet => ({ type: 'SUBSCRIBE', ...r, ...topic })),
+  fc.record({ qos: subQos, topicId: u16, msgId: anyMsgId, returnCode: rc }).map((r): Packet => ({ type: 'SUBACK', ...r })),
+  fc.record({ msgId: anyMsgId, topic: subTopic }).map(({ msgId: m, topic }): Packet => ({ type: 'UNSUBSCRIBE', msgId: m, ...topic })),
   fc.option(text(30).filter((s) => s.length > 0), { nil: undefined }).map((clientId): Packet =>
     clientId === undefined ? { type: 'PINGREQ' } : { type: 'PINGREQ', clientId },
   ),

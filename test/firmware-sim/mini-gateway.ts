@@ -171,6 +171,7 @@ export class MiniGateway {
         return;
       }
       case 'SUBSCRIBE': {
+        const granted = p.qos === -1 ? 0 : p.qos; // QoS -1 means nothing in SUBSCRIBE
         let topicId = 0;
         let key: string;
         let kind: Sub['kind'] = 'name';
@@ -183,15 +184,15 @@ export class MiniGateway {
         } else {
           const name = this.predefined.get(p.topicId);
           if (name === undefined) {
-            this.#send(r.from, { type: 'SUBACK', qos: p.qos, topicId: p.topicId, msgId: p.msgId, returnCode: 2 });
+            this.#send(r.from, { type: 'SUBACK', qos: granted, topicId: p.topicId, msgId: p.msgId, returnCode: 2 });
             return;
           }
           key = name;
           kind = 'predefined';
           topicId = p.topicId;
         }
-        s.subs.set(key, { qos: p.qos, kind });
-        this.#send(r.from, { type: 'SUBACK', qos: p.qos, topicId, msgId: p.msgId, returnCode: 0 });
+        s.subs.set(key, { qos: granted, kind });
+        this.#send(r.from, { type: 'SUBACK', qos: granted, topicId, msgId: p.msgId, returnCode: 0 });
         return;
       }
       case 'UNSUBSCRIBE':

@@ -2,6 +2,7 @@
  * Connection handlers: CONNECT and the will dance, PINGREQ (keep-alive and wake-up),
  * DISCONNECT (leave or sleep), will updates, SEARCHGW (MQTT-SN.md §4.2-4.4, §4.11-4.12).
  */
+import { randomUUID } from 'node:crypto';
 import {
   PROTOCOL_ID,
   ReturnCode,
@@ -23,7 +24,8 @@ import type { Link } from '../types.js';
 /** Longest client id accepted; v1.2 says 1-23 characters, real devices send longer (MAC-based ids). */
 const MAX_CLIENT_ID_BYTES = 128;
 
-export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
+export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket): void {
+  let p = received;
   // First, before any work: a CONNECT flood from one address must stay cheap. 0x01 tells an
   // honest client to try later (§4.3). The address bucket goes first so that a host cycling
   // through source ports is refused before it costs a per-peer bucket each.
@@ -38,7 +40,15 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
     return;
   }
-  // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03.
+  if (p.clientId.length === 0 && p.cleanSession && p.protocolId === PROTOCOL_ID) {
+    // v1.2 wants 1-23 characters, but `mqtt-sn-12` connects with none by default. As an MQTT
+    // 3.1.1 broker does for a clean session (§3.1.3.1), the gateway makes one up: nothing of the
+    // session outlives the connection, so nobody needs to know the id again.
+    p = { ...p, clientId: `auto-${randomUUID()}` };
+    gw.logger.info({ peer: link.peer.key, clientId: p.clientId }, 'CONNECT with an empty client id and clean session: client id assigned');
+  }
+  // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03; an empty client id
+  // without clean session names a session nobody could find again.
   if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || Buffer.byteLength(p.clientId) > MAX_CLIENT_ID_BYTES) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
     gw.logger.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
@@ -90,6 +100,12 @@ export function onConnect(gw: GatewayCore, link: Link, p: ConnectPacket): void {
   // §4.12.3 (ambiguous in v1.2): CONNECT without will from a sleeper is a signal to become
   // active again; the session, its buffer and its flags stay (Paho's and Bisquitt's reading).
   if ((s.state === 'asleep' || s.state === 'awake') && !p.will) {
+    // MQTT-SN 1.2 §6.10: a client that CONNECTs instead of waking with PINGREQ (mqtt-sn-tools, a
+    // device that rebooted while asleep) may have lost its topic table. As on every reconnect,
+    // ids are told again by REGISTER before use, and what was in flight goes again after it.
+    abandonInFlight(gw, s, true);
+    s.confirmedIds.clear();
+    s.refusedTopics.clear();
     gw.bind(s, link);
     s.keepAliveSec = p.duration;
     accept(gw, s, true);
@@ -189,7 +205,7 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): vo
     return;
   }
   if (s.state !== 'await-willtopic' || s.pendingConnect === undefined) {
-    bump(gw.stats.dropped, 'badState');
+    gw.refused('badState', 'WILLTOPIC outside a CONNECT with will dropped', { clientId: s.clientId, state: s.state });
     return;
   }
   // An empty WILLTOPIC means "no will" (§4.3); the next step is ambiguous, CONNACK is the sane one.
@@ -221,7 +237,7 @@ export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket): void {
   }
   const willTopic = s.pendingConnect?.willTopic;
   if (s.state !== 'await-willmsg' || willTopic === undefined) {
-    bump(gw.stats.dropped, 'badState');
+    gw.refused('badState', 'WILLMSG outside a CONNECT with will dropped', { clientId: s.clientId, state: s.state });
     return;
   }
   s.will = { ...willTopic, payload: p.willMsg };

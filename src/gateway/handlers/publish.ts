@@ -2,7 +2,7 @@
  * Client -> gateway publishing: PUBLISH at QoS -1..2, PUBREL, and REGISTER from the client
  * (MQTT-SN.md §4.5-4.8).
  */
-import { ReturnCode, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
+import { ReturnCode, type Packet, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
 import { PublishRefusedError } from '../client-upstream.js';
 import type { GatewayCore } from '../core.js';
@@ -52,7 +52,13 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     // not even for an unknown id. A connected sender's session is not disturbed.
     const topic = topicOf(gw, undefined, p);
     if (topic === undefined) {
-      bump(gw.stats.dropped, 'qosMinusOneRejected');
+      const why =
+        p.topicIdType === 'inline'
+          ? gw.options.qosMinusOne.inlineTopicNames
+            ? 'QoS -1 PUBLISH with an invalid inline topic name dropped'
+            : 'QoS -1 PUBLISH with an inline topic name dropped: qosMinusOne.inlineTopicNames is off'
+          : 'QoS -1 PUBLISH on an unknown predefined topic id dropped';
+      gw.refused('qosMinusOneRejected', why, { peer: link.peer.key, clientId: s?.clientId });
       return;
     }
     // Anyone may forge a QoS -1 datagram: `auth.qosMinusOne` says from where and to what; a
@@ -89,9 +95,10 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       return;
     case 1:
       // PUBACK only once what the message caused is durable (queued for sleepers, bound upstream).
+      s.acksOwed++;
       gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
-        () => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
-        (err: unknown) => gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: notTaken(err) }),
+        () => acknowledge(gw, s, link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
+        (err: unknown) => acknowledge(gw, s, link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: notTaken(err) }),
       );
       return;
     case 2: {
@@ -104,18 +111,29 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       s.qos2Received.add(p.msgId);
       gw.persistence.qos2Added(s, p.msgId);
       const msgId = p.msgId;
+      s.acksOwed++;
       gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
-        () => gw.send(link, { type: 'PUBREC', msgId }),
+        () => acknowledge(gw, s, link, { type: 'PUBREC', msgId }),
         (err: unknown) => {
           // Not accepted: forget the id so the client's retry is published, not swallowed.
           s.qos2Received.delete(msgId);
           gw.persistence.qos2Released(s, msgId);
-          gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId, returnCode: notTaken(err) });
+          acknowledge(gw, s, link, { type: 'PUBACK', topicId: topicField(p), msgId, returnCode: notTaken(err) });
         },
       );
       return;
     }
   }
+}
+
+/**
+ * Sends the publisher its PUBACK / PUBREC, then what was held back for it meanwhile: its own
+ * message, when it subscribes to what it publishes, comes after the answer it waits for.
+ */
+function acknowledge(gw: GatewayCore, s: Session, link: Link, answer: Packet): void {
+  gw.send(link, answer);
+  s.acksOwed--;
+  if (s.acksOwed === 0 && gw.sessions.get(s.clientId) === s) gw.pump(s);
 }
 
 /** The PUBACK code for a message that was not taken: 0x03 for what will never be, else 0x01 (try later). */

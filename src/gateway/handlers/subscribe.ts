@@ -8,6 +8,9 @@ import { bump } from '../stats.js';
 export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): void {
   const link = s.link!;
   const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
+  // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
+  // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
+  const requested: SubQoS = p.qos === -1 ? 0 : p.qos;
 
   let filter: string;
   let kind: SubscriptionKind;
@@ -69,7 +72,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
 
   if (gw.upstream !== undefined) {
     // Transparent mode: the subscription is the upstream's, and so are the retained messages it sends.
-    gw.upstream.subscribe(s.clientId, filter, p.qos).then(
+    gw.upstream.subscribe(s.clientId, filter, requested).then(
       (granted) => {
         if (gw.sessions.get(s.clientId) !== s) return;
         if (granted > 2) {
@@ -84,12 +87,12 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
   }
 
   // A retransmitted SUBSCRIBE (DUP, same filter and QoS) changes nothing and sends no retained again.
-  const repeat = p.dup && existing?.qos === p.qos;
-  record(p.qos, !repeat);
+  const repeat = p.dup && existing?.qos === requested;
+  record(requested, !repeat);
   if (repeat) return;
 
   // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
-  const granted = p.qos;
+  const granted = requested;
   gw.broker.retained(filter).then(
     (messages) => {
       for (const m of messages) gw.enqueue(s, { topic: m.topic, payload: m.payload, qos: Math.min(m.qos, granted) as 0 | 1 | 2, retain: true });
