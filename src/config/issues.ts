@@ -127,7 +127,8 @@ function resolve(schema: z.ZodType, input: unknown): z.ZodType {
   return s;
 }
 
-function schemaAt(schema: z.ZodType, root: unknown, path: readonly PathSegment[]): z.ZodType | undefined {
+/** The schema of the field at `path` in `root` (a discriminated union resolved by the input), if the schema has one. */
+export function schemaAt(schema: z.ZodType, root: unknown, path: readonly PathSegment[]): z.ZodType | undefined {
   let s: z.ZodType | undefined = schema;
   let input = root;
   for (const segment of path) {
