@@ -23,26 +23,37 @@ export type UpstreamMode = (typeof UPSTREAM_MODES)[number];
 export const RULE_DIRECTIONS = ['out', 'in', 'both'] as const;
 export type RuleDirection = (typeof RULE_DIRECTIONS)[number];
 
-/** Why `url` cannot name the upstream broker, or undefined. */
-function urlProblem(url: string): string | undefined {
+/**
+ * Why `url` cannot name the upstream broker, or undefined. With a profile the hint names only
+ * what the profile takes (mqtts://, and credentials where the profile wants them).
+ */
+function urlProblem(url: string, profile: string | undefined): string | undefined {
+  const forms = profile === undefined ? 'mqtt://host[:port] or mqtts://host[:port]' : 'mqtts://host[:port]';
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return `${JSON.stringify(url)} is not a URL; expected mqtt://host[:port] or mqtts://host[:port]`;
+    return `${JSON.stringify(url)} is not a URL; expected ${forms}`;
   }
   if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
-    return `the scheme ${JSON.stringify(u.protocol.slice(0, -1))} is not supported; expected mqtt:// (TCP) or mqtts:// (TLS)`;
+    const expected = profile === undefined ? 'mqtt:// (TCP) or mqtts:// (TLS)' : `mqtts:// (the ${profile} profile takes TLS only)`;
+    return `the scheme ${JSON.stringify(u.protocol.slice(0, -1))} is not supported; expected ${expected}`;
   }
-  if (u.hostname === '') return `${JSON.stringify(url)} has no host; expected mqtt://host[:port] or mqtts://host[:port]`;
-  if (u.username !== '' || u.password !== '') {
-    return 'the URL carries credentials; put the user name in "username" and the password in the environment variable named by "passwordEnv"';
-  }
+  if (u.hostname === '') return `${JSON.stringify(url)} has no host; expected ${forms}`;
+  if (u.username !== '' || u.password !== '') return `the URL carries credentials; ${CREDENTIALS_HINT[profile ?? 'none'] ?? CREDENTIALS_HINT.none}`;
   if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
-    return `${JSON.stringify(url)} has a path, query or fragment; expected only mqtt://host[:port] or mqtts://host[:port]`;
+    return `${JSON.stringify(url)} has a path, query or fragment; expected only ${forms}`;
   }
   return undefined;
 }
+
+/** Where credentials go instead of the URL, per profile (each names only fields that profile takes). */
+const CREDENTIALS_HINT: Record<string, string> = {
+  none: 'put the user name in "username" and the password in the environment variable named by "passwordEnv"',
+  'adafruit-io': 'put your Adafruit IO user name in "username" and the AIO key in the environment variable named by "passwordEnv"',
+  'aws-iot': 'remove them: AWS IoT Core authenticates the thing by its certificate (tls.cert and tls.key)',
+  'azure-iot-hub': 'remove them: the azure-iot-hub profile makes the user name and the SAS token itself, from the key named by azure.deviceKeyEnv',
+};
 
 // ── topic rules ────────────────────────────────────────────────────────────────────────────
 
@@ -194,12 +205,9 @@ export const upstreamSchema = z
   .strictObject({
     profile: z.enum(UPSTREAM_PROFILES).optional().describe(PROFILE_HELP),
     ...PROFILE_SETTINGS,
+    // Checked with the section below, where the profile is known.
     url: z
       .string()
-      .superRefine((url, ctx) => {
-        const why = urlProblem(url);
-        if (why !== undefined) report(ctx, [], ConfigIssueCode.INVALID_VALUE, why, url);
-      })
       .describe('The upstream broker: mqtt://host[:port] (TCP, port 1883 by default) or mqtts://host[:port] (TLS, port 8883 by default).'),
     mode: z
       .enum(UPSTREAM_MODES)
@@ -275,7 +283,10 @@ export const upstreamSchema = z
     if (typeof u.url === 'string' && u.url.startsWith('mqtt://') && u.tls !== undefined) {
       report(ctx, ['tls'], ConfigIssueCode.INCONSISTENT, 'is set but the url is mqtt:// (plain TCP); use an mqtts:// url, or remove tls', undefined);
     }
-    for (const p of profileProblems(u)) report(ctx, p.path, p.code, p.message, p.input);
+    const badUrl = typeof u.url === 'string' ? urlProblem(u.url, typeof u.profile === 'string' ? u.profile : undefined) : undefined;
+    if (badUrl !== undefined) report(ctx, ['url'], ConfigIssueCode.INVALID_VALUE, badUrl, u.url);
+    // A url that is no URL at all gets one line, not a second one from the profile.
+    for (const p of profileProblems(u)) if (badUrl === undefined || p.path.join('.') !== 'url') report(ctx, p.path, p.code, p.message, p.input);
     // Refinements see the defaulted section: an absent `clients` is [] here, and `clientIdPrefix` is "".
     const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '');
     if (u.clientId === undefined && (u.profile === 'aws-iot' || u.profile === 'azure-iot-hub')) {
@@ -295,8 +306,10 @@ export const upstreamSchema = z
         const example = u.profile === undefined ? '[{ "pattern": "#", "direction": "both" }]' : '[{ "pattern": "#", "direction": "out" }]';
         report(ctx, ['topics'], ConfigIssueCode.MISSING, `empty, so nothing would cross; give at least one topic rule, e.g. ${example}, or leave topics out to bridge every topic`, undefined);
       }
+      // Only where transparent mode is possible is it offered as the fix.
+      const fix = u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io' ? `remove it (the ${u.profile} profile works in aggregating mode only)` : 'remove it, or set "mode": "transparent"';
       for (const key of ['clientIdPrefix', 'clients'] as const) {
-        if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, 'applies to transparent mode only; remove it, or set "mode": "transparent"', undefined);
+        if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, `applies to transparent mode only; ${fix}`, undefined);
       }
     }
   }, always)
