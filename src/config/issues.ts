@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { describeParent, formatPath, type PathSegment } from './path.js';
-import { ranked } from './suggest.js';
+import { nearest } from './suggest.js';
 
 type ZodIssue = z.core.$ZodIssue;
 const CODES = new Set<string>(Object.values(ConfigIssueCode));
@@ -30,7 +30,7 @@ function convert(issue: ZodIssue, path: PathSegment[], schema: z.ZodType, root: 
       return issue.keys.map((key) => {
         // The nearest key only: should the config refuse it here (a field the profile makes
         // itself), the next nearest is rarely what was meant, so the list is more honest.
-        const best = ranked(key, known)[0];
+        const best = nearest(key, known);
         const suggestion = best !== undefined && keyAccepted(schema, root, path, key, best) ? best : undefined;
         const hint =
           suggestion === undefined
@@ -220,7 +220,7 @@ function oneOf(items: readonly string[]): string {
 
 function didYouMean(input: unknown, allowed: readonly unknown[]): string {
   if (typeof input !== 'string') return '';
-  const suggestion = ranked(input, allowed.filter((a): a is string => typeof a === 'string'))[0];
+  const suggestion = nearest(input, allowed.filter((a): a is string => typeof a === 'string'));
   return suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
 }
 
