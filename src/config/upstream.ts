@@ -303,8 +303,14 @@ export const upstreamSchema = z
       }
     } else {
       if (Array.isArray(u.topics) && u.topics.length === 0) {
-        const example = u.profile === undefined ? '[{ "pattern": "#", "direction": "both" }]' : '[{ "pattern": "#", "direction": "out" }]';
-        report(ctx, ['topics'], ConfigIssueCode.MISSING, `empty, so nothing would cross; give at least one topic rule, e.g. ${example}, or leave topics out to bridge every topic`, undefined);
+        const ways = u.profile === undefined ? 'both' : 'out';
+        report(
+          ctx,
+          ['topics'],
+          ConfigIssueCode.MISSING,
+          `empty, so nothing would cross; give at least one topic rule, or leave topics out for [{ "pattern": "#", "direction": "${ways}" }] (every topic ${ways === 'both' ? 'both ways' : 'out'})`,
+          undefined,
+        );
       }
       // Only where transparent mode is possible is it offered as the fix.
       const fix = u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io' ? `remove it (the ${u.profile} profile works in aggregating mode only)` : 'remove it, or set "mode": "transparent"';
