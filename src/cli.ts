@@ -117,7 +117,8 @@ async function main(argv: string[]): Promise<number> {
 
   let config: GatewayConfig;
   try {
-    config = await loadConfig(configPath);
+    // The environment now, so that a secret's variable that is not set is a config mistake here.
+    config = await loadConfig(configPath, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -211,8 +212,9 @@ async function run(config: GatewayConfig, configPath: string, levelOverride: Log
     running = await createGateway(config, { logger, env: process.env, version: packageRoot()?.version });
   } catch (err) {
     supervisor.unlisten();
-    // One line, no stack: a port in use is the machine's state, not a defect.
-    process.stderr.write(`mqttsn-gateway: ${describeStartupError(err)}\n`);
+    // A config mistake found only now (a device key that is not base64) is printed whole, one
+    // line per problem; anything else in one line, no stack: a port in use is the machine's state.
+    process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `mqttsn-gateway: ${describeStartupError(err)}\n`);
     return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE;
   }
   logger.info(
@@ -330,7 +332,7 @@ class Supervisor {
     this.#reloadListenerPasswords();
     let next: GatewayConfig;
     try {
-      next = await loadConfig(this.#configPath);
+      next = await loadConfig(this.#configPath, process.env);
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : undefined;
       this.#logger.error({ issues, err: issues === undefined ? err : undefined }, 'reload: the configuration is not valid; nothing was changed');

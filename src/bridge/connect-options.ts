@@ -4,26 +4,27 @@
  * field, like every other configuration mistake.
  */
 import { readFile } from 'node:fs/promises';
+import { unsetVariableIssue, type Environment } from '../config/env.js';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from '../config/errors.js';
 import { clientIdGlob, TLS_FILE_FIELDS, type UpstreamConfig } from '../config/upstream.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
 import { azureDevice, azureSasToken, azureUsername, profileServername } from './profiles/index.js';
 
-/** Environment variables, as `process.env` has them. */
-export type Environment = Readonly<Record<string, string | undefined>>;
+export type { Environment };
 
 export interface ConnectOptionsDeps {
   /** wall-clock ms since the epoch, for token expiry; default Date.now */
   now?: () => number;
 }
 
-/** A secret from the environment variable `name`; a missing one is an issue on `field`. */
-function fromEnv(env: Environment, issues: ConfigIssue[], name: string | undefined, field: string, what: string): string | undefined {
+/**
+ * A secret from the environment variable `name`; a missing one is an issue on `field` (the CLI
+ * finds it when loading the config; a config parsed in code without `env` meets it here).
+ */
+function fromEnv(env: Environment, issues: ConfigIssue[], name: string | undefined, field: string): string | undefined {
   if (name === undefined) return undefined;
   const value = env[name];
-  if (value === undefined) {
-    issues.push({ path: field, code: ConfigIssueCode.MISSING, message: `the environment variable ${name} is not set; expected it to hold ${what}` });
-  }
+  if (value === undefined) issues.push(unsetVariableIssue(field, name));
   return value;
 }
 
@@ -41,7 +42,7 @@ async function readNamedFile(issues: ConfigIssue[], path: string | undefined, fi
 
 export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment, deps: ConnectOptionsDeps = {}): Promise<MqttUpstreamOptions> {
   const issues: ConfigIssue[] = [];
-  const password = u.password ?? fromEnv(env, issues, u.passwordEnv, 'upstream.passwordEnv', 'the upstream password');
+  const password = u.password ?? fromEnv(env, issues, u.passwordEnv, 'upstream.passwordEnv');
   let tls: MqttUpstreamOptions['tls'];
   if (u.tls !== undefined) {
     const t = u.tls;
@@ -54,7 +55,7 @@ export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment,
     );
     tls = {
       ...files,
-      passphrase: fromEnv(env, issues, t.passphraseEnv, 'upstream.tls.passphraseEnv', 'the passphrase of the TLS key'),
+      passphrase: fromEnv(env, issues, t.passphraseEnv, 'upstream.tls.passphraseEnv'),
       rejectUnauthorized: t.rejectUnauthorized,
       servername: profileServername(u),
     };
@@ -91,7 +92,7 @@ function azureCredentials(
   let passwordProvider: (() => string) | undefined;
   const field = 'upstream.azure.deviceKeyEnv';
   // A missing variable is reported by fromEnv; a present one must be base64.
-  const text = fromEnv(env, issues, keyEnv, field, "the device's primary or secondary key (base64)")?.trim();
+  const text = fromEnv(env, issues, keyEnv, field)?.trim();
   if (text !== undefined) {
     const key = Buffer.from(text, 'base64');
     if (key.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
@@ -120,7 +121,7 @@ export async function clientCredentialsFromConfig(u: UpstreamConfig, env: Enviro
     u.clients.map(async (c, i) => {
       const at = `upstream.clients[${i}]`;
       const [cert, key] = await Promise.all([readNamedFile(issues, c.cert, `${at}.cert`), readNamedFile(issues, c.key, `${at}.key`)]);
-      const password = c.password ?? fromEnv(env, issues, c.passwordEnv, `${at}.passwordEnv`, `the password of ${c.clientId}`);
+      const password = c.password ?? fromEnv(env, issues, c.passwordEnv, `${at}.passwordEnv`);
       return { match: clientIdGlob(c.clientId), username: c.username, password, cert, key };
     }),
   );

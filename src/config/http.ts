@@ -1,7 +1,8 @@
 /**
- * The `http` section: Prometheus metrics, health and the sessions API. Off by default, and on the
- * loopback when switched on: the sessions API names every device, which is nobody's business on
- * the LAN unless the operator says so.
+ * The `http` section: Prometheus metrics, health and the sessions API. Off without the section;
+ * a section that is there is on unless it says `"enabled": false` (writing the port is asking for
+ * the server). On the loopback unless told otherwise: the sessions API names every device, which
+ * is nobody's business on the LAN unless the operator says so.
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -20,9 +21,9 @@ function isHost(value: string): boolean {
   return value.length <= 253 && value.split('.').every((label) => LABEL.test(label));
 }
 
-export const httpConfigSchema = z
+const section = z
   .strictObject({
-    enabled: z.boolean().default(false).describe('Serve /metrics, /healthz and /api/sessions.'),
+    enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /api/sessions. false keeps the section but switches the server off.'),
     host: z
       .string()
       .refine(isHost, {
@@ -32,8 +33,17 @@ export const httpConfigSchema = z
       .default('127.0.0.1')
       .describe('Address the HTTP server binds. The loopback by default; 0.0.0.0 or :: exposes the sessions API to the network.'),
     port: z.int().min(0).max(65_535).default(DEFAULT_HTTP_PORT).describe('TCP port of the HTTP server. 0 picks a free port (tests).'),
-  })
-  .prefault({})
-  .describe('HTTP endpoint for operations: Prometheus /metrics, /healthz (200 ready, 503 not) and /api/sessions. Off by default.');
+  });
+
+/** An absent section: every field's own default, switched off. */
+const ABSENT = { ...section.parse({}), enabled: false };
+
+export const httpConfigSchema = section
+  .optional()
+  .transform((s) => s ?? ABSENT)
+  .describe(
+    'HTTP endpoint for operations: Prometheus /metrics, /healthz (200 ready, 503 not) and /api/sessions. ' +
+      'Off without this section; on when it is present, e.g. { "port": 9464 }, unless it says "enabled": false.',
+  );
 
 export type HttpConfig = z.output<typeof httpConfigSchema>;

@@ -2,6 +2,7 @@
 export { ConfigError, ConfigErrorCode, ConfigIssueCode, formatIssues, type ConfigIssue } from './errors.js';
 export { defaultConfig, loadConfig, maskSecrets, parseConfig, parseConfigText } from './load.js';
 export { configJsonSchema } from './json-schema.js';
+export { checkEnvironment, type Environment } from './env.js';
 export {
   upstreamSchema,
   checkUpstreamFiles,

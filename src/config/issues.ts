@@ -28,11 +28,16 @@ function convert(issue: ZodIssue, path: PathSegment[], schema: z.ZodType, root: 
     case 'unrecognized_keys': {
       const known = knownKeys(schemaAt(schema, root, path), valueAt(root, path));
       return issue.keys.map((key) => {
-        const suggestion = nearest(key, known);
+        // The nearest key only: should the config refuse it here (a field the profile makes
+        // itself), the next nearest is rarely what was meant, so the list is more honest.
+        const best = nearest(key, known);
+        const suggestion = best !== undefined && keyAccepted(schema, root, path, key, best) ? best : undefined;
         const hint =
-          suggestion !== undefined
-            ? `did you mean ${JSON.stringify(suggestion)}?`
-            : `known keys: ${known.map((k) => JSON.stringify(k)).join(', ')}`;
+          suggestion === undefined
+            ? `known keys: ${known.map((k) => JSON.stringify(k)).join(', ')}`
+            : suggestion.toLowerCase() === `${key.toLowerCase()}env`
+              ? `did you mean ${JSON.stringify(suggestion)}? It names the environment variable that holds the secret; the secret itself stays out of the file`
+              : `did you mean ${JSON.stringify(suggestion)}?`;
         return {
           path: formatPath([...path, key]),
           code: ConfigIssueCode.UNKNOWN_KEY,
@@ -68,13 +73,13 @@ function convert(issue: ZodIssue, path: PathSegment[], schema: z.ZodType, root: 
     }
     case 'invalid_value': {
       const input = valueAt(root, path);
-      const allowed = issue.values.map((v) => JSON.stringify(v));
-      return [{ path: here, code: ConfigIssueCode.INVALID_VALUE, message: `got ${show(input)}, expected ${oneOf(allowed)}${didYouMean(input, issue.values)}` }];
+      const allowed = acceptedValues(schema, root, path, issue.values);
+      return [{ path: here, code: ConfigIssueCode.INVALID_VALUE, message: `got ${show(input)}, expected ${oneOf(allowed.map((v) => JSON.stringify(v)))}${didYouMean(input, allowed)}` }];
     }
     case 'invalid_union': {
       // A discriminated union (transports[i].type) whose discriminator matched no option.
       if (typeof issue.discriminator === 'string' && 'options' in issue) {
-        const options: readonly unknown[] = issue.options ?? [];
+        const options = acceptedValues(schema, root, path, issue.options ?? []);
         const input = valueAt(root, path);
         const expected = oneOf(options.map((o) => JSON.stringify(o)));
         if (input === undefined) {
@@ -127,7 +132,8 @@ function resolve(schema: z.ZodType, input: unknown): z.ZodType {
   return s;
 }
 
-function schemaAt(schema: z.ZodType, root: unknown, path: readonly PathSegment[]): z.ZodType | undefined {
+/** The schema of the field at `path` in `root` (a discriminated union resolved by the input), if the schema has one. */
+export function schemaAt(schema: z.ZodType, root: unknown, path: readonly PathSegment[]): z.ZodType | undefined {
   let s: z.ZodType | undefined = schema;
   let input = root;
   for (const segment of path) {
@@ -216,6 +222,43 @@ function didYouMean(input: unknown, allowed: readonly unknown[]): string {
   if (typeof input !== 'string') return '';
   const suggestion = nearest(input, allowed.filter((a): a is string => typeof a === 'string'));
   return suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`;
+}
+
+// ── hints the rest of the config would refuse ──────────────────────────────────────────────
+// A hint must not lead into the next mistake: a value or key that a cross-field rule (a profile,
+// the mode) then rejects is not offered. Each check validates a copy with the hint applied; a
+// config is small, so this costs nothing a person would notice.
+
+/** The values of `values` that, put at `path`, draw no issue there; all of them when none would pass. */
+function acceptedValues(schema: z.ZodType, root: unknown, path: readonly PathSegment[], values: readonly unknown[]): readonly unknown[] {
+  const accepted = values.filter((v) => {
+    const r = schema.safeParse(withValueAt(root, path, v));
+    return r.success || !r.error.issues.some((i) => samePath(i.path, path));
+  });
+  return accepted.length > 0 ? accepted : values;
+}
+
+/** Whether the key `to`, in place of `from` in the object at `path`, is a field the config wants there. */
+function keyAccepted(schema: z.ZodType, root: unknown, path: readonly PathSegment[], from: string, to: string): boolean {
+  const parent = valueAt(root, path);
+  if (!isRecord(parent) || Object.hasOwn(parent, to)) return true;
+  const renamed = Object.fromEntries(Object.entries(parent).map(([k, v]) => [k === from ? to : k, v]));
+  const r = schema.safeParse(withValueAt(root, path, renamed));
+  // Only "this field does not belong here" counts; a bad value under the right key is still the right key.
+  return r.success || !r.error.issues.some((i) => samePath(i.path, [...path, to]) && i.code === 'custom' && i.params?.code === ConfigIssueCode.INCONSISTENT);
+}
+
+/** A copy of `root` with `value` at `path` (JSON values only, as a config is). */
+function withValueAt(root: unknown, path: readonly PathSegment[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path as [PathSegment, ...PathSegment[]];
+  if (Array.isArray(root)) return (root as unknown[]).map((v, i) => (i === head ? withValueAt(v, rest, value) : v));
+  if (isRecord(root)) return { ...root, [head]: withValueAt(root[head], rest, value) };
+  return root;
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PathSegment[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
 /** A value as it appears in the file, shortened. */

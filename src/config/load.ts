@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, ConfigIssueCode, type ConfigIssue } from './errors.js';
-import { fromZodIssues } from './issues.js';
+import { checkEnvironment, type Environment } from './env.js';
+import { fromZodIssues, schemaAt } from './issues.js';
 import { parseJsonText, type TextPosition } from './json-text.js';
 import { formatPath } from './path.js';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
@@ -16,11 +17,12 @@ import { checkListenerAuthFile, resolveListenerAuth } from './listener-auth.js';
 /**
  * Validates an already parsed JSON value (or an object built in code) and fills in defaults.
  * `source` names where it came from in the error message; files the config names (TLS
- * certificates) are found relative to `baseDir` (default: the working directory).
+ * certificates) are found relative to `baseDir` (default: the working directory). With `env`, every
+ * environment variable a `*Env` field names must be set in it.
  * @throws ConfigError with every problem found
  */
-export function parseConfig(json: unknown, source?: string, baseDir?: string): GatewayConfig {
-  return validate(json, source, undefined, [], baseDir);
+export function parseConfig(json: unknown, source?: string, baseDir?: string, env?: Environment): GatewayConfig {
+  return validate(json, source, undefined, [], baseDir, env);
 }
 
 /**
@@ -29,7 +31,7 @@ export function parseConfig(json: unknown, source?: string, baseDir?: string): G
  * is reported too (JSON.parse would silently keep the last).
  * @throws ConfigError
  */
-export function parseConfigText(text: string, source?: string, baseDir?: string): GatewayConfig {
+export function parseConfigText(text: string, source?: string, baseDir?: string, env?: Environment): GatewayConfig {
   const parsed = parseJsonText(text);
   if (!parsed.ok) {
     const { line, column } = parsed.position;
@@ -51,14 +53,15 @@ export function parseConfigText(text: string, source?: string, baseDir?: string)
       column: d.second.column,
     };
   });
-  return validate(parsed.value, source, parsed.positions, duplicates, baseDir);
+  return validate(parsed.value, source, parsed.positions, duplicates, baseDir, env);
 }
 
 /**
- * Reads and validates a config file.
+ * Reads and validates a config file. With `env` (the CLI passes `process.env`), a `*Env` field
+ * naming a variable that is not set is a problem of the file like any other.
  * @throws ConfigError for a missing or unreadable file, invalid JSON or an invalid config
  */
-export async function loadConfig(path: string): Promise<GatewayConfig> {
+export async function loadConfig(path: string, env?: Environment): Promise<GatewayConfig> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -76,7 +79,7 @@ export async function loadConfig(path: string): Promise<GatewayConfig> {
     );
   }
   // Paths inside the file (TLS certificates) are relative to the file, wherever it is run from.
-  return parseConfigText(text, path, dirname(resolve(path)));
+  return parseConfigText(text, path, dirname(resolve(path)), env);
 }
 
 /** The issue for a file that could not be read, in the words a person acts on. */
@@ -124,10 +127,13 @@ function validate(
   positions: ReadonlyMap<string, TextPosition> | undefined,
   earlier: readonly ConfigIssue[],
   baseDir: string | undefined,
+  env: Environment | undefined,
 ): GatewayConfig {
   const result = gatewayConfigSchema.safeParse(json);
-  const files = [...checkUpstreamFiles(json, baseDir), ...checkListenerAuthFile(json, baseDir)];
-  if (result.success && earlier.length === 0 && files.length === 0) {
+  // What the schema cannot see: the files the config names, and the variables it names.
+  const outside = [...checkUpstreamFiles(json, baseDir), ...checkListenerAuthFile(json, baseDir)];
+  if (env !== undefined) outside.push(...checkEnvironment(json, env, (path) => schemaAt(gatewayConfigSchema, json, path) !== undefined));
+  if (result.success && earlier.length === 0 && outside.length === 0) {
     const { $schema: _editorsOnly, ...config } = result.data;
     return {
       ...config,
@@ -136,7 +142,7 @@ function validate(
       store: resolveStoreConfig(config.store, json, baseDir),
     };
   }
-  const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json)), ...files];
+  const issues = [...earlier, ...(result.success ? [] : fromZodIssues(result.error.issues, gatewayConfigSchema, json)), ...outside];
   if (positions !== undefined) {
     for (const issue of issues) {
       if (issue.line === undefined) Object.assign(issue, locate(issue.path, positions));

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validateTopicName } from '../topics/topic-names.js';
+import { envName } from './env.js';
 import { ConfigIssueCode } from './errors.js';
 import { isRecord } from './fields.js';
 import type { PathSegment } from './path.js';
@@ -21,8 +22,6 @@ export const PROFILE_HELP =
   'telemetry to devices/{id}/messages/events/ with the topic as a property; cloud-to-device messages into the gateway; QoS 0/1, no retain); settings in "azure". ' +
   'adafruit-io: Adafruit IO (topics mapped to feed keys, paced to the account\'s data-point budget, newest value per feed kept, ' +
   'throttle notices obeyed, reconnects at least 3 s apart); settings in "adafruit". Without it: a plain MQTT 3.1.1 broker.';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The `api-version` the azure-iot-hub profile puts in the user name (the one the service documents for MQTT 3.1.1 devices). */
 export const AZURE_API_VERSION = '2021-04-12';
@@ -40,11 +39,9 @@ const azureSettings = z
       .min(1)
       .optional()
       .describe("The hub's host name, e.g. my-hub.azure-devices.net, as it goes into the user name and the token. Default: the url's host."),
-    deviceKeyEnv: z
-      .string()
-      .regex(ENV_NAME, 'expected an environment variable name: letters, digits and _, not starting with a digit')
-      .optional()
-      .describe("Environment variable holding the device's symmetric key (primary or secondary key, base64, from the hub's device page). Without it, tls.cert and tls.key authenticate the device (X.509)."),
+    deviceKeyEnv: envName(
+      "Environment variable holding the device's symmetric key (primary or secondary key, base64, from the hub's device page). Without it, tls.cert and tls.key authenticate the device (X.509).",
+    ),
     sasLifetimeSec: z
       .int()
       .min(2)

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { ConfigIssueCode } from './errors.js';
 import { always, backoffSchema, isRecord, MAX_TIMER_MS, report, type IssueSink } from './fields.js';
 import { formatPath } from './path.js';
-import { upstreamSchema } from './upstream.js';
+import { completeUpstream, upstreamSchema } from './upstream.js';
 import { httpConfigSchema } from './http.js';
 import { shutdownConfigSchema } from './operate.js';
 import { storeSchema } from './store.js';
@@ -452,6 +452,8 @@ export const gatewayConfigSchema = z
     shutdown: shutdownConfigSchema,
     auth: authSchema,
   })
+  // Defaults of one section that depend on another (the upstream client id names the gatewayId).
+  .transform((c) => ({ ...c, upstream: c.upstream === null ? null : completeUpstream(c.upstream, c.gatewayId) }))
   .describe('Configuration of the MQTT-SN gateway (gateway.config.json).');
 
 /** What the file may contain: every field with a default is optional. */

@@ -29,22 +29,31 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate nearest to `word`, or undefined when none is near enough to be a plausible slip.
- * Case is ignored (`Port` is `port`), and the allowed distance grows with the word so that a
- * long key with two slips still matches while `id` is not "corrected" into `gatewayId`.
+ * The candidates near enough to `word` to be a plausible slip, best first. Case is ignored
+ * (`Port` is `port`), and the allowed distance grows with the word so that a long key with two
+ * slips still matches while `id` is not "corrected" into `gatewayId`.
+ *
+ * Ahead of distance comes purpose: `<word>Env` is the field for a secret written inline
+ * (`deviceKey` means `deviceKeyEnv`, not the equally near `deviceId`), and among equally near
+ * candidates one that extends the word (the rest left off) wins over one that replaces part of it.
  */
-export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+export function ranked(word: string, candidates: Iterable<string>): string[] {
   const w = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
+  const scored: Array<{ candidate: string; rank: number; distance: number }> = [];
   for (const candidate of candidates) {
     const c = candidate.toLowerCase();
     const d = editDistance(w, c);
     const limit = Math.max(1, Math.min(3, Math.floor(Math.max(w.length, c.length) / 3)));
-    if (d <= limit && d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
+    const isEnvField = c === `${w}env`;
+    if (d > limit && !isEnvField) continue;
+    scored.push({ candidate, rank: isEnvField ? 0 : c.startsWith(w) ? 1 : 2, distance: d });
   }
-  return best;
+  // Distance first, then purpose; only the *Env field jumps the queue outright.
+  scored.sort((a, b) => (a.rank === 0) !== (b.rank === 0) ? a.rank - b.rank : a.distance - b.distance || a.rank - b.rank);
+  return scored.map((s) => s.candidate);
+}
+
+/** The best of {@link ranked}, or undefined when none is near enough. */
+export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+  return ranked(word, candidates)[0];
 }

@@ -6,9 +6,11 @@
  * `resolveUpstreamFiles`: the schema cannot know where the file was.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
+import { envName } from './env.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
 import { formatPath, type PathSegment } from './path.js';
@@ -21,38 +23,37 @@ export type UpstreamMode = (typeof UPSTREAM_MODES)[number];
 export const RULE_DIRECTIONS = ['out', 'in', 'both'] as const;
 export type RuleDirection = (typeof RULE_DIRECTIONS)[number];
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-const envName = (description: string) =>
-  z
-    .string()
-    .refine((s) => ENV_NAME.test(s), {
-      params: { code: ConfigIssueCode.INVALID_VALUE },
-      error: (iss) => `${JSON.stringify(iss.input)} is not an environment variable name; expected letters, digits and _, not starting with a digit`,
-    })
-    .optional()
-    .describe(description);
-
-/** Why `url` cannot name the upstream broker, or undefined. */
-function urlProblem(url: string): string | undefined {
+/**
+ * Why `url` cannot name the upstream broker, or undefined. With a profile the hint names only
+ * what the profile takes (mqtts://, and credentials where the profile wants them).
+ */
+function urlProblem(url: string, profile: string | undefined): string | undefined {
+  const forms = profile === undefined ? 'mqtt://host[:port] or mqtts://host[:port]' : 'mqtts://host[:port]';
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return `${JSON.stringify(url)} is not a URL; expected mqtt://host[:port] or mqtts://host[:port]`;
+    return `${JSON.stringify(url)} is not a URL; expected ${forms}`;
   }
   if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
-    return `the scheme ${JSON.stringify(u.protocol.slice(0, -1))} is not supported; expected mqtt:// (TCP) or mqtts:// (TLS)`;
+    const expected = profile === undefined ? 'mqtt:// (TCP) or mqtts:// (TLS)' : `mqtts:// (the ${profile} profile takes TLS only)`;
+    return `the scheme ${JSON.stringify(u.protocol.slice(0, -1))} is not supported; expected ${expected}`;
   }
-  if (u.hostname === '') return `${JSON.stringify(url)} has no host; expected mqtt://host[:port] or mqtts://host[:port]`;
-  if (u.username !== '' || u.password !== '') {
-    return 'the URL carries credentials; put the user name in "username" and the password in the environment variable named by "passwordEnv"';
-  }
+  if (u.hostname === '') return `${JSON.stringify(url)} has no host; expected ${forms}`;
+  if (u.username !== '' || u.password !== '') return `the URL carries credentials; ${CREDENTIALS_HINT[profile ?? 'none'] ?? CREDENTIALS_HINT.none}`;
   if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
-    return `${JSON.stringify(url)} has a path, query or fragment; expected only mqtt://host[:port] or mqtts://host[:port]`;
+    return `${JSON.stringify(url)} has a path, query or fragment; expected only ${forms}`;
   }
   return undefined;
 }
+
+/** Where credentials go instead of the URL, per profile (each names only fields that profile takes). */
+const CREDENTIALS_HINT: Record<string, string> = {
+  none: 'put the user name in "username" and the password in the environment variable named by "passwordEnv"',
+  'adafruit-io': 'put your Adafruit IO user name in "username" and the AIO key in the environment variable named by "passwordEnv"',
+  'aws-iot': 'remove them: AWS IoT Core authenticates the thing by its certificate (tls.cert and tls.key)',
+  'azure-iot-hub': 'remove them: the azure-iot-hub profile makes the user name and the SAS token itself, from the key named by azure.deviceKeyEnv',
+};
 
 // ── topic rules ────────────────────────────────────────────────────────────────────────────
 
@@ -204,12 +205,9 @@ export const upstreamSchema = z
   .strictObject({
     profile: z.enum(UPSTREAM_PROFILES).optional().describe(PROFILE_HELP),
     ...PROFILE_SETTINGS,
+    // Checked with the section below, where the profile is known.
     url: z
       .string()
-      .superRefine((url, ctx) => {
-        const why = urlProblem(url);
-        if (why !== undefined) report(ctx, [], ConfigIssueCode.INVALID_VALUE, why, url);
-      })
       .describe('The upstream broker: mqtt://host[:port] (TCP, port 1883 by default) or mqtts://host[:port] (TLS, port 8883 by default).'),
     mode: z
       .enum(UPSTREAM_MODES)
@@ -231,7 +229,12 @@ export const upstreamSchema = z
       .string()
       .min(1)
       .max(65_535)
-      .describe("The gateway's MQTT client id upstream. Unique on that broker; keep it stable when cleanSession is false."),
+      // The default needs gatewayId, outside this section: filled in by `completeUpstream`.
+      .optional()
+      .describe(
+        "The gateway's MQTT client id upstream. Unique on that broker; keep it stable when cleanSession is false. " +
+          'Default: mqttsn-<host name>-<gatewayId>, e.g. mqttsn-raspberrypi-1 (required by the aws-iot and azure-iot-hub profiles, where it is the thing or device id).',
+      ),
     username: z.string().optional().describe('User name for the upstream broker.'),
     password: z
       .string()
@@ -241,9 +244,13 @@ export const upstreamSchema = z
     tls: tls.optional(),
     topics: z
       .array(rule)
-      // Required (non-empty) in aggregating mode, absent in transparent mode: checked below.
-      .default([])
-      .describe('Topic rules (aggregating mode), tried in order: the first rule that matches a message decides where it goes and under which topic.'),
+      // Absent means "everything" in aggregating mode, and is the only choice in transparent mode
+      // (checked below); the default is filled in by `completeUpstream`, which knows the mode.
+      .optional()
+      .describe(
+        'Topic rules (aggregating mode), tried in order: the first rule that matches a message decides where it goes and under which topic. ' +
+          'Default: every topic both ways, [{ "pattern": "#", "direction": "both" }]; with a profile every topic out, [{ "pattern": "#", "direction": "out" }].',
+      ),
     maxInflight: z
       .int()
       .min(1)
@@ -276,23 +283,39 @@ export const upstreamSchema = z
     if (typeof u.url === 'string' && u.url.startsWith('mqtt://') && u.tls !== undefined) {
       report(ctx, ['tls'], ConfigIssueCode.INCONSISTENT, 'is set but the url is mqtt:// (plain TCP); use an mqtts:// url, or remove tls', undefined);
     }
-    for (const p of profileProblems(u)) report(ctx, p.path, p.code, p.message, p.input);
-    // Refinements see the defaulted section: an absent `topics` is [] here, as are `clients`, and `clientIdPrefix` is "".
+    const badUrl = typeof u.url === 'string' ? urlProblem(u.url, typeof u.profile === 'string' ? u.profile : undefined) : undefined;
+    if (badUrl !== undefined) report(ctx, ['url'], ConfigIssueCode.INVALID_VALUE, badUrl, u.url);
+    // A url that is no URL at all gets one line, not a second one from the profile.
+    for (const p of profileProblems(u)) if (badUrl === undefined || p.path.join('.') !== 'url') report(ctx, p.path, p.code, p.message, p.input);
+    // Refinements see the defaulted section: an absent `clients` is [] here, and `clientIdPrefix` is "".
     const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '');
+    if (u.clientId === undefined && (u.profile === 'aws-iot' || u.profile === 'azure-iot-hub')) {
+      const what = u.profile === 'aws-iot' ? 'the thing name (AWS IoT Core policies allow iot:Connect by it)' : 'the device id registered in the hub (IoT Hub takes it as client id)';
+      report(ctx, ['clientId'], ConfigIssueCode.MISSING, `missing; the ${u.profile} profile needs it set to ${what}`, undefined);
+    }
     if (u.mode === 'transparent') {
       // One account or device identity for the gateway: these services cannot take one connection per sensor.
       if (u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io') {
         report(ctx, ['mode'], ConfigIssueCode.INCONSISTENT, `"transparent" does not work with the ${u.profile} profile (it signs in as one device or account); use "mode": "aggregating"`, u.mode);
       }
-      if (given(u.topics)) {
+      if (u.topics !== undefined) {
         report(ctx, ['topics'], ConfigIssueCode.INCONSISTENT, 'has no effect in transparent mode (every client\'s messages go up on its own connection); remove it, or use "mode": "aggregating"', undefined);
       }
     } else {
       if (Array.isArray(u.topics) && u.topics.length === 0) {
-        report(ctx, ['topics'], ConfigIssueCode.MISSING, 'missing or empty; aggregating mode needs at least one topic rule, e.g. [{ "pattern": "#", "direction": "both" }]', undefined);
+        const ways = u.profile === undefined ? 'both' : 'out';
+        report(
+          ctx,
+          ['topics'],
+          ConfigIssueCode.MISSING,
+          `empty, so nothing would cross; give at least one topic rule, or leave topics out for [{ "pattern": "#", "direction": "${ways}" }] (every topic ${ways === 'both' ? 'both ways' : 'out'})`,
+          undefined,
+        );
       }
+      // Only where transparent mode is possible is it offered as the fix.
+      const fix = u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io' ? `remove it (the ${u.profile} profile works in aggregating mode only)` : 'remove it, or set "mode": "transparent"';
       for (const key of ['clientIdPrefix', 'clients'] as const) {
-        if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, 'applies to transparent mode only; remove it, or set "mode": "transparent"', undefined);
+        if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, `applies to transparent mode only; ${fix}`, undefined);
       }
     }
   }, always)
@@ -302,8 +325,33 @@ export const upstreamSchema = z
   .default(null)
   .describe('The upstream MQTT 3.1.1 broker the gateway bridges to. Without it (or null) the gateway runs on its local broker core alone.');
 
-export type UpstreamConfig = NonNullable<z.output<typeof upstreamSchema>>;
-export type UpstreamTopicRule = UpstreamConfig['topics'][number];
+/** The section as the schema leaves it, before `completeUpstream`. */
+export type UpstreamSection = NonNullable<z.output<typeof upstreamSchema>>;
+export type UpstreamTopicRule = z.output<typeof rule>;
+/** The section with every default filled in. */
+export type UpstreamConfig = Omit<UpstreamSection, 'clientId' | 'topics'> & { clientId: string; topics: UpstreamTopicRule[] };
+
+/**
+ * The gateway's client id upstream when the config names none: unique per host and gateway (two
+ * gateways on one broker must not take each other's connection), and the same at every start, as
+ * mosquitto's bridge makes its remote client id from the host name.
+ */
+export function defaultUpstreamClientId(gatewayId: number, host: string = hostname()): string {
+  return `mqttsn-${host}-${gatewayId}`;
+}
+
+/** Every topic, both ways: the bridge of a minimal config carries everything (the echo filter keeps it loop- and duplicate-free). */
+const EVERYTHING_BOTH_WAYS: UpstreamTopicRule = { pattern: '#', direction: 'both', qos: 1, localPrefix: '', remotePrefix: '' };
+
+/**
+ * The defaults that depend on more than one field: the client id (on gatewayId), and the topic
+ * rules (on the mode and profile: a hosted service gets every topic out only, since what it lets
+ * a client subscribe to differs by service, and Azure IoT Hub takes no inbound rule at all).
+ */
+export function completeUpstream(u: UpstreamSection, gatewayId: number): UpstreamConfig {
+  const topics = u.topics ?? (u.mode === 'transparent' ? [] : [{ ...EVERYTHING_BOTH_WAYS, direction: u.profile === undefined ? 'both' : 'out' }]);
+  return { ...u, clientId: u.clientId ?? defaultUpstreamClientId(gatewayId), topics };
+}
 export type UpstreamTlsConfig = NonNullable<UpstreamConfig['tls']>;
 
 // ── TLS files ───────────────────────────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mqttOptionsFromConfig } from '../../src/bridge/connect-options.js';
 import { ConfigError, ConfigIssueCode as C, configJsonSchema, loadConfig, maskSecrets, parseConfig, type ConfigIssue, type UpstreamConfig } from '../../src/config/index.js';
@@ -52,6 +52,30 @@ describe('config: upstream', () => {
     assert.deepEqual(u, expected);
   });
 
+  it('needs only a url: the client id is mqttsn-<host name>-<gatewayId>, and every topic crosses both ways', () => {
+    const u = parseConfig({ ...base, gatewayId: 7, upstream: { url: 'mqtt://127.0.0.1:1883' } }).upstream;
+    assert.equal(u?.clientId, `mqttsn-${hostname()}-7`);
+    assert.equal(u?.mode, 'aggregating');
+    assert.deepEqual(u?.topics, [{ pattern: '#', direction: 'both', qos: 1, localPrefix: '', remotePrefix: '' }]);
+    // Transparent mode has no rules; a profile sends every topic out (what a service lets a client subscribe to differs).
+    assert.deepEqual(parseConfig(withUpstream({ url: 'mqtt://127.0.0.1:1883', mode: 'transparent' })).upstream?.topics, []);
+    const aio = { profile: 'adafruit-io', url: 'mqtts://io.adafruit.com', username: 'me', passwordEnv: 'AIO_KEY' };
+    assert.deepEqual(parseConfig(withUpstream(aio)).upstream?.topics, [{ pattern: '#', direction: 'out', qos: 1, localPrefix: '', remotePrefix: '' }]);
+    assert.equal(parseConfig(withUpstream(aio)).upstream?.clientId, `mqttsn-${hostname()}-1`);
+  });
+
+  it('keeps the client id required where a service takes it as an identity (aws-iot, azure-iot-hub)', () => {
+    const aws = { profile: 'aws-iot', url: 'mqtts://abc-ats.iot.eu-west-1.amazonaws.com', tls: { cert: 'c.pem', key: 'k.pem' } };
+    assert.deepEqual(
+      issuesOf(withUpstream(aws)).filter((i) => i.path === 'upstream.clientId').map((i) => i.code),
+      [C.MISSING],
+    );
+    const azure = { profile: 'azure-iot-hub', url: 'mqtts://hub.azure-devices.net', azure: { deviceKeyEnv: 'K' } };
+    const missing = issuesOf(withUpstream(azure));
+    assert.deepEqual(missing.map((i) => [i.path, i.code]), [['upstream.clientId', C.MISSING]]);
+    assert.match(missing[0]!.message, /device id/);
+  });
+
   it('rejects a URL that is not mqtt:// or mqtts://, has credentials, a path, or no host', () => {
     for (const url of ['http://broker', 'ws://broker:8080', 'broker:1883', 'mqtt://user:pw@broker', 'mqtt://broker/topic', 'mqtt://broker?x=1', 'not a url']) {
       assert.deepEqual(upstreamIssues({ ...minimal, url }), [['upstream.url', C.INVALID_VALUE]], url);
@@ -83,11 +107,7 @@ describe('config: upstream', () => {
   });
 
   it('reports missing keys and typos with their path', () => {
-    assert.deepEqual(upstreamIssues({}), [
-      ['upstream.url', C.MISSING],
-      ['upstream.clientId', C.MISSING],
-      ['upstream.topics', C.MISSING],
-    ]);
+    assert.deepEqual(upstreamIssues({}), [['upstream.url', C.MISSING]]);
     const typo = issuesOf(withUpstream({ ...minimal, topics: [{ pattern: '#', remotePrefx: 'a/' }] }));
     assert.deepEqual(typo.map((i) => [i.path, i.code]), [['upstream.topics[0].remotePrefx', C.UNKNOWN_KEY]]);
     assert.match(typo[0]!.message, /did you mean "remotePrefix"/);
