@@ -24,7 +24,7 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
-import { batchSubscriptions, pacerFor, profileFor, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
+import { batchSubscriptions, pacerFor, profileFor, profileReconnectDelay, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
 import { BRIDGE_ORIGIN, zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
@@ -338,7 +338,7 @@ export class AggregatingBridge implements Bridge {
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
     this.#lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
-    const delay = Math.max(backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#profile?.reconnectFloorMs ?? 0);
+    const delay = profileReconnectDelay(this.#profile, backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#random);
     const timer = this.#clock.setTimeout(() => {
       if (this.#link.kind === 'waiting') this.#connect();
     }, delay);

@@ -27,7 +27,7 @@ import { backoffDelay } from './backoff.js';
 import { clientCredentialsFromConfig, type ClientCredentials, type Environment } from './connect-options.js';
 import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
-import { profileFor, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
+import { profileFor, profileReconnectDelay, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
@@ -94,7 +94,8 @@ export class TransparentBridge implements Bridge {
   }
 
   backoff(attempt: number): number {
-    return backoffDelay(attempt, this.#deps.config.reconnect, this.#random);
+    // Each device's connection has its own client id: the service's per-client-id limits hold for it too.
+    return profileReconnectDelay(this.#profile, backoffDelay(attempt, this.#deps.config.reconnect, this.#random), this.#random);
   }
 
   async start(): Promise<void> {

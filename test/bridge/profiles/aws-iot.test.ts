@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
+import { AWS_RECONNECT_FLOOR_MS, awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
 import { parseConfig } from '../../../src/config/index.js';
+import { cyclingRandom, flappingConnects, mostWithin, withFakeBridge } from '../fake-bridge.js';
 import { issuesOf, transports } from './config-issues.js';
 
 // The files only have to exist: their content is read when the bridge starts.
@@ -84,4 +85,18 @@ describe('aws-iot profile: limits', () => {
     }
     assert.ok(sent <= 75 && sent >= 74, `${sent} in the first second`);
   });
+});
+
+describe('aws-iot profile: reconnects on a fake clock', () => {
+  it('never opens two connections within a second, even when each drops right after it came up', () =>
+    // The shipped reconnect backoff (1 s, halved at random) and a connection the service keeps
+    // closing at once: what was measured as 9 connect-rate breaches in 30 s.
+    withFakeBridge({}, base, ({ fake, clock }) => {
+      const at = flappingConnects({ fake, clock }, 30_000);
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      assert.ok(at.length >= 10, `${at.length} connections in 30 s: it kept reconnecting`);
+      assert.equal(mostWithin(at, 1000), 1, `gaps ${gaps.join(' ')}`);
+      assert.ok(Math.min(...gaps) >= AWS_RECONNECT_FLOOR_MS, `gaps ${gaps.join(' ')}`);
+      assert.ok(new Set(gaps).size > 1, 'jitter: the gaps are not one fixed beat');
+    }, { random: cyclingRandom() }));
 });
