@@ -75,17 +75,20 @@ describe('adafruit-io profile: bridge rules on a fake clock', () => {
       fake.last.accept();
       for (const v of ['a1', 'a2', 'a3', 'a4']) await local('dev/a', v);
       await local('dev/b', 'b1');
-      await local('dev/b', 'b2', 0); // QoS 0 over the budget: shed
+      await local('dev/c', 'c1', 0); // QoS 0 over the budget: waits its turn, a window at most
       assert.deepEqual(fake.last.payloads(), ['a1', 'a2'], 'two in the first window');
       fake.last.ack();
       const c = bridge.status().counters;
       assert.equal(c.coalesced, 1, 'a3 replaced by a4');
-      assert.equal(c.droppedRateLimited, 1);
+      assert.equal(c.droppedRateLimited, 0);
       clock.advance(WINDOW);
-      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'b1']);
+      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'c1'], 'the queue and QoS 0 take turns');
+      fake.last.ack();
+      clock.advance(WINDOW);
+      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'c1', 'b1']);
       assert.deepEqual(
         fake.last.published.map((p) => p.msg.topic),
-        ['maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-b'],
+        ['maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-c', 'maker1/feeds/dev-b'],
       );
     }));
 
