@@ -29,6 +29,7 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
+import { ThrottledWarn } from './throttled-warn.js';
 import { batchSubscriptions, pacerFor, profileFor, profileReconnectDelay, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
@@ -100,7 +101,7 @@ export class AggregatingBridge implements Bridge {
   #renewTimer: TimerHandle | undefined;
   /** a renewal waits for the in-flight acknowledgements; nothing new is sent meanwhile */
   #renewing = false;
-  #refusals = { lastLogAt: -Infinity, unlogged: 0 };
+  readonly #refusals: ThrottledWarn;
   /** QoS 0 waiting for the profile's budget, oldest first, with when each came */
   #qos0Waiting: Array<{ msg: UpstreamMessage; at: number }> = [];
   /** when both QoS 0 and the queue wait, whose turn the next send is */
@@ -140,6 +141,7 @@ export class AggregatingBridge implements Bridge {
     this.#echo = new EchoFilter(deps.clock, deps.echo ?? { windowMs: 10_000, maxEntries: 100_000 });
     this.#profile = profileFor(deps.config);
     this.#bucket = this.#profile === undefined ? undefined : pacerFor(deps.clock, this.#profile);
+    this.#refusals = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, `more messages not sent upstream: ${this.#profile?.service ?? 'the service'} would refuse them (the last one's topic and reason here)`);
   }
 
   get connected(): boolean {
@@ -184,6 +186,7 @@ export class AggregatingBridge implements Bridge {
     this.#pacer = undefined;
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
+    this.#refusals.flush();
     const link = this.#link;
     this.#link = { kind: 'stopped' };
     this.#current = undefined;
@@ -586,26 +589,16 @@ export class AggregatingBridge implements Bridge {
     if (this.#rules.hasInbound && this.#rules.subscribedUpstream(m.topic)) this.#echo.sent(m.topic, m.payload);
   }
 
-  /** Counted each time, logged at most every DROP_LOG_INTERVAL_MS: a device stuck on a bad topic must not flood the log. */
+  /**
+   * Counted each time, logged at most every DROP_LOG_INTERVAL_MS (a device stuck on a bad topic
+   * must not flood the log), and a burst's held-back tail is logged when the window ends.
+   */
   #noteRefused(p: UpstreamProfile, m: UpstreamMessage, reason: string): void {
     this.#counters.refusedByProfile++;
-    const now = this.#clock.now();
-    if (now - this.#refusals.lastLogAt < DROP_LOG_INTERVAL_MS) {
-      this.#refusals.unlogged++;
-      return;
-    }
-    this.#logger.warn(
-      {
-        profile: p.name,
-        topic: m.topic,
-        bytes: m.payload.length,
-        reason,
-        refusedTotal: this.#counters.refusedByProfile,
-        alsoRefusedSinceLastLog: this.#refusals.unlogged,
-      },
+    this.#refusals.warn(
+      { profile: p.name, topic: m.topic, bytes: m.payload.length, reason, refusedTotal: this.#counters.refusedByProfile },
       `message not sent upstream: ${p.service} would refuse it (${reason}); not truncated, dropped`,
     );
-    this.#refusals = { lastLogAt: now, unlogged: 0 };
   }
 
   #noteDropped(n: number): void {

@@ -135,3 +135,23 @@ describe('aws-iot profile: QoS 0 and a QoS 1 backlog share the publish rate', ()
       assert.equal(sent + c.droppedRateLimited, 500, 'every QoS 0 message either went up or is counted as dropped');
     }));
 });
+
+describe('aws-iot profile: refusal log', () => {
+  it('logs the first refusal of a burst at once and, when the 10 s window ends, how many more were held back', () =>
+    withFakeBridge({}, base, async ({ fake, clock, bridge, logs, local }) => {
+      fake.last.accept();
+      const refusals = (): typeof logs => logs.filter((l) => l.level === 'warn' && /not sent upstream/.test(l.msg));
+      // 8 "/": AWS IoT allows 7.
+      for (let i = 0; i < 5; i++) await local(`dev/a/b/c/d/e/f/g/${i}`, 'deep');
+      assert.equal(refusals().length, 1, 'one line for the burst');
+      assert.equal(bridge.status().counters.refusedByProfile, 5);
+      clock.advance(9_999);
+      assert.equal(refusals().length, 1);
+      clock.advance(1);
+      assert.equal(refusals().length, 2, 'the end of the window says what was held back');
+      assert.equal(refusals()[1]!.obj.heldBack, 4);
+      assert.equal(refusals()[1]!.obj.topic, 'dev/a/b/c/d/e/f/g/4');
+      clock.advance(60_000);
+      assert.equal(refusals().length, 2, 'nothing more to say');
+    }));
+});
