@@ -238,7 +238,7 @@ export function formatProgress(p: FleetProgress): string {
 
 /** What `lost` counts, in the report's words: a reader must not take acknowledgements for delivery. */
 export function lossWording(r: SimReport, topicPrefix: string): string {
-  if (r.lossMeasured === 'end-to-end') return `end to end: QoS 1/2 publishes not acknowledged, or acknowledged and never delivered to a subscriber on ${topicPrefix}/#`;
+  if (r.lossMeasured === 'end-to-end') return `end to end: QoS 1/2 publishes not acknowledged, or acknowledged and never delivered to the run's observers (subscribed under ${topicPrefix}/)`;
   return `acknowledgements only: QoS 1/2 publishes the gateway never acknowledged; delivery not observed (${r.observerNote ?? 'no observer'})`;
 }
 

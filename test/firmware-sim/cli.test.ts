@@ -100,7 +100,7 @@ describe('firmware-sim CLI', () => {
   it('observes delivery by default and says so; without an observer a perfect run loses nothing', async () => {
     const observed = await runCli(['--gateway', gw.url, '--nodes', '2', '--rate', '10', '--qos', '1', '--duration', '1', '--quiet', '--ramp', '0', '--expect-no-loss']);
     assert.equal(observed.code, 0, observed.stderr);
-    assert.match(observed.stdout, /\n {2}lost {11}0\n {4}measured {5}end to end: .* on sim\/#\n/);
+    assert.match(observed.stdout, /\n {2}lost {11}0\n {4}measured {5}end to end: .* under sim\/\)\n/);
     assert.match(observed.stdout, /end to end {5}expected (\d+) {3}delivered \1 {3}lost 0/);
 
     // Every publish acknowledged and nobody watching: nothing is known lost, and --expect-no-loss passes.
