@@ -40,7 +40,7 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
     await pki.close();
   });
 
-  async function start(o: { profile?: 'aws-iot'; clientId: string; inbound?: number }): Promise<Running> {
+  async function start(o: { profile?: 'aws-iot'; clientId: string; inbound?: number; shippedReconnect?: boolean }): Promise<Running> {
     const inbound = Array.from({ length: o.inbound ?? 0 }, (_, i) => ({ pattern: `cmd/${i}/#`, direction: 'in', qos: 1 }));
     const config = parseConfig({
       transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
@@ -53,7 +53,7 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
         tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
         // QoS 2 allowed by the rule, so a QoS 2 message reaches the bridge as QoS 2.
         topics: [{ pattern: 'dev/#', direction: 'out', qos: 2 }, ...inbound],
-        reconnect: { initialMs: 100, maxMs: 300 },
+        ...(o.shippedReconnect === true ? {} : { reconnect: { initialMs: 100, maxMs: 300 } }),
       },
     });
     const logs: LogLine[] = [];
@@ -126,6 +126,23 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
       assert.ok(Math.max(...aws.subscribeSizes) <= 8, `SUBSCRIBE sizes ${aws.subscribeSizes.join(',')}`);
       assert.ok(gw.logs.some((l) => l.level === 'warn' && Array.isArray(l.obj.leftOut) && l.obj.leftOut.length === 10), 'the 10 filters beyond 50 are named');
     } finally {
+      await gw.close();
+    }
+  });
+
+  it('a connection the service closes right after it came up is not opened again within the second', async () => {
+    // The shipped reconnect backoff (1 s halved at random) alone comes back in 0.5-1 s.
+    const id = 'thing-flapping';
+    aws.flapping.add(id);
+    const gw = await start({ profile: 'aws-iot', clientId: id, shippedReconnect: true });
+    try {
+      await until(() => aws.connectTimes(id).length >= 4, 15_000, 'four connections');
+      assert.deepEqual(violationsOf(id), []);
+      const at = aws.connectTimes(id);
+      const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]!));
+      assert.ok(Math.min(...gaps) >= 1000, `gaps ${gaps.join(' ')} ms`);
+    } finally {
+      aws.flapping.delete(id);
       await gw.close();
     }
   });
