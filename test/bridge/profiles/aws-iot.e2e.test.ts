@@ -10,7 +10,7 @@ import type { Bridge } from '../../../src/bridge/types.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../../src/index.js';
 import { makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
-import { recorder, until, type LogLine } from '../harness.js';
+import { recorder, sleep, until, type LogLine } from '../harness.js';
 import { startAwsContract, type AwsContract } from './aws-contract.js';
 
 // The server certificate names localhost, which resolves to 127.0.0.1 only here, and a host name
@@ -125,6 +125,28 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
       assert.ok(aws.sni.includes(ENDPOINT));
       assert.ok(Math.max(...aws.subscribeSizes) <= 8, `SUBSCRIBE sizes ${aws.subscribeSizes.join(',')}`);
       assert.ok(gw.logs.some((l) => l.level === 'warn' && Array.isArray(l.obj.leftOut) && l.obj.leftOut.length === 10), 'the 10 filters beyond 50 are named');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('QoS 0 under the rate goes up in full while a QoS 1 backlog drains at the pace', async () => {
+    const id = 'thing-mixed';
+    const gw = await start({ profile: 'aws-iot', clientId: id });
+    try {
+      await until(() => gw.bridge.connected, 5000, 'connection');
+      await burst(gw.local, 'backlog');
+      // 20 QoS 0 readings a second for 5 s while the 300 QoS 1 drain at 70/s (about 4.3 s).
+      for (let i = 0; i < 100; i++) {
+        gw.local.publish(`dev/reading/${i}`, `r-${i}`, { qos: 0 });
+        await sleep(50);
+      }
+      const mine = () => aws.accepted.filter((a) => a.clientId === id);
+      await until(() => mine().filter((a) => a.qos === 1).length >= BULK, 15_000, 'the QoS 1 backlog at the contract broker');
+      await until(() => mine().filter((a) => a.qos === 0).length >= 100 || gw.bridge.status().counters.droppedRateLimited > 0, 5000, 'the QoS 0 readings');
+      assert.deepEqual(violationsOf(id), []);
+      assert.equal(gw.bridge.status().counters.droppedRateLimited, 0);
+      assert.equal(new Set(mine().filter((a) => a.qos === 0).map((a) => a.payload)).size, 100, 'every QoS 0 reading went up');
     } finally {
       await gw.close();
     }
