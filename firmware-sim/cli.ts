@@ -49,12 +49,14 @@ ${PROFILE_NAMES.map((n) => `                           ${n.padEnd(12)} ${profile
   --predefined-id N      beacon profile: predefined topic id (default 1)
   --client-prefix S      client ids are S001, S002, ... (default sim-)
   --topic-prefix S       topics are S/<client id>/... (default sim)
-  --observe              require the observer (below): exit 1 if the gateway refuses it
-  --no-observe           no observer: count only acknowledgements
-                         By default one more node subscribes to <topic-prefix>/# when the
-                         gateway lets it, and checks that every QoS 1/2 publish arrives once
-                         (end-to-end loss, duplicates and latency); the report says whether
-                         loss was measured end to end or by acknowledgements only.
+  --observe              require the observers (below): exit 1 if the gateway refuses them
+  --no-observe           no observers: count only acknowledgements
+                         By default observer nodes subscribe under <topic-prefix>/ when the
+                         gateway lets them (one on <topic-prefix>/#, or one per 250 msg/s,
+                         each on its share of the nodes' topics) and check that every QoS 1/2
+                         publish arrives once (end-to-end loss, duplicates and latency); the
+                         report says whether loss was measured end to end or by
+                         acknowledgements only.
 
 Protocol timers (MQTT-SN 1.2 §4.13):
   --retry-ms N           T_RETRY in ms (default 10000)

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AWS_RECONNECT_FLOOR_MS, awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
+import { TransparentBridge } from '../../../src/bridge/transparent.js';
+import { noopLogger } from '../../../src/logger.js';
+import { FakeUpstream } from '../fake-upstream.js';
+import { AWS_RECONNECT_FLOOR_MS, AWS_RECONNECT_JITTER_MS, awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { cyclingRandom, flappingConnects, mostWithin, withFakeBridge } from '../fake-bridge.js';
@@ -154,4 +157,24 @@ describe('aws-iot profile: refusal log', () => {
       clock.advance(60_000);
       assert.equal(refusals().length, 2, 'nothing more to say');
     }));
+});
+
+describe('aws-iot profile: transparent mode', () => {
+  it("waits the floor before opening a device's connection again, as the aggregating bridge does", () => {
+    const config = parseConfig({ transports, upstream: { ...base, topics: undefined, mode: 'transparent' } }).upstream!;
+    for (const r of [0, 0.5, 0.999]) {
+      const bridge = new TransparentBridge({
+        config,
+        base: { url: config.url, clientId: config.clientId, keepAlive: 60, cleanSession: true, connectTimeoutMs: 1000 },
+        connectorFor: () => new FakeUpstream().connector,
+        env: {},
+        clock: new FakeClock(),
+        logger: noopLogger,
+        random: () => r,
+      });
+      // The shipped backoff alone: 0.5-1 s after the first loss.
+      const delay = bridge.backoff(1);
+      assert.ok(delay >= AWS_RECONNECT_FLOOR_MS && delay <= AWS_RECONNECT_FLOOR_MS + AWS_RECONNECT_JITTER_MS, `${delay} ms at random ${r}`);
+    }
+  });
 });
