@@ -49,8 +49,14 @@ ${PROFILE_NAMES.map((n) => `                           ${n.padEnd(12)} ${profile
   --predefined-id N      beacon profile: predefined topic id (default 1)
   --client-prefix S      client ids are S001, S002, ... (default sim-)
   --topic-prefix S       topics are S/<client id>/... (default sim)
-  --observe              add a subscriber to <topic-prefix>/# and check that every QoS 1/2
-                         publish arrives once (end-to-end loss, duplicates and latency)
+  --observe              require the observers (below): exit 1 if the gateway refuses them
+  --no-observe           no observers: count only acknowledgements
+                         By default observer nodes subscribe under <topic-prefix>/ when the
+                         gateway lets them (one on <topic-prefix>/#, or one per 250 msg/s,
+                         each on its share of the nodes' topics) and check that every QoS 1/2
+                         publish arrives once (end-to-end loss, duplicates and latency); the
+                         report says whether loss was measured end to end or by
+                         acknowledgements only.
 
 Protocol timers (MQTT-SN 1.2 §4.13):
   --retry-ms N           T_RETRY in ms (default 10000)
@@ -62,11 +68,13 @@ Run control and output:
   --seed N               seed of the random choices, for repeatable runs (default 1)
   --json                 print the report as JSON
   --quiet                no progress output
-  --expect-no-loss       exit 1 if any QoS 1/2 message was lost
+  --expect-no-loss       exit 1 if any QoS 1/2 message was lost (as far as the run could see:
+                         end to end with the observer, else never acknowledged)
   -h, --help             this text
 
-The report counts publishes sent and acknowledged, messages received, QoS 1/2 messages lost,
-duplicates, retransmissions, errors by code, and latency p50 / p99 per message kind.
+The report counts publishes sent and acknowledged, messages received, QoS 1/2 messages lost
+(and how that was measured), duplicates, retransmissions, errors by code, and latency p50 / p99
+per message kind.
 `;
 
 /** A bad command line: printed with a pointer to --help, exit code 2. */
@@ -128,6 +136,7 @@ export function parseCli(argv: string[]): CliConfig | undefined {
         'client-prefix': { type: 'string' },
         'topic-prefix': { type: 'string' },
         observe: { type: 'boolean' },
+        'no-observe': { type: 'boolean' },
         'retry-ms': { type: 'string' },
         retries: { type: 'string' },
         ramp: { type: 'string' },
@@ -190,6 +199,7 @@ export function parseCli(argv: string[]): CliConfig | undefined {
   const qos = num('qos', values.qos, 1, (n) => [-1, 0, 1, 2].includes(n), '-1, 0, 1 or 2') as QoS;
   const prefix = values['topic-prefix'] ?? 'sim';
   if (prefix === '' || /[+#]/.test(prefix)) throw new UsageError(`--topic-prefix ${JSON.stringify(prefix)}: expected a topic without wildcards`);
+  if (values.observe === true && values['no-observe'] === true) throw new UsageError('--observe and --no-observe exclude each other');
   const retryMs = num('retry-ms', values['retry-ms'], 10_000, (n) => int(n) && n >= 1, 'a positive integer (milliseconds)');
   const ramp = num('ramp', values.ramp, Math.min(nodes * 0.01, 10), (n) => n >= 0, 'seconds >= 0');
 
@@ -209,7 +219,7 @@ export function parseCli(argv: string[]): CliConfig | undefined {
       predefinedId: num('predefined-id', values['predefined-id'], 1, (n) => int(n) && n >= 1 && n <= 0xfffe, 'an id 1..65534'),
       clientPrefix: values['client-prefix'] ?? 'sim-',
       topicPrefix: prefix,
-      observe: values.observe === true,
+      observe: values.observe === true ? true : values['no-observe'] === true ? false : 'auto',
       retryMs,
       maxRetries: num('retries', values.retries, 3, (n) => int(n) && n >= 0 && n <= 100, 'an integer 0..100'),
       rampMs: ramp * 1000,
@@ -228,7 +238,13 @@ export function formatProgress(p: FleetProgress): string {
   return `${(p.elapsedMs / 1000).toFixed(1)}s  nodes ${p.connected}/${p.nodes}  sent ${p.sent}  acked ${p.acknowledged}  received ${p.received}  lost ${p.lost}${p.stopping ? '  (draining)' : ''}`;
 }
 
-export function formatReport(r: SimReport, profileList: string): string {
+/** What `lost` counts, in the report's words: a reader must not take acknowledgements for delivery. */
+export function lossWording(r: SimReport, topicPrefix: string): string {
+  if (r.lossMeasured === 'end-to-end') return `end to end: QoS 1/2 publishes not acknowledged, or acknowledged and never delivered to the run's observers (subscribed under ${topicPrefix}/)`;
+  return `acknowledgements only: QoS 1/2 publishes the gateway never acknowledged; delivery not observed (${r.observerNote ?? 'no observer'})`;
+}
+
+export function formatReport(r: SimReport, profileList: string, topicPrefix = 'sim'): string {
   const lines = [
     `firmware-sim report: ${r.nodes.total} node(s) [${profileList}], ${(r.elapsedMs / 1000).toFixed(1)} s`,
     `  nodes          connected ${r.nodes.connected}   never connected ${r.nodes.failed}`,
@@ -236,6 +252,7 @@ export function formatReport(r: SimReport, profileList: string): string {
     `  acknowledged   ${r.acknowledged}`,
     `  received       ${r.received}`,
     `  lost           ${r.lost}`,
+    `    measured     ${lossWording(r, topicPrefix)}`,
     `  duplicates     ${r.duplicates}`,
     `  retransmitted  ${r.retransmissions}`,
     '',
@@ -299,9 +316,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${tty ? '\n' : ''}firmware-sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return err instanceof SimError && err.code === 'SIM_ERR_BAD_ARGUMENT' ? 2 : 1;
   }
-  io.stdout.write(cfg.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, cfg.fleet.profiles.join(','))}\n`);
+  io.stdout.write(cfg.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, cfg.fleet.profiles.join(','), cfg.fleet.topicPrefix)}\n`);
   if (cfg.expectNoLoss && report.lost > 0) {
-    io.stderr.write(`firmware-sim: ${report.lost} QoS 1/2 message(s) lost (--expect-no-loss)\n`);
+    const how = report.lossMeasured === 'end-to-end' ? 'end to end' : 'never acknowledged';
+    io.stderr.write(`firmware-sim: ${report.lost} QoS 1/2 message(s) lost, ${how} (--expect-no-loss)\n`);
+    return 1;
+  }
+  if (cfg.fleet.observe === true && report.lossMeasured !== 'end-to-end') {
+    io.stderr.write(`firmware-sim: --observe: delivery could not be observed: ${report.observerNote ?? 'no observer'}\n`);
     return 1;
   }
   if (report.nodes.failed > 0 && report.nodes.connected === 0) {

@@ -12,7 +12,7 @@ import type { Link, UdpAddress } from './link.js';
 import { SerialMedium, type SerialMediumOptions } from './links/serial.js';
 import { UdpLink } from './links/udp.js';
 import { SimNode } from './node.js';
-import { connectWithRetry, deliveryKey, profiles, wait, type ProfileContext, type ProfileName } from './profiles.js';
+import { deliveryKey, profiles, wait, type ProfileContext, type ProfileName } from './profiles.js';
 import { RunStats, type SimReport } from './stats.js';
 
 export type FleetTarget =
@@ -40,8 +40,12 @@ export interface FleetOptions {
   predefinedId: number;
   clientPrefix: string;
   topicPrefix: string;
-  /** add a subscriber to `<topicPrefix>/#` that checks every QoS 1/2 publish arrives, once */
-  observe: boolean;
+  /**
+   * A subscriber to `<topicPrefix>/#` that checks every QoS 1/2 publish arrives, once. 'auto':
+   * when the gateway lets it connect and subscribe, else the run counts acknowledgements only
+   * (the report says which and why); true: the same, and the CLI fails a run it could not observe.
+   */
+  observe: boolean | 'auto';
   retryMs: number;
   maxRetries: number;
   /** node starts are spread evenly over this */
@@ -112,7 +116,8 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   const clock = o.clock ?? systemClock;
   const stats = new RunStats(() => clock.now());
   const random = seededRandom(o.seed);
-  const total = o.nodes + (o.observe ? 1 : 0);
+  const observers = o.observe === false ? 0 : observerCount(o);
+  const total = o.nodes + observers;
   const { links, close: closeMedium } = await openLinks(o.target, total);
   const stop = new AbortController();
   // Every waiting profile listens on this one signal: thousands of listeners are expected.
@@ -127,7 +132,7 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   for (let i = 0; i < total; i++) {
     const node = new SimNode({
       link: links[i]!,
-      clientId: i < o.nodes ? `${o.clientPrefix}${pad(i + 1, o.nodes)}` : `${o.clientPrefix}observer`,
+      clientId: i < o.nodes ? `${o.clientPrefix}${pad(i + 1, o.nodes)}` : `${o.clientPrefix}observer${observers > 1 ? i - o.nodes + 1 : ''}`,
       clock,
       retryMs: o.retryMs,
       maxRetries: o.maxRetries,
@@ -167,18 +172,30 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
     budget,
   });
 
-  // The observer subscribes before the publishers start, so nothing is missed.
-  if (o.observe) {
-    const obs = nodes[o.nodes]!;
-    const ctx = ctxFor(o.nodes, obs);
-    obs.on('message', (m) => {
-      if (m.topic === undefined) return;
-      const key = deliveryKey(m.topic, m.payload);
-      if (key !== undefined) stats.delivered(key);
-    });
-    if (await connectWithRetry({ ...ctx, will: false, cleanSession: true })) {
-      await obs.subscribe(`${o.topicPrefix}/#`, 2).catch(() => {});
-    }
+  // Observers subscribe before the publishers start, so nothing is missed. They connect first,
+  // too: their CONNECTs come out of the gateway's per-address CONNECT burst before the nodes'
+  // (nodes retry with backoff when refused; a refused observer does not hold the run up).
+  if (observers > 0) {
+    const whys = await Promise.all(
+      Array.from({ length: observers }, (_, k) => {
+        const obs = nodes[o.nodes + k]!;
+        obs.on('message', (m) => {
+          if (m.topic === undefined) return;
+          const key = deliveryKey(m.topic, m.payload);
+          if (key !== undefined) stats.delivered(key);
+        });
+        // One observer takes the whole prefix; several split the nodes between them, each
+        // subscribing to its nodes' topics (every profile's topics are <prefix>/<client id>/...).
+        const filters = observers === 1 ? [`${o.topicPrefix}/#`] : nodes.slice(0, o.nodes).flatMap((n, i) => (i % observers === k ? [`${o.topicPrefix}/${n.clientId ?? ''}/#`] : []));
+        return startObserver(ctxFor(o.nodes + k, obs), filters);
+      }),
+    );
+    const why = whys.find((w) => w !== undefined);
+    // Half a view would call the other half lost: observe with all of them or not at all.
+    if (why === undefined) stats.observeEndToEnd();
+    else stats.notObserved(why);
+  } else {
+    stats.notObserved('--no-observe');
   }
 
   const started = clock.now();
@@ -197,7 +214,9 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
 
   const progress = (stopping: boolean): FleetProgress => {
     const r = stats.report();
-    return { elapsedMs: clock.now() - started, nodes: o.nodes, connected: stats.nodesConnected, sent: r.sent, acknowledged: r.acknowledged, received: r.received, lost: r.lost, stopping };
+    // Messages on their way to the observer are not lost yet: the report decides after the drain.
+    const unacked = r.publish['1'].lost + r.publish['2'].lost;
+    return { elapsedMs: clock.now() - started, nodes: o.nodes, connected: stats.nodesConnected, sent: r.sent, acknowledged: r.acknowledged, received: r.received, lost: unacked, stopping };
   };
 
   // One timer checks every stop condition and reports progress.
@@ -225,7 +244,7 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   const drainUntil = clock.now() + o.drainMs;
   const drained = Promise.all(runs);
   await Promise.race([drained, sleep(clock, o.drainMs)]);
-  while (o.observe && stats.inTransit > 0 && clock.now() < drainUntil) await sleep(clock, 50);
+  while (stats.observing && stats.inTransit > 0 && clock.now() < drainUntil) await sleep(clock, 50);
 
   await Promise.all(nodes.map((n) => Promise.race([n.disconnect().catch(() => {}), sleep(clock, 2000)])));
   await Promise.all(nodes.map((n) => n.close()));
@@ -236,6 +255,53 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   for (let i = 0; i < o.nodes; i++) if (!CONNECTIONLESS.has(o.profiles[i % o.profiles.length]!)) connecting++;
   stats.nodesFailed = Math.max(0, connecting - stats.nodesConnected);
   return stats.report();
+}
+
+/** CONNECT attempts of the observer refused for congestion before the run goes on without it. */
+const OBSERVER_CONNECT_TRIES = 5;
+/**
+ * QoS 1 deliveries per second one observer is counted on for. A gateway has one message in flight
+ * toward a client at a time (MQTT-SN.md §4.7, §4.10), so one observer takes one
+ * round trip per message; on a busy 2-core machine that is a few hundred a second, and the
+ * gateway's per-client queue (limits.maxInflightQueue) drops what waits beyond it.
+ */
+const OBSERVER_RATE = 250;
+/** A gateway takes at most 100 subscriptions per client by default (limits.maxSubscriptionsPerClient). */
+const OBSERVER_FILTERS = 100;
+const MAX_OBSERVERS = 16;
+
+/** Enough observers for the run's publish rate and for one subscription per node each. */
+function observerCount(o: Pick<FleetOptions, 'nodes' | 'rate'>): number {
+  const byRate = Math.ceil((o.nodes * o.rate) / OBSERVER_RATE);
+  const n = Math.min(MAX_OBSERVERS, o.nodes, Math.max(1, byRate));
+  return n > 1 ? Math.max(n, Math.min(MAX_OBSERVERS, Math.ceil(o.nodes / OBSERVER_FILTERS))) : 1;
+}
+
+/**
+ * Connects the observer and subscribes it to `filter`; undefined when it watches, otherwise why
+ * not (for the report). Bounded: a gateway that refuses or ignores it costs the run a few seconds
+ * at most, never the run.
+ */
+async function startObserver(ctx: ProfileContext, filters: readonly string[]): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.node.connect({ clientId: ctx.clientId, cleanSession: true, keepAlive: ctx.keepAlive });
+      break;
+    } catch (err) {
+      const congested = err instanceof SimError && err.code === SimErrorCode.CONGESTION;
+      if (!congested || attempt >= OBSERVER_CONNECT_TRIES) return `the observer could not connect: ${err instanceof Error ? err.message : String(err)}`;
+      // MQTT-SN 1.2 §4.3 (MQTT-SN.md 1.4): after "congestion" wait T_WAIT before trying again; 1 s refills a rate bucket.
+      if (!(await wait(ctx, 1000))) return 'the run ended before the observer connected';
+    }
+  }
+  for (const filter of filters) {
+    try {
+      await ctx.node.subscribe(filter, 2);
+    } catch (err) {
+      return `the gateway did not let the observer subscribe to ${filter}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  return undefined;
 }
 
 function sleep(clock: Clock, ms: number): Promise<void> {

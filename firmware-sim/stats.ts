@@ -83,8 +83,19 @@ export interface SimReport {
   acknowledged: number;
   /** PUBLISHes delivered to nodes' applications */
   received: number;
-  /** QoS 1 / 2 publishes never acknowledged (sent and failed, or refused), plus (with end-to-end tracking) acknowledged ones never delivered */
+  /**
+   * QoS 1 / 2 publishes never acknowledged (sent and failed, or refused), plus, when an observer
+   * followed them end to end (`lossMeasured` 'end-to-end'), acknowledged ones it never got
+   */
   lost: number;
+  /**
+   * What `lost` could see: 'end-to-end' when a subscriber of the run matched every QoS 1/2
+   * publish to its delivery; 'acknowledgements' when nothing watched delivery (`observerNote` says
+   * why), so only publishes the gateway never acknowledged are known lost.
+   */
+  lossMeasured: 'end-to-end' | 'acknowledgements';
+  /** why the run did not observe delivery (acknowledgements only) */
+  observerNote?: string;
   /** deliveries seen twice: QoS 2 repeats the node suppressed plus end-to-end repeats (QoS 1 may repeat) */
   duplicates: number;
   retransmissions: number;
@@ -122,6 +133,7 @@ export class RunStats implements NodeObserver {
   #e2eExpected = 0;
   #e2eDuplicates = 0;
   #e2eOn = false;
+  #observerNote: string | undefined;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
@@ -180,10 +192,27 @@ export class RunStats implements NodeObserver {
 
   // ---- end-to-end: publishers register what they sent, a subscriber reports what it got
 
+  /**
+   * From now on publishes are followed to a subscriber. Without it nothing is known end to end,
+   * so nothing is counted lost end to end: only what the gateway never acknowledged.
+   */
+  observeEndToEnd(): void {
+    this.#e2eOn = true;
+    this.#observerNote = undefined;
+  }
+
+  /** Why delivery is not observed in this run (shown in the report). */
+  notObserved(why: string): void {
+    this.#observerNote = why;
+  }
+
+  get observing(): boolean {
+    return this.#e2eOn;
+  }
+
   /** `key` identifies one message across nodes (e.g. `topic#seq`); only QoS 1 / 2 are expected to arrive. */
   published(key: string, expectDelivery: boolean): void {
-    this.#e2eOn = true;
-    if (!expectDelivery) return;
+    if (!this.#e2eOn || !expectDelivery) return;
     this.#e2eExpected++;
     this.#inTransit.set(key, this.#now());
   }
@@ -241,6 +270,8 @@ export class RunStats implements NodeObserver {
       acknowledged,
       received: this.receivedCount,
       lost,
+      lossMeasured: this.#e2eOn ? 'end-to-end' : 'acknowledgements',
+      ...(this.#e2eOn || this.#observerNote === undefined ? {} : { observerNote: this.#observerNote }),
       duplicates: this.duplicates + this.#e2eDuplicates,
       retransmissions,
       publish,

@@ -5,6 +5,11 @@
  * ```
  * broker core ─► rules.outbound ─► QoS 0: straight up while connected (else dropped, counted)
  *                                  QoS 1/2: queue ─► window of maxInflight ─► ack ─► out of the queue
+ *
+ * With a profile's publish budget, QoS 0 waits a moment for it too, and the budget is shared
+ * turn about between the QoS 0 that waits and the QoS 1/2 queue: a QoS 1 backlog draining at the
+ * service's pace does not starve QoS 0 that, alone, would be under the pace. QoS 0 that waited
+ * longer than qos0MaxWaitMs (below) is dropped, counted as droppedRateLimited.
  * upstream ─► echo filter ─► rules.inbound ─► broker core (origin 'bridge': never sent up again)
  * ```
  *
@@ -24,7 +29,8 @@ import type { OutboundQueue, QueuedMessage } from '../store/types.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
-import { batchSubscriptions, pacerFor, profileFor, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
+import { ThrottledWarn } from './throttled-warn.js';
+import { batchSubscriptions, pacerFor, profileFor, profileReconnectDelay, shapeOutbound, type Pacer, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import { TopicRules } from './rules.js';
 import { BRIDGE_ORIGIN, zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
@@ -49,6 +55,14 @@ export interface AggregatingBridgeDeps {
 
 /** QoS 0 is dropped, not buffered, once this much waits in the socket: the link is not keeping up. */
 const QOS0_BACKLOG_LIMIT = 4 * 1024 * 1024;
+/**
+ * How long QoS 0 may wait for the profile's budget: a second, or two sends' worth of a slow budget
+ * (a sliding window: its length). Older than that it is news no one wants late: dropped, counted.
+ */
+function qos0MaxWaitMs(p: UpstreamProfile): number {
+  return p.publishWindow?.windowMs ?? Math.max(1000, 2000 / p.publishRate.perSecond);
+}
+
 /** Queue-full drops are logged at most this often (each drop is counted). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -87,7 +101,11 @@ export class AggregatingBridge implements Bridge {
   #renewTimer: TimerHandle | undefined;
   /** a renewal waits for the in-flight acknowledgements; nothing new is sent meanwhile */
   #renewing = false;
-  #refusals = { lastLogAt: -Infinity, unlogged: 0 };
+  readonly #refusals: ThrottledWarn;
+  /** QoS 0 waiting for the profile's budget, oldest first, with when each came */
+  #qos0Waiting: Array<{ msg: UpstreamMessage; at: number }> = [];
+  /** when both QoS 0 and the queue wait, whose turn the next send is */
+  #qos0Turn = false;
 
   #link: Link = { kind: 'idle' };
   /** the connection whose events count; events of older ones are ignored */
@@ -123,6 +141,7 @@ export class AggregatingBridge implements Bridge {
     this.#echo = new EchoFilter(deps.clock, deps.echo ?? { windowMs: 10_000, maxEntries: 100_000 });
     this.#profile = profileFor(deps.config);
     this.#bucket = this.#profile === undefined ? undefined : pacerFor(deps.clock, this.#profile);
+    this.#refusals = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, `more messages not sent upstream: ${this.#profile?.service ?? 'the service'} would refuse them (the last one's topic and reason here)`);
   }
 
   get connected(): boolean {
@@ -167,9 +186,11 @@ export class AggregatingBridge implements Bridge {
     this.#pacer = undefined;
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
+    this.#refusals.flush();
     const link = this.#link;
     this.#link = { kind: 'stopped' };
     this.#current = undefined;
+    this.#dropWaitingQos0();
     this.#markState();
     if (link.kind === 'waiting') link.timer.cancel();
     if (link.kind === 'connecting' || link.kind === 'connected') await link.conn.end(true);
@@ -330,6 +351,7 @@ export class AggregatingBridge implements Bridge {
     const e = classifyUpstreamError(err ?? new Error('the broker closed the connection'), established);
     const unacked = this.#inFlight.size;
     this.#inFlight.clear();
+    this.#dropWaitingQos0();
     this.#cursor = 0;
     this.#current = undefined;
     this.#failing = true;
@@ -338,7 +360,7 @@ export class AggregatingBridge implements Bridge {
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
     this.#lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
-    const delay = Math.max(backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#profile?.reconnectFloorMs ?? 0);
+    const delay = profileReconnectDelay(this.#profile, backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#random);
     const timer = this.#clock.setTimeout(() => {
       if (this.#link.kind === 'waiting') this.#connect();
     }, delay);
@@ -437,14 +459,41 @@ export class AggregatingBridge implements Bridge {
       this.#counters.droppedCongested++;
       return;
     }
-    // QoS 0 promises no delivery: over the rate it is shed rather than delaying the QoS 1 behind it.
-    if (this.#bucket !== undefined && (this.#clock.now() < this.#pausedUntil || !this.#bucket.take())) {
-      this.#counters.droppedRateLimited++;
+    if (this.#bucket !== undefined && this.#profile !== undefined) {
+      // It takes its turn at the budget with the queue (see #pumpPaced); over the rate, what
+      // waited too long is shed rather than delaying the QoS 1 behind it.
+      const limit = Math.max(1, Math.ceil((qos0MaxWaitMs(this.#profile) / 1000) * this.#profile.publishRate.perSecond) + this.#profile.publishRate.burst);
+      if (this.#qos0Waiting.length >= limit) {
+        this.#qos0Waiting.shift();
+        this.#counters.droppedRateLimited++;
+      }
+      this.#qos0Waiting.push({ msg, at: this.#clock.now() });
+      this.#pump();
       return;
     }
+    this.#publishQos0(link.conn, msg);
+  }
+
+  #publishQos0(conn: UpstreamConnection, msg: UpstreamMessage): void {
     this.#counters.sent++;
     this.#noteEcho(msg);
-    link.conn.publish(msg);
+    conn.publish(msg);
+  }
+
+  /** QoS 0 that waited for the budget longer than it may: dropped, counted. */
+  #expireQos0(p: UpstreamProfile): void {
+    const oldest = this.#clock.now() - qos0MaxWaitMs(p);
+    let n = 0;
+    while (n < this.#qos0Waiting.length && this.#qos0Waiting[n]!.at < oldest) n++;
+    if (n === 0) return;
+    this.#qos0Waiting.splice(0, n);
+    this.#counters.droppedRateLimited += n;
+  }
+
+  /** The connection went: QoS 0 still waiting for the budget has nowhere to go. */
+  #dropWaitingQos0(): void {
+    this.#counters.droppedOffline += this.#qos0Waiting.length;
+    this.#qos0Waiting = [];
   }
 
   /** Sends queued messages while the window has room, in queue order. */
@@ -452,29 +501,45 @@ export class AggregatingBridge implements Bridge {
     const link = this.#link;
     if (link.kind !== 'connected') return;
     const conn = link.conn;
-    const bucket = this.#bucket;
     if (this.#renewing) return;
-    const pause = this.#pausedUntil - this.#clock.now();
-    if (pause > 0) {
-      if (this.#queue.peek(1, this.#cursor).length > 0) this.#schedulePump(pause);
+    if (this.#bucket !== undefined && this.#profile !== undefined) {
+      this.#pumpPaced(conn, this.#bucket, this.#profile);
       return;
     }
     for (;;) {
-      let room = this.#config.maxInflight - this.#inFlight.size;
+      const room = this.#config.maxInflight - this.#inFlight.size;
       if (room <= 0) return;
-      if (bucket !== undefined) {
-        const tokens = bucket.available();
-        if (tokens < 1) {
-          // Only worth waking up for if something is waiting.
-          if (this.#queue.peek(1, this.#cursor).length > 0) this.#schedulePump(bucket.msUntilNext());
-          return;
-        }
-        room = Math.min(room, tokens);
-      }
       const batch = this.#queue.peek(room, this.#cursor);
       if (batch.length === 0) return;
-      bucket?.take(batch.length);
       for (const m of batch) this.#send(conn, m);
+      // A send may have failed synchronously and dropped the connection.
+      if (this.#link.kind !== 'connected' || this.#link.conn !== conn) return;
+    }
+  }
+
+  /**
+   * Spends the profile's budget one send at a time, turn about between waiting QoS 0 and the
+   * queue when both wait, all of it to either when the other has nothing.
+   */
+  #pumpPaced(conn: UpstreamConnection, bucket: Pacer, p: UpstreamProfile): void {
+    for (;;) {
+      this.#expireQos0(p);
+      const queued = this.#inFlight.size < this.#config.maxInflight ? this.#queue.peek(1, this.#cursor)[0] : undefined;
+      const qos0 = this.#qos0Waiting.length > 0;
+      if (queued === undefined && !qos0) return;
+      const pause = this.#pausedUntil - this.#clock.now();
+      if (pause > 0) {
+        this.#schedulePump(pause);
+        return;
+      }
+      if (!bucket.take()) {
+        this.#schedulePump(bucket.msUntilNext());
+        return;
+      }
+      const takeQos0 = qos0 && (queued === undefined || this.#qos0Turn);
+      if (queued !== undefined && qos0) this.#qos0Turn = !takeQos0;
+      if (takeQos0) this.#publishQos0(conn, this.#qos0Waiting.shift()!.msg);
+      else if (queued !== undefined) this.#send(conn, queued);
       // A send may have failed synchronously and dropped the connection.
       if (this.#link.kind !== 'connected' || this.#link.conn !== conn) return;
     }
@@ -524,26 +589,16 @@ export class AggregatingBridge implements Bridge {
     if (this.#rules.hasInbound && this.#rules.subscribedUpstream(m.topic)) this.#echo.sent(m.topic, m.payload);
   }
 
-  /** Counted each time, logged at most every DROP_LOG_INTERVAL_MS: a device stuck on a bad topic must not flood the log. */
+  /**
+   * Counted each time, logged at most every DROP_LOG_INTERVAL_MS (a device stuck on a bad topic
+   * must not flood the log), and a burst's held-back tail is logged when the window ends.
+   */
   #noteRefused(p: UpstreamProfile, m: UpstreamMessage, reason: string): void {
     this.#counters.refusedByProfile++;
-    const now = this.#clock.now();
-    if (now - this.#refusals.lastLogAt < DROP_LOG_INTERVAL_MS) {
-      this.#refusals.unlogged++;
-      return;
-    }
-    this.#logger.warn(
-      {
-        profile: p.name,
-        topic: m.topic,
-        bytes: m.payload.length,
-        reason,
-        refusedTotal: this.#counters.refusedByProfile,
-        alsoRefusedSinceLastLog: this.#refusals.unlogged,
-      },
+    this.#refusals.warn(
+      { profile: p.name, topic: m.topic, bytes: m.payload.length, reason, refusedTotal: this.#counters.refusedByProfile },
       `message not sent upstream: ${p.service} would refuse it (${reason}); not truncated, dropped`,
     );
-    this.#refusals = { lastLogAt: now, unlogged: 0 };
   }
 
   #noteDropped(n: number): void {

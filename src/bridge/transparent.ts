@@ -24,10 +24,11 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
+import { ThrottledWarn } from './throttled-warn.js';
 import { clientCredentialsFromConfig, type ClientCredentials, type Environment } from './connect-options.js';
 import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
-import { profileFor, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
+import { profileFor, profileReconnectDelay, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
@@ -69,7 +70,7 @@ export class TransparentBridge implements Bridge {
   readonly #profile: UpstreamProfile | undefined;
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
-  readonly #lastLog = new Map<string, number>();
+  readonly #warns = new Map<string, ThrottledWarn>();
   #credentials: ClientCredentials[] = [];
   #own: ClientLink | undefined;
   #closed = false;
@@ -94,7 +95,8 @@ export class TransparentBridge implements Bridge {
   }
 
   backoff(attempt: number): number {
-    return backoffDelay(attempt, this.#deps.config.reconnect, this.#random);
+    // Each device's connection has its own client id: the service's per-client-id limits hold for it too.
+    return profileReconnectDelay(this.#profile, backoffDelay(attempt, this.#deps.config.reconnect, this.#random), this.#random);
   }
 
   async start(): Promise<void> {
@@ -112,6 +114,7 @@ export class TransparentBridge implements Bridge {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#warns.values()) w.flush();
     const links = [...this.#links.values()];
     this.#links.clear();
     // DISCONNECT: the devices did not vanish, the gateway stopped; their wills stay unpublished.
@@ -223,10 +226,12 @@ export class TransparentBridge implements Bridge {
   // ── helpers ──────────────────────────────────────────────────────────────────────────────
 
   logOnce(kind: string, fields: object, message: string): void {
-    const now = this.#deps.clock.now();
-    if (now - (this.#lastLog.get(kind) ?? -Infinity) < LOG_INTERVAL_MS) return;
-    this.#lastLog.set(kind, now);
-    this.#deps.logger.warn(fields, message);
+    let w = this.#warns.get(kind);
+    if (w === undefined) {
+      w = new ThrottledWarn(this.#deps.clock, this.#deps.logger, LOG_INTERVAL_MS, `more like this were held back (the last one's fields here): ${message}`);
+      this.#warns.set(kind, w);
+    }
+    w.warn(fields, message);
   }
 
   #connectorFor(req: ClientRequest): UpstreamConnector {

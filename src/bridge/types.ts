@@ -32,7 +32,7 @@ export interface BridgeCounters {
   refusedByProfile: number;
   /** messages sent at a lower QoS than they came with because the service's profile caps it */
   qosDowngraded: number;
-  /** QoS 0 messages dropped because the profile's publish rate was used up (QoS 1/2 wait instead) */
+  /** QoS 0 messages dropped because the profile's publish rate had no room for them within a short wait (QoS 1/2 wait instead) */
   droppedRateLimited: number;
   // The four below are kept by bridges with an upstream profile (optional, so a bridge without
   // profiles need not carry them).

@@ -17,11 +17,11 @@ export type UpstreamProfileName = (typeof UPSTREAM_PROFILES)[number];
 
 export const PROFILE_HELP =
   'A hosted MQTT service whose rules the bridge follows. aws-iot: AWS IoT Core (mqtts with a client certificate, SNI, QoS 0/1, ' +
-  '128 KB payloads, at most 7 "/" per topic, paced to its publish rate, subscriptions batched to its limits). ' +
+  '128 KB payloads, at most 7 "/" per topic, paced to its publish rate, subscriptions batched to its limits, reconnects at least 1.5 s apart). ' +
   'azure-iot-hub: Azure IoT Hub as one device (SAS token computed from the device key and renewed, or an X.509 certificate; ' +
   'telemetry to devices/{id}/messages/events/ with the topic as a property; cloud-to-device messages into the gateway; QoS 0/1, no retain); settings in "azure". ' +
   'adafruit-io: Adafruit IO (topics mapped to feed keys, paced to the account\'s data-point budget, newest value per feed kept, ' +
-  'throttle notices obeyed, reconnects at least 3 s apart); settings in "adafruit". Without it: a plain MQTT 3.1.1 broker.';
+  'throttle notices obeyed, reconnects at least 4 s apart); settings in "adafruit". Without it: a plain MQTT 3.1.1 broker.';
 
 /** The `api-version` the azure-iot-hub profile puts in the user name (the one the service documents for MQTT 3.1.1 devices). */
 export const AZURE_API_VERSION = '2021-04-12';

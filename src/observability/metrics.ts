@@ -224,7 +224,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
 const PROFILE_METRICS: ReadonlyArray<readonly [Exclude<keyof ProfileCounters, 'name'>, string, string]> = [
   ['refused', 'upstream_refused_by_profile_total', 'Messages not sent upstream because the service of the upstream profile would refuse them (too large, bad topic).'],
   ['qosDowngraded', 'upstream_qos_downgraded_total', "Messages sent upstream at a lower QoS than they came with: the service's QoS ceiling."],
-  ['droppedRateLimited', 'upstream_dropped_rate_limited_total', "QoS 0 messages shed over the service's publish rate or budget (QoS 1 and 2 wait instead)."],
+  ['droppedRateLimited', 'upstream_dropped_rate_limited_total', "QoS 0 messages shed because the service's publish rate or budget had no room for them within a short wait (QoS 0 takes turns with the QoS 1/2 queue; QoS 1 and 2 wait instead)."],
   ['coalesced', 'upstream_coalesced_total', 'Messages waiting for the publish budget that a newer message of the same upstream topic replaced (adafruit-io: newest value per feed).'],
   ['retainDropped', 'upstream_retain_dropped_total', 'Messages sent without their retain flag: the service keeps no retained messages.'],
   ['throttled', 'upstream_throttled_total', 'Throttle notices from the service; publishing paused for the time each asked.'],

@@ -38,7 +38,7 @@ export interface ProfileCounters {
   readonly refused: number;
   /** messages sent at the service's lower QoS ceiling */
   readonly qosDowngraded: number;
-  /** QoS 0 messages shed over the service's publish rate */
+  /** QoS 0 messages shed because the service's publish rate had no room for them within a short wait */
   readonly droppedRateLimited: number;
   /** waiting messages replaced by a newer one of the same upstream topic */
   readonly coalesced: number;

@@ -28,7 +28,7 @@ export async function withFakeBridge(
   defaults: Record<string, unknown>,
   upstream: Record<string, unknown>,
   fn: (ctx: FakeBridgeCtx) => Promise<void> | void,
-  opts: { drainMs?: number } = {},
+  opts: { drainMs?: number; random?: () => number } = {},
 ): Promise<void> {
   const config = parseConfig({
     transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
@@ -46,7 +46,7 @@ export async function withFakeBridge(
     queue: new MemoryOutboundQueue(config.queue),
     clock,
     logger: recorder(logs),
-    random: () => 0.999,
+    random: opts.random ?? (() => 0.999),
     drainMs: opts.drainMs ?? 0,
   });
   const seen: FakeBridgeCtx['seen'] = [];
@@ -66,4 +66,39 @@ export async function withFakeBridge(
     await bridge.close();
     await broker.close();
   }
+}
+
+/** [0, 1) values going round a fixed list: backoff jitter that varies, the same on every run. */
+export function cyclingRandom(values: readonly number[] = [0, 0.5, 0.999, 0.25, 0.75]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length]!;
+}
+
+/**
+ * Drives connections that drop right after they come up, for `forMs` of fake time, and returns
+ * when each was opened: how fast the bridge comes back is all that is left to see.
+ */
+export function flappingConnects(ctx: Pick<FakeBridgeCtx, 'fake' | 'clock'>, forMs: number): number[] {
+  const at: number[] = [];
+  let seen = 0;
+  for (let t = 0; t <= forMs; t += 10) {
+    while (seen < ctx.fake.connections.length) {
+      const c = ctx.fake.connections[seen++]!;
+      at.push(ctx.clock.now());
+      c.accept();
+      c.drop();
+    }
+    ctx.clock.advance(10);
+  }
+  return at;
+}
+
+/** The most of `times` (sorted) that fall within any `windowMs`. */
+export function mostWithin(times: readonly number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
 }

@@ -84,10 +84,34 @@ describe('firmware-sim CLI', () => {
       assert.ok(r.lost >= 1);
       assert.equal(r.acknowledged, 0);
       assert.ok(r.retransmissions >= 1);
-      assert.match(stderr, /lost \(--expect-no-loss\)/);
+      assert.match(stderr, /lost, never acknowledged \(--expect-no-loss\)/);
+      // The mute gateway never answers SUBSCRIBE: the run went on without an observer and said so.
+      assert.equal(r.lossMeasured, 'acknowledgements');
+      assert.match(r.observerNote ?? '', /did not let the observer subscribe/);
+
+      const required = await runCli(['--gateway', mute.url, '--rate', '1', '--qos', '0', '--duration', '0.3', '--retry-ms', '100', '--retries', '1', '--quiet', '--observe']);
+      assert.equal(required.code, 1, 'an observer asked for and refused fails the run');
+      assert.match(required.stderr, /--observe: delivery could not be observed/);
     } finally {
       await mute.close();
     }
+  });
+
+  it('observes delivery by default and says so; without an observer a perfect run loses nothing', async () => {
+    const observed = await runCli(['--gateway', gw.url, '--nodes', '2', '--rate', '10', '--qos', '1', '--duration', '1', '--quiet', '--ramp', '0', '--expect-no-loss']);
+    assert.equal(observed.code, 0, observed.stderr);
+    assert.match(observed.stdout, /\n {2}lost {11}0\n {4}measured {5}end to end: .* under sim\/\)\n/);
+    assert.match(observed.stdout, /end to end {5}expected (\d+) {3}delivered \1 {3}lost 0/);
+
+    // Every publish acknowledged and nobody watching: nothing is known lost, and --expect-no-loss passes.
+    const blind = await runCli(['--gateway', gw.url, '--nodes', '2', '--rate', '10', '--qos', '1', '--duration', '1', '--quiet', '--ramp', '0', '--no-observe', '--expect-no-loss', '--json']);
+    assert.equal(blind.code, 0, blind.stderr);
+    const r = JSON.parse(blind.stdout) as SimReport;
+    assert.ok(r.acknowledged > 0 && r.acknowledged === r.sent, JSON.stringify(r));
+    assert.equal(r.lost, 0);
+    assert.equal(r.received, 0);
+    assert.equal(r.endToEnd, undefined);
+    assert.deepEqual([r.lossMeasured, r.observerNote], ['acknowledgements', '--no-observe']);
   });
 
   it('rejects bad options with a clear message and exit code 2', async () => {
@@ -118,7 +142,7 @@ describe('firmware-sim CLI', () => {
     const { code, stdout } = await runCli(['--help']);
     assert.equal(code, 0);
     assert.equal(stdout, HELP);
-    const opts = ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'forwarder', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'persistent-session', 'will', 'sleep', 'predefined-id', 'client-prefix', 'topic-prefix', 'observe', 'retry-ms', 'retries', 'ramp', 'drain', 'seed', 'json', 'quiet', 'expect-no-loss', 'help'];
+    const opts = ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'forwarder', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'persistent-session', 'will', 'sleep', 'predefined-id', 'client-prefix', 'topic-prefix', 'observe', 'no-observe', 'retry-ms', 'retries', 'ramp', 'drain', 'seed', 'json', 'quiet', 'expect-no-loss', 'help'];
     for (const o of opts) assert.ok(HELP.includes(`--${o}`), `--${o} missing from --help`);
   });
 

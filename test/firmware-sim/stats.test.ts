@@ -39,6 +39,7 @@ describe('RunStats', () => {
     s.failed('publish1', 'SIM_ERR_TIMEOUT');
     s.refused('publish2', 'SIM_ERR_NOT_CONNECTED');
     s.sent('publish0');
+    s.observeEndToEnd();
     s.published('a#1', true);
     s.published('a#2', true);
     s.published('a#3', false);
@@ -53,5 +54,27 @@ describe('RunStats', () => {
     assert.equal(r.lost, 3);
     assert.equal(r.duplicates, 1);
     assert.deepEqual(r.errors, { SIM_ERR_TIMEOUT: 1, SIM_ERR_NOT_CONNECTED: 1 });
+    assert.equal(r.lossMeasured, 'end-to-end');
+  });
+
+  it('without an observer counts as lost only what was never acknowledged, and says so', () => {
+    // The README demo's bug: every publish acknowledged, none observed, all reported lost.
+    const s = new RunStats(() => 0);
+    s.notObserved('--no-observe');
+    for (let i = 1; i <= 3; i++) {
+      s.published(`a#${i}`, true);
+      s.sent('publish1');
+      s.done('publish1', 1);
+    }
+    s.published('a#4', true);
+    s.sent('publish1');
+    s.failed('publish1', 'SIM_ERR_TIMEOUT');
+    s.abandoned('a#4');
+    const r = s.report();
+    assert.equal(r.acknowledged, 3);
+    assert.equal(r.lost, 1, 'the one never acknowledged');
+    assert.equal(r.endToEnd, undefined, 'nothing claimed end to end');
+    assert.equal(r.lossMeasured, 'acknowledgements');
+    assert.equal(r.observerNote, '--no-observe');
   });
 });

@@ -10,8 +10,13 @@
 import type { AdafruitSettings } from '../../config/profiles.js';
 import type { ProfileInbound, UpstreamProfile } from './types.js';
 
-/** Reconnect attempts at least this far apart: the service throttles authentications (about 50 per 15 minutes). */
-export const ADAFRUIT_RECONNECT_FLOOR_MS = 3000;
+/**
+ * Reconnect attempts at least this far apart, plus up to ADAFRUIT_RECONNECT_JITTER_MS: the service
+ * takes at most 20 connections per minute per user (and throttles authentications); 4-5 s apart
+ * makes at most 15 a minute, room left for the user's other clients and for bunched arrivals.
+ */
+export const ADAFRUIT_RECONNECT_FLOOR_MS = 4000;
+export const ADAFRUIT_RECONNECT_JITTER_MS = 1000;
 /** How long to hold off when a throttle notice names no duration. */
 const DEFAULT_THROTTLE_MS = 60_000;
 
@@ -57,6 +62,7 @@ export function adafruitIoProfile(user: string, s: AdafruitSettings): UpstreamPr
     retain: 'drop',
     coalescePerTopic: s.keepNewestPerFeed,
     reconnectFloorMs: ADAFRUIT_RECONNECT_FLOOR_MS,
+    reconnectJitterMs: ADAFRUIT_RECONNECT_JITTER_MS,
     mapOutbound(topic) {
       const key = feedKey(topic, s.feedKeySeparator);
       if (!/[a-z0-9]/.test(key)) return { refused: `the topic ${JSON.stringify(topic)} makes no usable feed key` };

@@ -7,6 +7,11 @@
  */
 import type { UpstreamProfile } from './types.js';
 
+/** Reconnect attempts at least this far apart (AWS IoT: one CONNECT per second per client id)... */
+export const AWS_RECONNECT_FLOOR_MS = 1500;
+/** ...plus up to this much at random. */
+export const AWS_RECONNECT_JITTER_MS = 500;
+
 export const awsIotProfile: UpstreamProfile = {
   name: 'aws-iot',
   service: 'AWS IoT Core',
@@ -21,4 +26,9 @@ export const awsIotProfile: UpstreamProfile = {
   publishRate: { perSecond: 70, burst: 5 },
   maxSubscriptions: 50,
   filtersPerSubscribe: 8,
+  // One CONNECT per second per client id: a connection that drops right after it came up must
+  // not be opened again within the second (the backoff alone starts at 0.5-1 s). 1.5-2 s leaves
+  // room for handshakes that take longer one time than the next.
+  reconnectFloorMs: AWS_RECONNECT_FLOOR_MS,
+  reconnectJitterMs: AWS_RECONNECT_JITTER_MS,
 };

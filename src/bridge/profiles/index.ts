@@ -13,8 +13,8 @@ import type { UpstreamMessage } from '../upstream.js';
 import type { UpstreamProfile } from './types.js';
 
 export type { ProfileInbound, UpstreamProfile } from './types.js';
-export { awsIotProfile } from './aws-iot.js';
-export { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, feedKey, throttlePauseMs } from './adafruit-io.js';
+export { awsIotProfile, AWS_RECONNECT_FLOOR_MS, AWS_RECONNECT_JITTER_MS } from './aws-iot.js';
+export { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, ADAFRUIT_RECONNECT_JITTER_MS, feedKey, throttlePauseMs } from './adafruit-io.js';
 export { azureIotHubProfile, azureResourceUri, azureSasToken, azureUsername, parsePropertyBag, renewalLeadMs, type AzureDevice } from './azure-iot-hub.js';
 
 type ProfileConfig = Pick<UpstreamConfig, 'profile'> & Partial<Pick<UpstreamConfig, 'url' | 'clientId' | 'username' | 'azure' | 'adafruit'>>;
@@ -47,6 +47,15 @@ export function profileFor(config: ProfileConfig): UpstreamProfile | undefined {
     case undefined:
       return undefined;
   }
+}
+
+/**
+ * The wait before a reconnect: the bridge's backoff, but never under the profile's floor plus its
+ * jitter (`random` in [0, 1)). Both bridge modes wait through this.
+ */
+export function profileReconnectDelay(p: UpstreamProfile | undefined, backoffMs: number, random: () => number): number {
+  if (p?.reconnectFloorMs === undefined) return backoffMs;
+  return Math.max(backoffMs, Math.round(p.reconnectFloorMs + random() * (p.reconnectJitterMs ?? 0)));
 }
 
 /** What paces PUBLISH: a token bucket or a sliding-window budget. */

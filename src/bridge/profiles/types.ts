@@ -39,6 +39,8 @@ export interface UpstreamProfile {
   readonly coalescePerTopic?: boolean;
   /** no reconnect attempt comes sooner than this after the last one ended (services ban fast reconnectors) */
   readonly reconnectFloorMs?: number;
+  /** up to this much is added at random to the floor, so that the floor is not a beat the service can count */
+  readonly reconnectJitterMs?: number;
   /** an established connection is renewed (closed cleanly and opened again) after this long: its credentials expire */
   readonly renewConnectionAfterMs?: number;
   /** the upstream topic for a topic the rules send up, or why the service could not take it */

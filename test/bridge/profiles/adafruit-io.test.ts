@@ -2,9 +2,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mqttOptionsFromConfig } from '../../../src/bridge/connect-options.js';
-import { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, feedKey, throttlePauseMs, WindowBudget } from '../../../src/bridge/profiles/index.js';
+import { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, ADAFRUIT_RECONNECT_JITTER_MS, feedKey, throttlePauseMs, WindowBudget } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
-import { withFakeBridge } from '../fake-bridge.js';
+import { cyclingRandom, flappingConnects, mostWithin, withFakeBridge } from '../fake-bridge.js';
 import { issuesOf, parseUpstream } from './config-issues.js';
 
 const base = {
@@ -75,17 +75,20 @@ describe('adafruit-io profile: bridge rules on a fake clock', () => {
       fake.last.accept();
       for (const v of ['a1', 'a2', 'a3', 'a4']) await local('dev/a', v);
       await local('dev/b', 'b1');
-      await local('dev/b', 'b2', 0); // QoS 0 over the budget: shed
+      await local('dev/c', 'c1', 0); // QoS 0 over the budget: waits its turn, a window at most
       assert.deepEqual(fake.last.payloads(), ['a1', 'a2'], 'two in the first window');
       fake.last.ack();
       const c = bridge.status().counters;
       assert.equal(c.coalesced, 1, 'a3 replaced by a4');
-      assert.equal(c.droppedRateLimited, 1);
+      assert.equal(c.droppedRateLimited, 0);
       clock.advance(WINDOW);
-      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'b1']);
+      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'c1'], 'the queue and QoS 0 take turns');
+      fake.last.ack();
+      clock.advance(WINDOW);
+      assert.deepEqual(fake.last.payloads(), ['a1', 'a2', 'a4', 'c1', 'b1']);
       assert.deepEqual(
         fake.last.published.map((p) => p.msg.topic),
-        ['maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-b'],
+        ['maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-a', 'maker1/feeds/dev-c', 'maker1/feeds/dev-b'],
       );
     }));
 
@@ -96,7 +99,7 @@ describe('adafruit-io profile: bridge rules on a fake clock', () => {
       await local('dev/a', 'a2');
       await local('dev/a', 'a3');
       fake.last.drop();
-      clock.advance(ADAFRUIT_RECONNECT_FLOOR_MS);
+      clock.advance(ADAFRUIT_RECONNECT_FLOOR_MS + ADAFRUIT_RECONNECT_JITTER_MS);
       fake.last.accept();
       assert.deepEqual(fake.last.payloads(), ['a1', 'a2'], 'the sent ones again, within the budget');
       clock.advance(WINDOW);
@@ -130,12 +133,21 @@ describe('adafruit-io profile: bridge rules on a fake clock', () => {
       assert.deepEqual(seen.filter((m) => m.origin === 'bridge'), [], 'notices are not delivered into the gateway');
     }));
 
-  it('waits at least 3 s between connection attempts, whatever the backoff says', () =>
+  it('waits at least 4 s between connection attempts, whatever the backoff says', () =>
     withFakeBridge({}, { ...base, reconnect: { initialMs: 100, maxMs: 200 } }, ({ fake, clock }) => {
       fake.last.fail(new Error('connack 6'));
       clock.advance(ADAFRUIT_RECONNECT_FLOOR_MS - 1);
       assert.equal(fake.connections.length, 1);
-      clock.advance(1);
+      // The fake bridge's jitter is 0.999: the floor plus nearly all of the jitter.
+      clock.advance(ADAFRUIT_RECONNECT_JITTER_MS);
       assert.equal(fake.connections.length, 2);
     }));
+
+  it('keeps connections well under 20 a minute when each drops right after it came up', () =>
+    // Shipped reconnect settings; measured before the fix: 19 connections in 60 s, one short of the limit.
+    withFakeBridge({}, base, ({ fake, clock }) => {
+      const at = flappingConnects({ fake, clock }, 120_000);
+      assert.ok(at.length >= 20, `${at.length} in 2 minutes: it kept reconnecting`);
+      assert.ok(mostWithin(at, 60_000) <= 15, `${mostWithin(at, 60_000)} connections within a minute`);
+    }, { random: cyclingRandom() }));
 });

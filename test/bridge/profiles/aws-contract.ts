@@ -20,7 +20,7 @@ export const AWS_RULES = {
 } as const;
 
 export interface Violation {
-  rule: 'sni' | 'qos2' | 'payload' | 'topic' | 'rate' | 'subscriptions' | 'subscribe-batch';
+  rule: 'sni' | 'qos2' | 'payload' | 'topic' | 'rate' | 'subscriptions' | 'subscribe-batch' | 'connect-rate';
   clientId: string | undefined;
   detail: string;
 }
@@ -42,6 +42,10 @@ export interface AwsContract {
   /** filters per SUBSCRIBE packet, as received */
   readonly subscribeSizes: number[];
   subscriptionsOf(clientId: string): number;
+  /** when each CONNECT of a client id arrived (performance.now()) */
+  connectTimes(clientId: string): number[];
+  /** client ids whose every connection the stand-in closes right after it came up */
+  readonly flapping: Set<string>;
   close(): Promise<void>;
 }
 
@@ -88,6 +92,19 @@ export async function startAwsContract(o: { ca: string; cert: string; key: strin
     done(null, { ...sub, qos: sub.qos === 2 ? 1 : sub.qos });
   };
 
+  // AWS IoT Core: one CONNECT per second per client id.
+  const connects = new Map<string, number[]>();
+  const flapping = new Set<string>();
+  broker.on('client', (client) => {
+    const times = connects.get(client.id) ?? [];
+    const now = performance.now();
+    const prev = times.at(-1);
+    if (prev !== undefined && now - prev < 1000) breaks(client, 'connect-rate', `a CONNECT ${Math.round(now - prev)} ms after the last`);
+    times.push(now);
+    connects.set(client.id, times);
+    if (flapping.has(client.id)) setImmediate(() => client.close());
+  });
+
   const listener = await listenTls(
     {
       ca: await readFile(o.ca),
@@ -131,6 +148,8 @@ export async function startAwsContract(o: { ca: string; cert: string; key: strin
     sni,
     subscribeSizes,
     subscriptionsOf: (id) => subscriptions.get(id)?.size ?? 0,
+    connectTimes: (id) => connects.get(id) ?? [],
+    flapping,
     close: async () => {
       await listener.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -10,7 +10,7 @@ import type { Bridge } from '../../../src/bridge/types.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../../src/index.js';
 import { makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
-import { recorder, until, type LogLine } from '../harness.js';
+import { recorder, sleep, until, type LogLine } from '../harness.js';
 import { startAwsContract, type AwsContract } from './aws-contract.js';
 
 // The server certificate names localhost, which resolves to 127.0.0.1 only here, and a host name
@@ -40,7 +40,7 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
     await pki.close();
   });
 
-  async function start(o: { profile?: 'aws-iot'; clientId: string; inbound?: number }): Promise<Running> {
+  async function start(o: { profile?: 'aws-iot'; clientId: string; inbound?: number; shippedReconnect?: boolean }): Promise<Running> {
     const inbound = Array.from({ length: o.inbound ?? 0 }, (_, i) => ({ pattern: `cmd/${i}/#`, direction: 'in', qos: 1 }));
     const config = parseConfig({
       transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }],
@@ -53,7 +53,7 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
         tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
         // QoS 2 allowed by the rule, so a QoS 2 message reaches the bridge as QoS 2.
         topics: [{ pattern: 'dev/#', direction: 'out', qos: 2 }, ...inbound],
-        reconnect: { initialMs: 100, maxMs: 300 },
+        ...(o.shippedReconnect === true ? {} : { reconnect: { initialMs: 100, maxMs: 300 } }),
       },
     });
     const logs: LogLine[] = [];
@@ -126,6 +126,45 @@ describe('aws-iot profile against an AWS IoT Core contract broker', () => {
       assert.ok(Math.max(...aws.subscribeSizes) <= 8, `SUBSCRIBE sizes ${aws.subscribeSizes.join(',')}`);
       assert.ok(gw.logs.some((l) => l.level === 'warn' && Array.isArray(l.obj.leftOut) && l.obj.leftOut.length === 10), 'the 10 filters beyond 50 are named');
     } finally {
+      await gw.close();
+    }
+  });
+
+  it('QoS 0 under the rate goes up in full while a QoS 1 backlog drains at the pace', async () => {
+    const id = 'thing-mixed';
+    const gw = await start({ profile: 'aws-iot', clientId: id });
+    try {
+      await until(() => gw.bridge.connected, 5000, 'connection');
+      await burst(gw.local, 'backlog');
+      // 20 QoS 0 readings a second for 5 s while the 300 QoS 1 drain at 70/s (about 4.3 s).
+      for (let i = 0; i < 100; i++) {
+        gw.local.publish(`dev/reading/${i}`, `r-${i}`, { qos: 0 });
+        await sleep(50);
+      }
+      const mine = () => aws.accepted.filter((a) => a.clientId === id);
+      await until(() => mine().filter((a) => a.qos === 1).length >= BULK, 15_000, 'the QoS 1 backlog at the contract broker');
+      await until(() => mine().filter((a) => a.qos === 0).length >= 100 || gw.bridge.status().counters.droppedRateLimited > 0, 5000, 'the QoS 0 readings');
+      assert.deepEqual(violationsOf(id), []);
+      assert.equal(gw.bridge.status().counters.droppedRateLimited, 0);
+      assert.equal(new Set(mine().filter((a) => a.qos === 0).map((a) => a.payload)).size, 100, 'every QoS 0 reading went up');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a connection the service closes right after it came up is not opened again within the second', async () => {
+    // The shipped reconnect backoff (1 s halved at random) alone comes back in 0.5-1 s.
+    const id = 'thing-flapping';
+    aws.flapping.add(id);
+    const gw = await start({ profile: 'aws-iot', clientId: id, shippedReconnect: true });
+    try {
+      await until(() => aws.connectTimes(id).length >= 4, 15_000, 'four connections');
+      assert.deepEqual(violationsOf(id), []);
+      const at = aws.connectTimes(id);
+      const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]!));
+      assert.ok(Math.min(...gaps) >= 1000, `gaps ${gaps.join(' ')} ms`);
+    } finally {
+      aws.flapping.delete(id);
       await gw.close();
     }
   });

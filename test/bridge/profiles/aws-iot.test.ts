@@ -4,9 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
+import { TransparentBridge } from '../../../src/bridge/transparent.js';
+import { noopLogger } from '../../../src/logger.js';
+import { FakeUpstream } from '../fake-upstream.js';
+import { AWS_RECONNECT_FLOOR_MS, AWS_RECONNECT_JITTER_MS, awsIotProfile, batchSubscriptions, profileServername, refusalReason, TokenBucket } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
 import { parseConfig } from '../../../src/config/index.js';
+import { cyclingRandom, flappingConnects, mostWithin, withFakeBridge } from '../fake-bridge.js';
 import { issuesOf, transports } from './config-issues.js';
 
 // The files only have to exist: their content is read when the bridge starts.
@@ -83,5 +87,94 @@ describe('aws-iot profile: limits', () => {
       while (bucket.take()) sent++;
     }
     assert.ok(sent <= 75 && sent >= 74, `${sent} in the first second`);
+  });
+});
+
+describe('aws-iot profile: reconnects on a fake clock', () => {
+  it('never opens two connections within a second, even when each drops right after it came up', () =>
+    // The shipped reconnect backoff (1 s, halved at random) and a connection the service keeps
+    // closing at once: what was measured as 9 connect-rate breaches in 30 s.
+    withFakeBridge({}, base, ({ fake, clock }) => {
+      const at = flappingConnects({ fake, clock }, 30_000);
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      assert.ok(at.length >= 10, `${at.length} connections in 30 s: it kept reconnecting`);
+      assert.equal(mostWithin(at, 1000), 1, `gaps ${gaps.join(' ')}`);
+      assert.ok(Math.min(...gaps) >= AWS_RECONNECT_FLOOR_MS, `gaps ${gaps.join(' ')}`);
+      assert.ok(new Set(gaps).size > 1, 'jitter: the gaps are not one fixed beat');
+    }, { random: cyclingRandom() }));
+});
+
+describe('aws-iot profile: QoS 0 and a QoS 1 backlog share the publish rate', () => {
+  it('sends QoS 0 under the rate while a QoS 1 backlog drains at the pace (measured before: 181 of 200 dropped)', () =>
+    withFakeBridge({}, base, async ({ fake, clock, bridge, local }) => {
+      fake.last.accept();
+      for (let i = 0; i < 300; i++) await local(`dev/bulk/${i}`, `q1-${i}`, 1);
+      // 20 QoS 0 readings a second for 10 s, the QoS 1 backlog acknowledged as it goes.
+      for (let i = 0; i < 200; i++) {
+        await local('dev/reading', `q0-${i}`, 0);
+        for (let t = 0; t < 50; t += 5) {
+          clock.advance(5);
+          fake.last.ack();
+        }
+      }
+      for (let t = 0; t < 10_000 && bridge.status().queue.messages > 0; t += 10) {
+        clock.advance(10);
+        fake.last.ack();
+      }
+      const up = fake.last.published.map((p) => p.msg);
+      assert.equal(up.filter((m) => m.qos === 0).length, 200, 'every QoS 0 reading went up');
+      assert.equal(new Set(up.filter((m) => m.qos === 1).map((m) => m.payload.toString())).size, 300, 'and every QoS 1 message');
+      assert.equal(bridge.status().counters.droppedRateLimited, 0);
+    }));
+
+  it('drops QoS 0 beyond the rate after a short wait, and counts each', () =>
+    withFakeBridge({}, base, async ({ fake, clock, bridge, local }) => {
+      fake.last.accept();
+      for (let i = 0; i < 500; i++) await local('dev/flood', `f-${i}`, 0);
+      clock.advance(2000);
+      const sent = fake.last.published.length;
+      const c = bridge.status().counters;
+      assert.ok(sent > 0 && sent < 500, `${sent} sent`);
+      assert.equal(sent + c.droppedRateLimited, 500, 'every QoS 0 message either went up or is counted as dropped');
+    }));
+});
+
+describe('aws-iot profile: refusal log', () => {
+  it('logs the first refusal of a burst at once and, when the 10 s window ends, how many more were held back', () =>
+    withFakeBridge({}, base, async ({ fake, clock, bridge, logs, local }) => {
+      fake.last.accept();
+      const refusals = (): typeof logs => logs.filter((l) => l.level === 'warn' && /not sent upstream/.test(l.msg));
+      // 8 "/": AWS IoT allows 7.
+      for (let i = 0; i < 5; i++) await local(`dev/a/b/c/d/e/f/g/${i}`, 'deep');
+      assert.equal(refusals().length, 1, 'one line for the burst');
+      assert.equal(bridge.status().counters.refusedByProfile, 5);
+      clock.advance(9_999);
+      assert.equal(refusals().length, 1);
+      clock.advance(1);
+      assert.equal(refusals().length, 2, 'the end of the window says what was held back');
+      assert.equal(refusals()[1]!.obj.heldBack, 4);
+      assert.equal(refusals()[1]!.obj.topic, 'dev/a/b/c/d/e/f/g/4');
+      clock.advance(60_000);
+      assert.equal(refusals().length, 2, 'nothing more to say');
+    }));
+});
+
+describe('aws-iot profile: transparent mode', () => {
+  it("waits the floor before opening a device's connection again, as the aggregating bridge does", () => {
+    const config = parseConfig({ transports, upstream: { ...base, topics: undefined, mode: 'transparent' } }).upstream!;
+    for (const r of [0, 0.5, 0.999]) {
+      const bridge = new TransparentBridge({
+        config,
+        base: { url: config.url, clientId: config.clientId, keepAlive: 60, cleanSession: true, connectTimeoutMs: 1000 },
+        connectorFor: () => new FakeUpstream().connector,
+        env: {},
+        clock: new FakeClock(),
+        logger: noopLogger,
+        random: () => r,
+      });
+      // The shipped backoff alone: 0.5-1 s after the first loss.
+      const delay = bridge.backoff(1);
+      assert.ok(delay >= AWS_RECONNECT_FLOOR_MS && delay <= AWS_RECONNECT_FLOOR_MS + AWS_RECONNECT_JITTER_MS, `${delay} ms at random ${r}`);
+    }
   });
 });
