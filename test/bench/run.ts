@@ -10,7 +10,7 @@ import { machine, table } from './measure.js';
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
 console.log(table('Codec (one core)', runCodecBench()));
 console.log('');
-console.log(table('Topic ids (one core)', runTopicsBench()));
+console.log(table('Topics (one core)', runTopicsBench()));
 console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');
