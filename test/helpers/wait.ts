@@ -13,12 +13,15 @@
 import { AssertionError } from 'node:assert';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-/** Polls `cond` (which may be async) every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Polls `cond` (which may be async) every `everyMs` until it holds; throws naming `what` after
+ * `timeoutMs`.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition', everyMs = 10): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
