@@ -34,6 +34,17 @@ export interface LocalBrokerOptions {
   durable?: () => Promise<void>;
   /** User names, passwords and rights of listener clients; without it every CONNECT is let in and may do anything. */
   auth?: ListenerAuthOptions;
+  /**
+   * Where aedes keeps the sessions of listener clients (subscriptions, offline queues, QoS 2 ids,
+   * wills): an aedes persistence with the promise interface of aedes-persistence 11. Default:
+   * aedes' memory persistence, which a restart empties. Writes must be covered by `durable`.
+   */
+  persistence?: BrokerPersistence;
+}
+
+/** An aedes persistence as the broker core takes it: chosen by the composition root, opaque here. */
+export interface BrokerPersistence {
+  setup(broker: unknown): Promise<void>;
 }
 
 /** The broker core with what only its owner (the composition root) may change while it runs. */
@@ -72,6 +83,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
   const durable = options.durable;
   const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
   const aedes = await Aedes.createBroker({
+    ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
     ...(guard === undefined ? {} : { authenticate: guard.authenticate, authorizeSubscribe: guard.authorizeSubscribe }),
     // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
     // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
