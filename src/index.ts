@@ -70,6 +70,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     listen: config.broker.listen,
     auth: listenerAuth,
     persistence: store.brokerPersistence,
+    limits: { maxConnections: config.broker.maxConnections, maxPacketBytes: config.broker.maxPacketBytes, connectTimeoutMs: config.broker.connectTimeoutMs },
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {

@@ -71,7 +71,7 @@ describe('config: defaults', () => {
       transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
-      broker: { listen: [{ host: '127.0.0.1', port: 1883 }] },
+      broker: { listen: [{ host: '127.0.0.1', port: 1883 }], maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 },
       limits: {
         maxSessions: 100_000,
         maxPendingConnects: 1000,
@@ -204,6 +204,9 @@ describe('config: each kind of mistake', () => {
     ['udp under the IPv6 wildcard', withTransports(udp({ host: '::' }), udp({ host: '::1' })), 'transports[1]', C.DUPLICATE_ADDRESS],
     ['one serial device twice', withTransports({ type: 'serial', path: '/dev/ttyUSB0' }, { type: 'serial', path: '/dev/ttyUSB0' }), 'transports[1].path', C.DUPLICATE_ADDRESS],
     ['two listeners on one address', { transports: [udp()], broker: { listen: [{}, { port: 1883 }] } }, 'broker.listen[1]', C.DUPLICATE_ADDRESS],
+    ['listener packets over MQTT\'s own limit', { transports: [udp()], broker: { maxPacketBytes: 2 ** 29 } }, 'broker.maxPacketBytes', C.OUT_OF_RANGE],
+    ['listener without connections', { transports: [udp()], broker: { maxConnections: 0 } }, 'broker.maxConnections', C.OUT_OF_RANGE],
+    ['listener CONNECT wait not an integer', { transports: [udp()], broker: { connectTimeoutMs: 1.5 } }, 'broker.connectTimeoutMs', C.INVALID_TYPE],
     ['predefined id 0', { transports: [udp()], predefinedTopics: { '0': 'a' } }, 'predefinedTopics["0"]', C.TOPIC_ID_OUT_OF_RANGE],
     ['predefined id 65535', { transports: [udp()], predefinedTopics: { '65535': 'a' } }, 'predefinedTopics["65535"]', C.TOPIC_ID_OUT_OF_RANGE],
     ['predefined id 70000', { transports: [udp()], predefinedTopics: { '70000': 'a' } }, 'predefinedTopics["70000"]', C.TOPIC_ID_OUT_OF_RANGE],
