@@ -17,6 +17,7 @@ import { hashPassword, parsePasswordFile, PasswordTable } from '../../src/broker
 import { defaultConfig } from '../../src/config/index.js';
 import { SqliteBrokerPersistence } from '../../src/store/sqlite-broker-persistence.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { remainingLength } from '../helpers/mqtt-bytes.js';
 
 const listen = [{ host: '127.0.0.1', port: 0 }];
 const portOf = (b: LocalBrokerCore): number => b.listeners[0]!.port;
@@ -34,17 +35,6 @@ function rawSocket(port: number): Promise<net.Socket> {
     const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
     s.once('error', reject);
   });
-}
-
-/** Remaining Length bytes (MQTT 3.1.1 §2.2.3). */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    const b = n % 128;
-    n = Math.floor(n / 128);
-    out.push(n > 0 ? b | 0x80 : b);
-  } while (n > 0);
-  return out;
 }
 
 describe('local listener limits: the shipped defaults', () => {

@@ -2,17 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketSizeGuard } from '../../src/broker/packet-size.js';
-
-/** Remaining Length bytes (MQTT 3.1.1 §2.2.3). */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    const b = n % 128;
-    n = Math.floor(n / 128);
-    out.push(n > 0 ? b | 0x80 : b);
-  } while (n > 0);
-  return out;
-}
+import { remainingLength } from '../helpers/mqtt-bytes.js';
 
 /** A QoS 0 PUBLISH to topic 't' with `bytes` of payload. */
 const publish = (bytes: number): Buffer => Buffer.concat([Buffer.from([0x30, ...remainingLength(3 + bytes), 0, 1, 0x74]), Buffer.alloc(bytes)]);
