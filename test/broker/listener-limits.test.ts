@@ -204,7 +204,7 @@ describe('local listener limits: password checks during a wrong-password flood',
       // PUBACKs that come back while refusals are still to come: the store's sync was not starved.
       let ackedDuringFlood = 0;
       let acked = 0;
-      for (let i = 0; i < 2000 && refusedSoFar < FLOOD; i++) {
+      for (let i = 0; i < 20_000 && refusedSoFar < FLOOD; i++) {
         await pub.publishAsync('flood/x', `m${i}`, { qos: 1 });
         acked++;
         if (refusedSoFar < FLOOD) ackedDuringFlood++;
@@ -213,7 +213,10 @@ describe('local listener limits: password checks during a wrong-password flood',
       await pub.endAsync();
       assert.deepEqual(codes, new Array<number>(FLOOD).fill(4), 'every wrong password gets CONNACK 4, none is refused as busy');
       assert.ok(table.peak <= MAX_RUNNING_CHECKS, `${table.peak} checks ran at once`);
-      assert.ok(ackedDuringFlood >= 5, `only ${ackedDuringFlood} of ${acked} PUBACKs came while the flood was being checked`);
+      // With every pool thread in scrypt, each PUBACK waits behind the checks queued before it
+      // (a handful in all while 24 are checked); with two threads left to the store they go on
+      // at their own pace (hundreds). Two per refused CONNECT lies far from both.
+      assert.ok(ackedDuringFlood >= 2 * FLOOD, `only ${ackedDuringFlood} of ${acked} PUBACKs came while ${FLOOD} wrong passwords were checked`);
     } finally {
       await broker.close();
       await store.close();
