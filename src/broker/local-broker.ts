@@ -11,7 +11,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
 import { ListenerGuard, QuietLog, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
-import { PacketSizeGuard } from './packet-size.js';
+import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from './packet-size.js';
 import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
@@ -55,7 +55,7 @@ export interface ListenerLimits {
 }
 
 /** Sized for a Raspberry Pi; the config's defaults (`broker.*`) are the same. */
-export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = { maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 };
+export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = { maxConnections: 1000, maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, connectTimeoutMs: 10_000 };
 
 /** Connections the listener closed at once, by reason. */
 export interface ListenerLimitStats {

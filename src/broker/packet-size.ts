@@ -11,6 +11,9 @@
 /** MQTT's largest packet: 1 + 4 header bytes and a Remaining Length of 268,435,455 (§2.2.3). */
 export const MQTT_MAX_PACKET_BYTES = 1 + 4 + 268_435_455;
 
+/** The default cap, for the listener and for what the upstream broker may send: 1 MiB. */
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+
 export class PacketSizeGuard {
   readonly max: number;
   /** bytes of the Remaining Length read so far, 0 while waiting for a packet's first byte */

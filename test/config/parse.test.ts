@@ -205,6 +205,12 @@ describe('config: each kind of mistake', () => {
     ['one serial device twice', withTransports({ type: 'serial', path: '/dev/ttyUSB0' }, { type: 'serial', path: '/dev/ttyUSB0' }), 'transports[1].path', C.DUPLICATE_ADDRESS],
     ['two listeners on one address', { transports: [udp()], broker: { listen: [{}, { port: 1883 }] } }, 'broker.listen[1]', C.DUPLICATE_ADDRESS],
     ['listener packets over MQTT\'s own limit', { transports: [udp()], broker: { maxPacketBytes: 2 ** 29 } }, 'broker.maxPacketBytes', C.OUT_OF_RANGE],
+    [
+      'upstream packet cap below a CONNACK and a topic',
+      { transports: [udp()], upstream: { url: 'mqtt://broker', clientId: 'gw', topics: [{ pattern: '#' }], maxPacketBytes: 100 } },
+      'upstream.maxPacketBytes',
+      C.OUT_OF_RANGE,
+    ],
     ['listener without connections', { transports: [udp()], broker: { maxConnections: 0 } }, 'broker.maxConnections', C.OUT_OF_RANGE],
     ['listener CONNECT wait not an integer', { transports: [udp()], broker: { connectTimeoutMs: 1.5 } }, 'broker.connectTimeoutMs', C.INVALID_TYPE],
     ['predefined id 0', { transports: [udp()], predefinedTopics: { '0': 'a' } }, 'predefinedTopics["0"]', C.TOPIC_ID_OUT_OF_RANGE],
