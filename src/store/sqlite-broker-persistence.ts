@@ -141,9 +141,11 @@ export class SqliteBrokerPersistence extends MemoryPersistence {
     });
   }
 
+  /** aedes calls this on every clean-session CONNECT: a write only for a client that had any. */
   override async cleanSubscriptions(client: ClientRef): Promise<void> {
+    const had = (await super.subscriptionsByClient(client)).length > 0;
     await super.cleanSubscriptions(client);
-    this.#file.write(() => this.#s.cleanSubs.run(client.id));
+    if (had) this.#file.write(() => this.#s.cleanSubs.run(client.id));
   }
 
   override outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {

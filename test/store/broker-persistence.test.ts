@@ -163,3 +163,19 @@ describe('SqliteStore: a file of schema version 1 (before the broker sessions)',
     }
   });
 });
+
+describe('SqliteBrokerPersistence: clean sessions cost no write', () => {
+  it('a clean-session CONNECT of a client with nothing kept writes nothing', async () => {
+    const file = openFile();
+    const p = new SqliteBrokerPersistence(file);
+    await p.setup(fakeBroker('b'));
+    await file.flush();
+    const commits = file.stats.commits;
+    // What aedes does at a clean-session CONNECT.
+    await p.cleanSubscriptions({ id: 'app' });
+    await p.cleanIncoming({ id: 'app' });
+    await p.delWill({ id: 'app' });
+    await file.flush();
+    assert.equal(file.stats.commits, commits);
+  });
+});
