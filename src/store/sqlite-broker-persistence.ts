@@ -77,7 +77,8 @@ function reviveBuffers(_key: string, value: unknown): unknown {
 
 function packetFromRow(r: { packet: string; payload: Buffer }): StoredPacket {
   const p = JSON.parse(r.packet, reviveBuffers) as StoredPacket;
-  p.payload = r.payload;
+  // A PUBREL standing in for its publish has no payload; a will has no `cmd`, but a payload.
+  if (p.cmd !== 'pubrel') p.payload = r.payload;
   return p;
 }
 
@@ -162,6 +163,11 @@ export class SqliteBrokerPersistence extends MemoryPersistence {
    * The entry of the same publish (broker id and counter) gets its message id; otherwise the entry
    * with the packet's message id is replaced by it (a PUBREL after PUBREC). aedes-persistence's
    * memory semantics, the row following each change.
+   *
+   * aedes sends the packet when this resolves. For QoS 2 that waits until the change is durable:
+   * a PUBLISH whose message id, or a PUBREL whose PUBREC, a crash forgot would be sent again as a
+   * new PUBLISH, and the client, which released the id with its PUBCOMP, would take the message a
+   * second time (MQTT 3.1.1 §4.3.3). QoS 1 may arrive twice anyway; it does not wait.
    */
   override outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
     for (const e of this.#outgoing.get(client.id) ?? []) {
@@ -175,7 +181,7 @@ export class SqliteBrokerPersistence extends MemoryPersistence {
       }
       const [json, payload] = packetColumns(e.packet);
       this.#file.write(() => this.#s.updateOutgoing.run(json, payload, e.seq));
-      return Promise.resolve();
+      return e.packet.cmd === 'pubrel' || e.packet.qos === 2 ? this.#file.flush() : Promise.resolve();
     }
     return Promise.reject(new Error('no such packet'));
   }

@@ -95,7 +95,7 @@ describe('SqliteBrokerPersistence: what the file keeps', () => {
       [
         ['publish', 'sensors/1', 11, 'm1'],
         ['publish', 'sensors/2', undefined, 'm2'],
-        ['pubrel', undefined, 13, ''],
+        ['pubrel', undefined, 13, undefined],
         ['publish', 'sensors/4', undefined, 'm4'],
       ],
     );
@@ -177,5 +177,31 @@ describe('SqliteBrokerPersistence: clean sessions cost no write', () => {
     await p.delWill({ id: 'app' });
     await file.flush();
     assert.equal(file.stats.commits, commits);
+  });
+});
+
+describe('SqliteBrokerPersistence: QoS 2 toward a client waits for the disk', () => {
+  it('resolves the update of a QoS 2 PUBLISH or its PUBREL only once durable; QoS 1 does not wait', async () => {
+    const file = openFile();
+    const p = new SqliteBrokerPersistence(file);
+    await p.setup(fakeBroker('b'));
+    const dash = { id: 'dash' };
+    const q = (qos: 1 | 2, n: number): StoredPacket => new MemoryPersistence.Packet({ cmd: 'publish', topic: 't', payload: Buffer.from(`${n}`), qos, retain: false }, p.broker);
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], q(1, 1));
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], q(2, 2));
+    await file.flush();
+    const [one, two] = await collect(p.outgoingStream(dash));
+
+    await p.outgoingUpdate(dash, { ...one!, messageId: 1 });
+    assert.equal(file.db.inTransaction, true, 'QoS 1: aedes may send at once, the batch commits with the turn');
+    await file.flush();
+
+    for (const update of [{ ...two!, messageId: 2 }, { cmd: 'pubrel', messageId: 2 }]) {
+      const syncs = file.stats.syncs;
+      await p.outgoingUpdate(dash, update);
+      // aedes sends the PUBLISH (or PUBREL) right after this resolves: it must be on the disk.
+      assert.equal(file.db.inTransaction, false, `${update.cmd}: committed before aedes sends it`);
+      assert.ok(file.stats.syncs > syncs, `${update.cmd}: synced before aedes sends it`);
+    }
   });
 });
