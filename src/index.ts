@@ -69,12 +69,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const broker = await createLocalBroker({
     listen: config.broker.listen,
     auth: listenerAuth,
+    persistence: store.brokerPersistence,
+    limits: { maxConnections: config.broker.maxConnections, maxPacketBytes: config.broker.maxPacketBytes, connectTimeoutMs: config.broker.connectTimeoutMs },
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
+  const kept = store.brokerPersistence?.kept;
+  if (kept !== undefined && kept.queued + kept.incoming + kept.wills > 0) logger.info(kept, 'local MQTT sessions restored from the store');
   // Made now, started below (after the retained messages are restored): in transparent mode the
   // gateway needs the bridge as its port to the upstream, one connection per client.
   let bridge: Bridge | undefined;

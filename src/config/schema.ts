@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { ConfigIssueCode } from './errors.js';
-import { always, backoffSchema, isRecord, MAX_TIMER_MS, report, type IssueSink } from './fields.js';
+import { always, backoffSchema, isRecord, MAX_TIMER_MS, maxPacketBytes, report, type IssueSink } from './fields.js';
 import { formatPath } from './path.js';
 import { completeUpstream, upstreamSchema } from './upstream.js';
 import { httpConfigSchema } from './http.js';
@@ -355,6 +355,18 @@ const broker = z
       .default([{ host: '127.0.0.1', port: 1883 }])
       .describe('Local MQTT 3.1.1 listeners on the broker core, for local applications. [] opens none.'),
     auth: listenerAuthSchema.optional(),
+    maxConnections: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('TCP connections to the listeners at once, CONNECTed or not; one beyond it is closed as soon as it is accepted.'),
+    maxPacketBytes: maxPacketBytes('Largest MQTT packet a listener client may send; a larger one closes its connection.'),
+    connectTimeoutMs: z
+      .int()
+      .min(1)
+      .max(MAX_TIMER_MS)
+      .default(10_000)
+      .describe('A listener connection that has not sent its CONNECT within this is closed.'),
   })
   .prefault({})
   .describe('The local broker core.');
