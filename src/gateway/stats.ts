@@ -27,7 +27,7 @@ export type DropReason =
   | 'bufferedBytesFull';
 
 /** Drops that are counted and logged through the gateway's throttled refusal log. */
-export type RefusalReason = Extract<DropReason, 'notAuthorized' | 'takeoverRefused' | 'rateLimited' | 'bufferedBytesFull'>;
+export type RefusalReason = Extract<DropReason, 'notAuthorized' | 'takeoverRefused' | 'rateLimited' | 'bufferedBytesFull' | 'tooLarge'>;
 
 export interface GatewayStats {
   packetsIn: Partial<Record<PacketType, number>>;

@@ -95,6 +95,29 @@ export async function lineOnPty<T extends Transport, F extends { port: SerialPor
   };
 }
 
+/**
+ * Splits a byte stream into MQTT-SN messages by their Length (MQTT-SN.md §1.1), as a device or
+ * mqtt-sn-serial-bridge reads a raw line; independent of the adapter's own de-framer.
+ */
+export function lengthReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let held = Buffer.alloc(0);
+  return (chunk) => {
+    held = Buffer.concat([held, chunk]);
+    for (;;) {
+      if (held.length < 1) return;
+      let n = held[0]!;
+      if (n === 0x01) {
+        if (held.length < 3) return;
+        n = held.readUInt16BE(1);
+      }
+      if (n < 2) throw new Error(`the far end got a bad Length: ${held.toString('hex')}`);
+      if (held.length < n) return;
+      onFrame(Buffer.from(held.subarray(0, n)));
+      held = held.subarray(n);
+    }
+  };
+}
+
 /** Opens a path with the real serialport binding. */
 export function openPort(path: string, baudRate = 115200): Promise<SerialPort> {
   return new Promise((resolve, reject) => {

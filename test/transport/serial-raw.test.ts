@@ -8,27 +8,7 @@ import assert from 'node:assert/strict';
 import type { SerialPort } from 'serialport';
 import { RawSerialTransport, type RawSerialOptions } from '../../src/transport/serial.js';
 import { lineHarness, transportConformance, type Harness } from './conformance.js';
-import { hex, lineOnPty, nasty, openPort, PINGREQ, Queue, sleep, writePort } from './helpers.js';
-
-/** Splits a byte stream into MQTT-SN messages by their Length (MQTT-SN.md §1.1), as a device would. */
-export function lengthReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
-  let held = Buffer.alloc(0);
-  return (chunk) => {
-    held = Buffer.concat([held, chunk]);
-    for (;;) {
-      if (held.length < 1) return;
-      let n = held[0]!;
-      if (n === 0x01) {
-        if (held.length < 3) return;
-        n = held.readUInt16BE(1);
-      }
-      if (n < 2) throw new Error(`the far end got a bad Length: ${held.toString('hex')}`);
-      if (held.length < n) return;
-      onFrame(Buffer.from(held.subarray(0, n)));
-      held = held.subarray(n);
-    }
-  };
-}
+import { hex, lengthReader, lineOnPty, nasty, openPort, PINGREQ, Queue, sleep, writePort } from './helpers.js';
 
 interface Far {
   port: SerialPort;
