@@ -1,5 +1,6 @@
 import { TransportError, TransportErrorCode } from '../errors.js';
 import { TransportBase, type BaseOptions } from './base.js';
+import { isEncapsulated } from './forwarder.js';
 import { lengthMatches } from './frame-length.js';
 import { RawDecoder } from './raw.js';
 import { SerialLink, type SerialLinkOptions } from './serial-link.js';
@@ -14,6 +15,12 @@ export interface SerialCommonOptions extends BaseOptions, SerialLinkOptions {
    * framing defaults to {@link RAW_IDLE_GAP_MS}: there the gap is the only way back in step.
    */
   partialFrameTimeoutMs?: number;
+  /**
+   * Several nodes share this line in forwarder encapsulation (MQTT-SN.md §2.7): the factory then
+   * unwraps on top. Default false: a wrapped frame is refused here, counted as `unsupported` and
+   * logged at info (rate-limited), so that the cure is named instead of a silent drop.
+   */
+  forwarder?: boolean;
 }
 
 /**
@@ -25,6 +32,7 @@ export abstract class SerialTransportBase<P extends Peer> extends TransportBase<
   protected readonly link: SerialLink;
   protected abstract readonly decoder: StreamDecoder;
   private readonly idleMs: number;
+  private readonly refuseForwarded: boolean;
   private idleTimer: NodeJS.Timeout | undefined;
   /** what decoders report to: frames go to the adapter, drops to the counters and the log */
   protected readonly sink: FrameSink = {
@@ -36,6 +44,7 @@ export abstract class SerialTransportBase<P extends Peer> extends TransportBase<
     super(options);
     this.name = `serial:${options.path}`;
     this.idleMs = options.partialFrameTimeoutMs ?? defaultIdleMs;
+    this.refuseForwarded = options.forwarder !== true;
     this.link = new SerialLink(options, {
       data: (chunk) => this.onData(chunk),
       status: (state, extra) => this.setState(state, extra),
@@ -65,6 +74,18 @@ export abstract class SerialTransportBase<P extends Peer> extends TransportBase<
 
   /** One whole frame from the decoder. */
   protected abstract onDecoded(frame: Buffer): void;
+
+  /** True (and the frame dropped) when `frame` is forwarder-wrapped on a line without `"forwarder": true`. */
+  protected refused(frame: Buffer, from: string): boolean {
+    if (!this.refuseForwarded || !isEncapsulated(frame)) return false;
+    this.drop(
+      'unsupported',
+      { from, head: frame.subarray(0, 8).toString('hex') },
+      'forwarder-encapsulated frame refused: set "forwarder": true on this transport if a forwarder is on the line',
+      'info',
+    );
+    return true;
+  }
 
   /** Writes and counts; failures are counted, logged and rejected as `TransportError`s. */
   protected async write(bytes: Buffer, frame: Buffer): Promise<void> {
@@ -173,6 +194,7 @@ export class SlipSerialTransport extends OneLineTransport {
       );
       return;
     }
+    if (this.refused(frame, this.peer.key)) return;
     this.deliver(this.peer, frame, false);
   }
 
@@ -211,6 +233,7 @@ export class RawSerialTransport extends OneLineTransport {
   }
 
   protected onDecoded(frame: Buffer): void {
+    if (this.refused(frame, this.peer.key)) return;
     this.deliver(this.peer, frame, false);
   }
 

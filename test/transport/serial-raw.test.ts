@@ -6,6 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SerialPort } from 'serialport';
+import { createTransport } from '../../src/transport/factory.js';
+import { encapsulate } from '../../src/transport/forwarder.js';
 import { RawSerialTransport, type RawSerialOptions } from '../../src/transport/serial.js';
 import { lineHarness, transportConformance, type Harness } from './conformance.js';
 import { hex, lengthReader, lineOnPty, nasty, openPort, PINGREQ, Queue, sleep, writePort } from './helpers.js';
@@ -67,6 +69,26 @@ describe('serial raw adapter', () => {
     } finally {
       await s.dispose();
     }
+  });
+
+  it('refuses forwarder-wrapped frames at info unless "forwarder": true, then unwraps them per node', async () => {
+    const infos: Array<Record<string, unknown>> = [];
+    const logger = { warn: () => {}, info: (o: object) => infos.push(o as Record<string, unknown>), debug: () => {} };
+    const wrapped = encapsulate(hex('0001'), PINGREQ);
+    for (const forwarder of [false, true]) {
+      const s = await lineOnPty((path) => createTransport({ type: 'serial', path, baudRate: 115200, framing: 'raw', forwarder }, { logger }), openFar);
+      const keys = new Queue<string>();
+      s.t.on('frame', (p) => keys.push(p.key));
+      try {
+        await s.far.write(Buffer.concat([wrapped, PINGREQ]));
+        assert.equal(await keys.next(), forwarder ? `serial:${s.pty.a}/fwd:0001` : `serial:${s.pty.a}`);
+        if (forwarder) assert.equal(await keys.next(), `serial:${s.pty.a}`);
+        assert.equal(s.t.stats().dropped.unsupported, forwarder ? 0 : 1);
+      } finally {
+        await s.dispose();
+      }
+    }
+    assert.equal(infos.filter((o) => o.reason === 'unsupported').length, 1);
   });
 
   it('keeps a frame whose sender pauses mid-frame for less than a configured longer gap', async () => {
