@@ -140,8 +140,12 @@ describe('UDP adapter', () => {
     t.on('frame', (_p, f) => frames.push(f));
     const raw = await bindRaw('127.0.0.1');
     const big = publish(Buffer.alloc(2000, 0x57));
+    const largest = publish(Buffer.alloc(65507 - 9, 0x58)); // the IPv4 UDP maximum
+    assert.equal(largest.length, 65507);
     raw.send(big, t.address().port, '127.0.0.1');
+    raw.send(largest, t.address().port, '127.0.0.1');
     assert.deepEqual(await frames.next(), big);
+    assert.deepEqual(await frames.next(), largest);
     assert.equal(t.stats().dropped.oversize, 0);
     await assert.rejects(t.send(udpPeer('127.0.0.1', raw.address().port), big), isCode(TransportErrorCode.FRAME_TOO_LARGE));
     await t.close();
