@@ -175,7 +175,10 @@ const serialTransport = z
     forwarder: z
       .boolean()
       .default(false)
-      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7), e.g. several nodes behind one SLIP line.'),
+      .describe(
+        'Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7), e.g. several nodes behind one SLIP line. ' +
+          'Without it a wrapped frame is refused (counted, logged at info).',
+      ),
     maxFrameSize: z
       .int()
       .min(MIN_FRAME_SIZE)
