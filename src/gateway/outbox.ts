@@ -105,11 +105,10 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
     gw.send(link, { type: 'REGISTER', topicId: r.register, msgId, topicName: d.topic });
     return;
   }
-  // §4.10: a message that does not fit the medium is silently not delivered.
+  // §4.10: a message that does not fit the medium is not delivered; the client is not told, the operator is.
   if (publishSize(d) > link.transport.maxFrameSize) {
     gw.persistence.done(s, d);
-    // Silent toward the client, as the spec wants, but not toward the operator.
-    gw.refused('tooLarge', 'message larger than the medium (transport maxFrameSize) not delivered', { clientId: s.clientId, topic: d.topic, size: publishSize(d), maxFrameSize: link.transport.maxFrameSize });
+    gw.refused('tooLarge', "message larger than the client's transport maxFrameSize: not delivered", { clientId: s.clientId, topic: d.topic, size: publishSize(d), limit: link.transport.maxFrameSize });
     return;
   }
   bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');

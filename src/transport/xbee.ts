@@ -169,6 +169,7 @@ export class XBeeTransport extends SerialTransportBase<XBeePeer> {
     } else {
       peer.addr16 = addr16;
     }
+    if (this.refused(data, key)) return;
     // §2.5: option 0x02 is how SEARCHGW and broadcast GWINFO arrive.
     this.deliver(peer, data, (fd[11]! & RX_OPT_BROADCAST) !== 0);
   }

@@ -68,7 +68,7 @@ describe('config: defaults', () => {
     const config = parseConfig({ transports: [{ type: 'udp' }] });
     const expected: GatewayConfig = {
       gatewayId: 1,
-      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
+      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
       broker: { listen: [{ host: '127.0.0.1', port: 1883 }], maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 },
@@ -112,6 +112,8 @@ describe('config: defaults', () => {
         { type: 'serial', path: '/dev/ttyUSB0' },
         { type: 'serial', path: '/dev/ttyUSB1', framing: 'xbee-api2' },
         { type: 'serial', path: '/dev/ttyUSB2', framing: 'xbee-api1', maxFrameSize: 100 },
+        { type: 'serial', path: '/dev/ttyACM0', framing: 'raw' },
+        { type: 'serial', path: '/dev/ttyACM1', framing: 'raw', partialFrameTimeoutMs: 40 },
       ),
     );
     assert.deepEqual(config.transports[0], {
@@ -121,10 +123,13 @@ describe('config: defaults', () => {
       framing: 'slip',
       forwarder: false,
       maxFrameSize: 1024,
+      partialFrameTimeoutMs: 500,
       reconnect: { initialMs: 500, maxMs: 30_000 },
     });
     assert.equal(config.transports[1]?.maxFrameSize, 84);
     assert.equal(config.transports[2]?.maxFrameSize, 100);
+    // raw: bare frames need a short idle gap to get back in step after noise
+    assert.deepEqual(config.transports.slice(3).map((t) => t.type === 'serial' && [t.maxFrameSize, t.partialFrameTimeoutMs]), [[1024, 100], [1024, 40]]);
   });
 
   it('keeps an advertise target, with its default port', () => {
@@ -141,7 +146,7 @@ describe('config: defaults', () => {
 
   it('defaultConfig() is one UDP transport on the loopback, fresh on every call', () => {
     const a = defaultConfig();
-    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
+    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
     a.limits.maxSessions = 1;
     assert.equal(defaultConfig().limits.maxSessions, 100_000);
   });
