@@ -12,6 +12,11 @@
  *        └──── disconnect() ───┴──────────┘  └─ connect() ┘
  *  N_RETRY exhausted / unsolicited DISCONNECT: any connected state ─► lost ─► (reconnect) connecting
  * ```
+ *
+ * The node owns this state machine and its verbs; the parts it drives: requests.ts (every
+ * request, its answer and T_RETRY / N_RETRY, on src/waitress.ts), lanes.ts (one request per
+ * kind), topic-table.ts, topic-requests.ts, publish.ts, will.ts, inbound.ts (the gateway's own
+ * messages), discovery.ts, keep-alive.ts. node-types.ts holds the public types, re-exported here.
  */
 import { systemClock, type Clock, type TimerHandle } from '../src/clock.js';
 import { decode, DecodeError, encode, PROTOCOL_ID, ReturnCode, type Packet, type SubQoS, type SubscriptionTopic } from '../src/codec/index.js';

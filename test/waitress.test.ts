@@ -134,7 +134,7 @@ describe('Waitress (fake clock)', () => {
     clock.advance(RETRY_MS - 1);
     assert.deepEqual(sent, ['connect#0:CONNECT', 'connect#0:CONNECT', 'connect#0:WILLTOPIC']);
     clock.advance(1);
-    assert.deepEqual(sent.at(-1), 'connect#0:WILLTOPIC', 'the retransmission repeats the current step');
+    assert.deepEqual(sent.slice(3), ['connect#0:WILLTOPIC'], 'the retransmission repeats the current step');
     assert.equal(await stateOf(p), 'pending', 'the retry count restarted with the step');
     w.offer({ type: 'CONNACK', msgId: 0 });
     await p;
