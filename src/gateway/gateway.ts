@@ -7,7 +7,8 @@
  * broker message ─► subscription trie ─► session queue ─► outbox ─► encode ─► transport.send
  * ```
  */
-import type { BrokerCore, BrokerMessage } from '../broker/types.js';
+import { brokerUplink } from '../broker/uplink.js';
+import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { decode, DecodeError, encode, ReturnCode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
@@ -20,7 +21,6 @@ import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd
 import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
 import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
 import { Authorizer, type AuthOptions } from './auth.js';
-import { PublishRefusedError, type ClientUpstream, type ClientUpstreamSink } from './client-upstream.js';
 import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
@@ -28,6 +28,7 @@ import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
+import type { Uplink, UplinkMessage, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayDeps {
   options: GatewayOptions;
@@ -42,14 +43,13 @@ export interface GatewayDeps {
    */
   mayAdvertise?: () => boolean;
   /**
-   * Transparent mode: every client gets its own upstream connection through this port, and the
-   * broker core is left to local MQTT clients. Without it the gateway meets the broker core.
+   * Where clients' connections, publishes and subscriptions go: the bridge's port in transparent
+   * mode (each client its own upstream connection). Default: the broker core answers.
    */
-  upstream?: ClientUpstream;
+  uplink?: Uplink;
 }
 
-/** Origin tag of messages the gateway publishes into the broker core. */
-export const MQTTSN_ORIGIN = 'mqttsn';
+export { MQTTSN_ORIGIN } from '../broker/uplink.js';
 
 /** Drops of one kind are logged at most once per this interval, with a count of those held back. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -67,7 +67,7 @@ export class Gateway implements GatewayCore {
   readonly subscriptions = new TopicTrie<Session>();
   auth: Authorizer;
   readonly rates: GatewayCore['rates'];
-  readonly upstream: ClientUpstream | undefined;
+  readonly uplink: Uplink;
   readonly buffered = { bytes: 0 };
   readonly pendingConnects = { count: 0 };
 
@@ -90,7 +90,7 @@ export class Gateway implements GatewayCore {
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
-    this.upstream = deps.upstream;
+    this.uplink = deps.uplink ?? brokerUplink(deps.broker);
     const rate = deps.options.limits.rate;
     this.rates = {
       connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
@@ -143,9 +143,7 @@ export class Gateway implements GatewayCore {
   async start(): Promise<void> {
     const stored = await this.persistence.load();
     if (stored !== undefined) this.#restore(stored);
-    // In transparent mode a client's messages come from its own upstream subscriptions; taking
-    // the broker core's as well would deliver twice.
-    if (this.upstream === undefined) this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
+    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut(msg));
     this.#running = true;
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
   }
@@ -311,7 +309,7 @@ export class Gateway implements GatewayCore {
     s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
-      this.upstream?.disconnect(s.clientId, true);
+      void this.uplink.disconnect(s.clientId, true);
     }
     this.persistence.forget(s);
     if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);
@@ -349,19 +347,15 @@ export class Gateway implements GatewayCore {
     abandonInFlight(this, s, !s.cleanSession);
     s.state = 'lost';
     this.logger.info({ clientId: s.clientId, reason }, 'client lost');
-    const will = s.will;
-    if (this.upstream !== undefined) {
-      // Dropped without DISCONNECT, the upstream connection's own will is published by the
-      // upstream broker, exactly as for any MQTT client that vanished.
-      if (will !== undefined && will.topic !== '') this.stats.willsPublished++;
-      this.upstream.disconnect(s.clientId, false);
-    } else if (will !== undefined && will.topic !== '') {
-      this.stats.willsPublished++;
-      this.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, s).then(
-        () => this.logger.info({ clientId: s.clientId, topic: will.topic }, 'will published'),
-        (err: unknown) => this.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
-      );
-    }
+    // An empty will topic (a WILLMSGUPD without a will) is never published.
+    const will = s.will !== undefined && s.will.topic !== '' ? s.will : undefined;
+    if (will !== undefined) this.stats.willsPublished++;
+    // Dropped without DISCONNECT: the will is published by the uplink (transparent: the upstream
+    // broker, as for any MQTT client that vanished).
+    this.uplink.disconnect(s.clientId, false, will)?.then(
+      () => this.logger.info({ clientId: s.clientId, topic: will?.topic }, 'will published'),
+      (err: unknown) => this.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
+    );
     if (s.cleanSession) this.dropSession(s);
     else this.persistence.session(s);
   }
@@ -396,11 +390,11 @@ export class Gateway implements GatewayCore {
     // Stored under the auth of the last run: checked against today's before anything is sent.
     enforceAuth(this, 'restore');
     for (const s of this.sessions.values()) {
-      if (this.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
+      if (s.reachable || s.state === 'asleep') {
         // Reopened in the background: the client is not waiting for a CONNACK.
         const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
         const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
-        void this.upstream.connect(req, this.upstreamSink(s), true);
+        void this.uplink.connect(req, this.uplinkSink(s), true);
       }
       this.supervise(s);
       if (s.state === 'active') this.pump(s);
@@ -416,14 +410,10 @@ export class Gateway implements GatewayCore {
   }
 
   publish(d: Delivery, from: Session | undefined): Promise<void> {
-    const msg = { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain };
-    if (this.upstream === undefined) return this.broker.publish(msg, MQTTSN_ORIGIN);
-    return this.upstream.publish(from?.clientId, msg).then((outcome) => {
-      if (outcome === 'refused') throw new PublishRefusedError(d.topic);
-    });
+    return this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
   }
 
-  upstreamSink(s: Session): ClientUpstreamSink {
+  uplinkSink(s: Session): UplinkSink {
     return {
       message: (msg, done) => {
         // A message for a session that has since ended is acknowledged and dropped, as a broker would.
@@ -434,7 +424,7 @@ export class Gateway implements GatewayCore {
   }
 
   /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
-  #fanOut(msg: BrokerMessage, _origin: string | undefined): void {
+  #fanOut(msg: UplinkMessage): void {
     const seq = ++this.#matchSeq;
     const targets: Session[] = [];
     this.subscriptions.match(msg.topic, (s, filter) => {

@@ -15,6 +15,7 @@ import {
   type WillTopicUpdPacket,
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
+import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
 import { abandonInFlight } from '../outbox.js';
 import type { Session } from '../session.js';
@@ -154,17 +155,17 @@ function clearSession(gw: GatewayCore, s: Session): void {
 }
 
 /**
- * The CONNECT (and will) is complete. In transparent mode the client's upstream connection is
- * opened first and CONNACK carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, a broker that
- * cannot be reached 0x01 (try later).
+ * The CONNECT (and will) is complete. The uplink opens the client's connection first and CONNACK
+ * carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, an upstream that cannot be reached
+ * 0x01 (try later); the broker core accepts at once.
  */
 function accept(gw: GatewayCore, s: Session, resume = false): void {
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
-  if (gw.upstream === undefined) return activate(gw, s);
   const attempt = ++s.connectAttempt;
   const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume };
-  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+  whenAnswered(
+    gw.uplink.connect(req, gw.uplinkSink(s)),
     (outcome) => {
       // A newer CONNECT (a retry, another address) or the session's end made this answer stale.
       if (s.connectAttempt !== attempt || gw.sessions.get(s.clientId) !== s || s.link === undefined) return;
@@ -267,14 +268,14 @@ export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): 
 }
 
 /**
- * MQTT 3.1.1 cannot change the will of a live connection (MQTT-SN.md §4.4): in transparent mode
- * the client's upstream connection is opened again with the new will before the answer.
+ * MQTT 3.1.1 cannot change the will of a live connection (MQTT-SN.md §4.4): the uplink opens the
+ * client's connection again with the new will before the answer (the broker core answers at once).
  */
 function answerWillUpdate(gw: GatewayCore, s: Session, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
   const link = s.link!;
-  if (gw.upstream === undefined) return gw.send(link, { type, returnCode: ReturnCode.ACCEPTED });
   const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will, resume: true };
-  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+  whenAnswered(
+    gw.uplink.connect(req, gw.uplinkSink(s)),
     (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream reconnect for a new will failed'),
   );
@@ -347,8 +348,8 @@ export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined
   s.supervision?.cancel();
   s.state = 'disconnected';
   gw.logger.info({ clientId: s.clientId }, 'client disconnected');
-  // The upstream connection ends the same way, with DISCONNECT: no will.
-  gw.upstream?.disconnect(s.clientId, true);
+  // The uplink connection ends the same way, with DISCONNECT: no will.
+  void gw.uplink.disconnect(s.clientId, true);
   if (s.cleanSession) gw.dropSession(s);
   else gw.persistence.session(s);
 }

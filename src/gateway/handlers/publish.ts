@@ -4,7 +4,7 @@
  */
 import { ReturnCode, type Packet, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
-import { PublishRefusedError } from '../client-upstream.js';
+import { PublishRefusedError } from '../../uplink/port.js';
 import type { GatewayCore } from '../core.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
