@@ -10,18 +10,17 @@
 import { brokerUplink } from '../broker/uplink.js';
 import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { decode, DecodeError, encode, ReturnCode, type Packet } from '../codec/index.js';
+import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
-import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
-import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
-import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
+import { dispatch } from './dispatch.js';
+import { admittedWhileDraining } from './guard.js';
 import { Authorizer, type AuthOptions } from './auth.js';
-import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
+import { abandonInFlight, enqueue, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
 import { enforceAuth, type Revoked } from './revoke.js';
@@ -80,6 +79,8 @@ export class Gateway implements GatewayCore {
   readonly #mayAdvertise: () => boolean;
   readonly #refusalLog: LogThrottle;
   #running = false;
+  #draining = false;
+  #drainRefused = 0;
 
   constructor(deps: GatewayDeps) {
     this.options = deps.options;
@@ -150,10 +151,29 @@ export class Gateway implements GatewayCore {
 
   /** Stops timers and detaches; sessions are left as they are (a durable store keeps them). */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#advertiseTimer?.cancel();
     for (const off of this.#detach) off();
     this.#detach = [];
+    await this.#quiesce();
+  }
+
+  /**
+   * A graceful stop begins: no more ADVERTISE, broker messages or T_RETRY, and from now on the
+   * dispatcher admits only what completes work already accepted (guard.ts). Frames still come in;
+   * `stop()` ends that. See drain.ts for the wait.
+   */
+  async startDraining(): Promise<void> {
+    this.#draining = true;
+    await this.#quiesce();
+  }
+
+  /** Frames refused because the gateway is draining. */
+  get drainRefused(): number {
+    return this.#drainRefused;
+  }
+
+  async #quiesce(): Promise<void> {
+    this.#running = false;
+    this.#advertiseTimer?.cancel();
     for (const s of this.sessions.values()) {
       s.supervision?.cancel();
       s.pendingConnect?.timer.cancel();
@@ -167,6 +187,10 @@ export class Gateway implements GatewayCore {
   handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
     const p = decode(frame);
     const s = this.byPeer.get(peer.key);
+    if (this.#draining && (p instanceof DecodeError || !admittedWhileDraining(p, s))) {
+      this.#drainRefused++;
+      return;
+    }
     if (p instanceof DecodeError) {
       bump(this.stats.decodeErrors, p.code);
       const fields = { peer: peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex') };
@@ -182,90 +206,11 @@ export class Gateway implements GatewayCore {
     // §4.11: any message from the client restarts its supervision.
     if (s !== undefined) s.lastSeen = this.clock.now();
     try {
-      this.#dispatch({ transport, peer }, s, p);
+      dispatch(this, { transport, peer }, s, p);
     } catch (err) {
       // A handler defect costs this one message, never the gateway.
       this.logger.error({ peer: peer.key, type: p.type, err }, 'handler failed');
     }
-  }
-
-  #dispatch(link: Link, s: Session | undefined, p: Packet): void {
-    switch (p.type) {
-      case 'CONNECT':
-        return onConnect(this, link, p);
-      case 'PUBLISH':
-        return onPublish(this, link, s, p);
-      case 'PINGREQ':
-        return onPingreq(this, link, s, p);
-      case 'DISCONNECT':
-        return onDisconnect(this, link, s, p);
-      case 'SEARCHGW':
-        return onSearchGw(this, link);
-      case 'PUBREL':
-        return onPubrel(this, link, s, p.msgId);
-      default:
-        break;
-    }
-    // Everything else needs a session at this address (§4.1).
-    if (s === undefined) {
-      if (p.type === 'ENCAPSULATED') {
-        this.refused('badState', 'forwarder-encapsulated frame dropped: its transport does not have "forwarder": true', { peer: link.peer.key, transport: link.transport.name });
-        return;
-      }
-      if (answersNothing(p)) return;
-      bump(this.stats.dropped, 'unknownClient');
-      this.send(link, { type: 'DISCONNECT' });
-      return;
-    }
-    switch (p.type) {
-      case 'WILLTOPIC':
-        return onWillTopic(this, s, p);
-      case 'WILLMSG':
-        return onWillMsg(this, s, p);
-      case 'REGISTER':
-        if (!s.reachable) return this.#badState(s, p);
-        if (!this.rates.register.take(link.peer.key)) {
-          this.refused('rateLimited', 'REGISTER over the per-peer rate limit', { peer: link.peer.key, clientId: s.clientId });
-          return this.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
-        }
-        return onRegister(this, s, p);
-      case 'REGACK':
-        return onRegack(this, s, p.msgId, p.topicId, p.returnCode);
-      case 'PUBACK':
-        return onPuback(this, s, p.msgId, p.topicId, p.returnCode);
-      case 'PUBREC':
-        return onPubrec(this, s, p.msgId);
-      case 'PUBCOMP':
-        return onPubcomp(this, s, p.msgId);
-      case 'SUBSCRIBE':
-        return s.reachable ? onSubscribe(this, s, p) : this.#badState(s, p);
-      case 'UNSUBSCRIBE':
-        return s.reachable ? onUnsubscribe(this, s, p) : this.#badState(s, p);
-      case 'WILLTOPICUPD':
-        return s.reachable ? onWillTopicUpd(this, s, p) : this.#badState(s, p);
-      case 'WILLMSGUPD':
-        return s.reachable ? onWillMsgUpd(this, s, p) : this.#badState(s, p);
-      case 'ENCAPSULATED':
-      case 'ADVERTISE':
-      case 'GWINFO':
-      case 'CONNACK':
-      case 'WILLTOPICREQ':
-      case 'WILLMSGREQ':
-      case 'SUBACK':
-      case 'UNSUBACK':
-      case 'PINGRESP':
-      case 'WILLTOPICRESP':
-      case 'WILLMSGRESP':
-        // Messages a gateway sends, not receives (or another gateway's discovery): ignored.
-        this.refused('badState', 'message a gateway sends, not receives, dropped', { clientId: s.clientId, type: p.type });
-        return;
-    }
-  }
-
-  /** A request the client's state does not allow: the client is told to CONNECT again. */
-  #badState(s: Session, p: Packet): void {
-    this.refused('badState', 'message not allowed in the client state dropped', { clientId: s.clientId, state: s.state, type: p.type });
-    if (s.link && s.state !== 'await-willtopic' && s.state !== 'await-willmsg') this.send(s.link, { type: 'DISCONNECT' });
   }
 
   send(link: Link, packet: Packet): void {
@@ -456,24 +401,5 @@ export class Gateway implements GatewayCore {
       );
     }
     this.#advertiseTimer = this.clock.setTimeout(() => this.#advertise(), duration * 1000);
-  }
-}
-
-/** Messages that get no unsolicited DISCONNECT from an unknown address: answers and discovery. */
-function answersNothing(p: Packet): boolean {
-  switch (p.type) {
-    case 'ADVERTISE':
-    case 'GWINFO':
-    case 'PINGRESP':
-    case 'CONNACK':
-    case 'SUBACK':
-    case 'UNSUBACK':
-    case 'WILLTOPICREQ':
-    case 'WILLMSGREQ':
-    case 'WILLTOPICRESP':
-    case 'WILLMSGRESP':
-      return true;
-    default:
-      return false;
   }
 }

@@ -148,8 +148,12 @@ export function onPubrel(gw: GatewayCore, link: Link, s: Session | undefined, ms
 }
 
 /** REGISTER from the client: the same name always gets the same id for that client (§4.6). */
-export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket): void {
-  const link = s.link!;
+export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket, link: Link): void {
+  if (!gw.rates.register.take(link.peer.key)) {
+    gw.refused('rateLimited', 'REGISTER over the per-peer rate limit', { peer: link.peer.key, clientId: s.clientId });
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   if (validateTopicName(p.topicName) !== undefined) {
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
