@@ -22,6 +22,7 @@ import { admittedWhileDraining } from './guard.js';
 import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
+import { transition } from './shell.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
@@ -236,9 +237,10 @@ export class Gateway implements GatewayCore {
   }
 
   bind(s: Session, link: Link): void {
-    const moved = s.link !== undefined && s.link.peer.key !== link.peer.key;
-    if (moved && this.byPeer.get(s.link!.peer.key) === s) this.byPeer.delete(s.link!.peer.key);
-    s.link = link;
+    const old = s.link;
+    const moved = old !== undefined && old.peer.key !== link.peer.key;
+    if (moved && this.byPeer.get(old.peer.key) === s) this.byPeer.delete(old.peer.key);
+    transition(this, s, { type: 'moved', link });
     this.byPeer.set(link.peer.key, s);
     // A kept session that moved (a sleeper waking from a new address) is found there after a restart.
     if (moved && isKept(s)) this.persistence.session(s);
@@ -285,24 +287,9 @@ export class Gateway implements GatewayCore {
   }
 
   lose(s: Session, reason: string): void {
-    s.supervision?.cancel();
-    s.supervision = undefined;
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
-    abandonInFlight(this, s, !s.cleanSession);
-    s.state = 'lost';
-    this.logger.info({ clientId: s.clientId, reason }, 'client lost');
-    // An empty will topic (a WILLMSGUPD without a will) is never published.
-    const will = s.will !== undefined && s.will.topic !== '' ? s.will : undefined;
-    if (will !== undefined) this.stats.willsPublished++;
-    // Dropped without DISCONNECT: the will is published by the uplink (transparent: the upstream
-    // broker, as for any MQTT client that vanished).
-    this.uplink.disconnect(s.clientId, false, will)?.then(
-      () => this.logger.info({ clientId: s.clientId, topic: will?.topic }, 'will published'),
-      (err: unknown) => this.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
-    );
-    if (s.cleanSession) this.dropSession(s);
-    else this.persistence.session(s);
+    transition(this, s, { type: 'lose', reason });
   }
 
   /**
@@ -329,7 +316,9 @@ export class Gateway implements GatewayCore {
       const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
       if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
       s.lastSeen = now;
-      s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+      // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
+      const link = s.link;
+      s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
     }
     if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
     // Stored under the auth of the last run: checked against today's before anything is sent.

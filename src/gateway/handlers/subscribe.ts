@@ -5,9 +5,9 @@ import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
 import type { Session, SubscriptionKind } from '../session.js';
 import { bump } from '../stats.js';
+import type { Link } from '../types.js';
 
-export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): void {
-  const link = s.link!;
+export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link): void {
   const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
   // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
   // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
@@ -97,7 +97,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
   );
 }
 
-export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket): void {
+export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket, link: Link): void {
   let filter: string | undefined;
   switch (p.topicIdType) {
     case 'normal':
@@ -114,7 +114,6 @@ export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket)
   }
   // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same; a known one
   // once the uplink stopped sending it, so nothing of it follows UNSUBACK.
-  const link = s.link!;
   const answer = (): void => gw.send(link, { type: 'UNSUBACK', msgId: p.msgId });
   if (filter === undefined) return answer();
   whenAnswered(gw.uplink.unsubscribe(s.clientId, filter), answer, answer);
