@@ -14,7 +14,6 @@ import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
-import { TransparentBridge } from './bridge/transparent.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
 import { bridgeStatusProvider } from './observability/upstream.js';
@@ -105,7 +104,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     store: store.sessions,
     // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
     mayAdvertise: () => bridge?.connected ?? true,
-    upstream: bridge instanceof TransparentBridge ? bridge : undefined,
+    // Transparent mode: the bridge answers for each client; otherwise the broker core does.
+    uplink: bridge?.uplink,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];

@@ -42,7 +42,7 @@ describe('observability: drain', () => {
 
   it('returns at once when nothing is under way', async () => {
     const { running } = await setup();
-    const r = await drain(running.gateway, running.transports, { graceMs: 5000 });
+    const r = await drain(running.gateway, { graceMs: 5000 });
     assert.equal(r.settled, true);
     assert.equal(r.flushed, true, 'nothing was left unwritten');
     assert.ok(r.waitedMs < 1000, `${r.waitedMs} ms`);
@@ -58,7 +58,7 @@ describe('observability: drain', () => {
     c.send(q2);
     await c.next('PUBREC');
 
-    const drained = drain(running.gateway, running.transports, { graceMs: 3000, pollMs: 10 });
+    const drained = drain(running.gateway, { graceMs: 3000, pollMs: 10 });
     await new Promise((r) => setTimeout(r, 50));
 
     // New work: a QoS 1 PUBLISH, a SUBSCRIBE, a CONNECT from someone else, a wake-up.
@@ -94,7 +94,7 @@ describe('observability: drain', () => {
     const { topicId } = await c.next('REGACK');
     c.send({ type: 'PUBLISH', dup: false, qos: 2, retain: false, msgId: 3, payload: Buffer.from('z'), topicIdType: 'normal', topicId });
     await c.next('PUBREC');
-    const r = await drain(running.gateway, running.transports, { graceMs: 200, pollMs: 20 });
+    const r = await drain(running.gateway, { graceMs: 200, pollMs: 20 });
     assert.equal(r.settled, false);
     assert.equal(r.awaitingPubrel, 1);
     assert.ok(r.waitedMs >= 150 && r.waitedMs < 2000, `${r.waitedMs} ms`);
@@ -110,7 +110,7 @@ describe('observability: drain', () => {
     await c.next('PUBREC');
     const hurry = new AbortController();
     setTimeout(() => hurry.abort(), 100);
-    const r = await drain(running.gateway, running.transports, { graceMs: 60_000, signal: hurry.signal });
+    const r = await drain(running.gateway, { graceMs: 60_000, signal: hurry.signal });
     assert.equal(r.settled, false);
     assert.ok(r.waitedMs < 2000);
   });
