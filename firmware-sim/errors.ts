@@ -1,4 +1,5 @@
 /** Errors of the device simulator: one subclass of the project's base, with stable codes. */
+import { ReturnCode } from '../src/codec/index.js';
 import { MqttSnError } from '../src/errors.js';
 
 export const SimErrorCode = {
@@ -32,4 +33,13 @@ export class SimError extends MqttSnError {
     super(code, message, options);
     this.returnCode = options?.returnCode;
   }
+}
+
+/** The error for a return code other than 0x00 in an answer to `what` (MQTT-SN.md §1.4). */
+export function rcError(what: string, rc: number): SimError {
+  if (rc === ReturnCode.CONGESTION) {
+    return new SimError(SimErrorCode.CONGESTION, `${what}: gateway congested (0x01), wait T_WAIT`, { returnCode: rc });
+  }
+  const why = rc === ReturnCode.INVALID_TOPIC_ID ? 'invalid topic id' : rc === ReturnCode.NOT_SUPPORTED ? 'not supported' : 'rejected';
+  return new SimError(SimErrorCode.REJECTED, `${what}: ${why} (0x${rc.toString(16).padStart(2, '0')})`, { returnCode: rc });
 }

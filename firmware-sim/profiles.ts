@@ -114,6 +114,22 @@ async function untilActive(ctx: ProfileContext): Promise<boolean> {
 }
 
 /**
+ * Listens for messages, subscribes to `filter` at QoS 1, then runs `body`; a failed subscribe
+ * ends the profile quietly (the run report shows it), and the listener goes with the run.
+ */
+async function listening(ctx: ProfileContext, filter: string, onMessage: (m: SimMessage) => void, body: () => Promise<void>): Promise<void> {
+  const off = ctx.node.on('message', onMessage);
+  try {
+    await ctx.node.subscribe(filter, 1);
+    await body();
+  } catch {
+    /* subscribe failed: the run report shows it */
+  } finally {
+    off();
+  }
+}
+
+/**
  * Publishes a JSON reading with the next `seq` and tells the run's statistics what a
  * subscriber should expect. Failures are counted by the node's observer, not thrown: a real
  * sensor logs and carries on.
@@ -222,7 +238,7 @@ const actuator: Profile = {
     const state = { on: false, level: 0 };
     let seq = 0;
     const report = (): Promise<boolean> => emit(ctx, ++seq, { topic: stateTopic }, { ...state }, 1, true);
-    const off = ctx.node.on('message', (m: SimMessage) => {
+    const onCommand = (m: SimMessage): void => {
       try {
         const cmd = JSON.parse(m.payload.toString()) as { on?: unknown; level?: unknown };
         if (typeof cmd.on === 'boolean') state.on = cmd.on;
@@ -231,19 +247,14 @@ const actuator: Profile = {
         return;
       }
       void report();
-    });
-    try {
-      await ctx.node.subscribe(`${ctx.topicPrefix}/${ctx.clientId}/set`, 1);
+    };
+    await listening(ctx, `${ctx.topicPrefix}/${ctx.clientId}/set`, onCommand, async () => {
       await report();
       while (await wait(ctx, period(ctx))) {
         if (!(await untilActive(ctx))) return;
         await report();
       }
-    } catch {
-      /* subscribe failed: the run report shows it */
-    } finally {
-      off();
-    }
+    });
   },
 };
 
@@ -253,24 +264,19 @@ const controller: Profile = {
   async run(ctx) {
     if (!(await connectWithRetry(ctx))) return;
     const known: string[] = [];
-    const off = ctx.node.on('message', (m) => {
+    const learn = (m: SimMessage): void => {
       const id = m.topic?.split('/').at(-2);
       if (id !== undefined && m.topic?.endsWith('/state') === true && !known.includes(id)) known.push(id);
-    });
+    };
     let seq = 0;
-    try {
-      await ctx.node.subscribe(`${ctx.topicPrefix}/+/state`, 1);
+    await listening(ctx, `${ctx.topicPrefix}/+/state`, learn, async () => {
       while (await wait(ctx, period(ctx))) {
         if (known.length === 0) continue;
         if (!(await untilActive(ctx))) return;
         const id = known[Math.floor(ctx.random() * known.length)]!;
         await emit(ctx, ++seq, { topic: `${ctx.topicPrefix}/${id}/set` }, { on: ctx.random() < 0.5, level: Math.round(ctx.random() * 100), from: ctx.clientId }, ctx.qos);
       }
-    } catch {
-      /* subscribe failed */
-    } finally {
-      off();
-    }
+    });
   },
 };
 

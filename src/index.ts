@@ -14,7 +14,6 @@ import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
-import { TransparentBridge } from './bridge/transparent.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
 import { bridgeStatusProvider } from './observability/upstream.js';
@@ -69,12 +68,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const broker = await createLocalBroker({
     listen: config.broker.listen,
     auth: listenerAuth,
+    persistence: store.brokerPersistence,
+    limits: { maxConnections: config.broker.maxConnections, maxPacketBytes: config.broker.maxPacketBytes, connectTimeoutMs: config.broker.connectTimeoutMs },
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
+  const kept = store.brokerPersistence?.kept;
+  if (kept !== undefined && kept.queued + kept.incoming + kept.wills > 0) logger.info(kept, 'local MQTT sessions restored from the store');
   // Made now, started below (after the retained messages are restored): in transparent mode the
   // gateway needs the bridge as its port to the upstream, one connection per client.
   let bridge: Bridge | undefined;
@@ -101,7 +104,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     store: store.sessions,
     // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
     mayAdvertise: () => bridge?.connected ?? true,
-    upstream: bridge instanceof TransparentBridge ? bridge : undefined,
+    // Transparent mode: the bridge answers for each client; otherwise the broker core does.
+    uplink: bridge?.uplink,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];

@@ -71,6 +71,7 @@ export async function mqttOptionsFromConfig(u: UpstreamConfig, env: Environment,
     keepAlive: u.keepAlive,
     cleanSession: u.cleanSession,
     connectTimeoutMs: u.connectTimeoutMs,
+    maxPacketBytes: u.maxPacketBytes,
     tls,
   };
 }

@@ -10,6 +10,8 @@ export const BridgeErrorCode = {
   REFUSED: 'MQTTSN_ERR_UPSTREAM_REFUSED',
   /** an established connection ended: closed by the broker, keep-alive timeout, network error */
   LOST: 'MQTTSN_ERR_UPSTREAM_LOST',
+  /** the upstream broker sent a packet over `upstream.maxPacketBytes`; the connection was closed */
+  PACKET_TOO_LARGE: 'MQTTSN_ERR_UPSTREAM_PACKET_TOO_LARGE',
   /** the bridge was used after close() */
   CLOSED: 'MQTTSN_ERR_BRIDGE_CLOSED',
 } as const;

@@ -6,6 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import mqtt, { DefaultMessageIdProvider, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from '../broker/packet-size.js';
+import { BridgeError, BridgeErrorCode } from './errors.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -22,6 +24,8 @@ export interface MqttUpstreamOptions {
   keepAlive: number;
   cleanSession: boolean;
   connectTimeoutMs: number;
+  /** largest packet the broker may send (checked on its header, before MQTT.js buffers the body); default 1 MiB */
+  maxPacketBytes?: number;
   /** the will the broker publishes when this connection vanishes without DISCONNECT */
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   /** file contents, already read */
@@ -89,6 +93,19 @@ class MqttUpstream implements UpstreamConnection {
     }
     const client = mqtt.connect(o.url, options);
     this.#client = client;
+    // MQTT.js made the stream in connect() and pipes it into its parser, which keeps a packet's
+    // bytes until it is whole: this listener sees each chunk too, and stops a packet the broker
+    // announces beyond the cap before its body comes in.
+    const sizes = new PacketSizeGuard(o.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES);
+    client.stream.on('data', (chunk: Buffer) => {
+      const size = sizes.feed(chunk);
+      if (size === undefined || this.#ended) return;
+      this.#lastError = new BridgeError(
+        BridgeErrorCode.PACKET_TOO_LARGE,
+        `the upstream broker sent a packet of ${size} bytes, over upstream.maxPacketBytes (${sizes.max}); connection closed`,
+      );
+      client.stream.destroy();
+    });
     // Every incoming PUBLISH passes here before MQTT.js acknowledges it, one at a time.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
       if (this.#ended) {

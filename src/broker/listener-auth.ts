@@ -46,10 +46,17 @@ export interface ListenerAuthStats {
  */
 const MAX_PENDING_CHECKS = 32;
 
+/**
+ * scrypt checks running at once; the others wait their turn. libuv's pool has 4 threads, and
+ * the store's fsync runs there too: with every thread in scrypt, durable acknowledgements (MQTT-SN
+ * PUBACK included) would wait for a wrong-password flood to end. Two threads stay for the store.
+ */
+export const MAX_RUNNING_CHECKS = 2;
+
 /** At most one line per kind of refusal per interval; the next one says how many were left out. */
 const LOG_INTERVAL_MS = 10_000;
 
-class QuietLog {
+export class QuietLog {
   #last = -Infinity;
   #leftOut = 0;
 
@@ -78,6 +85,9 @@ export class ListenerGuard {
   /** the user name each client was let in with ('' for none) */
   readonly #users = new WeakMap<Client, string>();
   #pending = 0;
+  #running = 0;
+  /** checks waiting for one of the `MAX_RUNNING_CHECKS` slots, oldest first */
+  readonly #waiting: Array<() => void> = [];
   readonly #refusalLog = new QuietLog();
   readonly #publishLog = new QuietLog();
   readonly #subscribeLog = new QuietLog();
@@ -104,20 +114,32 @@ export class ListenerGuard {
       return;
     }
     this.#pending++;
-    // A missing password is checked as an empty one: the same cost as any wrong guess.
-    this.#options.users.check(username, password ?? Buffer.alloc(0)).then(
-      (ok) => {
-        this.#pending--;
-        if (ok && password !== undefined) this.#accept(client, username, done);
-        else this.#refuse(client, username, 'badCredentials', done);
-      },
-      (err: unknown) => {
-        this.#pending--;
-        this.#logger.error({ err, username }, 'password check failed');
-        this.#refuse(client, username, 'busy', done);
-      },
-    );
+    // Checked against the users of the moment the check starts (a reload may come meanwhile).
+    const run = (): void => {
+      this.#running++;
+      // A missing password is checked as an empty one: the same cost as any wrong guess.
+      this.#options.users.check(username, password ?? Buffer.alloc(0)).then(
+        (ok) => {
+          this.#checked();
+          if (ok && password !== undefined) this.#accept(client, username, done);
+          else this.#refuse(client, username, 'badCredentials', done);
+        },
+        (err: unknown) => {
+          this.#checked();
+          this.#logger.error({ err, username }, 'password check failed');
+          this.#refuse(client, username, 'busy', done);
+        },
+      );
+    };
+    if (this.#running < MAX_RUNNING_CHECKS) run();
+    else this.#waiting.push(run);
   };
+
+  #checked(): void {
+    this.#pending--;
+    this.#running--;
+    this.#waiting.shift()?.();
+  }
 
   /** Whether a client's publish may go out; a refused one is counted and logged here. */
   mayPublish(client: Client, topic: string): boolean {

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
-import { ListenerGuard, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
+import { ListenerGuard, QuietLog, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
+import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from './packet-size.js';
 import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
@@ -34,6 +35,39 @@ export interface LocalBrokerOptions {
   durable?: () => Promise<void>;
   /** User names, passwords and rights of listener clients; without it every CONNECT is let in and may do anything. */
   auth?: ListenerAuthOptions;
+  /**
+   * Where aedes keeps the sessions of listener clients (subscriptions, offline queues, QoS 2 ids,
+   * wills): an aedes persistence with the promise interface of aedes-persistence 11. Default:
+   * aedes' memory persistence, which a restart empties. Writes must be covered by `durable`.
+   */
+  persistence?: BrokerPersistence;
+  /** Bounds on what listener clients may cost; each defaults to `DEFAULT_LISTENER_LIMITS`. */
+  limits?: Partial<ListenerLimits>;
+}
+
+export interface ListenerLimits {
+  /** TCP connections at once, CONNECTed or not; one more is closed as soon as it is accepted */
+  maxConnections: number;
+  /** largest packet a client may send, checked on its header before the body is buffered */
+  maxPacketBytes: number;
+  /** a connection without a CONNECT after this long is closed */
+  connectTimeoutMs: number;
+}
+
+/** Sized for a Raspberry Pi; the config's defaults (`broker.*`) are the same. */
+export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = { maxConnections: 1000, maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, connectTimeoutMs: 10_000 };
+
+/** Connections the listener closed at once, by reason. */
+export interface ListenerLimitStats {
+  /** accepted beyond `maxConnections` */
+  overConnections: number;
+  /** sent a packet over `maxPacketBytes` */
+  oversizedPackets: number;
+}
+
+/** An aedes persistence as the broker core takes it: chosen by the composition root, opaque here. */
+export interface BrokerPersistence {
+  setup(broker: unknown): Promise<void>;
 }
 
 /** The broker core with what only its owner (the composition root) may change while it runs. */
@@ -42,6 +76,10 @@ export interface LocalBrokerCore extends BrokerCore {
   replaceListenerUsers(users: PasswordTable): boolean;
   /** Running counts of the listener's password and ACL checks; undefined when it has no `auth`. */
   readonly listenerAuthStats: ListenerAuthStats | undefined;
+  /** Running counts of connections closed by the listener's limits. */
+  readonly listenerLimitStats: Readonly<ListenerLimitStats>;
+  /** TCP connections open on the listeners now, CONNECTed or not (what `maxConnections` caps). */
+  readonly listenerConnections: number;
 }
 
 /** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
@@ -71,7 +109,11 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
   const logger = options.logger ?? silent;
   const durable = options.durable;
   const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
+  const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...options.limits };
   const aedes = await Aedes.createBroker({
+    // aedes closes a connection whose CONNECT has not come by then: a silent socket costs a slot of maxConnections.
+    connectTimeout: limits.connectTimeoutMs,
+    ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
     ...(guard === undefined ? {} : { authenticate: guard.authenticate, authorizeSubscribe: guard.authorizeSubscribe }),
     // aedes calls this after delivering to subscribers and, for QoS 2, before PUBREC (for QoS 1
     // see `ackQos1AfterDelivery`), so waiting here holds the acknowledgement until the store has
@@ -82,7 +124,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
     },
   });
   ackQos1AfterDelivery(aedes, guard === undefined ? () => true : (client, topic) => guard.mayPublish(client, topic));
-  const broker = new LocalBroker(aedes, logger, guard);
+  const broker = new LocalBroker(aedes, logger, guard, limits);
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
   } catch (err) {
@@ -100,6 +142,9 @@ class LocalBroker implements LocalBrokerCore {
   /** Every accepted socket, also those that never sent CONNECT: aedes.close() only knows clients. */
   readonly #sockets = new Set<net.Socket>();
   readonly #listeners: Array<{ host: string; port: number }> = [];
+  readonly #limits: ListenerLimits;
+  readonly listenerLimitStats: ListenerLimitStats = { overConnections: 0, oversizedPackets: 0 };
+  readonly #limitLog = new QuietLog();
   #closing: Promise<void> | undefined;
 
   /*
@@ -112,8 +157,9 @@ class LocalBroker implements LocalBrokerCore {
   readonly #tagOf = new Map<string, string>();
   readonly #originOf = new Map<string, string>();
 
-  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined) {
+  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined, limits: ListenerLimits) {
     this.#aedes = aedes;
+    this.#limits = limits;
     this.#guard = guard;
     this.#logger = logger;
     // Without a listener an 'error' event (a failing persistence call) would throw out of aedes.
@@ -123,6 +169,10 @@ class LocalBroker implements LocalBrokerCore {
     aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
     aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
     aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
+  }
+
+  get listenerConnections(): number {
+    return this.#sockets.size;
   }
 
   get listenerAuthStats(): ListenerAuthStats | undefined {
@@ -237,11 +287,32 @@ class LocalBroker implements LocalBrokerCore {
       socket.destroy();
       return;
     }
+    if (this.#sockets.size >= this.#limits.maxConnections) {
+      this.listenerLimitStats.overConnections++;
+      this.#limitClosed(socket, 'local MQTT connection refused: broker.maxConnections reached', { maxConnections: this.#limits.maxConnections });
+      socket.destroy();
+      return;
+    }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     // MQTT packets are small and acks wait on each other: Nagle would add delay to every one.
     socket.setNoDelay(true);
     this.#aedes.handle(socket);
+    // After aedes' 'readable' listener, so this one does not make the socket flow: it sees each
+    // chunk as aedes reads it, before aedes' parser buffers it.
+    const sizes = new PacketSizeGuard(this.#limits.maxPacketBytes);
+    socket.on('data', (chunk: Buffer) => {
+      const size = sizes.feed(chunk);
+      if (size === undefined) return;
+      this.listenerLimitStats.oversizedPackets++;
+      this.#limitClosed(socket, 'local MQTT client closed: packet over broker.maxPacketBytes', { announced: size, maxPacketBytes: sizes.max });
+      socket.destroy();
+    });
+  }
+
+  #limitClosed(socket: net.Socket, msg: string, details: object): void {
+    const leftOut = this.#limitLog.hit();
+    if (leftOut !== undefined) this.#logger.warn({ address: socket.remoteAddress, ...details, ...this.listenerLimitStats, suppressed: leftOut }, msg);
   }
 
   #tag(origin: string): string {

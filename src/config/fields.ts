@@ -37,3 +37,15 @@ export function backoffSchema(o: { initialMs: number; maxMs: number; initialText
     .prefault({})
     .describe(o.description);
 }
+
+/** MQTT's largest packet: 1 + 4 fixed-header bytes and a Remaining Length of 268,435,455 (MQTT 3.1.1 §2.2.3). */
+const MQTT_MAX_PACKET_BYTES = 268_435_460;
+
+/** A cap on the size of incoming MQTT packets, 1 MiB unless set. */
+export const maxPacketBytes = (description: string) =>
+  z
+    .int()
+    .min(128)
+    .max(MQTT_MAX_PACKET_BYTES)
+    .default(1024 * 1024)
+    .describe(`${description} Checked on the packet's header, before its body is read (MQTT allows up to ${MQTT_MAX_PACKET_BYTES}).`);

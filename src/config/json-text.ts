@@ -122,6 +122,7 @@ class Reader {
         return this.word('false', false);
       case 'n':
         return this.word('null', null);
+      case undefined: // the text ended where a value was due
       default:
         if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
         throw this.fail(`unexpected ${this.describeHere()}; expected a value${VALUE_HINT}`);

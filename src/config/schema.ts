@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { ConfigIssueCode } from './errors.js';
-import { always, backoffSchema, isRecord, MAX_TIMER_MS, report, type IssueSink } from './fields.js';
+import { always, backoffSchema, isRecord, MAX_TIMER_MS, maxPacketBytes, report, type IssueSink } from './fields.js';
 import { formatPath } from './path.js';
 import { completeUpstream, upstreamSchema } from './upstream.js';
 import { httpConfigSchema } from './http.js';
@@ -20,7 +20,7 @@ import { authSchema, rateLimitsSchema } from './auth.js';
 import { listenerAuthSchema } from './listener-auth.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export const SERIAL_FRAMINGS = ['slip', 'xbee-api1', 'xbee-api2'] as const;
+export const SERIAL_FRAMINGS = ['slip', 'raw', 'xbee-api1', 'xbee-api2'] as const;
 export type SerialFraming = (typeof SERIAL_FRAMINGS)[number];
 
 /** Where a transport with no `maxFrameSize` draws the line, per medium. */
@@ -30,6 +30,8 @@ export const DEFAULT_MAX_FRAME_SIZE = {
   udp: 1400,
   // SLIP has no limit of its own; this only bounds what line noise can make the gateway buffer.
   slip: 1024,
+  // Bare frames: the same bound, and a frame declaring more is thrown away whole.
+  raw: 1024,
   // ATNP of a typical Zigbee XBee without encryption. Modules differ (FRAMING.md §2.7): set it to ATNP.
   xbee: 84,
 } as const;
@@ -38,6 +40,13 @@ export const DEFAULT_MAX_FRAME_SIZE = {
 const MAX_UDP_PAYLOAD = 65_507;
 // No real medium carries less; a smaller value is a typo, not a setting.
 const MIN_FRAME_SIZE = 16;
+
+/**
+ * How long a serial line may be quiet mid-frame before the partial frame is dropped. Raw framing
+ * has no delimiter, so its gap is short: it is how the line gets back in step after noise (a
+ * frame's bytes come ~1 ms apart at 9600 baud, USB adapters batch them within ~16 ms).
+ */
+export const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = { raw: 100, other: 500 } as const;
 
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -97,15 +106,21 @@ const udpTransport = z
     port: listenPort(1884, 'UDP port to bind.'),
     forwarder: z
       .boolean()
-      .default(false)
-      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7) from forwarders, not from clients.'),
+      .default(true)
+      .describe(
+        'Accept frames that MQTT-SN forwarders wrap (0xFE, MQTT-SN 1.2 §5.5), e.g. mqtt-sn-tools --fe: each node behind a forwarder ' +
+          'is a client of its own and is answered wrapped. Plain frames are always accepted. false refuses wrapped ones (dropped, counted, logged at info).',
+      ),
     advertise: advertiseTarget.optional(),
     maxFrameSize: z
       .int()
       .min(MIN_FRAME_SIZE)
       .max(MAX_UDP_PAYLOAD)
       .default(DEFAULT_MAX_FRAME_SIZE.udp)
-      .describe('Largest MQTT-SN message, in bytes, accepted or sent on this transport. Larger ones are refused, never truncated.'),
+      .describe(
+        'Largest MQTT-SN message, in bytes, the gateway sends on this transport: a message to a client that would not fit is skipped ' +
+          '(counted and logged), never truncated. Datagrams received are taken up to the UDP maximum: they arrived whole.',
+      ),
     receiveBufferBytes: z
       .int()
       .min(4096)
@@ -153,26 +168,43 @@ const serialTransport = z
     framing: z
       .enum(SERIAL_FRAMINGS)
       .default('slip')
-      .describe('slip: RFC 1055 frames. xbee-api1 / xbee-api2: Digi XBee API frames, AP=1 (unescaped) or AP=2 (escaped).'),
+      .describe(
+        'slip: RFC 1055 frames. raw: bare MQTT-SN frames delimited by their own Length (mqtt-sn-tools\' serial bridge, firmware that writes ' +
+          'frames without SLIP). xbee-api1 / xbee-api2: Digi XBee API frames, AP=1 (unescaped) or AP=2 (escaped).',
+      ),
     forwarder: z
       .boolean()
       .default(false)
-      .describe('Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7), e.g. several nodes behind one SLIP line.'),
+      .describe(
+        'Frames arrive in MQTT-SN forwarder encapsulation (MQTT-SN 1.2 §5.5, MQTT-SN.md §2.7), e.g. several nodes behind one SLIP line. ' +
+          'Without it a wrapped frame is refused (counted, logged at info).',
+      ),
     maxFrameSize: z
       .int()
       .min(MIN_FRAME_SIZE)
       .max(65_535)
       .optional()
       .describe(
-        `Largest MQTT-SN message, in bytes. Default: ${DEFAULT_MAX_FRAME_SIZE.slip} with slip, ` +
+        `Largest MQTT-SN message, in bytes. Default: ${DEFAULT_MAX_FRAME_SIZE.slip} with slip and raw, ` +
           `${DEFAULT_MAX_FRAME_SIZE.xbee} with XBee (set it to the module's ATNP).`,
+      ),
+    partialFrameTimeoutMs: z
+      .int()
+      .min(1)
+      .max(60_000)
+      .optional()
+      .describe(
+        `Idle gap, in ms: a frame still unfinished after the line was quiet this long is dropped, so noise or a device reset mid-frame ` +
+          `cannot swallow the next frame. Default: ${DEFAULT_PARTIAL_FRAME_TIMEOUT_MS.raw} with raw (how it gets back in step), ` +
+          `${DEFAULT_PARTIAL_FRAME_TIMEOUT_MS.other} otherwise. Suits 9600 to 115200 baud; raise it for a device that pauses mid-frame.`,
       ),
     reconnect,
   })
-  // The right default depends on the framing, which a field default cannot see.
+  // The right defaults depend on the framing, which a field default cannot see.
   .transform((t) => ({
     ...t,
-    maxFrameSize: t.maxFrameSize ?? (t.framing === 'slip' ? DEFAULT_MAX_FRAME_SIZE.slip : DEFAULT_MAX_FRAME_SIZE.xbee),
+    maxFrameSize: t.maxFrameSize ?? (t.framing === 'slip' || t.framing === 'raw' ? DEFAULT_MAX_FRAME_SIZE[t.framing] : DEFAULT_MAX_FRAME_SIZE.xbee),
+    partialFrameTimeoutMs: t.partialFrameTimeoutMs ?? (t.framing === 'raw' ? DEFAULT_PARTIAL_FRAME_TIMEOUT_MS.raw : DEFAULT_PARTIAL_FRAME_TIMEOUT_MS.other),
   }))
   .describe('A serial port.');
 
@@ -355,6 +387,18 @@ const broker = z
       .default([{ host: '127.0.0.1', port: 1883 }])
       .describe('Local MQTT 3.1.1 listeners on the broker core, for local applications. [] opens none.'),
     auth: listenerAuthSchema.optional(),
+    maxConnections: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('TCP connections to the listeners at once, CONNECTed or not; one beyond it is closed as soon as it is accepted.'),
+    maxPacketBytes: maxPacketBytes('Largest MQTT packet a listener client may send; a larger one closes its connection.'),
+    connectTimeoutMs: z
+      .int()
+      .min(1)
+      .max(MAX_TIMER_MS)
+      .default(10_000)
+      .describe('A listener connection that has not sent its CONNECT within this is closed.'),
   })
   .prefault({})
   .describe('The local broker core.');

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { validateTopicFilter, validateTopicName } from '../topics/topic-names.js';
 import { envName } from './env.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
-import { always, backoffSchema, isRecord, MAX_TIMER_MS, report } from './fields.js';
+import { always, backoffSchema, isRecord, MAX_TIMER_MS, maxPacketBytes, report } from './fields.js';
 import { formatPath, type PathSegment } from './path.js';
 import { PROFILE_HELP, PROFILE_SETTINGS, profileProblems, UPSTREAM_PROFILES } from './profiles.js';
 
@@ -269,6 +269,7 @@ export const upstreamSchema = z
       .max(MAX_TIMER_MS)
       .default(30_000)
       .describe('A connection attempt (TCP, TLS and CONNACK) that takes longer fails, and the next one is scheduled.'),
+    maxPacketBytes: maxPacketBytes('Largest MQTT packet the upstream broker may send; a larger one closes the connection, which is then reopened as after any loss.'),
     reconnect,
   })
   .superRefine((u: unknown, ctx) => {

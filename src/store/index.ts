@@ -5,6 +5,7 @@ export type { PersistedDelivery, PersistedSession, PersistedState, PersistedWill
 export { MemorySessionStore } from './memory-session-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export { SqliteOutboundQueue } from './sqlite-queue.js';
+export { SqliteBrokerPersistence } from './sqlite-broker-persistence.js';
 export { SqliteFile, type SqliteFileOptions, type SqliteFileStats } from './sqlite-file.js';
 export { openStore, type GatewayStore, type StoreSpec } from './open-store.js';
 export { StoreError, StoreErrorCode } from './errors.js';

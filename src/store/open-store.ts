@@ -4,6 +4,7 @@
  * the same file and the same batches).
  */
 import type { Logger } from '../logger.js';
+import { SqliteBrokerPersistence } from './sqlite-broker-persistence.js';
 import { MemoryOutboundQueue } from './memory-queue.js';
 import type { SessionStore } from './session-store.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -18,6 +19,12 @@ export interface GatewayStore {
    * nothing a restart can use, so the core does not spend a write on it.
    */
   readonly sessions: SessionStore | undefined;
+  /**
+   * Where the local broker core keeps its listener clients' sessions, in the same file and batches
+   * as the rest (so one `flush()` covers them); `undefined` for the memory store: the broker
+   * core's own memory persistence. One per store.
+   */
+  readonly brokerPersistence: SqliteBrokerPersistence | undefined;
   /** An outbound queue for the bridge (`name` tells several apart in one file). The store, not the bridge, closes it. */
   outboundQueue(limits: OutboundQueueLimits, name?: string): OutboundQueue;
   /** Commits what is pending and closes. Close it after everything that writes to it. */
@@ -36,6 +43,7 @@ export function openStore(spec: StoreSpec, deps: { logger?: Logger } = {}): Gate
       return {
         type: 'memory',
         sessions: undefined,
+        brokerPersistence: undefined,
         outboundQueue(limits) {
           const q = new MemoryOutboundQueue(limits);
           queues.push(q);
@@ -52,6 +60,7 @@ export function openStore(spec: StoreSpec, deps: { logger?: Logger } = {}): Gate
       return {
         type: 'sqlite',
         sessions: store,
+        brokerPersistence: new SqliteBrokerPersistence(store.file),
         outboundQueue(limits, name) {
           const q = store.outboundQueue(limits, name);
           queues.push(q);

@@ -67,8 +67,43 @@ CREATE TABLE counter (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Version 2: the local broker core's sessions (aedes' persistence, see `SqliteBrokerPersistence`),
+ * so a local MQTT client with clean session false keeps its subscriptions, its offline queue, its
+ * QoS 2 flows and its will across a restart. A packet is JSON beside its payload, the one field
+ * that is bytes; `broker_outgoing` keeps each client's queue in `seq` order.
+ */
+const V2 = `
+CREATE TABLE broker_subscription (
+  client_id TEXT NOT NULL,
+  topic     TEXT NOT NULL,
+  qos       INTEGER NOT NULL,
+  options   TEXT NOT NULL,
+  UNIQUE (client_id, topic)
+);
+CREATE TABLE broker_outgoing (
+  seq       INTEGER PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  packet    TEXT NOT NULL,
+  payload   BLOB NOT NULL
+);
+CREATE INDEX broker_outgoing_by_client ON broker_outgoing (client_id, seq);
+CREATE TABLE broker_incoming (
+  client_id  TEXT NOT NULL,
+  message_id INTEGER NOT NULL,
+  packet     TEXT NOT NULL,
+  payload    BLOB NOT NULL,
+  PRIMARY KEY (client_id, message_id)
+) WITHOUT ROWID;
+CREATE TABLE broker_will (
+  client_id TEXT PRIMARY KEY,
+  packet    TEXT NOT NULL,
+  payload   BLOB NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** `MIGRATIONS[i]` takes the schema from version i to i + 1; version 0 is an empty file. */
-export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [(db) => db.exec(V1)];
+export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [(db) => db.exec(V1), (db) => db.exec(V2)];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

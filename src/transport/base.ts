@@ -70,10 +70,10 @@ export abstract class TransportBase<P extends Peer> implements Transport<P> {
     return { ...this.counters, dropped: { ...this.counters.dropped } };
   }
 
-  /** Counts and delivers one frame; the hot path of every adapter. */
-  protected deliver(peer: P, frame: Buffer, broadcast: boolean): void {
+  /** Counts and delivers one frame; the hot path of every adapter. `wireBytes`: its size as received, wrapping included. */
+  protected deliver(peer: P, frame: Buffer, broadcast: boolean, wireBytes = frame.length): void {
     this.counters.framesIn++;
-    this.counters.bytesIn += frame.length;
+    this.counters.bytesIn += wireBytes;
     const list = this.listeners.frame;
     for (let i = 0; i < list.length; i++) {
       try {
@@ -116,10 +116,10 @@ export abstract class TransportBase<P extends Peer> implements Transport<P> {
     }
   }
 
-  /** Counts a drop and warns about it, rate-limited per reason. */
-  protected drop(reason: DropReason, detail: object, msg: string): void {
+  /** Counts a drop and logs it, rate-limited per reason: a warning, or `info` for a drop the config asked for. */
+  protected drop(reason: DropReason, detail: object, msg: string, level: 'warn' | 'info' = 'warn'): void {
     this.counters.dropped[reason]++;
-    this.limited.warn(reason, { transport: this.name, reason, ...detail }, msg);
+    this.limited[level](reason, { transport: this.name, reason, ...detail }, msg);
   }
 
   /** A rejected send: counted, logged (rate-limited per code) and returned for `Promise.reject`. */

@@ -7,13 +7,14 @@
  * { "type": "udp", "host": "::", "port": 1884 }
  * { "type": "serial", "path": "/dev/serial/by-id/usb-...", "baudRate": 115200, "framing": "slip" }
  * { "type": "serial", "path": "/dev/ttyUSB1", "baudRate": 9600, "framing": "xbee-api2" }
+ * { "type": "serial", "path": "/dev/ttyACM0", "baudRate": 9600, "framing": "raw" }
  * ```
  */
 import { ForwarderTransport } from './forwarder.js';
 import type { Logger } from './log.js';
 import { MemoryTransport } from './memory.js';
 import type { SerialLinkOptions } from './serial-link.js';
-import { SlipSerialTransport } from './serial.js';
+import { RawSerialTransport, SlipSerialTransport } from './serial.js';
 import type { Transport } from './types.js';
 import { UdpTransport, type UdpAdvertiseOptions } from './udp.js';
 import { XBeeTransport } from './xbee.js';
@@ -21,7 +22,7 @@ import { XBeeTransport } from './xbee.js';
 interface CommonConfig {
   /**
    * Unwrap forwarder encapsulation (0xFE) on this medium and wrap replies to forwarded nodes
-   * (MQTT-SN.md §2.7); default false.
+   * (MQTT-SN.md §2.7). Default true on UDP (false refuses such datagrams), false elsewhere.
    */
   forwarder?: boolean;
 }
@@ -33,7 +34,7 @@ export interface UdpTransportConfig extends CommonConfig {
   port: number;
   /** default true for IPv6 hosts; see `UdpOptions.ipv6Only` */
   ipv6Only?: boolean;
-  /** default 65507 (IPv4) / 65527 (IPv6) */
+  /** largest datagram sent; default 65507 (IPv4) / 65527 (IPv6). Any datagram received is taken. */
   maxFrameSize?: number;
   /** where ADVERTISE and GWINFO go; without it the gateway cannot broadcast on this transport */
   advertise?: UdpAdvertiseOptions;
@@ -41,10 +42,10 @@ export interface UdpTransportConfig extends CommonConfig {
 
 export interface SerialTransportConfig extends CommonConfig, SerialLinkOptions {
   type: 'serial';
-  framing: 'slip' | 'xbee-api1' | 'xbee-api2';
-  /** SLIP: default 1024; XBee: the module's NP, default 84 */
+  framing: 'slip' | 'raw' | 'xbee-api1' | 'xbee-api2';
+  /** SLIP and raw: default 1024; XBee: the module's NP, default 84 */
   maxFrameSize?: number;
-  /** default 500 ms; see `SerialCommonOptions.partialFrameTimeoutMs` */
+  /** default 500 ms (raw: 100 ms); see `SerialCommonOptions.partialFrameTimeoutMs` */
   partialFrameTimeoutMs?: number;
   /** SLIP only: END before each frame too; default true */
   leadingEnd?: boolean;
@@ -74,8 +75,9 @@ export interface TransportDeps {
 }
 
 /**
- * A transport for one config entry, closed (call `open()`). With `forwarder: true` it comes
- * wrapped in a {@link ForwarderTransport}. A `memory` entry gives a fresh {@link MemoryTransport}
+ * A transport for one config entry, closed (call `open()`). UDP unwraps forwarder encapsulation
+ * by itself (unless `forwarder: false`); other media with `forwarder: true` come wrapped in a
+ * {@link ForwarderTransport}. A `memory` entry gives a fresh {@link MemoryTransport}
  * (reach it with `instanceof`, or the `inner` of the wrapper, to `connect()` clients).
  */
 export function createTransport(config: TransportConfig, deps: TransportDeps = {}): Transport {
@@ -93,6 +95,9 @@ export function createTransport(config: TransportConfig, deps: TransportDeps = {
         case 'slip':
           transport = new SlipSerialTransport({ ...config, logger });
           break;
+        case 'raw':
+          transport = new RawSerialTransport({ ...config, logger });
+          break;
         case 'xbee-api1':
         case 'xbee-api2':
           transport = new XBeeTransport({ ...config, apiMode: config.framing === 'xbee-api1' ? 1 : 2, logger });
@@ -100,5 +105,5 @@ export function createTransport(config: TransportConfig, deps: TransportDeps = {
       }
       break;
   }
-  return config.forwarder === true ? new ForwarderTransport(transport, { logger }) : transport;
+  return config.forwarder === true && config.type !== 'udp' ? new ForwarderTransport(transport, { logger }) : transport;
 }

@@ -17,9 +17,9 @@
  * layer imports nothing of the codec (DESIGN.md).
  */
 import { TransportBase, type BaseOptions } from './base.js';
+import { ENCAPSULATED } from './frame-length.js';
 import type { Peer, Transport, TransportState, TransportStats } from './types.js';
 
-const ENCAPSULATED = 0xfe;
 /** Forwarded nodes remembered for a stable peer object; the oldest is forgotten beyond this. */
 const MAX_NODES = 4096;
 const SEPARATOR = '/fwd:';
@@ -29,6 +29,15 @@ export interface ForwardedPeer<P extends Peer = Peer> extends Peer {
   readonly forwarder: P;
   /** the client's address on the forwarder's side, opaque (MQTT-SN.md §2.7) */
   readonly nodeId: Buffer;
+  /**
+   * The forwarder's network address (`forwarder.address ?? forwarder.key`): per-address limits
+   * count a forwarder as one address, so node ids a sender makes up cannot escape them.
+   */
+  readonly address: string;
+}
+
+export function isForwarded<P extends Peer>(peer: P | ForwardedPeer<P>): peer is ForwardedPeer<P> {
+  return 'forwarder' in peer && 'nodeId' in peer;
 }
 
 /** Wraps `message` for the node `nodeId` behind a forwarder. */
@@ -53,6 +62,11 @@ export interface Decapsulated {
   message: Buffer;
 }
 
+/** True when the frame is a forwarder encapsulation, well-formed or not (cheap: two bytes looked at). */
+export function isEncapsulated(frame: Buffer): boolean {
+  return frame.length >= 2 && frame[1] === ENCAPSULATED && frame[0] !== 0x01;
+}
+
 /**
  * The parts of an encapsulated frame; `undefined` when the frame is not encapsulated, `null`
  * when it is but is malformed (MQTT-SN.md §7: Length < 3, nothing after the header, or an
@@ -60,7 +74,7 @@ export interface Decapsulated {
  */
 export function decapsulate(frame: Buffer): Decapsulated | null | undefined {
   // A first byte of 0x01 is a 3-byte Length, which an encapsulation never uses.
-  if (frame.length < 2 || frame[1] !== ENCAPSULATED || frame[0] === 0x01) return undefined;
+  if (!isEncapsulated(frame)) return undefined;
   const header = frame[0]!;
   if (header < 3 || header >= frame.length) return null;
   const message = frame.subarray(header);
@@ -69,13 +83,58 @@ export function decapsulate(frame: Buffer): Decapsulated | null | undefined {
   return { radius: frame[2]! & 0x03, nodeId: frame.subarray(3, header), message };
 }
 
+/** What {@link ForwardedNodes.unwrap} makes of a frame. */
+export type Unwrapped<P extends Peer> =
+  /** not encapsulated: the frame as it came */
+  | { kind: 'plain' }
+  | { kind: 'forwarded'; peer: ForwardedPeer<P>; message: Buffer }
+  /** encapsulated, but broken (MQTT-SN.md §7) */
+  | { kind: 'malformed' };
+
+/**
+ * The nodes behind forwarders on one medium: one stable peer per forwarder and wireless node id,
+ * so that each keeps its own session and identity (key `<forwarder key>/fwd:<node id hex>`).
+ * Shared by the {@link ForwarderTransport} decorator and the UDP adapter, which unwraps by itself.
+ */
+export class ForwardedNodes<P extends Peer> {
+  private readonly nodes = new Map<string, { key: string; forwarder: P; nodeId: Buffer; address: string }>();
+
+  unwrap(from: P, frame: Buffer): Unwrapped<P> {
+    const parts = decapsulate(frame);
+    if (parts === undefined) return { kind: 'plain' };
+    if (parts === null) return { kind: 'malformed' };
+    const key = from.key + SEPARATOR + frame.toString('hex', 3, frame[0]);
+    let node = this.nodes.get(key);
+    if (node === undefined) {
+      if (this.nodes.size >= MAX_NODES) this.nodes.delete(this.nodes.keys().next().value!);
+      // A copy: peers live as long as sessions, frames should not.
+      node = { key, forwarder: from, nodeId: Buffer.from(parts.nodeId), address: from.address ?? from.key };
+      this.nodes.set(key, node);
+    } else {
+      // The forwarder's own peer object may be new each time (UDP); keep the latest.
+      node.forwarder = from;
+    }
+    return { kind: 'forwarded', peer: node, message: parts.message };
+  }
+
+  /** The node a key names, `undefined` if it names none; `plain` when the key is not a forwarded one. */
+  peerFromKey(key: string, forwarderFromKey: (key: string) => P | undefined): ForwardedPeer<P> | undefined | 'plain' {
+    const at = key.lastIndexOf(SEPARATOR);
+    if (at < 0) return 'plain';
+    const hex = key.slice(at + SEPARATOR.length);
+    const forwarder = forwarderFromKey(key.slice(0, at));
+    if (forwarder === undefined || !/^(?:[0-9a-f]{2})*$/.test(hex)) return undefined;
+    return this.nodes.get(key) ?? { key, forwarder, nodeId: Buffer.from(hex, 'hex'), address: forwarder.address ?? forwarder.key };
+  }
+}
+
 export type ForwarderOptions = BaseOptions;
 
-/** Decorates `inner` with forwarder encapsulation; enabled per transport by `"forwarder": true`. */
+/** Decorates `inner` with forwarder encapsulation; enabled per transport by `"forwarder": true` (UDP unwraps by itself). */
 export class ForwarderTransport<P extends Peer = Peer> extends TransportBase<P | ForwardedPeer<P>> {
   readonly name: string;
   readonly maxFrameSize: number;
-  private readonly nodes = new Map<string, { key: string; forwarder: P; nodeId: Buffer }>();
+  private readonly nodes = new ForwardedNodes<P>();
 
   constructor(
     readonly inner: Transport<P>,
@@ -120,12 +179,8 @@ export class ForwarderTransport<P extends Peer = Peer> extends TransportBase<P |
   }
 
   peerFromKey(key: string): P | ForwardedPeer<P> | undefined {
-    const at = key.lastIndexOf(SEPARATOR);
-    if (at < 0) return this.inner.peerFromKey(key);
-    const hex = key.slice(at + SEPARATOR.length);
-    const forwarder = this.inner.peerFromKey(key.slice(0, at));
-    if (forwarder === undefined || !/^(?:[0-9a-f]{2})*$/.test(hex)) return undefined;
-    return this.nodes.get(key) ?? { key, forwarder, nodeId: Buffer.from(hex, 'hex') };
+    const node = this.nodes.peerFromKey(key, (k) => this.inner.peerFromKey(k));
+    return node === 'plain' ? this.inner.peerFromKey(key) : node;
   }
 
   /** The medium's counters (frames and bytes as wrapped), plus this wrapper's drops and refusals. */
@@ -137,30 +192,9 @@ export class ForwarderTransport<P extends Peer = Peer> extends TransportBase<P |
   }
 
   private onInnerFrame(peer: P, frame: Buffer, broadcast: boolean): void {
-    const parts = decapsulate(frame);
-    if (parts === undefined) {
-      this.deliver(peer, frame, broadcast);
-      return;
-    }
-    if (parts === null) {
-      this.drop('malformed', { peer: peer.key, head: frame.subarray(0, 8).toString('hex') }, 'forwarder: malformed encapsulation dropped');
-      return;
-    }
-    const key = peer.key + SEPARATOR + frame.toString('hex', 3, frame[0]);
-    let node = this.nodes.get(key);
-    if (node === undefined) {
-      if (this.nodes.size >= MAX_NODES) this.nodes.delete(this.nodes.keys().next().value!);
-      // A copy: peers live as long as sessions, frames should not.
-      node = { key, forwarder: peer, nodeId: Buffer.from(parts.nodeId) };
-      this.nodes.set(key, node);
-    } else {
-      // The forwarder's own peer object may be new each time (UDP); keep the latest.
-      node.forwarder = peer;
-    }
-    this.deliver(node, parts.message, broadcast);
+    const u = this.nodes.unwrap(peer, frame);
+    if (u.kind === 'plain') this.deliver(peer, frame, broadcast);
+    else if (u.kind === 'forwarded') this.deliver(u.peer, u.message, broadcast);
+    else this.drop('malformed', { peer: peer.key, head: frame.subarray(0, 8).toString('hex') }, 'forwarder: malformed encapsulation dropped');
   }
-}
-
-function isForwarded<P extends Peer>(peer: P | ForwardedPeer<P>): peer is ForwardedPeer<P> {
-  return 'forwarder' in peer && 'nodeId' in peer;
 }

@@ -20,12 +20,22 @@ export {
   type TransportDeps,
   type UdpTransportConfig,
 } from './factory.js';
-export { UdpTransport, udpPeer, type UdpOptions, type UdpAdvertiseOptions, type UdpPeer } from './udp.js';
-export { SlipSerialTransport, type SlipSerialOptions, type SerialPeer, type SerialCommonOptions } from './serial.js';
+export { UdpTransport, udpPeer, type UdpOptions, type UdpAdvertiseOptions, type UdpPeer, type UdpSource } from './udp.js';
+export {
+  RawSerialTransport,
+  RAW_IDLE_GAP_MS,
+  SlipSerialTransport,
+  type RawSerialOptions,
+  type SlipSerialOptions,
+  type SerialPeer,
+  type SerialCommonOptions,
+} from './serial.js';
+export { RawDecoder } from './raw.js';
 export type { SerialLinkOptions } from './serial-link.js';
 export { XBeeTransport, type XBeeOptions, type XBeePeer } from './xbee.js';
 export {
   ForwarderTransport,
+  ForwardedNodes,
   encapsulate,
   decapsulate,
   type ForwardedPeer,

@@ -14,7 +14,8 @@ export const noopLogger: Logger = { warn: noop, info: noop, debug: noop };
 /**
  * Warnings a noisy line can repeat thousands of times a second (garbage, bad checksums) go
  * through this: the first of each key is logged at once, the rest are counted and reported as
- * `suppressed` on the next line allowed for that key, at most one per `intervalMs`.
+ * `suppressed` on the next line allowed for that key, at most one per `intervalMs`. `info` is
+ * the same throttle for drops that are a policy, not a fault (a frame kind refused by config).
  */
 export class RateLimitedWarn {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
@@ -26,6 +27,14 @@ export class RateLimitedWarn {
   ) {}
 
   warn(key: string, obj: object, msg: string): void {
+    this.log('warn', key, obj, msg);
+  }
+
+  info(key: string, obj: object, msg: string): void {
+    this.log('info', key, obj, msg);
+  }
+
+  private log(level: 'warn' | 'info', key: string, obj: object, msg: string): void {
     const t = this.now();
     const entry = this.last.get(key);
     if (entry !== undefined && t - entry.at < this.intervalMs) {
@@ -34,6 +43,6 @@ export class RateLimitedWarn {
     }
     const suppressed = entry?.suppressed ?? 0;
     this.last.set(key, { at: t, suppressed: 0 });
-    this.logger.warn(suppressed > 0 ? { ...obj, suppressed } : obj, msg);
+    this.logger[level](suppressed > 0 ? { ...obj, suppressed } : obj, msg);
   }
 }

@@ -101,7 +101,7 @@ export type DropReason =
   | 'truncated'
   /** a frame with a broken structure: bad escape, length field that disagrees, bad encapsulation */
   | 'malformed'
-  /** a well-formed frame of a kind this gateway does not use (e.g. an XBee AT response) */
+  /** a well-formed frame of a kind this gateway does not use (an XBee AT response), or refused by config (0xFE with `"forwarder": false`) */
   | 'unsupported';
 
 export const DROP_REASONS: readonly DropReason[] = [
@@ -136,7 +136,10 @@ export interface TransportStats {
 export interface Transport<P extends Peer = Peer> {
   /** for logs and metrics, e.g. `udp:0.0.0.0:1884`, `serial:/dev/ttyUSB0` */
   readonly name: string;
-  /** largest MQTT-SN message, in bytes, that this medium carries; larger frames are rejected */
+  /**
+   * Largest MQTT-SN message, in bytes, that this medium carries: larger sends are rejected. Stream
+   * media (serial) also drop larger incoming frames; UDP takes any datagram that arrived whole.
+   */
   readonly maxFrameSize: number;
   readonly state: TransportState;
   /**

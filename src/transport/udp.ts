@@ -4,6 +4,7 @@ import type { RemoteInfo } from 'node:dgram';
 import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
 import { TransportError, TransportErrorCode } from '../errors.js';
 import { TransportBase, type BaseOptions } from './base.js';
+import { encapsulate, ForwardedNodes, isEncapsulated, isForwarded, type ForwardedPeer } from './forwarder.js';
 import type { Peer } from './types.js';
 
 export interface UdpPeer extends Peer {
@@ -48,11 +49,18 @@ export interface UdpOptions extends BaseOptions {
    */
   ipv6Only?: boolean;
   /**
-   * Largest datagram accepted and sent; default the UDP maximum: 65507 bytes over IPv4 (and for
-   * a host name), 65527 over IPv6. One datagram is one MQTT-SN message; larger ones are dropped
-   * or rejected.
+   * Largest datagram sent; default the UDP maximum: 65507 bytes over IPv4 (and for a host name),
+   * 65527 over IPv6. Larger sends are rejected, never truncated. Datagrams received are taken
+   * whatever their size: one that arrived is whole (the kernel delivers no partial datagram), and
+   * refusing it would only leave its sender waiting for an answer that never comes.
    */
   maxFrameSize?: number;
+  /**
+   * Unwrap forwarder encapsulation (0xFE, MQTT-SN.md §2.7): each node behind a forwarder becomes
+   * a peer of its own (`udp:<forwarder>/fwd:<node id hex>`) and is answered wrapped again.
+   * Default true; false drops encapsulated datagrams, counted as `unsupported` and logged at info.
+   */
+  forwarder?: boolean;
   /** without it, `broadcast()` rejects with `MQTTSN_ERR_BROADCAST_UNSUPPORTED` */
   advertise?: UdpAdvertiseOptions;
   /**
@@ -68,14 +76,21 @@ export interface UdpOptions extends BaseOptions {
 const UDP_MAX_V4 = 65507;
 const UDP_MAX_V6 = 65527;
 
+/** Who a UDP frame came from: a client at its own address, or a node behind a forwarder. */
+export type UdpSource = UdpPeer | ForwardedPeer<UdpPeer>;
+
 /**
  * MQTT-SN over UDP (IPv4 or IPv6): one datagram, one message; replies go to the sender's
- * address and port. dgram-as-promised handles the lifecycle (bind, close); the per-datagram path
- * uses the plain `node:dgram` socket underneath, with no promise or listener churn per packet.
+ * address and port. Forwarder encapsulation is unwrapped here (not by a decorator) so that any
+ * UDP port serves forwarders as well as clients. dgram-as-promised handles the lifecycle (bind,
+ * close); the per-datagram path uses the plain `node:dgram` socket underneath, with no promise or
+ * listener churn per packet.
  */
-export class UdpTransport extends TransportBase<UdpPeer> {
+export class UdpTransport extends TransportBase<UdpSource> {
   readonly name: string;
   readonly maxFrameSize: number;
+  private readonly acceptForwarded: boolean;
+  private readonly nodes = new ForwardedNodes<UdpPeer>();
   /** IP family of the socket; 0 until a host name has been resolved */
   private family: 0 | 4 | 6;
   private sap: SocketAsPromised | undefined;
@@ -86,6 +101,7 @@ export class UdpTransport extends TransportBase<UdpPeer> {
     this.family = ipFamily(options.host);
     this.name = `udp:${this.family === 6 ? `[${options.host}]` : options.host}:${options.port}`;
     this.maxFrameSize = options.maxFrameSize ?? (this.family === 6 ? UDP_MAX_V6 : UDP_MAX_V4);
+    this.acceptForwarded = options.forwarder ?? true;
   }
 
   /** The bound address; useful with port 0. */
@@ -169,7 +185,14 @@ export class UdpTransport extends TransportBase<UdpPeer> {
     this.setState('closed');
   }
 
-  send(peer: UdpPeer, frame: Buffer): Promise<void> {
+  send(peer: UdpSource, frame: Buffer): Promise<void> {
+    if (isForwarded(peer)) {
+      const to = peer.forwarder;
+      // Checked before wrapping so that the log names the client's frame, not the wrapped one.
+      const tooBig = this.checkSize(frame, this.maxFrameSize - 3 - peer.nodeId.length);
+      if (tooBig) return Promise.reject(tooBig);
+      return this.sendTo(encapsulate(peer.nodeId, frame), to.port, to.address);
+    }
     if (typeof peer.address !== 'string' || typeof peer.port !== 'number') {
       return Promise.reject(this.sendError(TransportErrorCode.UNKNOWN_PEER, `peer ${peer.key} is not a UDP peer`));
     }
@@ -185,7 +208,12 @@ export class UdpTransport extends TransportBase<UdpPeer> {
     return this.sendTo(frame, b.port, b.address);
   }
 
-  peerFromKey(key: string): UdpPeer | undefined {
+  peerFromKey(key: string): UdpSource | undefined {
+    const node = this.nodes.peerFromKey(key, (k) => this.directPeerFromKey(k));
+    return node === 'plain' ? this.directPeerFromKey(key) : node;
+  }
+
+  private directPeerFromKey(key: string): UdpPeer | undefined {
     const m = /^udp:(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(key);
     if (!m) return undefined;
     const address = m[1] ?? m[2]!;
@@ -220,16 +248,28 @@ export class UdpTransport extends TransportBase<UdpPeer> {
 
   // Each datagram arrives in a fresh Buffer from node:dgram, so it is handed on without a copy.
   private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    if (msg.length > this.maxFrameSize || msg.length === 0) {
-      this.drop(
-        msg.length === 0 ? 'malformed' : 'oversize',
-        { from: `${rinfo.address}:${rinfo.port}`, size: msg.length, limit: this.maxFrameSize },
-        msg.length === 0 ? 'UDP: empty datagram dropped' : `UDP: datagram of ${msg.length} bytes over the ${this.maxFrameSize}-byte limit dropped`,
-      );
+    if (msg.length === 0) {
+      this.drop('malformed', { from: `${rinfo.address}:${rinfo.port}` }, 'UDP: empty datagram dropped');
       return;
     }
     const key = rinfo.family === 'IPv6' ? `udp:[${rinfo.address}]:${rinfo.port}` : `udp:${rinfo.address}:${rinfo.port}`;
-    this.deliver({ key, address: rinfo.address, port: rinfo.port }, msg, false);
+    const peer: UdpPeer = { key, address: rinfo.address, port: rinfo.port };
+    if (!isEncapsulated(msg)) {
+      this.deliver(peer, msg, false);
+      return;
+    }
+    if (!this.acceptForwarded) {
+      this.drop(
+        'unsupported',
+        { from: `${rinfo.address}:${rinfo.port}`, head: msg.subarray(0, 8).toString('hex') },
+        'UDP: forwarder-encapsulated datagram refused ("forwarder": false on this transport)',
+        'info',
+      );
+      return;
+    }
+    const u = this.nodes.unwrap(peer, msg);
+    if (u.kind === 'forwarded') this.deliver(u.peer, u.message, false, msg.length);
+    else this.drop('malformed', { from: `${rinfo.address}:${rinfo.port}`, head: msg.subarray(0, 8).toString('hex') }, 'UDP: malformed forwarder encapsulation dropped');
   };
 
   private setUpBroadcast(sap: SocketAsPromised, b: UdpAdvertiseOptions): void {

@@ -143,6 +143,7 @@ export class XBeeTransport extends SerialTransportBase<XBeePeer> {
       case FrameType.EXPLICIT_RX:
         this.drop('unsupported', { frameType: fd[0] }, 'XBee: explicit Rx (0x91) frame ignored; set the module to AO=0');
         return;
+      case undefined: // an empty frame
       default:
         this.drop('unsupported', { frameType: fd[0] }, 'XBee: API frame type not used by the gateway ignored');
     }
@@ -169,6 +170,7 @@ export class XBeeTransport extends SerialTransportBase<XBeePeer> {
     } else {
       peer.addr16 = addr16;
     }
+    if (this.refused(data, key)) return;
     // §2.5: option 0x02 is how SEARCHGW and broadcast GWINFO arrive.
     this.deliver(peer, data, (fd[11]! & RX_OPT_BROADCAST) !== 0);
   }

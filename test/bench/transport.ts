@@ -3,14 +3,16 @@
  * medium, so the ratio is the cost of the adapter itself:
  * - UDP: MQTT-SN frames received and answered through `UdpTransport` on loopback, against a
  *   plain `node:dgram` echo socket; a client keeps a window of datagrams in flight.
- * - SLIP: frames received through `SlipSerialTransport` from a socat pty pair, against the same
- *   bytes pumped through the same kind of pty into a raw `SerialPort`, counted as frames.
+ * - SLIP and raw: frames received through `SlipSerialTransport` / `RawSerialTransport` from a
+ *   socat pty pair, against the same bytes pumped through the same kind of pty into a raw
+ *   `SerialPort`, counted as frames.
  * Every run is bounded in count and in time; the best of two rounds is kept.
  */
 import dgram from 'node:dgram';
 import { pathToFileURL } from 'node:url';
 import { SerialPort } from 'serialport';
-import { SlipSerialTransport } from '../../src/transport/serial.js';
+import { RawSerialTransport, SlipSerialTransport } from '../../src/transport/serial.js';
+import type { Transport } from '../../src/transport/types.js';
 import { slipEncode } from '../../src/transport/slip.js';
 import { UdpTransport } from '../../src/transport/udp.js';
 import { closePort, openPort, ptyPair, publish, sleep } from '../transport/helpers.js';
@@ -98,8 +100,8 @@ async function udpBench(): Promise<Row> {
  * Frames per second from the far end of the pty to whatever counts them at the near end:
  * `count()` returns frames seen so far.
  */
-async function pumpRate(far: SerialPort, count: () => number): Promise<number> {
-  const batch = Buffer.concat(Array.from({ length: SLIP_BATCH }, () => slipEncode(FRAME, false)));
+async function pumpRate(far: SerialPort, wire: Buffer, count: () => number): Promise<number> {
+  const batch = Buffer.concat(Array.from({ length: SLIP_BATCH }, () => wire));
   const start = performance.now();
   const deadline = start + ROUND_MS;
   let sent = 0;
@@ -113,10 +115,11 @@ async function pumpRate(far: SerialPort, count: () => number): Promise<number> {
   return (count() * 1000) / (performance.now() - start);
 }
 
-async function slipBench(): Promise<Row> {
+/** Frames of one line framing (`wire` is FRAME as that framing puts it on the line) through the adapter `make` builds. */
+async function lineBench(name: string, wire: Buffer, make: (path: string) => Transport): Promise<Row> {
   const pty = ptyPair();
   await pty.start();
-  const perFrame = slipEncode(FRAME, false).length;
+  const perFrame = wire.length;
   let base = 0;
   let ours = 0;
   try {
@@ -129,19 +132,19 @@ async function slipBench(): Promise<Row> {
         near.on('data', (c: Buffer) => {
           bytes += c.length;
         });
-        base = Math.max(base, await pumpRate(far, () => Math.floor(bytes / perFrame)));
+        base = Math.max(base, await pumpRate(far, wire, () => Math.floor(bytes / perFrame)));
         await closePort(near);
         await closePort(far);
       }
       {
-        const t = new SlipSerialTransport({ path: pty.a, baudRate: 115200, checkLength: true });
+        const t = make(pty.a);
         let frames = 0;
         t.on('frame', () => {
           frames++;
         });
         await t.open();
         const far = await openPort(pty.b);
-        ours = Math.max(ours, await pumpRate(far, () => frames));
+        ours = Math.max(ours, await pumpRate(far, wire, () => frames));
         await t.close();
         await closePort(far);
       }
@@ -152,7 +155,7 @@ async function slipBench(): Promise<Row> {
     await pty.dispose();
   }
   return {
-    name: 'SLIP: PUBLISH frames received over a pty pair',
+    name,
     opsPerSec: ours,
     baseline: 'raw pty byte pump (same bytes)',
     baselineOps: base,
@@ -161,7 +164,11 @@ async function slipBench(): Promise<Row> {
 }
 
 export async function runTransportBench(): Promise<Row[]> {
-  return [await udpBench(), await slipBench()];
+  return [
+    await udpBench(),
+    await lineBench('SLIP: PUBLISH frames received over a pty pair', slipEncode(FRAME, false), (path) => new SlipSerialTransport({ path, baudRate: 115200, checkLength: true })),
+    await lineBench('raw: bare PUBLISH frames received over a pty pair', FRAME, (path) => new RawSerialTransport({ path, baudRate: 115200 })),
+  ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

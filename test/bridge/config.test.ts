@@ -47,6 +47,7 @@ describe('config: upstream', () => {
       keepAlive: 60,
       cleanSession: true,
       connectTimeoutMs: 30_000,
+      maxPacketBytes: 1024 * 1024,
       reconnect: { initialMs: 1000, maxMs: 60_000 },
     };
     assert.deepEqual(u, expected);

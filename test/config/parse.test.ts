@@ -68,10 +68,10 @@ describe('config: defaults', () => {
     const config = parseConfig({ transports: [{ type: 'udp' }] });
     const expected: GatewayConfig = {
       gatewayId: 1,
-      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
+      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
-      broker: { listen: [{ host: '127.0.0.1', port: 1883 }] },
+      broker: { listen: [{ host: '127.0.0.1', port: 1883 }], maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 },
       limits: {
         maxSessions: 100_000,
         maxPendingConnects: 1000,
@@ -112,6 +112,8 @@ describe('config: defaults', () => {
         { type: 'serial', path: '/dev/ttyUSB0' },
         { type: 'serial', path: '/dev/ttyUSB1', framing: 'xbee-api2' },
         { type: 'serial', path: '/dev/ttyUSB2', framing: 'xbee-api1', maxFrameSize: 100 },
+        { type: 'serial', path: '/dev/ttyACM0', framing: 'raw' },
+        { type: 'serial', path: '/dev/ttyACM1', framing: 'raw', partialFrameTimeoutMs: 40 },
       ),
     );
     assert.deepEqual(config.transports[0], {
@@ -121,10 +123,13 @@ describe('config: defaults', () => {
       framing: 'slip',
       forwarder: false,
       maxFrameSize: 1024,
+      partialFrameTimeoutMs: 500,
       reconnect: { initialMs: 500, maxMs: 30_000 },
     });
     assert.equal(config.transports[1]?.maxFrameSize, 84);
     assert.equal(config.transports[2]?.maxFrameSize, 100);
+    // raw: bare frames need a short idle gap to get back in step after noise
+    assert.deepEqual(config.transports.slice(3).map((t) => t.type === 'serial' && [t.maxFrameSize, t.partialFrameTimeoutMs]), [[1024, 100], [1024, 40]]);
   });
 
   it('keeps an advertise target, with its default port', () => {
@@ -141,7 +146,7 @@ describe('config: defaults', () => {
 
   it('defaultConfig() is one UDP transport on the loopback, fresh on every call', () => {
     const a = defaultConfig();
-    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: false, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
+    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
     a.limits.maxSessions = 1;
     assert.equal(defaultConfig().limits.maxSessions, 100_000);
   });
@@ -204,6 +209,15 @@ describe('config: each kind of mistake', () => {
     ['udp under the IPv6 wildcard', withTransports(udp({ host: '::' }), udp({ host: '::1' })), 'transports[1]', C.DUPLICATE_ADDRESS],
     ['one serial device twice', withTransports({ type: 'serial', path: '/dev/ttyUSB0' }, { type: 'serial', path: '/dev/ttyUSB0' }), 'transports[1].path', C.DUPLICATE_ADDRESS],
     ['two listeners on one address', { transports: [udp()], broker: { listen: [{}, { port: 1883 }] } }, 'broker.listen[1]', C.DUPLICATE_ADDRESS],
+    ['listener packets over MQTT\'s own limit', { transports: [udp()], broker: { maxPacketBytes: 2 ** 29 } }, 'broker.maxPacketBytes', C.OUT_OF_RANGE],
+    [
+      'upstream packet cap below a CONNACK and a topic',
+      { transports: [udp()], upstream: { url: 'mqtt://broker', clientId: 'gw', topics: [{ pattern: '#' }], maxPacketBytes: 100 } },
+      'upstream.maxPacketBytes',
+      C.OUT_OF_RANGE,
+    ],
+    ['listener without connections', { transports: [udp()], broker: { maxConnections: 0 } }, 'broker.maxConnections', C.OUT_OF_RANGE],
+    ['listener CONNECT wait not an integer', { transports: [udp()], broker: { connectTimeoutMs: 1.5 } }, 'broker.connectTimeoutMs', C.INVALID_TYPE],
     ['predefined id 0', { transports: [udp()], predefinedTopics: { '0': 'a' } }, 'predefinedTopics["0"]', C.TOPIC_ID_OUT_OF_RANGE],
     ['predefined id 65535', { transports: [udp()], predefinedTopics: { '65535': 'a' } }, 'predefinedTopics["65535"]', C.TOPIC_ID_OUT_OF_RANGE],
     ['predefined id 70000', { transports: [udp()], predefinedTopics: { '70000': 'a' } }, 'predefinedTopics["70000"]', C.TOPIC_ID_OUT_OF_RANGE],

@@ -5,7 +5,9 @@
  * store, no retries beyond one: enough for end-to-end behaviour of nodes, and swappable for the
  * real gateway in contract tests.
  */
+import { systemClock } from '../../src/clock.js';
 import { encode, type Packet, type PublishTopic, type QoS, type SubQoS } from '../../src/codec/index.js';
+import { Waitress } from '../../src/waitress.js';
 import { ScriptedGateway, type Received } from './scripted-gateway.js';
 
 interface Addr {
@@ -69,13 +71,22 @@ export class MiniGateway {
   /** publishes accepted from clients, by QoS */
   readonly accepted = { '-1': 0, '0': 0, '1': 0, '2': 0 };
   delivered = 0;
-  #waiters = new Map<string, (p: Packet) => void>();
+  /** deliveries and REGISTERs waiting for the client's ack, one retransmission each */
+  #waitress: Waitress<Packet, Received, { session: Session; answer: string }>;
 
   private constructor(gw: ScriptedGateway, o: MiniGatewayOptions) {
     this.gw = gw;
     this.gwId = o.gwId ?? 1;
     this.predefined = new Map(Object.entries(o.predefined ?? {}).map(([k, v]) => [Number(k), v]));
     this.retryMs = o.retryMs ?? 500;
+    this.#waitress = new Waitress({
+      clock: systemClock,
+      retryMs: this.retryMs,
+      maxRetries: 1,
+      // Read at each send: a client that reconnected from a new port gets the retransmission there.
+      send: (p, r) => this.#send(r.tag.session.peer, p),
+      timeoutError: (r) => new Error(`no ${r.tag.answer}`),
+    });
     gw.auto = (r) => {
       this.#handle(r);
       return true;
@@ -145,7 +156,7 @@ export class MiniGateway {
       case 'PUBREC':
       case 'PUBCOMP':
       case 'REGACK':
-        this.#waiters.get(`${r.peer}:${p.type}:${p.msgId}`)?.(p);
+        this.#waitress.offer(r);
         return;
       default:
         break;
@@ -345,28 +356,13 @@ export class MiniGateway {
   }
 
   /** Sends and waits for the answer; one retransmission (DUP=1 for PUBLISH) after `retryMs`. */
-  #request(s: Session, p: Packet, answer: string, msgId: number): Promise<Packet> {
+  #request(s: Session, p: Packet, answer: Packet['type'], msgId: number): Promise<Received> {
     const peerKey = `${s.peer.address}:${s.peer.port}`;
-    const key = `${peerKey}:${answer}:${msgId}`;
-    return new Promise((resolve, reject) => {
-      let tries = 0;
-      let timer: NodeJS.Timeout;
-      const fire = (): void => {
-        if (tries++ > 1) {
-          this.#waiters.delete(key);
-          reject(new Error(`no ${answer}`));
-          return;
-        }
-        this.#send(s.peer, tries > 1 && p.type === 'PUBLISH' ? { ...p, dup: true } : p);
-        timer = setTimeout(fire, this.retryMs);
-        timer.unref();
-      };
-      this.#waiters.set(key, (a) => {
-        clearTimeout(timer);
-        this.#waiters.delete(key);
-        resolve(a);
-      });
-      fire();
+    return this.#waitress.wait({
+      tag: { session: s, answer },
+      frame: p,
+      retransmit: () => (p.type === 'PUBLISH' ? { ...p, dup: true } : p),
+      match: (r) => r.peer === peerKey && r.packet.type === answer && 'msgId' in r.packet && r.packet.msgId === msgId,
     });
   }
 }

@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, DecodeError, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
+import type { BrokerMessage } from '../../src/broker/types.js';
 import { createGateway, parseConfig, type RunningGateway } from '../../src/index.js';
 import { recordingLogger } from '../gateway/harness.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
@@ -23,6 +24,8 @@ export interface ShippedGateway {
   udpPort: number;
   /** what the gateway logged at info and above */
   lines: ReturnType<typeof recordingLogger>['lines'];
+  /** every message that reached the broker core */
+  published: BrokerMessage[];
   close(): Promise<void>;
 }
 
@@ -30,11 +33,10 @@ export interface ShippedGateway {
  * Starts the shipped config with its ports replaced by free ones and its store file in a temp
  * folder. `change` edits the parsed JSON first; a test that uses it says why.
  */
-export async function startShipped(change: (json: Record<string, unknown>) => void = () => undefined): Promise<ShippedGateway> {
-  const json = JSON.parse(await readFile(SHIPPED, 'utf8')) as {
-    transports: Array<{ port: number }>;
-    broker: { listen: Array<{ port: number }> };
-  } & Record<string, unknown>;
+export type ShippedJson = { transports: Array<Record<string, unknown>>; broker: { listen: Array<{ port: number }> } } & Record<string, unknown>;
+
+export async function startShipped(change: (json: ShippedJson) => void = () => undefined): Promise<ShippedGateway> {
+  const json = JSON.parse(await readFile(SHIPPED, 'utf8')) as ShippedJson;
   assert.equal(json.transports.length, 1, 'the shipped config has one UDP transport');
   const udpPort = await freeUdpPort();
   json.transports[0]!.port = udpPort;
@@ -44,11 +46,15 @@ export async function startShipped(change: (json: Record<string, unknown>) => vo
   const config = parseConfig(json, 'gateway.config.json', dir);
   const { logger, lines } = recordingLogger();
   const running = await createGateway(config, { logger });
+  const published: BrokerMessage[] = [];
+  const off = await running.broker.subscribe('#', (m) => void published.push(m));
   return {
     running,
     udpPort,
     lines,
+    published,
     close: async () => {
+      await off();
       await running.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -7,22 +7,21 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/index.js';
 import { drain, type DrainableGateway } from '../../src/gateway/drain.js';
 import { createGateway, type RunningGateway } from '../../src/index.js';
-import type { Transport } from '../../src/transport/types.js';
 import { expectNothing, until } from '../helpers/wait.js';
 import { freeTcpPort, freeUdpPort, SnClient } from '../integration/gateway-process.js';
 
 /**
- * `gateway` as the drain sees it, counting the gates it attaches: once there is one per
- * transport, new work is refused (the moment a test must wait for, instead of a fixed delay).
+ * `gateway` as the drain sees it, telling when it has begun draining: from then on new work is
+ * refused (the moment a test must wait for, instead of a fixed delay).
  */
-function watchedGateway(gateway: RunningGateway['gateway']): { view: DrainableGateway; gates: () => number } {
-  let gates = 0;
+function watchedGateway(gateway: RunningGateway['gateway']): { view: DrainableGateway; draining: () => boolean } {
+  let draining = false;
   const view: DrainableGateway = new Proxy(gateway, {
     get(target, key) {
-      if (key === 'attach') {
-        return (t: Transport): void => {
-          target.attach(t);
-          gates++;
+      if (key === 'startDraining') {
+        return async (): Promise<void> => {
+          await target.startDraining();
+          draining = true;
         };
       }
       const v: unknown = Reflect.get(target, key);
@@ -30,7 +29,7 @@ function watchedGateway(gateway: RunningGateway['gateway']): { view: DrainableGa
       return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { view, gates: () => gates };
+  return { view, draining: () => draining };
 }
 
 describe('observability: drain', () => {
@@ -61,7 +60,7 @@ describe('observability: drain', () => {
 
   it('returns at once when nothing is under way', async () => {
     const { running } = await setup();
-    const r = await drain(running.gateway, running.transports, { graceMs: 60_000 });
+    const r = await drain(running.gateway, { graceMs: 60_000 });
     assert.equal(r.settled, true);
     assert.equal(r.flushed, true, 'nothing was left unwritten');
     assert.ok(r.waitedMs < 60_000, `returned before the grace period ran out (${r.waitedMs} ms)`);
@@ -77,10 +76,10 @@ describe('observability: drain', () => {
     c.send(q2);
     await c.next('PUBREC');
 
-    const { view, gates } = watchedGateway(running.gateway);
+    const { view, draining } = watchedGateway(running.gateway);
     // The grace period only bounds the test: the handshake below finishes it.
-    const drained = drain(view, running.transports, { graceMs: 60_000, pollMs: 10 });
-    await until(() => gates() === running.transports.length, 5000, 'the drain gate');
+    const drained = drain(view, { graceMs: 60_000, pollMs: 10 });
+    await until(draining, 5000, 'the drain begun');
 
     // New work: a QoS 1 PUBLISH, a SUBSCRIBE, a CONNECT from someone else, a wake-up.
     c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, msgId: 8, payload: Buffer.from('y'), topicIdType: 'normal', topicId });
@@ -128,7 +127,7 @@ describe('observability: drain', () => {
     const { topicId } = await c.next('REGACK');
     c.send({ type: 'PUBLISH', dup: false, qos: 2, retain: false, msgId: 3, payload: Buffer.from('z'), topicIdType: 'normal', topicId });
     await c.next('PUBREC');
-    const r = await drain(running.gateway, running.transports, { graceMs: 200, pollMs: 20 });
+    const r = await drain(running.gateway, { graceMs: 200, pollMs: 20 });
     assert.equal(r.settled, false);
     assert.equal(r.awaitingPubrel, 1);
     // Only the lower bound: it waited the grace period out (a busy machine makes it later, not earlier).
@@ -144,10 +143,10 @@ describe('observability: drain', () => {
     c.send({ type: 'PUBLISH', dup: false, qos: 2, retain: false, msgId: 3, payload: Buffer.from('z'), topicIdType: 'normal', topicId });
     await c.next('PUBREC');
     const hurry = new AbortController();
-    const { view, gates } = watchedGateway(running.gateway);
-    const drained = drain(view, running.transports, { graceMs: 60_000, signal: hurry.signal });
+    const { view, draining } = watchedGateway(running.gateway);
+    const drained = drain(view, { graceMs: 60_000, signal: hurry.signal });
     // Abort once it waits for the QoS 2 handshake that will not finish.
-    await until(() => gates() === running.transports.length, 5000, 'the drain gate');
+    await until(draining, 5000, 'the drain begun');
     hurry.abort();
     const r = await drained;
     assert.equal(r.settled, false);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createTransport, type TransportConfig } from '../../src/transport/factory.js';
 import { ForwarderTransport, encapsulate } from '../../src/transport/forwarder.js';
 import { MemoryTransport, type MemoryPeer } from '../../src/transport/memory.js';
-import { SlipSerialTransport } from '../../src/transport/serial.js';
+import { RawSerialTransport, SlipSerialTransport } from '../../src/transport/serial.js';
 import { UdpTransport } from '../../src/transport/udp.js';
 import { XBeeTransport } from '../../src/transport/xbee.js';
 import { RateLimitedWarn } from '../../src/transport/log.js';
@@ -27,6 +27,16 @@ describe('createTransport', () => {
       assert.equal(t.maxFrameSize, max);
       assert.equal(t.state, 'closed');
     }
+  });
+
+  it('builds the raw serial adapter for "framing": "raw"', () => {
+    const t = createTransport({ type: 'serial', path: '/dev/ttyACM0', baudRate: 9600, framing: 'raw' });
+    assert.ok(t instanceof RawSerialTransport);
+    assert.equal(t.maxFrameSize, 1024);
+  });
+
+  it('leaves UDP unwrapped: it unwraps forwarder encapsulation by itself', () => {
+    assert.ok(createTransport({ type: 'udp', host: '127.0.0.1', port: 0, forwarder: true }) instanceof UdpTransport);
   });
 
   it('wraps the adapter in forwarder encapsulation when "forwarder": true', async () => {
@@ -67,5 +77,16 @@ describe('rate-limited warnings', () => {
       { obj: {}, msg: 'checksum' },
       { obj: { i: 9, suppressed: 4 }, msg: 'noise' },
     ]);
+  });
+
+  it('throttles info lines the same way, for drops the config asked for', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const logger = { warn: () => {}, info: (obj: object, msg: string) => lines.push(`${msg} ${JSON.stringify(obj)}`), debug: () => {} };
+    const w = new RateLimitedWarn(logger, 1000, () => now);
+    for (let i = 0; i < 3; i++) w.info('unsupported', {}, 'refused');
+    now = 1000;
+    w.info('unsupported', {}, 'refused');
+    assert.deepEqual(lines, ['refused {}', 'refused {"suppressed":2}']);
   });
 });

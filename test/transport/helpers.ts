@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import type { StreamDecoder } from '../../src/transport/slip.js';
+import type { Transport } from '../../src/transport/types.js';
 import { createApiDecoder, encodeApiFrame, type ApiMode } from '../../src/transport/xbee-api.js';
 
 export interface PtyPair {
@@ -67,6 +68,54 @@ export function ptyPair(): PtyPair {
     },
   };
   return pair;
+}
+
+/**
+ * A line adapter on one end of a fresh pty pair and the test's far side on the other, opened;
+ * `frames` holds what the adapter delivers. `dispose` closes all three.
+ */
+export async function lineOnPty<T extends Transport, F extends { port: SerialPort }>(make: (path: string) => T, openFar: (path: string) => Promise<F>) {
+  const pty = ptyPair();
+  await pty.start();
+  const t = make(pty.a);
+  const frames = new Queue<Buffer>();
+  t.on('frame', (_p, f) => frames.push(f));
+  await t.open();
+  const far = await openFar(pty.b);
+  return {
+    pty,
+    t,
+    far,
+    frames,
+    dispose: async (): Promise<void> => {
+      await t.close();
+      await closePort(far.port);
+      await pty.dispose();
+    },
+  };
+}
+
+/**
+ * Splits a byte stream into MQTT-SN messages by their Length (MQTT-SN.md §1.1), as a device or
+ * mqtt-sn-serial-bridge reads a raw line; independent of the adapter's own de-framer.
+ */
+export function lengthReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let held = Buffer.alloc(0);
+  return (chunk) => {
+    held = Buffer.concat([held, chunk]);
+    for (;;) {
+      if (held.length < 1) return;
+      let n = held[0]!;
+      if (n === 0x01) {
+        if (held.length < 3) return;
+        n = held.readUInt16BE(1);
+      }
+      if (n < 2) throw new Error(`the far end got a bad Length: ${held.toString('hex')}`);
+      if (held.length < n) return;
+      onFrame(Buffer.from(held.subarray(0, n)));
+      held = held.subarray(n);
+    }
+  };
 }
 
 /** Opens a path with the real serialport binding. */

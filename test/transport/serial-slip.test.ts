@@ -11,8 +11,8 @@ import { TransportError, TransportErrorCode } from '../../src/errors.js';
 import { SlipSerialTransport, type SlipSerialOptions } from '../../src/transport/serial.js';
 import { UdpTransport, udpPeer } from '../../src/transport/udp.js';
 import type { StatusEvent } from '../../src/transport/types.js';
-import { transportConformance, type Harness } from './conformance.js';
-import { closePort, hex, nasty, openPort, PINGREQ, publish, ptyPair, Queue, sleep, until, vectors, writePort, type PtyPair } from './helpers.js';
+import { lineHarness, transportConformance, type Harness } from './conformance.js';
+import { closePort, hex, lineOnPty, nasty, openPort, PINGREQ, publish, ptyPair, Queue, sleep, until, vectors, writePort, type PtyPair } from './helpers.js';
 
 /** The test writer: serialport's reference SLIP encoder and decoder on the far end. */
 interface Far {
@@ -60,38 +60,13 @@ function capture() {
 
 const fast = { initialMs: 40, maxMs: 160 };
 
-async function setUp(options: Partial<SlipSerialOptions> = {}) {
-  const pty = ptyPair();
-  await pty.start();
-  const t = new SlipSerialTransport({ path: pty.a, baudRate: 115200, presenceCheckMs: 50, reconnect: fast, ...options });
-  const frames = new Queue<Buffer>();
-  t.on('frame', (_p, f) => frames.push(f));
-  await t.open();
-  const far = await openFar(pty.b);
-  return {
-    pty,
-    t,
-    far,
-    frames,
-    dispose: async () => {
-      await t.close();
-      await closePort(far.port);
-      await pty.dispose();
-    },
-  };
+function setUp(options: Partial<SlipSerialOptions> = {}) {
+  return lineOnPty((path) => new SlipSerialTransport({ path, baudRate: 115200, presenceCheckMs: 50, reconnect: fast, ...options }), openFar);
 }
 
 transportConformance('serial SLIP over a pty', async (): Promise<Harness> => {
   const s = await setUp({ maxFrameSize: 100 });
-  return {
-    transport: s.t,
-    received: s.far.frames,
-    peerKey: `serial:${s.pty.a}`,
-    limit: 100,
-    canInjectOversize: true,
-    inject: (frame) => s.far.send(frame),
-    dispose: s.dispose,
-  };
+  return lineHarness(s, 100, (frame) => s.far.send(frame));
 });
 
 describe('serial SLIP adapter', () => {

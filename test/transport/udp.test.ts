@@ -3,10 +3,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { TransportError, TransportErrorCode } from '../../src/errors.js';
-import { UdpTransport, udpPeer, type UdpOptions } from '../../src/transport/udp.js';
+import { UdpTransport, udpPeer, type UdpOptions, type UdpSource } from '../../src/transport/udp.js';
 import type { Peer } from '../../src/transport/types.js';
 import { transportConformance, type Harness } from './conformance.js';
-import { nasty, PINGREQ, Queue } from './helpers.js';
+import { encapsulate } from '../../src/transport/forwarder.js';
+import { hex, nasty, PINGREQ, publish, Queue } from './helpers.js';
 
 async function bindRaw(host: string): Promise<dgram.Socket> {
   const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -30,6 +31,7 @@ async function udpHarness(host: string): Promise<Harness> {
     peerKey: host.includes(':') ? `udp:[${host}]:${rport}` : `udp:${host}:${rport}`,
     limit: 100,
     canInjectOversize: true,
+    acceptsOversizeIn: true,
     inject: (frame) =>
       new Promise((resolve, reject) => remote.send(frame, port, host, (err) => (err ? reject(err) : resolve()))),
     dispose: async () => {
@@ -128,6 +130,69 @@ describe('UDP adapter', () => {
     raw.send(PINGREQ, t.address().port, '127.0.0.1');
     assert.deepEqual(await frames.next(), PINGREQ);
     assert.equal(t.stats().dropped.malformed, 1);
+    await t.close();
+    await closeRaw(raw);
+  });
+
+  it('takes a datagram larger than maxFrameSize that arrived whole, and still refuses to send one', async () => {
+    const t = await opened({ host: '127.0.0.1', maxFrameSize: 1400 }); // the shipped config's limit
+    const frames = new Queue<Buffer>();
+    t.on('frame', (_p, f) => frames.push(f));
+    const raw = await bindRaw('127.0.0.1');
+    const big = publish(Buffer.alloc(2000, 0x57));
+    const largest = publish(Buffer.alloc(65507 - 9, 0x58)); // the IPv4 UDP maximum
+    assert.equal(largest.length, 65507);
+    raw.send(big, t.address().port, '127.0.0.1');
+    raw.send(largest, t.address().port, '127.0.0.1');
+    assert.deepEqual(await frames.next(), big);
+    assert.deepEqual(await frames.next(), largest);
+    assert.equal(t.stats().dropped.oversize, 0);
+    await assert.rejects(t.send(udpPeer('127.0.0.1', raw.address().port), big), isCode(TransportErrorCode.FRAME_TOO_LARGE));
+    await t.close();
+    await closeRaw(raw);
+  });
+
+  it('unwraps forwarder encapsulation by default: each node is a peer of its own, answered wrapped', async () => {
+    const t = await opened({ host: '127.0.0.1' });
+    const got = new Queue<{ peer: UdpSource; frame: Buffer }>();
+    t.on('frame', (peer, frame) => got.push({ peer, frame }));
+    const raw = await bindRaw('127.0.0.1');
+    const answers = new Queue<Buffer>();
+    raw.on('message', (m) => answers.push(m));
+    const from = `udp:127.0.0.1:${raw.address().port}`;
+    raw.send(encapsulate(hex('3141'), PINGREQ), t.address().port, '127.0.0.1');
+    raw.send(encapsulate(hex('3142'), nasty(1)), t.address().port, '127.0.0.1');
+    raw.send(PINGREQ, t.address().port, '127.0.0.1');
+    const a = await got.next();
+    const b = await got.next();
+    const c = await got.next();
+    assert.deepEqual([a.peer.key, b.peer.key, c.peer.key], [`${from}/fwd:3141`, `${from}/fwd:3142`, from]);
+    assert.deepEqual([a.frame, b.frame, c.frame], [PINGREQ, nasty(1), PINGREQ]);
+    // per-address limits see the forwarder's address, whatever node ids it makes up
+    assert.deepEqual([a.peer.address, b.peer.address], ['127.0.0.1', '127.0.0.1']);
+    await t.send(b.peer, hex('0217'));
+    assert.equal((await answers.next()).toString('hex'), '05fe0031420217');
+    // a restart finds the node again from its key
+    await t.send(t.peerFromKey(`${from}/fwd:3141`)!, hex('0217'));
+    assert.equal((await answers.next()).toString('hex'), '05fe0031410217');
+    assert.equal(t.stats().bytesIn, 5 + 2 + 5 + nasty(1).length + 2, 'bytes counted as received, wrapping included');
+    await t.close();
+    await closeRaw(raw);
+  });
+
+  it('with "forwarder": false refuses encapsulated datagrams: counted, logged at info with what was held back', async () => {
+    const infos: Array<Record<string, unknown>> = [];
+    const logger = { warn: () => {}, info: (o: object) => infos.push(o as Record<string, unknown>), debug: () => {} };
+    const t = await opened({ host: '127.0.0.1', forwarder: false, logger });
+    const frames = new Queue<Buffer>();
+    t.on('frame', (_p, f) => frames.push(f));
+    const raw = await bindRaw('127.0.0.1');
+    for (let i = 0; i < 3; i++) raw.send(encapsulate(hex('3141'), PINGREQ), t.address().port, '127.0.0.1');
+    raw.send(PINGREQ, t.address().port, '127.0.0.1');
+    assert.deepEqual(await frames.next(), PINGREQ);
+    assert.equal(t.stats().dropped.unsupported, 3);
+    const refused = infos.filter((o) => o.reason === 'unsupported');
+    assert.equal(refused.length, 1, 'one line, the rest held back (and counted on the next line: see RateLimitedWarn)');
     await t.close();
     await closeRaw(raw);
   });
