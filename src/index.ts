@@ -8,7 +8,7 @@ import { createLocalBroker } from './broker/local-broker.js';
 import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
+import { ConfigError, readPasswordFile, resolveUpstreamSecrets, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
 import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
 import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
@@ -83,14 +83,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   let bridge: Bridge | undefined;
   if (config.upstream !== null) {
     const upstream = config.upstream;
-    bridge = await createBridge(upstream, {
+    // The config layer reads the secrets' variables and files; the bridge gets their values.
+    bridge = await resolveUpstreamSecrets(upstream, deps.env ?? {}).then((secrets) => createBridge(upstream, {
       // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
       broker: sessionStore === undefined ? broker : durableBrokerView(broker, sessionStore),
       queue: store.outboundQueue(upstream.queue),
       clock,
       logger: childLogger(logger, { part: 'bridge' }),
-      env: deps.env ?? {},
-    }).catch(async (err: unknown) => {
+      secrets,
+    })).catch(async (err: unknown) => {
       await broker.close();
       await store.close();
       throw err;

@@ -21,11 +21,11 @@
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
 import { ThrottledWarn } from './throttled-warn.js';
-import { clientCredentialsFromConfig, type ClientCredentials, type Environment } from './connect-options.js';
 import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
 import { profileFor, profileReconnectDelay, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
@@ -40,7 +40,8 @@ export interface TransparentBridgeDeps {
   base: MqttUpstreamOptions;
   /** opens connections with the given options; default MQTT.js */
   connectorFor: (options: MqttUpstreamOptions) => UpstreamConnector;
-  env: Environment;
+  /** `upstream.clients`, secrets read (first match wins) */
+  clients: readonly ClientCredentials[];
   clock: Clock;
   logger: Logger;
   random?: () => number;
@@ -57,7 +58,6 @@ export class TransparentBridge implements Bridge, Uplink {
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #warns = new Map<string, ThrottledWarn>();
-  #credentials: ClientCredentials[] = [];
   #own: ClientLink | undefined;
   #closed = false;
   readonly counters: BridgeCounters = zeroCounters();
@@ -85,8 +85,7 @@ export class TransparentBridge implements Bridge, Uplink {
     return profileReconnectDelay(this.#profile, backoffDelay(attempt, this.#deps.config.reconnect, this.#random), this.#random);
   }
 
-  async start(): Promise<void> {
-    this.#credentials = await clientCredentialsFromConfig(this.#deps.config, this.#deps.env);
+  start(): Promise<void> {
     const c = this.#deps.config;
     this.#deps.logger.info({ url: c.url, clientId: c.clientId, clientIdPrefix: c.clientIdPrefix, profile: this.#profile?.name }, 'upstream bridge starting (transparent)');
     // The gateway's own connection: QoS -1 publishes, and "is the upstream there" for ADVERTISE.
@@ -95,6 +94,7 @@ export class TransparentBridge implements Bridge, Uplink {
         for (const l of this.#listeners) l(up);
       },
     });
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -237,7 +237,7 @@ export class TransparentBridge implements Bridge, Uplink {
 
   #connectorFor(req: ClientRequest): UpstreamConnector {
     const { base, config } = this.#deps;
-    const cred = this.#credentials.find((c) => c.match.test(req.clientId));
+    const cred = this.#deps.clients.find((c) => c.match.test(req.clientId));
     const options: MqttUpstreamOptions = {
       ...base,
       clientId: config.clientIdPrefix + req.clientId,
