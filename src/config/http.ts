@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { envName } from './env.js';
 import { ConfigIssueCode } from './errors.js';
 
 /** The OpenTelemetry Prometheus exporter's port: free on a typical Raspberry Pi, and familiar to whoever scrapes it. */
@@ -23,7 +24,7 @@ function isHost(value: string): boolean {
 
 const section = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /api/sessions. false keeps the section but switches the server off.'),
+    enabled: z.boolean().default(true).describe('Serve the dashboard (/), /metrics, /healthz and /api/sessions. false keeps the section but switches the server off.'),
     host: z
       .string()
       .refine(isHost, {
@@ -33,6 +34,9 @@ const section = z
       .default('127.0.0.1')
       .describe('Address the HTTP server binds. The loopback by default; 0.0.0.0 or :: exposes the sessions API to the network.'),
     port: z.int().min(0).max(65_535).default(DEFAULT_HTTP_PORT).describe('TCP port of the HTTP server. 0 picks a free port (tests).'),
+    adminTokenEnv: envName(
+      'Environment variable holding the dashboard\'s admin token. Without it the dashboard is read-only: actions that change state (disconnect a session) are refused.',
+    ),
   });
 
 /** An absent section: every field's own default, switched off. */
