@@ -43,7 +43,9 @@ function drawChart() {
   const ins = h.map((s) => sum(s.inByQos));
   const outs = h.map((s) => sum(s.outByQos));
   const max = Math.max(1, ...ins, ...outs);
-  const pts = (vals) => vals.map((v, i) => `${((HISTORY - vals.length + i) * 300) / (HISTORY - 1)},${(60 - (v / max) * 56).toFixed(1)}`).join(' ');
+  // The time axis spans at least the last minute and grows to five, so a fresh page shows a line.
+  const span = Math.max(60, Math.min(HISTORY, h.length));
+  const pts = (vals) => vals.map((v, i) => `${(((span - vals.length + i) * 300) / (span - 1)).toFixed(1)},${(60 - (v / max) * 56).toFixed(1)}`).join(' ');
   $('line-in').setAttribute('points', pts(ins));
   $('line-out').setAttribute('points', pts(outs));
   $('rate-chart').dataset.samples = String(h.length);
@@ -118,7 +120,7 @@ function drawSessions() {
       tr.append(
         el('td', s.clientId),
         st,
-        el('td', s.transport ? `${s.transport} ${s.peer}` : '—'),
+        el('td', s.peer || '—'),
         el('td', s.sleepSec !== null ? `${s.keepAliveSec} s (sleep ${s.sleepSec} s)` : `${s.keepAliveSec} s`),
         el('td', ago(s.lastSeen)),
         el('td', s.subscriptions.length),
