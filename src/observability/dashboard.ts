@@ -41,6 +41,9 @@ export interface DashboardSources {
 /** At most this many sessions go out per second to each page; the total is said beside them. */
 export const MAX_STREAMED_SESSIONS = 500;
 
+/** What may wait unread in one page's stream before its ticks are skipped. */
+const MAX_UNREAD_BYTES = 1 << 20;
+
 export interface Overview {
   at: number;
   sessions: { total: number; shown: SessionInfo[] };
@@ -158,7 +161,11 @@ export function stream(src: DashboardSources, sampler: RateSampler, req: Incomin
     res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   event('hello', { history: sampler.history(), overview: overview(src) });
-  const off = sampler.onSample((sample: RateSample) => event('tick', { sample, overview: overview(src) }));
+  const off = sampler.onSample((sample: RateSample) => {
+    // A page that does not read (a phone asleep on a slow link) is skipped, not buffered without end.
+    if (res.writableLength > MAX_UNREAD_BYTES) return;
+    event('tick', { sample, overview: overview(src) });
+  });
   const end = (): void => {
     off();
   };
