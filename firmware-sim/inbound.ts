@@ -73,7 +73,28 @@ export class InboundHandler {
       case 'SEARCHGW':
         h.heardSearch();
         return;
-      default:
+      // Answers to the node's own requests arrive through its request engine, not here; whatever
+      // else reaches this point is unexpected from a gateway and is reported to the observer.
+      case 'CONNACK':
+      case 'CONNECT':
+      case 'ENCAPSULATED':
+      case 'PINGRESP':
+      case 'PUBACK':
+      case 'PUBCOMP':
+      case 'PUBREC':
+      case 'REGACK':
+      case 'SUBACK':
+      case 'SUBSCRIBE':
+      case 'UNSUBACK':
+      case 'UNSUBSCRIBE':
+      case 'WILLMSG':
+      case 'WILLMSGREQ':
+      case 'WILLMSGRESP':
+      case 'WILLMSGUPD':
+      case 'WILLTOPIC':
+      case 'WILLTOPICREQ':
+      case 'WILLTOPICRESP':
+      case 'WILLTOPICUPD':
         break;
     }
     h.observer?.unexpected(p);

@@ -26,7 +26,32 @@ export function connectAnswer(will: Will | undefined): (a: { packet: Packet }) =
         return { next: encode({ type: 'WILLTOPIC', ...willTopic(will) }) };
       case 'WILLMSGREQ':
         return { next: encode({ type: 'WILLMSG', willMsg: toBuffer(will?.payload) }) };
-      default:
+      // Anything else is no answer to a CONNECT.
+      case 'ADVERTISE':
+      case 'CONNECT':
+      case 'DISCONNECT':
+      case 'ENCAPSULATED':
+      case 'GWINFO':
+      case 'PINGREQ':
+      case 'PINGRESP':
+      case 'PUBACK':
+      case 'PUBCOMP':
+      case 'PUBLISH':
+      case 'PUBREC':
+      case 'PUBREL':
+      case 'REGACK':
+      case 'REGISTER':
+      case 'SEARCHGW':
+      case 'SUBACK':
+      case 'SUBSCRIBE':
+      case 'UNSUBACK':
+      case 'UNSUBSCRIBE':
+      case 'WILLMSG':
+      case 'WILLMSGRESP':
+      case 'WILLMSGUPD':
+      case 'WILLTOPIC':
+      case 'WILLTOPICRESP':
+      case 'WILLTOPICUPD':
         return false;
     }
   };

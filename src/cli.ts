@@ -296,7 +296,7 @@ class Supervisor {
     const logger = this.#logger;
     logger.info({ signal, graceMs }, 'stopping: new connections and messages refused, finishing handshakes under way');
     running.http?.markStopping();
-    drain(running.gateway, running.transports, { graceMs, signal: this.#hurry.signal, logger })
+    drain(running.gateway, { graceMs, signal: this.#hurry.signal, logger })
       .then((r) => {
         const line = { waitedMs: r.waitedMs, inFlight: r.inFlight, queued: r.queued, awaitingPubrel: r.awaitingPubrel, buffered: r.buffered, refused: r.refused, flushed: r.flushed };
         if (r.settled) logger.info(line, 'handshakes finished');

@@ -10,13 +10,12 @@ import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { unsetVariableIssue } from './config/env.js';
 import { ConfigIssueCode } from './config/errors.js';
-import { ConfigError, readPasswordFile, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
+import { ConfigError, readPasswordFile, resolveUpstreamSecrets, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
 import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
 import type { PasswordTable } from './broker/passwords.js';
 import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
-import { TransparentBridge } from './bridge/transparent.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
 import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
 import { bridgeStatusProvider } from './observability/upstream.js';
@@ -86,14 +85,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   let bridge: Bridge | undefined;
   if (config.upstream !== null) {
     const upstream = config.upstream;
-    bridge = await createBridge(upstream, {
+    // The config layer reads the secrets' variables and files; the bridge gets their values.
+    bridge = await resolveUpstreamSecrets(upstream, deps.env ?? {}).then((secrets) => createBridge(upstream, {
       // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
       broker: sessionStore === undefined ? broker : durableBrokerView(broker, sessionStore),
       queue: store.outboundQueue(upstream.queue),
       clock,
       logger: childLogger(logger, { part: 'bridge' }),
-      env: deps.env ?? {},
-    }).catch(async (err: unknown) => {
+      secrets,
+    })).catch(async (err: unknown) => {
       await broker.close();
       await store.close();
       throw err;
@@ -107,7 +107,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     store: store.sessions,
     // Advertise only while the upstream works, when there is one (MQTT-SN.md §3).
     mayAdvertise: () => bridge?.connected ?? true,
-    upstream: bridge instanceof TransparentBridge ? bridge : undefined,
+    // Transparent mode: the bridge answers for each client; otherwise the broker core does.
+    uplink: bridge?.uplink,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];

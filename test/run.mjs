@@ -1,27 +1,74 @@
-// Runs every *.test.ts under test/ with Node's own runner. Node 20 does not expand globs given
+// Runs the *.test.ts files under test/ with Node's own runner. Node 20 does not expand globs given
 // to --test, so the file list is built here.
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+//
+//   node test/run.mjs [--unit | --e2e] [path-substring ...]
+//
+// --unit: the tests that start no process and open no socket (fake clock, memory transport);
+// --e2e: the rest (real processes, mosquitto, ptys, real UDP and TCP on loopback). A file is e2e
+// when it, or a test helper it imports, reaches for one of E2E_MARKERS; nothing to keep in step.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const filter = process.argv.slice(2);
+const testDir = join(root, 'test');
+const args = process.argv.slice(2);
+const set = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' : 'all';
+const listOnly = args.includes('--list');
+const filter = args.filter((a) => !a.startsWith('--'));
+
+/** What only a test that runs real parts uses: processes, sockets, serial ports, the gateway as a whole. */
+const E2E_MARKERS = [
+  /from 'node:(child_process|dgram|net|tls|http|https)'/,
+  /\bfetch\(/,
+  /\bcreateGateway\(/,
+  /\b(UdpLink|UdpTransport|SerialPort|SerialTransport|Mosquitto|SnClient)\b/,
+  /\bconnectAsync\(/,
+];
 
 function walk(dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...walk(p));
-    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+    else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;
 }
 
-let files = walk(join(root, 'test'));
+/** Relative imports of `file` that stay inside test/ (the code under test is not what decides). */
+function testImports(file) {
+  const src = readFileSync(file, 'utf8');
+  const out = [];
+  for (const m of src.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+    const p = resolve(dirname(file), m[1].replace(/\.js$/, '.ts'));
+    if (p.startsWith(testDir) && existsSync(p)) out.push(p);
+  }
+  return out;
+}
+
+const verdicts = new Map();
+function isE2e(file, seen = new Set()) {
+  if (verdicts.has(file)) return verdicts.get(file);
+  if (seen.has(file)) return false;
+  seen.add(file);
+  const src = readFileSync(file, 'utf8');
+  const e2e = E2E_MARKERS.some((re) => re.test(src)) || testImports(file).some((f) => isE2e(f, seen));
+  verdicts.set(file, e2e);
+  return e2e;
+}
+
+let files = walk(testDir);
+if (set !== 'all') files = files.filter((f) => isE2e(f) === (set === 'e2e'));
+files = files.map((f) => relative(root, f));
 if (filter.length > 0) files = files.filter((f) => filter.some((s) => f.includes(s)));
+if (listOnly) {
+  console.log(files.join('\n'));
+  process.exit(0);
+}
 if (files.length === 0) {
-  console.error('no test files matched');
+  console.error(`no ${set === 'all' ? '' : `${set} `}test files matched`);
   process.exit(1);
 }
 const res = spawnSync(

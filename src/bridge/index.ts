@@ -5,13 +5,14 @@
  */
 import type { BrokerCore } from '../broker/types.js';
 import { systemClock, type Clock } from '../clock.js';
+import type { UpstreamSecrets } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { MemoryOutboundQueue } from '../store/memory-queue.js';
 import type { OutboundQueue } from '../store/types.js';
 import { AggregatingBridge } from './aggregating.js';
 import { TransparentBridge } from './transparent.js';
-import { mqttOptionsFromConfig, type Environment } from './connect-options.js';
+import { mqttOptionsFromConfig } from './connect-options.js';
 import { mqttConnector } from './mqtt-upstream.js';
 import type { Bridge } from './types.js';
 import type { UpstreamConnector } from './upstream.js';
@@ -20,8 +21,8 @@ export interface BridgeDependencies {
   broker: BrokerCore;
   clock?: Clock;
   logger?: Logger;
-  /** where `passwordEnv` and `tls.passphraseEnv` are looked up; default none */
-  env?: Environment;
+  /** the section's passwords, keys and certificates, as `resolveUpstreamSecrets` (config) reads them */
+  secrets: UpstreamSecrets;
   /** the outbound queue; default a memory queue with the configured limits. A given queue is not closed by the bridge. */
   queue?: OutboundQueue;
   /** replaces MQTT.js (tests drive the bridge with a scripted connection) */
@@ -32,12 +33,11 @@ export interface BridgeDependencies {
 
 /**
  * A bridge for the `upstream` section, not started yet (`start()` subscribes and connects).
- * @throws ConfigError when a secret's environment variable is unset or a TLS file cannot be read
  */
-export async function createBridge(config: UpstreamConfig, deps: BridgeDependencies): Promise<Bridge> {
+export function createBridge(config: UpstreamConfig, deps: BridgeDependencies): Bridge {
   switch (config.mode) {
     case 'aggregating': {
-      const connector = deps.connector ?? mqttConnector(await mqttOptionsFromConfig(config, deps.env ?? {}));
+      const connector = deps.connector ?? mqttConnector(mqttOptionsFromConfig(config, deps.secrets));
       return new AggregatingBridge({
         config,
         broker: deps.broker,
@@ -50,13 +50,13 @@ export async function createBridge(config: UpstreamConfig, deps: BridgeDependenc
       });
     }
     case 'transparent': {
-      const base = await mqttOptionsFromConfig(config, deps.env ?? {});
+      const base = mqttOptionsFromConfig(config, deps.secrets);
       const connector = deps.connector;
       return new TransparentBridge({
         config,
         base,
         connectorFor: connector === undefined ? mqttConnector : () => connector,
-        env: deps.env ?? {},
+        clients: deps.secrets.clients,
         clock: deps.clock ?? systemClock,
         logger: deps.logger ?? noopLogger,
         random: deps.random,
@@ -68,7 +68,7 @@ export async function createBridge(config: UpstreamConfig, deps: BridgeDependenc
 export { AggregatingBridge, type AggregatingBridgeDeps } from './aggregating.js';
 export { TransparentBridge, type TransparentBridgeDeps } from './transparent.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { mqttOptionsFromConfig, type Environment } from './connect-options.js';
+export { mqttOptionsFromConfig } from './connect-options.js';
 export { EchoFilter, type EchoFilterOptions } from './echo.js';
 export { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
 export { mqttConnector, type MqttUpstreamOptions } from './mqtt-upstream.js';

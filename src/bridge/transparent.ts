@@ -2,8 +2,8 @@
  * Transparent mode: every MQTT-SN client gets its own upstream connection, opened with its client
  * id (prefixed), clean-session flag, keep-alive and will, and its own credentials where the config
  * names some. The upstream broker then sees each device as itself: its sessions, retained
- * messages, wills and ACLs apply per device. The gateway drives this through its `ClientUpstream`
- * port (src/gateway/client-upstream.ts), which this class fits without importing the gateway.
+ * messages, wills and ACLs apply per device. The gateway drives this through its `Uplink` port
+ * (src/uplink/port.ts, a leaf module both import), which this class implements.
  *
  * ```
  * CONNECT ─► connect(req) ─► upstream CONNACK ─► CONNACK (refusal 0x03, unreachable 0x01)
@@ -21,32 +21,18 @@
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
 import { ThrottledWarn } from './throttled-warn.js';
-import { clientCredentialsFromConfig, type ClientCredentials, type Environment } from './connect-options.js';
 import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
 import { profileFor, profileReconnectDelay, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
-type SubQoS = 0 | 1 | 2;
-
-/** The request and answers of the gateway's `ClientUpstream` port, restated here (the bridge does not import the gateway). */
-export interface ClientRequest {
-  clientId: string;
-  cleanSession: boolean;
-  keepAliveSec: number;
-  will: { topic: string; payload: Buffer; qos: SubQoS; retain: boolean } | undefined;
-  resume?: boolean;
-  subscriptions?: ReadonlyArray<{ filter: string; qos: SubQoS }>;
-}
-export interface ClientSink {
-  message(msg: UpstreamMessage, done: () => void): void;
-}
-export type ConnectOutcome = 'accepted' | 'refused' | 'unavailable';
+import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Uplink, type UplinkSink as ClientSink, type UplinkQoS as SubQoS } from '../uplink/port.js';
 
 export interface TransparentBridgeDeps {
   config: UpstreamConfig;
@@ -54,7 +40,8 @@ export interface TransparentBridgeDeps {
   base: MqttUpstreamOptions;
   /** opens connections with the given options; default MQTT.js */
   connectorFor: (options: MqttUpstreamOptions) => UpstreamConnector;
-  env: Environment;
+  /** `upstream.clients`, secrets read (first match wins) */
+  clients: readonly ClientCredentials[];
   clock: Clock;
   logger: Logger;
   random?: () => number;
@@ -63,7 +50,7 @@ export interface TransparentBridgeDeps {
 /** Refusals and drops are logged at most this often per kind (each is counted). */
 const LOG_INTERVAL_MS = 10_000;
 
-export class TransparentBridge implements Bridge {
+export class TransparentBridge implements Bridge, Uplink {
   readonly mode = 'transparent' as const;
   readonly #deps: TransparentBridgeDeps;
   readonly #random: () => number;
@@ -71,7 +58,6 @@ export class TransparentBridge implements Bridge {
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #warns = new Map<string, ThrottledWarn>();
-  #credentials: ClientCredentials[] = [];
   #own: ClientLink | undefined;
   #closed = false;
   readonly counters: BridgeCounters = zeroCounters();
@@ -99,8 +85,7 @@ export class TransparentBridge implements Bridge {
     return profileReconnectDelay(this.#profile, backoffDelay(attempt, this.#deps.config.reconnect, this.#random), this.#random);
   }
 
-  async start(): Promise<void> {
-    this.#credentials = await clientCredentialsFromConfig(this.#deps.config, this.#deps.env);
+  start(): Promise<void> {
     const c = this.#deps.config;
     this.#deps.logger.info({ url: c.url, clientId: c.clientId, clientIdPrefix: c.clientIdPrefix, profile: this.#profile?.name }, 'upstream bridge starting (transparent)');
     // The gateway's own connection: QoS -1 publishes, and "is the upstream there" for ADVERTISE.
@@ -109,6 +94,7 @@ export class TransparentBridge implements Bridge {
         for (const l of this.#listeners) l(up);
       },
     });
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -153,6 +139,21 @@ export class TransparentBridge implements Bridge {
 
   // ── the gateway's port ───────────────────────────────────────────────────────────────────
 
+  /** This bridge is the gateway's uplink: each client's own connection answers. */
+  get uplink(): Uplink {
+    return this;
+  }
+
+  /** Nothing comes through the broker core for the devices: each one's messages come through its own connection's sink. */
+  listen(): Promise<() => Promise<void>> {
+    return Promise.resolve(() => Promise.resolve());
+  }
+
+  /** None from here: the upstream sends a new subscription its retained messages itself. */
+  retained(): Promise<readonly UpstreamMessage[]> {
+    return Promise.resolve([]);
+  }
+
   connect(req: ClientRequest, sink: ClientSink, persistent = false): Promise<ConnectOutcome> {
     if (this.#closed) return Promise.resolve('unavailable');
     const old = this.#links.get(req.clientId);
@@ -179,14 +180,14 @@ export class TransparentBridge implements Bridge {
     return link.outcome();
   }
 
-  async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<'accepted' | 'refused'> {
+  async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<void> {
     const p = this.#profile;
     if (p !== undefined) {
       const shaped = shapeOutbound(p, msg, this.counters);
       if ('refused' in shaped) {
         this.counters.refusedByProfile++;
         this.logOnce('refused', { clientId, topic: msg.topic, profile: p.name }, `${p.service} would refuse this message: ${shaped.refused}`);
-        return 'refused';
+        throw new PublishRefusedError(msg.topic);
       }
       msg = shaped;
     }
@@ -197,7 +198,6 @@ export class TransparentBridge implements Bridge {
       throw new Error(`the upstream connection of ${clientId ?? 'the gateway'} is not up`);
     }
     await link.publish(msg);
-    return 'accepted';
   }
 
   async subscribe(clientId: string, filter: string, qos: SubQoS): Promise<number> {
@@ -216,7 +216,8 @@ export class TransparentBridge implements Bridge {
     await this.#links.get(clientId)?.unsubscribe(filter);
   }
 
-  disconnect(clientId: string, graceful: boolean): void {
+  /** Dropped without DISCONNECT, the upstream broker publishes the will the connection carries. */
+  disconnect(clientId: string, graceful: boolean): undefined {
     const link = this.#links.get(clientId);
     if (link === undefined) return;
     this.#links.delete(clientId);
@@ -236,7 +237,7 @@ export class TransparentBridge implements Bridge {
 
   #connectorFor(req: ClientRequest): UpstreamConnector {
     const { base, config } = this.#deps;
-    const cred = this.#credentials.find((c) => c.match.test(req.clientId));
+    const cred = this.#deps.clients.find((c) => c.match.test(req.clientId));
     const options: MqttUpstreamOptions = {
       ...base,
       clientId: config.clientIdPrefix + req.clientId,

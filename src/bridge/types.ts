@@ -1,6 +1,7 @@
 /** The bridge as the rest of the gateway sees it, whatever the mode. */
 import type { UpstreamMode } from '../config/upstream.js';
 import type { BridgeErrorCode } from './errors.js';
+import type { Uplink } from '../uplink/port.js';
 
 /** Origin tag of messages the bridge publishes into the broker core: they never go up again. */
 export const BRIDGE_ORIGIN = 'bridge';
@@ -129,4 +130,9 @@ export interface Bridge {
   status(): BridgeStatus;
   /** Calls `listener` whenever `connected` changes; returns the unsubscribe function. */
   onConnectedChange(listener: (connected: boolean) => void): () => void;
+  /**
+   * The gateway's uplink when the bridge answers for each client (transparent mode). Absent in
+   * aggregating mode: the bridge sits behind the broker core, which is the gateway's uplink.
+   */
+  readonly uplink?: Uplink;
 }

@@ -44,16 +44,28 @@ const allowedClient = z
 
 const aclFilter = z.string().min(1).describe('A topic filter; %c stands for the client id.');
 
-const aclRule = z
-  .strictObject({
-    clientId: z
-      .string()
-      .min(1)
-      .describe('Which clients the rule is for: an exact id, "*" for every client, or a pattern where % matches any characters ("sensor-%").'),
-    publish: z.array(aclFilter).default([]).describe('Filters the client may publish to (its will included).'),
-    subscribe: z.array(aclFilter).default([]).describe('Filters the client may subscribe within: a SUBSCRIBE filter must be no wider than one of these.'),
-  })
-  .describe('What matching clients may do. %c in a filter is the client id; a client id containing +, # or / gets nothing from a rule that uses %c.');
+/**
+ * One ACL rule: who it is for (`subject`: clientId for MQTT-SN clients, user for listener
+ * clients) and the filters they may publish to and subscribe within. Both ACLs read alike.
+ */
+export function aclRuleSchema<K extends string>(o: { subject: K; subjectText: string; filter: z.ZodType<string, string>; who: string; description: string }) {
+  const subject = { [o.subject]: z.string().min(1).describe(o.subjectText) } as Record<K, z.ZodString>;
+  return z
+    .strictObject({
+      ...subject,
+      publish: z.array(o.filter).default([]).describe(`Filters the ${o.who} may publish to (its will included).`),
+      subscribe: z.array(o.filter).default([]).describe(`Filters the ${o.who} may subscribe within: a SUBSCRIBE filter must be no wider than one of these.`),
+    })
+    .describe(o.description);
+}
+
+const aclRule = aclRuleSchema({
+  subject: 'clientId',
+  subjectText: 'Which clients the rule is for: an exact id, "*" for every client, or a pattern where % matches any characters ("sensor-%").',
+  filter: aclFilter,
+  who: 'client',
+  description: 'What matching clients may do. %c in a filter is the client id; a client id containing +, # or / gets nothing from a rule that uses %c.',
+});
 
 const qosMinusOneAuth = z
   .strictObject({

@@ -3,7 +3,8 @@
  * `upstream.tls.passphraseEnv`, `upstream.azure.deviceKeyEnv`, `upstream.clients[i].passwordEnv`:
  * every field whose name ends in `Env`). They are looked up when the config is loaded, so that a
  * variable that is not set is one line naming the field and the variable, the same from
- * `--check-config` as from a start, and not a failure later when the bridge connects.
+ * `--check-config` as from a start, and not a failure later when the bridge connects. Their
+ * values are read for the bridge by `resolveUpstreamSecrets` (secrets.ts).
  */
 import { z } from 'zod';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';

@@ -4,36 +4,18 @@
  * the server). On the loopback unless told otherwise: the sessions API names every device, which
  * is nobody's business on the LAN unless the operator says so.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { envName } from './env.js';
-import { ConfigIssueCode } from './errors.js';
+import { hostField, listenPort } from './net.js';
 
 /** The OpenTelemetry Prometheus exporter's port: free on a typical Raspberry Pi, and familiar to whoever scrapes it. */
 export const DEFAULT_HTTP_PORT = 9464;
 
-const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-
-// The same rule as the transports' hosts in schema.ts; repeated because schema.ts imports this
-// module and a cycle would reach its helpers before they exist.
-function isHost(value: string): boolean {
-  const i = value.indexOf('%');
-  if (isIP(i === -1 ? value : value.slice(0, i)) !== 0) return true;
-  return value.length <= 253 && value.split('.').every((label) => LABEL.test(label));
-}
-
 const section = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve the dashboard (/), /metrics, /healthz and /api/sessions. false keeps the section but switches the server off.'),
-    host: z
-      .string()
-      .refine(isHost, {
-        params: { code: ConfigIssueCode.INVALID_HOST },
-        error: (iss) => `${JSON.stringify(iss.input)} is not an IP address or host name`,
-      })
-      .default('127.0.0.1')
-      .describe('Address the HTTP server binds. The loopback by default; 0.0.0.0 or :: exposes the sessions API to the network.'),
-    port: z.int().min(0).max(65_535).default(DEFAULT_HTTP_PORT).describe('TCP port of the HTTP server. 0 picks a free port (tests).'),
+    host: hostField('Address the HTTP server binds. The loopback by default; 0.0.0.0 or :: exposes the sessions API to the network.', '127.0.0.1'),
+    port: listenPort(DEFAULT_HTTP_PORT, 'TCP port of the HTTP server.'),
     adminTokenEnv: envName(
       'Environment variable holding the dashboard\'s admin token. Without it the dashboard is read-only: actions that change state (disconnect a session) are refused.',
     ),

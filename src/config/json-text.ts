@@ -122,6 +122,7 @@ class Reader {
         return this.word('false', false);
       case 'n':
         return this.word('null', null);
+      case undefined: // the text ended where a value was due
       default:
         if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
         throw this.fail(`unexpected ${this.describeHere()}; expected a value${VALUE_HINT}`);
@@ -162,15 +163,7 @@ class Reader {
       // defineProperty, not assignment: "__proto__" must become an own property as in JSON.parse.
       Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       this.path.pop();
-      this.skipWhitespace();
-      const c = this.text[this.pos];
-      if (c === '}') {
-        this.pos++;
-        return out;
-      }
-      if (c !== ',') throw this.fail(`unexpected ${this.describeHere()}; expected "," or "}" after a property value`);
-      this.pos++;
-      this.skipWhitespace();
+      if (this.closedOrNext('}', 'a property value')) return out;
     }
   }
 
@@ -187,16 +180,22 @@ class Reader {
       this.path.push(out.length);
       out.push(this.value(depth + 1));
       this.path.pop();
-      this.skipWhitespace();
-      const c = this.text[this.pos];
-      if (c === ']') {
-        this.pos++;
-        return out;
-      }
-      if (c !== ',') throw this.fail(`unexpected ${this.describeHere()}; expected "," or "]" after an array item`);
-      this.pos++;
-      this.skipWhitespace();
+      if (this.closedOrNext(']', 'an array item')) return out;
     }
+  }
+
+  /** After an item: true past the closing bracket, false past the "," before the next item. */
+  private closedOrNext(close: '}' | ']', item: string): boolean {
+    this.skipWhitespace();
+    const c = this.text[this.pos];
+    if (c === close) {
+      this.pos++;
+      return true;
+    }
+    if (c !== ',') throw this.fail(`unexpected ${this.describeHere()}; expected "," or "${close}" after ${item}`);
+    this.pos++;
+    this.skipWhitespace();
+    return false;
   }
 
   /** A property value, recorded at its key's position rather than its own. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parsePasswordFile, PasswordTable } from '../broker/passwords.js';
+import { aclRuleSchema } from './auth.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { isRecord } from './fields.js';
 import { formatPath } from './path.js';
@@ -21,16 +22,13 @@ const aclFilter = z
   })
   .describe('A topic filter; %u stands for the user name.');
 
-const listenerAclRule = z
-  .strictObject({
-    user: z
-      .string()
-      .min(1)
-      .describe('Which users the rule is for: an exact name, "*" for every client (those let in without a user name too), or a pattern where % matches any characters ("app-%").'),
-    publish: z.array(aclFilter).default([]).describe('Filters the user may publish to (its will included).'),
-    subscribe: z.array(aclFilter).default([]).describe('Filters the user may subscribe within: a SUBSCRIBE filter must be no wider than one of these.'),
-  })
-  .describe('What matching users may do. %u in a filter is the user name; a user name containing +, # or / gets nothing from a rule that uses %u.');
+const listenerAclRule = aclRuleSchema({
+  subject: 'user',
+  subjectText: 'Which users the rule is for: an exact name, "*" for every client (those let in without a user name too), or a pattern where % matches any characters ("app-%").',
+  filter: aclFilter,
+  who: 'user',
+  description: 'What matching users may do. %u in a filter is the user name; a user name containing +, # or / gets nothing from a rule that uses %u.',
+});
 
 export const listenerAuthSchema = z
   .strictObject({

@@ -94,6 +94,7 @@ export function describeReadError(err: unknown, path: string): ConfigIssue {
       return { path: '', code: ConfigIssueCode.FILE_UNREADABLE, message: `permission denied reading ${full}` };
     case 'EISDIR':
       return { path: '', code: ConfigIssueCode.FILE_UNREADABLE, message: `${full} is a directory; expected a JSON file` };
+    case undefined: // not a system error
     default:
       return {
         path: '',

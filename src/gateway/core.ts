@@ -9,13 +9,13 @@ import type { Logger } from '../logger.js';
 import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
-import type { ClientUpstream, ClientUpstreamSink } from './client-upstream.js';
 import type { ByteBudget } from './delivery-queue.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { Session } from './session.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
+import type { Uplink, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayCore {
   readonly options: GatewayOptions;
@@ -35,8 +35,8 @@ export interface GatewayCore {
   readonly subscriptions: TopicTrie<Session>;
   /** `auth`, compiled; replaced whole by a reload, so read it on every use, never keep it */
   readonly auth: Authorizer;
-  /** transparent mode: every client's own upstream connection; undefined when the gateway meets the broker core */
-  readonly upstream: ClientUpstream | undefined;
+  /** where clients' connections, publishes and subscriptions go: the broker core, or (transparent mode) each client's own upstream connection */
+  readonly uplink: Uplink;
   /** `limits.rate`, one bucket map per request kind */
   readonly rates: {
     readonly connect: PeerRateLimiter;
@@ -71,10 +71,10 @@ export interface GatewayCore {
   /** Sends what is queued while the client is reachable; ends a wake with PINGRESP. */
   pump(session: Session): void;
   /**
-   * Publishes into the broker core (or, in transparent mode, on the sender's upstream connection);
-   * resolves when it is accepted. Rejects with `PublishRefusedError` for what the upstream would never take.
+   * Publishes through the uplink for the sender; resolves when it is accepted. Rejects with
+   * `PublishRefusedError` for what the uplink would never take.
    */
   publish(delivery: Delivery, from: Session | undefined): Promise<void>;
-  /** Transparent mode: where the messages of the client's upstream subscriptions go. */
-  upstreamSink(session: Session): ClientUpstreamSink;
+  /** Where the messages of the client's own uplink connection go (transparent mode has them). */
+  uplinkSink(session: Session): UplinkSink;
 }

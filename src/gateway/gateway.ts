@@ -7,27 +7,28 @@
  * broker message ─► subscription trie ─► session queue ─► outbox ─► encode ─► transport.send
  * ```
  */
-import type { BrokerCore, BrokerMessage } from '../broker/types.js';
+import { brokerUplink } from '../broker/uplink.js';
+import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { decode, DecodeError, encode, ReturnCode, type Packet } from '../codec/index.js';
+import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
-import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
-import { onPublish, onPubrel, onRegister } from './handlers/publish.js';
-import { onSubscribe, onUnsubscribe } from './handlers/subscribe.js';
+import { dispatch } from './dispatch.js';
+import { admittedWhileDraining } from './guard.js';
 import { Authorizer, type AuthOptions } from './auth.js';
-import { PublishRefusedError, type ClientUpstream, type ClientUpstreamSink } from './client-upstream.js';
-import { abandonInFlight, enqueue, onPubcomp, onPuback, onPubrec, onRegack, pump } from './outbox.js';
+import { abandonInFlight, enqueue, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
+import { transition } from './shell.js';
 import { LogThrottle, PeerRateLimiter } from './rate-limit.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
+import type { Uplink, UplinkMessage, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayDeps {
   options: GatewayOptions;
@@ -42,14 +43,13 @@ export interface GatewayDeps {
    */
   mayAdvertise?: () => boolean;
   /**
-   * Transparent mode: every client gets its own upstream connection through this port, and the
-   * broker core is left to local MQTT clients. Without it the gateway meets the broker core.
+   * Where clients' connections, publishes and subscriptions go: the bridge's port in transparent
+   * mode (each client its own upstream connection). Default: the broker core answers.
    */
-  upstream?: ClientUpstream;
+  uplink?: Uplink;
 }
 
-/** Origin tag of messages the gateway publishes into the broker core. */
-export const MQTTSN_ORIGIN = 'mqttsn';
+export { MQTTSN_ORIGIN } from '../broker/uplink.js';
 
 /** Drops of one kind are logged at most once per this interval, with a count of those held back. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -67,7 +67,7 @@ export class Gateway implements GatewayCore {
   readonly subscriptions = new TopicTrie<Session>();
   auth: Authorizer;
   readonly rates: GatewayCore['rates'];
-  readonly upstream: ClientUpstream | undefined;
+  readonly uplink: Uplink;
   readonly buffered = { bytes: 0 };
   readonly pendingConnects = { count: 0 };
 
@@ -80,6 +80,8 @@ export class Gateway implements GatewayCore {
   readonly #mayAdvertise: () => boolean;
   readonly #refusalLog: LogThrottle;
   #running = false;
+  #draining = false;
+  #drainRefused = 0;
 
   constructor(deps: GatewayDeps) {
     this.options = deps.options;
@@ -90,7 +92,7 @@ export class Gateway implements GatewayCore {
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
-    this.upstream = deps.upstream;
+    this.uplink = deps.uplink ?? brokerUplink(deps.broker);
     const rate = deps.options.limits.rate;
     this.rates = {
       connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
@@ -143,19 +145,36 @@ export class Gateway implements GatewayCore {
   async start(): Promise<void> {
     const stored = await this.persistence.load();
     if (stored !== undefined) this.#restore(stored);
-    // In transparent mode a client's messages come from its own upstream subscriptions; taking
-    // the broker core's as well would deliver twice.
-    if (this.upstream === undefined) this.#unsubscribeBroker = await this.broker.subscribe('#', (msg, origin) => this.#fanOut(msg, origin));
+    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut(msg));
     this.#running = true;
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
   }
 
   /** Stops timers and detaches; sessions are left as they are (a durable store keeps them). */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#advertiseTimer?.cancel();
     for (const off of this.#detach) off();
     this.#detach = [];
+    await this.#quiesce();
+  }
+
+  /**
+   * A graceful stop begins: no more ADVERTISE, broker messages or T_RETRY, and from now on the
+   * dispatcher admits only what completes work already accepted (guard.ts). Frames still come in;
+   * `stop()` ends that. See drain.ts for the wait.
+   */
+  async startDraining(): Promise<void> {
+    this.#draining = true;
+    await this.#quiesce();
+  }
+
+  /** Frames refused because the gateway is draining. */
+  get drainRefused(): number {
+    return this.#drainRefused;
+  }
+
+  async #quiesce(): Promise<void> {
+    this.#running = false;
+    this.#advertiseTimer?.cancel();
     for (const s of this.sessions.values()) {
       s.supervision?.cancel();
       s.pendingConnect?.timer.cancel();
@@ -169,6 +188,10 @@ export class Gateway implements GatewayCore {
   handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
     const p = decode(frame);
     const s = this.byPeer.get(peer.key);
+    if (this.#draining && (p instanceof DecodeError || !admittedWhileDraining(p, s))) {
+      this.#drainRefused++;
+      return;
+    }
     if (p instanceof DecodeError) {
       bump(this.stats.decodeErrors, p.code);
       const fields = { peer: peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex') };
@@ -184,90 +207,11 @@ export class Gateway implements GatewayCore {
     // §4.11: any message from the client restarts its supervision.
     if (s !== undefined) s.lastSeen = this.clock.now();
     try {
-      this.#dispatch({ transport, peer }, s, p);
+      dispatch(this, { transport, peer }, s, p);
     } catch (err) {
       // A handler defect costs this one message, never the gateway.
       this.logger.error({ peer: peer.key, type: p.type, err }, 'handler failed');
     }
-  }
-
-  #dispatch(link: Link, s: Session | undefined, p: Packet): void {
-    switch (p.type) {
-      case 'CONNECT':
-        return onConnect(this, link, p);
-      case 'PUBLISH':
-        return onPublish(this, link, s, p);
-      case 'PINGREQ':
-        return onPingreq(this, link, s, p);
-      case 'DISCONNECT':
-        return onDisconnect(this, link, s, p);
-      case 'SEARCHGW':
-        return onSearchGw(this, link);
-      case 'PUBREL':
-        return onPubrel(this, link, s, p.msgId);
-      default:
-        break;
-    }
-    // Everything else needs a session at this address (§4.1).
-    if (s === undefined) {
-      if (p.type === 'ENCAPSULATED') {
-        this.refused('badState', 'forwarder-encapsulated frame dropped: its transport does not have "forwarder": true', { peer: link.peer.key, transport: link.transport.name });
-        return;
-      }
-      if (answersNothing(p)) return;
-      bump(this.stats.dropped, 'unknownClient');
-      this.send(link, { type: 'DISCONNECT' });
-      return;
-    }
-    switch (p.type) {
-      case 'WILLTOPIC':
-        return onWillTopic(this, s, p);
-      case 'WILLMSG':
-        return onWillMsg(this, s, p);
-      case 'REGISTER':
-        if (!s.reachable) return this.#badState(s, p);
-        if (!this.rates.register.take(link.peer.key)) {
-          this.refused('rateLimited', 'REGISTER over the per-peer rate limit', { peer: link.peer.key, clientId: s.clientId });
-          return this.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
-        }
-        return onRegister(this, s, p);
-      case 'REGACK':
-        return onRegack(this, s, p.msgId, p.topicId, p.returnCode);
-      case 'PUBACK':
-        return onPuback(this, s, p.msgId, p.topicId, p.returnCode);
-      case 'PUBREC':
-        return onPubrec(this, s, p.msgId);
-      case 'PUBCOMP':
-        return onPubcomp(this, s, p.msgId);
-      case 'SUBSCRIBE':
-        return s.reachable ? onSubscribe(this, s, p) : this.#badState(s, p);
-      case 'UNSUBSCRIBE':
-        return s.reachable ? onUnsubscribe(this, s, p) : this.#badState(s, p);
-      case 'WILLTOPICUPD':
-        return s.reachable ? onWillTopicUpd(this, s, p) : this.#badState(s, p);
-      case 'WILLMSGUPD':
-        return s.reachable ? onWillMsgUpd(this, s, p) : this.#badState(s, p);
-      case 'ENCAPSULATED':
-      case 'ADVERTISE':
-      case 'GWINFO':
-      case 'CONNACK':
-      case 'WILLTOPICREQ':
-      case 'WILLMSGREQ':
-      case 'SUBACK':
-      case 'UNSUBACK':
-      case 'PINGRESP':
-      case 'WILLTOPICRESP':
-      case 'WILLMSGRESP':
-        // Messages a gateway sends, not receives (or another gateway's discovery): ignored.
-        this.refused('badState', 'message a gateway sends, not receives, dropped', { clientId: s.clientId, type: p.type });
-        return;
-    }
-  }
-
-  /** A request the client's state does not allow: the client is told to CONNECT again. */
-  #badState(s: Session, p: Packet): void {
-    this.refused('badState', 'message not allowed in the client state dropped', { clientId: s.clientId, state: s.state, type: p.type });
-    if (s.link && s.state !== 'await-willtopic' && s.state !== 'await-willmsg') this.send(s.link, { type: 'DISCONNECT' });
   }
 
   send(link: Link, packet: Packet): void {
@@ -293,9 +237,10 @@ export class Gateway implements GatewayCore {
   }
 
   bind(s: Session, link: Link): void {
-    const moved = s.link !== undefined && s.link.peer.key !== link.peer.key;
-    if (moved && this.byPeer.get(s.link!.peer.key) === s) this.byPeer.delete(s.link!.peer.key);
-    s.link = link;
+    const old = s.link;
+    const moved = old !== undefined && old.peer.key !== link.peer.key;
+    if (moved && this.byPeer.get(old.peer.key) === s) this.byPeer.delete(old.peer.key);
+    transition(this, s, { type: 'moved', link });
     this.byPeer.set(link.peer.key, s);
     // A kept session that moved (a sleeper waking from a new address) is found there after a restart.
     if (moved && isKept(s)) this.persistence.session(s);
@@ -311,7 +256,7 @@ export class Gateway implements GatewayCore {
     s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
-      this.upstream?.disconnect(s.clientId, true);
+      void this.uplink.disconnect(s.clientId, true);
     }
     this.persistence.forget(s);
     if (s.link !== undefined && this.byPeer.get(s.link.peer.key) === s) this.byPeer.delete(s.link.peer.key);
@@ -325,8 +270,10 @@ export class Gateway implements GatewayCore {
   closeSession(clientId: string): boolean {
     const s = this.sessions.get(clientId);
     if (s === undefined) return false;
-    if (s.link !== undefined) onDisconnect(this, s.link, s, { type: 'DISCONNECT' });
-    else this.dropSession(s);
+    s.pendingConnect?.timer.cancel();
+    s.pendingConnect = undefined;
+    if (s.link !== undefined) this.send(s.link, { type: 'DISCONNECT' });
+    transition(this, s, { type: 'disconnect' });
     return true;
   }
 
@@ -355,28 +302,9 @@ export class Gateway implements GatewayCore {
   }
 
   lose(s: Session, reason: string): void {
-    s.supervision?.cancel();
-    s.supervision = undefined;
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
-    abandonInFlight(this, s, !s.cleanSession);
-    s.state = 'lost';
-    this.logger.info({ clientId: s.clientId, reason }, 'client lost');
-    const will = s.will;
-    if (this.upstream !== undefined) {
-      // Dropped without DISCONNECT, the upstream connection's own will is published by the
-      // upstream broker, exactly as for any MQTT client that vanished.
-      if (will !== undefined && will.topic !== '') this.stats.willsPublished++;
-      this.upstream.disconnect(s.clientId, false);
-    } else if (will !== undefined && will.topic !== '') {
-      this.stats.willsPublished++;
-      this.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, s).then(
-        () => this.logger.info({ clientId: s.clientId, topic: will.topic }, 'will published'),
-        (err: unknown) => this.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
-      );
-    }
-    if (s.cleanSession) this.dropSession(s);
-    else this.persistence.session(s);
+    transition(this, s, { type: 'lose', reason });
   }
 
   /**
@@ -403,17 +331,19 @@ export class Gateway implements GatewayCore {
       const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
       if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
       s.lastSeen = now;
-      s.state = p.state === 'active' && s.link === undefined ? 'disconnected' : p.state;
+      // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
+      const link = s.link;
+      s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
     }
     if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
     // Stored under the auth of the last run: checked against today's before anything is sent.
     enforceAuth(this, 'restore');
     for (const s of this.sessions.values()) {
-      if (this.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
+      if (s.reachable || s.state === 'asleep') {
         // Reopened in the background: the client is not waiting for a CONNACK.
         const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
         const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
-        void this.upstream.connect(req, this.upstreamSink(s), true);
+        void this.uplink.connect(req, this.uplinkSink(s), true);
       }
       this.supervise(s);
       if (s.state === 'active') this.pump(s);
@@ -429,14 +359,10 @@ export class Gateway implements GatewayCore {
   }
 
   publish(d: Delivery, from: Session | undefined): Promise<void> {
-    const msg = { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain };
-    if (this.upstream === undefined) return this.broker.publish(msg, MQTTSN_ORIGIN);
-    return this.upstream.publish(from?.clientId, msg).then((outcome) => {
-      if (outcome === 'refused') throw new PublishRefusedError(d.topic);
-    });
+    return this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
   }
 
-  upstreamSink(s: Session): ClientUpstreamSink {
+  uplinkSink(s: Session): UplinkSink {
     return {
       message: (msg, done) => {
         // A message for a session that has since ended is acknowledged and dropped, as a broker would.
@@ -447,7 +373,7 @@ export class Gateway implements GatewayCore {
   }
 
   /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
-  #fanOut(msg: BrokerMessage, _origin: string | undefined): void {
+  #fanOut(msg: UplinkMessage): void {
     const seq = ++this.#matchSeq;
     const targets: Session[] = [];
     this.subscriptions.match(msg.topic, (s, filter) => {
@@ -479,24 +405,5 @@ export class Gateway implements GatewayCore {
       );
     }
     this.#advertiseTimer = this.clock.setTimeout(() => this.#advertise(), duration * 1000);
-  }
-}
-
-/** Messages that get no unsolicited DISCONNECT from an unknown address: answers and discovery. */
-function answersNothing(p: Packet): boolean {
-  switch (p.type) {
-    case 'ADVERTISE':
-    case 'GWINFO':
-    case 'PINGRESP':
-    case 'CONNACK':
-    case 'SUBACK':
-    case 'UNSUBACK':
-    case 'WILLTOPICREQ':
-    case 'WILLMSGREQ':
-    case 'WILLTOPICRESP':
-    case 'WILLMSGRESP':
-      return true;
-    default:
-      return false;
   }
 }

@@ -7,6 +7,7 @@ import type { PublishTopic } from '../codec/index.js';
 import type { GatewayCore } from './core.js';
 import { deliveryBytes } from './delivery-queue.js';
 import type { InFlight, Session } from './session.js';
+import { transition } from './shell.js';
 import { bump, type RefusingMessage } from './stats.js';
 import type { Delivery } from './types.js';
 
@@ -53,11 +54,7 @@ export function pump(gw: GatewayCore, s: Session): void {
   while (s.reachable && s.inFlight === undefined && s.queue.length > 0) {
     start(gw, s, s.queue.shift()!);
   }
-  if (s.state === 'awake' && s.inFlight === undefined && s.queue.length === 0 && s.link) {
-    gw.send(s.link, { type: 'PINGRESP' });
-    s.state = 'asleep';
-    gw.supervise(s);
-  }
+  if (s.state === 'awake' && s.inFlight === undefined && s.queue.length === 0) transition(gw, s, { type: 'flushed' });
 }
 
 type Resolved = { topic: PublishTopic } | { register: number } | 'full';
@@ -78,7 +75,13 @@ function resolveTopic(gw: GatewayCore, s: Session, name: string): Resolved {
 }
 
 function start(gw: GatewayCore, s: Session, d: Delivery): void {
-  const link = s.link!;
+  // Called while reachable (a request is in flight only then): active and awake carry their link.
+  const phase = s.phase;
+  if (phase.state !== 'active' && phase.state !== 'awake') {
+    s.queue.unshift(d);
+    return;
+  }
+  const link = phase.link;
   if (d.sent?.stage === 'pubcomp') {
     // The client has this message (it sent PUBREC): only the release is left, no topic needed
     // (retries in this stage send PUBREL, so the topic below is never put on the wire).

@@ -5,6 +5,7 @@
  * the gateway was down), that old state is checked again: clients no longer allowed lose their
  * session, subscriptions and wills no longer allowed are removed.
  */
+import { whenAnswered } from './answer.js';
 import type { GatewayCore } from './core.js';
 import type { Session } from './session.js';
 
@@ -47,7 +48,7 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       s.subscriptions.delete(filter);
       gw.subscriptions.remove(filter, s);
       // Transparent mode: the subscription is the upstream's too.
-      gw.upstream?.unsubscribe(s.clientId, filter).catch(() => undefined);
+      whenAnswered(gw.uplink.unsubscribe(s.clientId, filter), () => undefined, () => undefined);
       revoked.subscriptions++;
       note(named.subscriptions, `${s.clientId} ${filter}`);
       changed = true;
@@ -57,9 +58,9 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       revoked.wills++;
       changed = true;
       // Transparent mode: the upstream holds the will of the live connection, which is opened again without it.
-      if (gw.upstream !== undefined && (s.reachable || s.state === 'asleep')) {
+      if (s.reachable || s.state === 'asleep') {
         const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: undefined, resume: true };
-        gw.upstream.connect(req, gw.upstreamSink(s)).catch(() => undefined);
+        whenAnswered(gw.uplink.connect(req, gw.uplinkSink(s)), () => undefined, () => undefined);
       }
     }
     if (changed) gw.persistence.session(s);

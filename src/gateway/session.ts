@@ -7,6 +7,7 @@ import type { PublishTopic, SubQoS } from '../codec/index.js';
 import type { TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazyMap, LazySet } from './lazy.js';
+import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ import type { Delivery, Link } from './types.js';
  * - `disconnected`: DISCONNECT without duration; no will
  * - `lost`: keep-alive, sleep timer or N_RETRY ran out; the will was published
  */
-export type SessionState = 'await-willtopic' | 'await-willmsg' | 'active' | 'asleep' | 'awake' | 'disconnected' | 'lost';
+export type SessionState = Phase['state'];
 
 export interface Will {
   topic: string;
@@ -58,8 +59,8 @@ export interface PendingConnect {
 }
 
 export class Session {
-  state: SessionState = 'disconnected';
-  link: Link | undefined;
+  /** the state, with the link it is reached at; changed only by `transition()` (shell.ts) */
+  phase: Phase = { state: 'disconnected', link: undefined };
   cleanSession = true;
   keepAliveSec = 0;
   /** sleep duration in seconds while asleep or awake */
@@ -120,6 +121,14 @@ export class Session {
     if (this.inFlight !== undefined && this.inFlight.msgId === id) id = id === 0xffff ? 1 : id + 1;
     this.#nextMsgId = id === 0xffff ? 1 : id + 1;
     return id;
+  }
+
+  get state(): SessionState {
+    return this.phase.state;
+  }
+
+  get link(): Link | undefined {
+    return this.phase.link;
   }
 
   /** Connected in the sense of "has a live link the gateway may send on". */

@@ -143,6 +143,7 @@ export class XBeeTransport extends SerialTransportBase<XBeePeer> {
       case FrameType.EXPLICIT_RX:
         this.drop('unsupported', { frameType: fd[0] }, 'XBee: explicit Rx (0x91) frame ignored; set the module to AO=0');
         return;
+      case undefined: // an empty frame
       default:
         this.drop('unsupported', { frameType: fd[0] }, 'XBee: API frame type not used by the gateway ignored');
     }

@@ -4,10 +4,13 @@ import { runTransportBench } from './transport.js';
 import { gatewayTables, runGatewayBench } from './gateway.js';
 import { runBridgeBench } from './bridge.js';
 import { runStoreBench } from './store.js';
+import { runTopicsBench } from './topics.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
 console.log(table('Codec (one core)', runCodecBench()));
+console.log('');
+console.log(table('Topics (one core)', runTopicsBench()));
 console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');

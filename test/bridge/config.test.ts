@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mqttOptionsFromConfig } from '../../src/bridge/connect-options.js';
-import { ConfigError, ConfigIssueCode as C, configJsonSchema, loadConfig, maskSecrets, parseConfig, type ConfigIssue, type UpstreamConfig } from '../../src/config/index.js';
+import { ConfigError, ConfigIssueCode as C, configJsonSchema, loadConfig, maskSecrets, parseConfig, resolveUpstreamSecrets, type ConfigIssue, type UpstreamConfig } from '../../src/config/index.js';
 import { createGateway } from '../../src/index.js';
 
 const base = { transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }], broker: { listen: [] } };
@@ -232,14 +232,14 @@ describe('config: upstream TLS files', () => {
 
   it('reads the files and the secrets from the environment when the bridge starts', async () => {
     const u = parseConfig(withUpstream({ ...tlsUpstream({ ca: 'certs/ca.pem', cert: 'certs/gw.pem', key: 'certs/gw.key', passphraseEnv: 'KEY_PASS' }), username: 'site1', passwordEnv: 'UP_PASS' }), 'x', dir).upstream!;
-    const options = await mqttOptionsFromConfig(u, { UP_PASS: 'pw', KEY_PASS: 'kp' });
+    const options = mqttOptionsFromConfig(u, await resolveUpstreamSecrets(u, { UP_PASS: 'pw', KEY_PASS: 'kp' }));
     assert.equal(options.password, 'pw');
     assert.equal(options.username, 'site1');
     assert.equal(options.tls?.passphrase, 'kp');
     assert.equal(options.tls?.ca?.toString(), '-----BEGIN ca.pem-----\n');
     assert.equal(options.tls?.rejectUnauthorized, true);
     try {
-      await mqttOptionsFromConfig(u, {});
+      await resolveUpstreamSecrets(u, {});
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);

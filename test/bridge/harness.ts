@@ -3,12 +3,16 @@
  * MQTT-SN nodes (firmware-sim) in front of it, MQTT.js clients on the upstream mosquitto.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { SimNode, UdpLink } from '../../firmware-sim/index.js';
+import { SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
 import type { Bridge } from '../../src/bridge/types.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../src/index.js';
 import type { Logger } from '../../src/logger.js';
 import { UdpTransport } from '../../src/transport/udp.js';
+import { until } from '../helpers/wait.js';
+
+// The one wait helper, re-exported for the tests that import it from here.
+export { until };
 
 export interface LogLine {
   level: string;
@@ -25,16 +29,35 @@ export function recorder(lines: LogLine[]): Logger {
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace') };
 }
 
-/** Polls `cond` every 10 ms; throws `what` after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** A fixed delay. Not for waiting on something (that is `until`, or `expectNothing` for absence). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let markers = 0;
+/** Payloads of barrier messages (see `markerUp`, `markerDown`), told apart by `isMarker`. */
+const nextMarker = (): string => `marker-${++markers}`;
+export const isMarker = (payload: string | Buffer): boolean => payload.toString().startsWith('marker-');
+
+/**
+ * Barrier for upward traffic: `n` publishes a QoS 2 marker on `topic` through the gateway and the
+ * bridge, awaited at `w`. Whatever the bridge sent before it, at any QoS, reaches `w` first: one
+ * TCP connection each way, and mosquitto hands a QoS 2 message on last (at PUBREL).
+ */
+export async function markerUp(n: SimNode, w: Watcher, topic: string): Promise<void> {
+  const payload = nextMarker();
+  await n.publish({ topic, payload, qos: 2 });
+  await until(() => w.got.some((m) => m.payload === payload), 5000, `marker ${payload} on ${topic} upstream`);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Barrier for downward traffic: `pub` publishes a QoS 2 marker on `topic` upstream, awaited in
+ * `got` (what a subscribed node received). Whatever mosquitto sent the bridge before it has been
+ * handled, and what that handling queued for the node is ahead of the marker (§6.6, one in flight).
+ */
+export async function markerDown(pub: MqttClient, got: readonly SimMessage[], topic: string): Promise<void> {
+  const payload = nextMarker();
+  await pub.publishAsync(topic, payload, { qos: 2 });
+  await until(() => got.some((m) => m.payload.toString() === payload), 5000, `marker ${payload} on ${topic} down at the node`);
+}
 
 export interface BridgedGateway {
   running: RunningGateway;

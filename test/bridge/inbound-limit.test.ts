@@ -10,7 +10,7 @@ import net from 'node:net';
 import { mqttOptionsFromConfig } from '../../src/bridge/connect-options.js';
 import { BridgeError, BridgeErrorCode } from '../../src/bridge/errors.js';
 import { mqttConnector } from '../../src/bridge/mqtt-upstream.js';
-import { parseConfig } from '../../src/config/index.js';
+import { parseConfig, resolveUpstreamSecrets } from '../../src/config/index.js';
 import { remainingLength } from '../helpers/mqtt-bytes.js';
 
 /** A broker that accepts any CONNECT, then announces a PUBLISH of `announce` bytes and streams its body until the peer is gone or `limit` is sent. */
@@ -51,7 +51,7 @@ describe('bridge: cap on what the upstream broker sends', () => {
     const broker = await hostileBroker(200 * 1024 * 1024, LIMIT);
     try {
       const config = parseConfig({ transports: [{ type: 'udp' }], upstream: { url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'gw', topics: [{ pattern: 'a/#', direction: 'in' }] } });
-      const options = await mqttOptionsFromConfig(config.upstream!, {});
+      const options = mqttOptionsFromConfig(config.upstream!, await resolveUpstreamSecrets(config.upstream!, {}));
       assert.equal(options.maxPacketBytes, 1024 * 1024);
       let closedWith: Error | undefined;
       let connected = false;

@@ -8,10 +8,8 @@ import type { SimMessage, SimNode } from '../../firmware-sim/index.js';
 import { BridgeErrorCode } from '../../src/bridge/errors.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { startGateway } from '../integration/gateway-process.js';
-import { publisher, sleep, snNode, startBridgedGateway, suiteParts, until, watch, type BridgedGateway } from './harness.js';
-
-/** Gives a message that should NOT arrive the time to do so anyway. */
-const QUIET_MS = 300;
+import { expectNothing } from '../helpers/wait.js';
+import { isMarker, markerDown, markerUp, publisher, snNode, startBridgedGateway, suiteParts, until, watch, type BridgedGateway } from './harness.js';
 
 describe('bridge with mosquitto: both directions', () => {
   let mosq: Mosquitto;
@@ -41,10 +39,17 @@ describe('bridge with mosquitto: both directions', () => {
     await n.publish({ topic: 'slow/x', payload: 'q2-capped', qos: 2 });
     await n.publish({ topic: 'unbridged/x', payload: 'no', qos: 1 });
     await until(() => w.got.length >= 4, 5000, 'four messages upstream');
-    await sleep(QUIET_MS);
+    await expectNothing(
+      'an unbridged topic or a second copy upstream',
+      () => markerUp(n, w, 'home/sensors/t'),
+      () => w.got.filter((m) => !isMarker(m.payload)).slice(4),
+    );
     // MQTT orders messages per topic and QoS only: mosquitto hands on a QoS 2 message at PUBREL.
     assert.deepEqual(
-      w.got.map((m) => [m.topic, m.payload, m.qos]).sort(),
+      w.got
+        .filter((m) => !isMarker(m.payload))
+        .map((m) => [m.topic, m.payload, m.qos])
+        .sort(),
       [
         ['site1/sensors/t', 'q0', 0],
         ['site1/sensors/t', 'q1', 1],
@@ -67,16 +72,20 @@ describe('bridge with mosquitto: both directions', () => {
     await pub.publishAsync('site1/cmd/lamp', 'on-2', { qos: 2 });
     await pub.publishAsync('elsewhere/cmd/lamp', 'no', { qos: 1 });
     await until(() => got.length >= 3, 5000, 'three messages down');
-    await sleep(QUIET_MS);
+    await expectNothing(
+      'a message from outside the rule, or a second copy, down at the node',
+      () => markerDown(pub, got, 'site1/cmd/lamp'),
+      () => got.filter((m) => !isMarker(m.payload)).slice(3),
+    );
     assert.deepEqual(
-      got.map((m) => [m.topic, m.payload.toString(), m.qos]),
+      got.filter((m) => !isMarker(m.payload)).map((m) => [m.topic, m.payload.toString(), m.qos]),
       [
         ['dev/cmd/lamp', 'on-0', 0],
         ['dev/cmd/lamp', 'on-1', 1],
         ['dev/cmd/lamp', 'on-2', 2],
       ],
     );
-    assert.equal(gw.bridge.status().counters.received, 3);
+    assert.equal(gw.bridge.status().counters.received, 4, 'the three and the marker');
   });
 
   it('keeps retained messages retained, both ways', async () => {
@@ -115,33 +124,33 @@ describe('bridge with mosquitto: both directions', () => {
     const gw = await gateway({ topics: [{ pattern: 'loop/#', direction: 'both', qos: 1 }] });
     const w = await watcher('loop/#');
     const listener = await node(gw, 'loop-listener');
-    const heard: string[] = [];
-    listener.on('message', (m) => heard.push(m.payload.toString()));
+    const heard: SimMessage[] = [];
+    listener.on('message', (m) => heard.push(m));
+    const payloads = (list: ReadonlyArray<{ payload: string | Buffer }>): string[] => list.filter((m) => !isMarker(m.payload)).map((m) => m.payload.toString());
     await listener.subscribe('loop/#', 1);
 
     // Down: mosquitto -> gateway. If it went back up, the watcher would see it twice.
     const pub = await publisher(mosq.url);
     cleanup.push(() => pub.endAsync());
     await pub.publishAsync('loop/down', 'from-upstream', { qos: 1 });
-    await until(() => heard.includes('from-upstream'), 5000, 'down');
-    await sleep(QUIET_MS);
-    assert.deepEqual(
-      w.got.map((m) => m.payload),
-      ['from-upstream'],
-    );
+    await until(() => payloads(heard).includes('from-upstream'), 5000, 'down');
+    // Had the bridge sent it back up, it would have done so before handling the next message down.
+    await markerDown(pub, heard, 'loop/down');
     assert.equal(gw.bridge.status().counters.sent, 0, 'nothing was published upstream');
 
     // Up: gateway -> mosquitto, which echoes it to the bridge (subscribed to loop/#).
     const sensor = await node(gw, 'loop-sensor');
     await sensor.publish({ topic: 'loop/up', payload: 'from-sensor', qos: 1 });
-    await until(() => w.got.length === 2, 5000, 'up');
+    await until(() => payloads(w.got).length === 2, 5000, 'up');
     await until(() => gw.bridge.status().counters.echoes === 1, 5000, 'echo seen');
-    await sleep(QUIET_MS);
-    assert.deepEqual(heard, ['from-upstream', 'from-sensor'], 'the local subscriber gets each message once');
-    assert.deepEqual(
-      w.got.map((m) => m.payload),
-      ['from-upstream', 'from-sensor'],
+    // The echo came down before the marker: a second delivery of it would reach the listener first.
+    await expectNothing(
+      'the echo delivered again',
+      () => markerDown(pub, heard, 'loop/down'),
+      () => payloads(heard).slice(2),
     );
+    assert.deepEqual(payloads(heard), ['from-upstream', 'from-sensor'], 'the local subscriber gets each message once');
+    assert.deepEqual(payloads(w.got), ['from-upstream', 'from-sensor']);
     assert.equal(gw.bridge.status().counters.sent, 1);
   });
 
@@ -243,21 +252,31 @@ describe('bridge with mosquitto: failures', () => {
 
       const PUBLISHERS = 3;
       const PER_PUBLISHER = 150;
+      // Each publisher stops at WHILE_AWAY until mosquitto is killed, and at RESTART until it is
+      // back: some messages are published with the upstream away, whatever the machine's speed.
+      const WHILE_AWAY = 100;
+      const RESTART = 125;
+      let killed!: () => void;
+      let restarted!: () => void;
+      const wasKilled = new Promise<void>((r) => (killed = r));
+      const wasRestarted = new Promise<void>((r) => (restarted = r));
       for (let i = 0; i < PUBLISHERS; i++) nodes.push(await snNode(gw.udpPort, `kill-${i}`));
       let published = 0;
       const streams = nodes.map(async (n, i) => {
         for (let seq = 0; seq < PER_PUBLISHER; seq++) {
+          if (seq === WHILE_AWAY) await wasKilled;
+          if (seq === RESTART) await wasRestarted;
           await n.publish({ topic: `kill/${i}`, payload: String(seq), qos: 1 });
           published++;
-          await sleep(3);
         }
       });
 
       await until(() => watchers[0]!.got.length >= 100, 10_000, 'traffic flowing upstream');
       await mosq.kill('SIGKILL');
       const killedAt = published;
+      killed();
       await until(() => bridge.status().state === 'reconnecting', 5000, 'bridge notices');
-      await sleep(300);
+      await until(() => published === PUBLISHERS * RESTART, 10_000, 'the publishes made while the upstream is away');
       assert.ok(published > killedAt, 'MQTT-SN publishers keep going while the upstream is away');
       assert.ok(bridge.status().queue.messages > 0, 'and their messages wait in the queue');
 
@@ -266,6 +285,7 @@ describe('bridge with mosquitto: failures', () => {
       await mosq.restart({ watcher: users.watcher });
       watchers.push(await watch(mosq.url, 'kill/#', 0, watcherOptions));
       await mosq.setUsers(users);
+      restarted();
 
       await Promise.all(streams);
       const firstSeen = (): Map<string, number[]> => {

@@ -48,7 +48,7 @@ async function setup(extra: Record<string, unknown> = {}, store?: MemorySessionS
         opened.push(o);
         return up.connector;
       },
-      env: {},
+      clients: [],
       clock: { now: () => box.h!.clock.now(), setTimeout: (fn, ms) => box.h!.clock.setTimeout(fn, ms) },
       logger: noopLogger,
       random: () => 0.5,

@@ -2,6 +2,7 @@
  * Every kind of config mistake, through the real CLI: exit code 2, nothing started, and a
  * message on stderr naming the field (and the file, line and column) rather than a stack trace.
  */
+import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -66,8 +67,8 @@ describe('cli: every config mistake exits 2 and names the field', () => {
 
   before(async () => {
     ({ dir, cleanup } = await tempDir());
-    // Each run is a fresh Node process: run them side by side, two per core.
-    await pool(cases, 4, async (c) => {
+    // Each run is a fresh Node process: run them side by side, one per core.
+    await pool(cases, Math.max(1, availableParallelism()), async (c) => {
       const file = await writeConfig(dir, `${c.code.replace(/\W/g, '_')}.json`, c.config);
       results.set(c, { ...(await runCli(['--config', file])), file });
     });

@@ -14,11 +14,9 @@ import { hostname } from 'node:os';
 import type { SimMessage } from '../../firmware-sim/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
-import { publisher, sleep, snNode, until, watch } from '../bridge/harness.js';
+import { isMarker, markerDown, markerUp, publisher, snNode, until, watch } from '../bridge/harness.js';
+import { expectNothing } from '../helpers/wait.js';
 import { GatewayChild, runCli, tempDir, writeConfig } from './cli-process.js';
-
-/** Gives a message that should NOT arrive (a duplicate, an echo) the time to do so anyway. */
-const QUIET_MS = 300;
 
 /** The child's environment without `names`, whatever the test runner's environment holds. */
 function envWithout(...names: string[]): NodeJS.ProcessEnv {
@@ -187,19 +185,30 @@ describe('cli: "upstream": { "url": ... } bridges every topic both ways to a rea
     closers.push(() => pub.endAsync());
     await pub.publishAsync('cmd/lamp', 'on', { qos: 1 });
     await until(() => got.some((m) => m.topic === 'cmd/lamp'), 5000, 'the command down at the sensor');
-    await sleep(QUIET_MS);
 
     // mosquitto sends the gateway its own message back (MQTT 3.1.1 has no "no local"): it must
-    // neither reach the sensor a second time nor go up again.
+    // neither reach the sensor a second time nor go up again. The echoes came down before a
+    // marker sent down now; what the bridge would send up again goes before a marker sent up.
+    const real = <T extends { payload: string | Buffer }>(list: readonly T[]): T[] => list.filter((m) => !isMarker(m.payload));
+    await expectNothing(
+      'an echo delivered again or sent up again',
+      async () => {
+        await markerDown(pub, got, 'cmd/marker');
+        await markerUp(sensor, w, 'sensors/marker');
+      },
+      () => [...real(w.got).slice(2), ...real(got).slice(2)],
+    );
     assert.deepEqual(
-      w.got.map((m) => [m.topic, m.payload]),
+      real(w.got).map((m) => [m.topic, m.payload]),
       [
         ['sensors/kitchen/temp', '21.5'],
         ['cmd/lamp', 'on'],
       ],
     );
     assert.deepEqual(
-      got.map((m) => [m.topic, m.payload.toString()]).sort(),
+      real(got)
+        .map((m) => [m.topic, m.payload.toString()])
+        .sort(),
       [
         ['cmd/lamp', 'on'],
         ['sensors/kitchen/temp', '21.5'],

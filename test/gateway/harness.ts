@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { BrokerCore, BrokerMessage } from '../../src/broker/types.js';
 import { FakeClock } from '../../src/clock.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
-import type { ClientUpstream } from '../../src/gateway/client-upstream.js';
+import type { Uplink } from '../../src/uplink/port.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { defaultConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/logger.js';
@@ -198,10 +198,10 @@ export class Harness {
   #options: GatewayOptions;
   readonly #store: SessionStore | undefined;
   readonly #logger: Logger | undefined;
-  #upstream: ClientUpstream | undefined;
+  #upstream: Uplink | undefined;
 
   /** `upstream`: transparent mode, through this port */
-  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, logger?: Logger, upstream?: ClientUpstream) {
+  constructor(overrides: { [K in keyof GatewayOptions]?: Partial<GatewayOptions[K]> } = {}, store?: SessionStore, logger?: Logger, upstream?: Uplink) {
     const o: GatewayOptions = defaultConfig();
     const options: GatewayOptions = {
       ...o,
@@ -216,7 +216,7 @@ export class Harness {
     this.#store = store;
     this.#logger = logger;
     this.#upstream = upstream;
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, logger, upstream });
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, logger, uplink: upstream });
     this.gateway.attach(this.transport);
   }
 
@@ -224,12 +224,12 @@ export class Harness {
    * A new gateway on the same store, transport and broker, as after a crash: the old one is only
    * detached, never asked to save anything more. `change` replaces option sections.
    */
-  async restart(change: Partial<GatewayOptions> = {}, upstream?: ClientUpstream): Promise<void> {
+  async restart(change: Partial<GatewayOptions> = {}, upstream?: Uplink): Promise<void> {
     await this.gateway.stop();
     // A config edited while the gateway was down; a new process has a new bridge too.
     this.#options = { ...this.#options, ...change };
     if (upstream !== undefined) this.#upstream = upstream;
-    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger, upstream: this.#upstream });
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger, uplink: this.#upstream });
     this.gateway.attach(this.transport);
     await this.gateway.start();
     await settle();

@@ -13,7 +13,9 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import { freeTcpPort } from './ports.js';
+import { until } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -69,6 +71,8 @@ export class Mosquitto {
   readonly #options: MosquittoOptions;
   #proc: ChildProcess | undefined;
   #log = '';
+  /** a user written into each new password file, so a test can tell when that file is in force */
+  #probe = { user: '', password: '' };
 
   private constructor(binary: string, dir: string, port: number, options: MosquittoOptions) {
     this.#binary = binary;
@@ -150,15 +154,20 @@ export class Mosquitto {
     await this.#writePasswords(users);
     const proc = this.#proc;
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) throw new Error('mosquitto is not running');
-    const before = this.#log.length;
+    if (this.#options.tls !== undefined) throw new Error('setUsers probes the plain listener; this mosquitto has TLS');
     proc.kill('SIGHUP');
-    // mosquitto logs the reload; wait for it so the caller knows the new file is in force.
-    const deadline = Date.now() + 5000;
-    while (!this.#log.slice(before).includes('Reloading config')) {
-      if (Date.now() > deadline) throw new Error(`mosquitto did not reload its config:\n${this.#log}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    // mosquitto logs "Reloading config" before it reads the file: the caller may go on once the
+    // probe user of the new file gets in.
+    const probe = this.#probe;
+    await until(
+      () =>
+        mqtt.connectAsync(this.url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2000, username: probe.user, password: probe.password }).then(
+          (c) => c.endAsync(true).then(() => true),
+          () => false,
+        ),
+      5000,
+      `mosquitto reloading its password file:\n${this.#log}`,
+    );
   }
 
   /** Stops the process (SIGTERM, then SIGKILL) and removes the folder. Safe to call twice. */
@@ -207,7 +216,9 @@ export class Mosquitto {
     const file = join(this.dir, 'passwords');
     await writeFile(file, '');
     const passwd = findExecutable('mosquitto_passwd', ['/usr/bin', '/usr/local/bin']);
-    for (const [user, password] of Object.entries(users)) await run(passwd, ['-b', file, user, password]);
+    this.#probe = { user: `probe-${Math.random().toString(36).slice(2, 10)}`, password: Math.random().toString(36).slice(2) };
+    const all = { ...users, [this.#probe.user]: this.#probe.password };
+    for (const [user, password] of Object.entries(all)) await run(passwd, ['-b', file, user, password]);
   }
 }
 

@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { scrape, valueOf } from '../observability/helpers.js';
+import { freeTcpPort } from '../helpers/ports.js';
+import { expectNothing, until } from '../helpers/wait.js';
 import { SnClient, startGateway, type GatewayProcess } from './gateway-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,20 +27,15 @@ async function subscriber(port: number, filter: string): Promise<{ client: MqttC
   return { client, got };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('gateway end to end over UDP and MQTT', () => {
   let gw: GatewayProcess;
+  /** the operations endpoint, read by the tests that wait for the gateway's state */
+  let httpPort: number;
   const open: Array<{ close(): unknown }> = [];
 
   before(async () => {
-    gw = await startGateway({ predefinedTopics: { '16': 'beacons/1' } });
+    httpPort = await freeTcpPort();
+    gw = await startGateway({ predefinedTopics: { '16': 'beacons/1' }, http: { enabled: true, host: '127.0.0.1', port: httpPort } });
   });
   after(async () => {
     for (const c of open) await c.close();
@@ -72,9 +70,21 @@ describe('gateway end to end over UDP and MQTT', () => {
     await c.next('PUBREC');
     c.send({ type: 'PUBREL', msgId: 3 });
     await c.next('PUBCOMP');
-    await until(() => got.length >= 3);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(got.map((m) => m.payload), ['q0', 'q1', 'q2']);
+    await until(() => got.length >= 3, 5000, 'three messages at the subscriber');
+    // A second copy of q2 (from the repeated PUBLISH) would reach the subscriber before a later
+    // QoS 2 message from the same client: that one is the barrier.
+    await expectNothing(
+      'a second copy',
+      async () => {
+        c.send({ ...q2, msgId: 4, payload: Buffer.from('end') });
+        await c.next('PUBREC');
+        c.send({ type: 'PUBREL', msgId: 4 });
+        await c.next('PUBCOMP');
+        await until(() => got.some((m) => m.payload === 'end'), 5000, 'the marker at the subscriber');
+      },
+      () => got.slice(3).filter((m) => m.payload !== 'end'),
+    );
+    assert.deepEqual(got.map((m) => m.payload), ['q0', 'q1', 'q2', 'end']);
   });
 
   it('REGISTERs a wildcard match before publishing an MQTT message to a sensor', async () => {
@@ -99,7 +109,7 @@ describe('gateway end to end over UDP and MQTT', () => {
     const got = await sub('beacons/#');
     const c = await sn();
     c.sendRaw(Buffer.from('090c61001000003432', 'hex'));
-    await until(() => got.length === 1);
+    await until(() => got.length === 1, 5000, 'the QoS -1 message at the subscriber');
     assert.deepEqual(got[0], { topic: 'beacons/1', payload: '42', retain: false, qos: 0 });
   });
 
@@ -126,7 +136,7 @@ describe('gateway end to end over UDP and MQTT', () => {
     await c.next('WILLMSGREQ');
     c.send({ type: 'WILLMSG', willMsg: Buffer.from('offline') });
     await c.next('CONNACK');
-    await until(() => got.length === 1, 4000); // 1.5 x 1 s keep-alive
+    await until(() => got.length === 1, 5000, 'the will'); // after 1.5 x 1 s keep-alive
     assert.equal(got[0]?.payload, 'offline');
   });
 
@@ -141,8 +151,13 @@ describe('gateway end to end over UDP and MQTT', () => {
     await pub.publishAsync('e2e/sleep/cmd', 'a', { qos: 1 });
     await pub.publishAsync('e2e/sleep/cmd', 'b', { qos: 1 });
     await pub.endAsync();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(c.pending(), [], 'nothing is sent to a sleeper');
+    // Barrier: the gateway has taken both messages into the sleeper's buffer (a send, if it
+    // wrongly made one, would have been decided at that moment).
+    await expectNothing(
+      'a message sent to a sleeper',
+      () => until(async () => valueOf((await scrape(httpPort)).samples, 'mqttsn_buffered_messages') === 2, 5000, 'two messages buffered'),
+      () => c.pending(),
+    );
     c.send({ type: 'PINGREQ', clientId: 'e2e-sleep' });
     // The id was not told in this connection's REGISTER sense: SUBACK gave it, so no REGISTER is needed.
     for (const want of ['a', 'b']) {

@@ -47,10 +47,5 @@ export async function getJson(port: number, path: string): Promise<{ status: num
   return { status: res.status, body: await res.json() };
 }
 
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// The one wait helper, re-exported for the tests that import it from here.
+export { until } from '../helpers/wait.js';

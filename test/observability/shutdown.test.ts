@@ -183,8 +183,9 @@ describe('observability: graceful stop', () => {
     await until(() => true);
     const t0 = Date.now();
     gw.signal('SIGTERM');
-    assert.equal(await gw.exitCode(5000), 0);
-    assert.ok(Date.now() - t0 < 3000);
+    // Not a speed check: without the second signal the stop would wait out the 60 s grace period.
+    assert.equal(await gw.exitCode(30_000), 0);
+    assert.ok(Date.now() - t0 < 30_000, 'the second signal ended the wait');
     assert.ok(gw.lines.some((l) => l.includes('second stop signal')));
   });
 

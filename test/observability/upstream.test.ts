@@ -78,14 +78,8 @@ describe('observability: upstream status', () => {
       client.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, msgId: 10 + i, payload: Buffer.from(`q${i}`), topicIdType: 'normal', topicId });
       await client.next('PUBACK');
     }
-    // The bridge queues asynchronously to the PUBACK; give it a moment, boundedly.
-    const deadline = Date.now() + 3000;
-    let depth = await metric('mqttsn_upstream_queue_depth');
-    while (depth !== 2 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      depth = await metric('mqttsn_upstream_queue_depth');
-    }
-    assert.equal(depth, 2);
+    // The bridge queues asynchronously to the PUBACK.
+    await until(async () => (await metric('mqttsn_upstream_queue_depth')) === 2, 5000, 'both messages in the upstream queue');
     const h = await getJson(httpPort, '/healthz');
     assert.equal(h.status, 503);
     assert.deepEqual((h.body as { reasons: string[] }).reasons, ['upstream disconnected and its queue is full (2 of 2 messages)']);

@@ -18,6 +18,7 @@ import { decapsulate } from '../../src/transport/forwarder.js';
 import { SlipDecoder } from '../../src/transport/slip.js';
 import type { ApiMode } from '../../src/transport/xbee-api.js';
 import { freeTcpPort, freeUdpPort, SnClient, startGateway, type GatewayProcess } from '../integration/gateway-process.js';
+import { until } from '../helpers/wait.js';
 import { scrape, valueOf, type Sample } from '../observability/helpers.js';
 import { closePort, openPort, ptyPair, Queue, writePort, XBeeModuleSim, type PtyPair } from '../transport/helpers.js';
 import { FrameFuzzer } from './fuzz-frames.js';
@@ -168,7 +169,8 @@ describe('security: fuzzing every de-framer into the gateway process', () => {
     const fuzz = new FrameFuzzer(seededRandom(seed));
     sub = await subscribe(gw.mqttPort, 'sec/#');
     pubs = await startPublishers({ gateway: { host: '::1', port: v6Port, family: 6 }, count: 20, prefix: 'fuzz-real', intervalMs: 100, maxPerClient: 2000 });
-    await new Promise((r) => setTimeout(r, 500));
+    // The RSS baseline is taken with the real clients' traffic under way: each had a message acknowledged.
+    await until(() => pubs!.acked.size >= 20, 10_000, 'a message acknowledged per real client');
     const baseline = rssBytes(gw.proc.pid!);
     const rss = watchRss(gw.proc.pid!);
     const started = Date.now();

@@ -113,13 +113,13 @@ describe('TopicRegistry', () => {
     assert.equal(r.idFor('w'), 'full');
   });
 
-  it('stays O(1) per assignment under churn on a full id space', () => {
+  // The cost per assignment (O(1), not a scan of the id space) is measured by `npm run bench`
+  // (test/bench/topics.ts); here, that churn on a full table always hands out the freed id.
+  it('hands out the one freed id under churn on a full id space', () => {
     const r = new TopicRegistry();
     for (let i = 1; i <= MAX_TOPIC_ID; i++) r.idFor(`t/${i}`);
-    const started = performance.now();
     let name = 0;
-    // 1,000,000 delete/assign cycles; a scan of the 65534 ids per assignment would take hours
-    for (let i = 0; i < 1_000_000; i++) {
+    for (let i = 0; i < 200_000; i++) {
       const id = (i * 7919) % MAX_TOPIC_ID + 1;
       if (r.delete(id)) {
         const got = r.idFor(`n/${name++}`);
@@ -127,7 +127,6 @@ describe('TopicRegistry', () => {
       }
     }
     assert.equal(r.size, MAX_TOPIC_ID);
-    assert.ok(performance.now() - started < 10_000);
   });
 
   it('clears to an empty table that starts at 1 again', () => {

@@ -187,13 +187,11 @@ describe('TopicTrie at gateway scale', () => {
     }
     assert.equal(t.size, 3 * sessions);
 
-    const started = performance.now();
+    // The cost of a match (by depth, not by the 300,000 filters) is measured by `npm run bench`
+    // (test/bench/topics.ts); here, that each match finds exactly its session.
     let visited = 0;
-    for (let i = 0; i < 100_000; i++) t.match(`devices/${i}/cmd`, () => visited++);
-    const elapsed = performance.now() - started;
+    for (let i = 0; i < 100_000; i++) t.match(`devices/${i}/cmd`, (s) => (visited += s === i ? 1 : 1_000_000));
     assert.equal(visited, 100_000);
-    // Proportional to depth, not to the 300,000 filters: a linear scan would take minutes here.
-    assert.ok(elapsed < 5_000, `100,000 matches took ${elapsed.toFixed(0)} ms`);
 
     const inGroup: number[] = [];
     t.match('groups/7/alarm', (s) => inGroup.push(s));

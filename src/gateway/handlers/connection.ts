@@ -15,8 +15,10 @@ import {
   type WillTopicUpdPacket,
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
+import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
 import { abandonInFlight } from '../outbox.js';
+import { transition } from '../shell.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
 import type { Link } from '../types.js';
@@ -62,8 +64,9 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     return;
   }
   const existing = gw.sessions.get(p.clientId);
-  if (existing !== undefined && takenOver(existing, link)) {
-    const fields = { clientId: p.clientId, from: existing.link!.peer.key, to: link.peer.key };
+  const away = existing === undefined ? undefined : takenOver(existing, link);
+  if (existing !== undefined && away !== undefined) {
+    const fields = { clientId: p.clientId, from: away.peer.key, to: link.peer.key };
     if (gw.auth.takeover === 'deny') {
       gw.refused('takeoverRefused', 'CONNECT refused: client id connected from another address (auth.takeover "deny")', fields);
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
@@ -92,9 +95,10 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
       return;
     }
     s = gw.createSession(p.clientId);
-  } else if (takenOver(s, link)) {
+  } else {
     // Takeover from another address: the old connection is closed, as an MQTT broker would.
-    gw.send(s.link!, { type: 'DISCONNECT' });
+    const old = takenOver(s, link);
+    if (old !== undefined) gw.send(old, { type: 'DISCONNECT' });
   }
 
   // §4.12.3 (ambiguous in v1.2): CONNECT without will from a sleeper is a signal to become
@@ -133,13 +137,13 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     keepAliveSec: p.duration,
     timer: gw.clock.setTimeout(() => abandonConnect(gw, session), gw.options.timers.connectTimeoutMs),
   };
-  s.state = 'await-willtopic';
-  gw.send(link, { type: 'WILLTOPICREQ' });
+  transition(gw, s, { type: 'willRequested', link });
 }
 
-/** Whether a CONNECT on `link` would take a session away from another address where it is in use. */
-function takenOver(s: Session, link: Link): boolean {
-  return s.link !== undefined && s.link.peer.key !== link.peer.key && (s.reachable || s.state === 'await-willtopic' || s.state === 'await-willmsg');
+/** The link at another address where the session is in use, which a CONNECT on `link` would take it from. */
+function takenOver(s: Session, link: Link): Link | undefined {
+  const old = s.link;
+  return old !== undefined && old.peer.key !== link.peer.key && (s.reachable || s.state === 'await-willtopic' || s.state === 'await-willmsg') ? old : undefined;
 }
 
 /** §4.3 table: clean session deletes subscriptions, topic ids, buffered messages and the will. */
@@ -154,24 +158,23 @@ function clearSession(gw: GatewayCore, s: Session): void {
 }
 
 /**
- * The CONNECT (and will) is complete. In transparent mode the client's upstream connection is
- * opened first and CONNACK carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, a broker that
- * cannot be reached 0x01 (try later).
+ * The CONNECT (and will) is complete. The uplink opens the client's connection first and CONNACK
+ * carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, an upstream that cannot be reached
+ * 0x01 (try later); the broker core accepts at once.
  */
 function accept(gw: GatewayCore, s: Session, resume = false): void {
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
-  if (gw.upstream === undefined) return activate(gw, s);
   const attempt = ++s.connectAttempt;
   const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume };
-  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+  whenAnswered(
+    gw.uplink.connect(req, gw.uplinkSink(s)),
     (outcome) => {
       // A newer CONNECT (a retry, another address) or the session's end made this answer stale.
       if (s.connectAttempt !== attempt || gw.sessions.get(s.clientId) !== s || s.link === undefined) return;
       if (outcome === 'accepted') return activate(gw, s);
       gw.logger.info({ clientId: s.clientId, outcome }, 'CONNECT refused: the upstream broker did not accept the client');
-      s.state = 'disconnected';
-      gw.send(s.link, { type: 'CONNACK', returnCode: outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION });
+      transition(gw, s, { type: 'refused', returnCode: outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION });
       if (s.cleanSession) gw.dropSession(s);
     },
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream connect failed'),
@@ -180,26 +183,17 @@ function accept(gw: GatewayCore, s: Session, resume = false): void {
 
 /** CONNACK 0x00: the client is active and gets what was kept for it. */
 function activate(gw: GatewayCore, s: Session): void {
-  s.state = 'active';
-  s.lastSeen = gw.clock.now();
-  // Stored before CONNACK leaves: a restart right after must not forget an accepted session.
-  gw.persistence.session(s);
-  gw.send(s.link!, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
-  gw.supervise(s);
-  gw.logger.info({ clientId: s.clientId, peer: s.link!.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
-  gw.pump(s);
+  transition(gw, s, { type: 'accepted' });
+  gw.logger.info({ clientId: s.clientId, peer: s.link?.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
 }
 
 function abandonConnect(gw: GatewayCore, s: Session): void {
   if (s.pendingConnect === undefined) return;
   s.pendingConnect = undefined;
-  s.state = 'disconnected';
-  gw.logger.info({ clientId: s.clientId }, 'will dance not finished in time: connection abandoned');
-  if (s.cleanSession) gw.dropSession(s);
+  transition(gw, s, { type: 'abandoned' });
 }
 
-export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): void {
-  const link = s.link!;
+export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, link: Link): void {
   if (s.state === 'await-willmsg') {
     gw.send(link, { type: 'WILLMSGREQ' }); // a repeated WILLTOPIC: our WILLMSGREQ was lost
     return;
@@ -220,19 +214,17 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket): vo
   if (denied || validateTopicName(p.willTopic) !== undefined) {
     s.pendingConnect.timer.cancel();
     s.pendingConnect = undefined;
-    s.state = 'disconnected';
-    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+    transition(gw, s, { type: 'refused', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
   s.pendingConnect.willTopic = { topic: p.willTopic, qos: p.qos, retain: p.retain };
-  s.state = 'await-willmsg';
-  gw.send(link, { type: 'WILLMSGREQ' });
+  transition(gw, s, { type: 'willTopicTaken' });
 }
 
-export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket): void {
+export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket, link: Link): void {
   if (s.state === 'active') {
     // A repeated WILLMSG after CONNACK: our CONNACK was lost.
-    gw.send(s.link!, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
     return;
   }
   const willTopic = s.pendingConnect?.willTopic;
@@ -244,37 +236,36 @@ export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket): void {
   accept(gw, s);
 }
 
-export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacket): void {
+export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacket, link: Link): void {
   // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
   } else if (validateTopicName(p.willTopic) !== undefined || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
     if (validateTopicName(p.willTopic) === undefined) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
-    gw.send(s.link!, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
+    gw.send(link, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {
     s.will = { topic: p.willTopic, qos: p.qos, retain: p.retain, payload: s.will?.payload ?? Buffer.alloc(0) };
   }
   gw.persistence.session(s);
-  answerWillUpdate(gw, s, 'WILLTOPICRESP');
+  answerWillUpdate(gw, s, link, 'WILLTOPICRESP');
 }
 
-export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket): void {
+export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket, link: Link): void {
   // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
   s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
   gw.persistence.session(s);
-  answerWillUpdate(gw, s, 'WILLMSGRESP');
+  answerWillUpdate(gw, s, link, 'WILLMSGRESP');
 }
 
 /**
- * MQTT 3.1.1 cannot change the will of a live connection (MQTT-SN.md §4.4): in transparent mode
- * the client's upstream connection is opened again with the new will before the answer.
+ * MQTT 3.1.1 cannot change the will of a live connection (MQTT-SN.md §4.4): the uplink opens the
+ * client's connection again with the new will before the answer (the broker core answers at once).
  */
-function answerWillUpdate(gw: GatewayCore, s: Session, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
-  const link = s.link!;
-  if (gw.upstream === undefined) return gw.send(link, { type, returnCode: ReturnCode.ACCEPTED });
+function answerWillUpdate(gw: GatewayCore, s: Session, link: Link, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
   const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will, resume: true };
-  gw.upstream.connect(req, gw.upstreamSink(s)).then(
+  whenAnswered(
+    gw.uplink.connect(req, gw.uplinkSink(s)),
     (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream reconnect for a new will failed'),
   );
@@ -305,13 +296,10 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
       gw.logger.info(fields, 'sleeper woke from a new address');
     }
     gw.bind(sleeper, link);
-    sleeper.lastSeen = gw.clock.now();
-    sleeper.supervision?.cancel();
-    sleeper.state = 'awake';
     gw.logger.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
     // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
     // supervise the client.
-    gw.pump(sleeper);
+    transition(gw, sleeper, { type: 'wake', link });
     return;
   }
   if (s !== undefined && s.state === 'active' && (p.clientId === undefined || p.clientId === s.clientId)) {
@@ -331,26 +319,13 @@ export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined
   if (p.duration !== undefined && p.duration > 0 && (s.reachable || s.state === 'asleep')) {
     // §4.12.1: asleep; messages are buffered until the client wakes. What was in flight goes
     // back to the buffer so it is delivered at the next wake.
-    abandonInFlight(gw, s, true);
-    s.state = 'asleep';
     s.sleepSec = p.duration;
-    s.lastSeen = gw.clock.now();
-    gw.supervise(s);
-    // A sleeper is kept whatever its clean-session flag: its buffer must survive a restart.
-    gw.persistence.session(s);
-    for (const d of s.queue) gw.persistence.queued(s, d);
+    transition(gw, s, { type: 'sleep' });
     gw.logger.info({ clientId: s.clientId, duration: p.duration }, 'client asleep');
     return;
   }
   // §4.12.6-7: a plain DISCONNECT (or duration 0) ends the connection without the will.
-  abandonInFlight(gw, s, !s.cleanSession);
-  s.supervision?.cancel();
-  s.state = 'disconnected';
-  gw.logger.info({ clientId: s.clientId }, 'client disconnected');
-  // The upstream connection ends the same way, with DISCONNECT: no will.
-  gw.upstream?.disconnect(s.clientId, true);
-  if (s.cleanSession) gw.dropSession(s);
-  else gw.persistence.session(s);
+  transition(gw, s, { type: 'disconnect' });
 }
 
 /** §4.2: a gateway answers every SEARCHGW with GWINFO(GwId), without GwAdd. */

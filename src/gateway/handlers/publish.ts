@@ -4,7 +4,7 @@
  */
 import { ReturnCode, type Packet, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
-import { PublishRefusedError } from '../client-upstream.js';
+import { PublishRefusedError } from '../../uplink/port.js';
 import type { GatewayCore } from '../core.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
@@ -148,8 +148,12 @@ export function onPubrel(gw: GatewayCore, link: Link, s: Session | undefined, ms
 }
 
 /** REGISTER from the client: the same name always gets the same id for that client (§4.6). */
-export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket): void {
-  const link = s.link!;
+export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket, link: Link): void {
+  if (!gw.rates.register.take(link.peer.key)) {
+    gw.refused('rateLimited', 'REGISTER over the per-peer rate limit', { peer: link.peer.key, clientId: s.clientId });
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+    return;
+  }
   if (validateTopicName(p.topicName) !== undefined) {
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;

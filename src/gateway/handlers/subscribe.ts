@@ -1,12 +1,13 @@
 /** SUBSCRIBE and UNSUBSCRIBE (MQTT-SN.md §4.9). */
 import { ReturnCode, type SubQoS, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
 import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
+import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
 import type { Session, SubscriptionKind } from '../session.js';
 import { bump } from '../stats.js';
+import type { Link } from '../types.js';
 
-export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): void {
-  const link = s.link!;
+export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link): void {
   const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
   // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
   // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
@@ -70,38 +71,33 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket): vo
     gw.send(link, { type: 'SUBACK', qos, topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
   };
 
-  if (gw.upstream !== undefined) {
-    // Transparent mode: the subscription is the upstream's, and so are the retained messages it sends.
-    gw.upstream.subscribe(s.clientId, filter, requested).then(
-      (granted) => {
-        if (gw.sessions.get(s.clientId) !== s) return;
-        if (granted > 2) {
-          gw.logger.info({ clientId: s.clientId, filter }, 'SUBSCRIBE refused by the upstream broker');
-          return reject(ReturnCode.NOT_SUPPORTED);
-        }
-        record(granted as SubQoS, true);
-      },
-      () => reject(ReturnCode.CONGESTION),
-    );
-    return;
-  }
-
   // A retransmitted SUBSCRIBE (DUP, same filter and QoS) changes nothing and sends no retained again.
   const repeat = p.dup && existing?.qos === requested;
-  record(requested, !repeat);
-  if (repeat) return;
-
-  // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
-  const granted = requested;
-  gw.broker.retained(filter).then(
-    (messages) => {
-      for (const m of messages) gw.enqueue(s, { topic: m.topic, payload: m.payload, qos: Math.min(m.qos, granted) as 0 | 1 | 2, retain: true });
+  // The uplink grants it (transparent: the upstream's subscription, and its retained messages).
+  whenAnswered(
+    gw.uplink.subscribe(s.clientId, filter, requested),
+    (granted) => {
+      if (gw.sessions.get(s.clientId) !== s) return;
+      if (granted > 2) {
+        gw.logger.info({ clientId: s.clientId, filter }, 'SUBSCRIBE refused by the upstream broker');
+        return reject(ReturnCode.NOT_SUPPORTED);
+      }
+      const unchanged = repeat && granted === requested;
+      record(granted as SubQoS, !unchanged);
+      if (unchanged) return;
+      // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
+      gw.uplink.retained(filter).then(
+        (messages) => {
+          for (const m of messages) gw.enqueue(s, { topic: m.topic, payload: m.payload, qos: Math.min(m.qos, granted) as 0 | 1 | 2, retain: true });
+        },
+        (err: unknown) => gw.logger.warn({ clientId: s.clientId, filter, err }, 'could not read retained messages'),
+      );
     },
-    (err: unknown) => gw.logger.warn({ clientId: s.clientId, filter, err }, 'could not read retained messages'),
+    () => reject(ReturnCode.CONGESTION),
   );
 }
 
-export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket): void {
+export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket, link: Link): void {
   let filter: string | undefined;
   switch (p.topicIdType) {
     case 'normal':
@@ -116,10 +112,9 @@ export function onUnsubscribe(gw: GatewayCore, s: Session, p: UnsubscribePacket)
     gw.subscriptions.remove(filter, s);
     gw.persistence.session(s);
   }
-  // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same.
-  const link = s.link!;
-  if (gw.upstream === undefined || filter === undefined) return gw.send(link, { type: 'UNSUBACK', msgId: p.msgId });
-  // Transparent mode: answered once the upstream stopped sending, so nothing of it follows UNSUBACK.
+  // v1.2 UNSUBACK has no return code: an unknown filter is answered all the same; a known one
+  // once the uplink stopped sending it, so nothing of it follows UNSUBACK.
   const answer = (): void => gw.send(link, { type: 'UNSUBACK', msgId: p.msgId });
-  gw.upstream.unsubscribe(s.clientId, filter).then(answer, answer);
+  if (filter === undefined) return answer();
+  whenAnswered(gw.uplink.unsubscribe(s.clientId, filter), answer, answer);
 }

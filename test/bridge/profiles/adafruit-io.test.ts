@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mqttOptionsFromConfig } from '../../../src/bridge/connect-options.js';
 import { adafruitIoProfile, ADAFRUIT_RECONNECT_FLOOR_MS, ADAFRUIT_RECONNECT_JITTER_MS, feedKey, throttlePauseMs, WindowBudget } from '../../../src/bridge/profiles/index.js';
 import { FakeClock } from '../../../src/clock.js';
+import { resolveUpstreamSecrets } from '../../../src/config/index.js';
 import { cyclingRandom, flappingConnects, mostWithin, withFakeBridge } from '../fake-bridge.js';
 import { issuesOf, parseUpstream } from './config-issues.js';
 
@@ -20,7 +21,7 @@ describe('adafruit-io profile: config', () => {
   it('takes the user, the key variable and defaults for the budget', async () => {
     const u = parseUpstream(base);
     assert.equal(u.adafruit, undefined);
-    const o = await mqttOptionsFromConfig(u, { AIO_KEY: 'aio_x' });
+    const o = mqttOptionsFromConfig(u, await resolveUpstreamSecrets(u, { AIO_KEY: 'aio_x' }));
     assert.deepEqual([o.username, o.password], ['maker1', 'aio_x']);
     const p = adafruitIoProfile('maker1', parseUpstream({ ...base, adafruit: {} }).adafruit!);
     assert.deepEqual(p.publishWindow, { max: 30, windowMs: 63_000 });

@@ -167,7 +167,7 @@ describe('aws-iot profile: transparent mode', () => {
         config,
         base: { url: config.url, clientId: config.clientId, keepAlive: 60, cleanSession: true, connectTimeoutMs: 1000 },
         connectorFor: () => new FakeUpstream().connector,
-        env: {},
+        clients: [],
         clock: new FakeClock(),
         logger: noopLogger,
         random: () => r,

@@ -12,7 +12,7 @@ import type { SimMessage } from '../../../firmware-sim/index.js';
 import { azureSasToken } from '../../../src/bridge/profiles/index.js';
 import { makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
 import { scrape, valueOf } from '../../observability/helpers.js';
-import { sleep, snNode, startBridgedGateway, until, type BridgedGateway } from '../harness.js';
+import { snNode, startBridgedGateway, until, type BridgedGateway } from '../harness.js';
 import { startAzureContract, type AzureContract } from './azure-contract.js';
 
 // The server certificate names localhost, which also serves as the hub's host name here.
@@ -106,11 +106,14 @@ describe('azure-iot-hub profile against an Azure IoT Hub contract broker', () =>
     await until(() => gw.bridge.connected, 5000, 'connection');
     const node = await snNode(gw.udpPort, 'sensor-b');
     try {
-      const N = 45;
-      // 4.5 s of steady traffic across token lifetimes of 2 s.
-      for (let i = 0; i < N; i++) {
-        await node.publish({ topic: 'dev/b/t', payload: `s${i}`, qos: 1 });
-        await sleep(100);
+      // Steady traffic, each message once the hub has the one before, until the token (2 s) was
+      // renewed twice and a few messages more went over the third connection. Bounded in count.
+      const atHub = (payload: string): boolean => hub.accepted.slice(a0).some((m) => m.payload === payload);
+      let N = 0;
+      for (let after = 0; N < 5000 && after < 5; N++) {
+        await node.publish({ topic: 'dev/b/t', payload: `s${N}`, qos: 1 });
+        await until(() => atHub(`s${N}`), 10_000, `s${N} at the hub`);
+        if ((gw.bridge.status().counters.tokenRenewals ?? 0) >= 2) after++;
       }
       await until(() => new Set(hub.accepted.slice(a0).map((m) => m.payload)).size >= N, 10_000, 'every message at the hub');
       const c = gw.bridge.status().counters;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mqttOptionsFromConfig } from '../../../src/bridge/connect-options.js';
 import { azureIotHubProfile, azureSasToken, parsePropertyBag, profileFor, renewalLeadMs } from '../../../src/bridge/profiles/index.js';
-import { ConfigError } from '../../../src/config/index.js';
+import { ConfigError, resolveUpstreamSecrets } from '../../../src/config/index.js';
 import { withFakeBridge } from '../fake-bridge.js';
 import { issuesOf, parseUpstream } from './config-issues.js';
 
@@ -56,7 +56,7 @@ describe('azure-iot-hub profile: credentials', () => {
   it('computes a fresh token for each connection attempt, client id = device id', async () => {
     const u = parseUpstream({ ...base, azure: { deviceKeyEnv: 'DEVICE_KEY', sasLifetimeSec: 60 } });
     let now = 1_700_000_000_500;
-    const o = await mqttOptionsFromConfig(u, { DEVICE_KEY: KEY.toString('base64') }, { now: () => now });
+    const o = mqttOptionsFromConfig(u, await resolveUpstreamSecrets(u, { DEVICE_KEY: KEY.toString('base64') }), { now: () => now });
     assert.equal(o.clientId, 'dev-1');
     assert.equal(o.username, 'my-hub.azure-devices.net/dev-1/?api-version=2021-04-12');
     assert.equal(o.password, undefined);
@@ -70,7 +70,7 @@ describe('azure-iot-hub profile: credentials', () => {
   it('names the variable when the key is missing or not base64', async () => {
     const u = parseUpstream(base);
     for (const env of [{}, { DEVICE_KEY: 'not base64!' }]) {
-      await assert.rejects(mqttOptionsFromConfig(u, env), (err: unknown) => {
+      await assert.rejects(resolveUpstreamSecrets(u, env), (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.deepEqual(err.issues.map((i) => i.path), ['upstream.azure.deviceKeyEnv']);
         assert.match(err.message, /DEVICE_KEY/);

@@ -1,0 +1,26 @@
+/**
+ * The uplink port answered by the local broker core: aggregating mode, and a gateway with no
+ * upstream at all. Every client shares the broker core, so a client's "connection" is the
+ * gateway's and is always there: CONNECT, SUBSCRIBE, UNSUBSCRIBE and will updates are answered
+ * at once, publishes go into the broker core, and a lost client's will is published here. The
+ * bridge, when configured, sits behind the broker core and is not the gateway's business.
+ */
+import type { Uplink, UplinkMessage, UplinkQoS, UplinkWill } from '../uplink/port.js';
+import type { BrokerCore } from './types.js';
+
+/** Origin tag of messages the gateway publishes into the broker core. */
+export const MQTTSN_ORIGIN = 'mqttsn';
+
+export function brokerUplink(broker: BrokerCore): Uplink {
+  return {
+    listen: (deliver) => broker.subscribe('#', (msg) => deliver(msg)),
+    connect: () => 'accepted',
+    publish: (_clientId: string | undefined, msg: UplinkMessage) => broker.publish(msg, MQTTSN_ORIGIN),
+    // Granted as asked: the broker core takes every QoS.
+    subscribe: (_clientId: string, _filter: string, qos: UplinkQoS) => qos,
+    retained: (filter) => broker.retained(filter),
+    unsubscribe: () => undefined,
+    disconnect: (_clientId: string, graceful: boolean, will?: UplinkWill) =>
+      graceful || will === undefined ? undefined : broker.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, MQTTSN_ORIGIN),
+  };
+}

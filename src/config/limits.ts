@@ -1,0 +1,45 @@
+/** The `limits` section: resource limits per client and for the gateway as a whole. */
+import { z } from 'zod';
+import { rateLimitsSchema } from './auth.js';
+import { PREDEFINED_ID_MAX } from './predefined-topics.js';
+
+export const limitsSchema = z
+  .strictObject({
+    maxSessions: z.int().min(1).default(100_000).describe('Sessions of all states together; a CONNECT beyond it gets CONNACK 0x01 (congestion).'),
+    maxPendingConnects: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe(
+        'Half-open sessions: CONNECTs with a will whose will exchange is not finished (each lasts at most timers.connectTimeoutMs). ' +
+          'A CONNECT with a will beyond it gets CONNACK 0x01 (congestion), so a CONNECT flood cannot park thousands of them.',
+      ),
+    maxRegistrationsPerClient: z
+      .int()
+      .min(1)
+      .max(PREDEFINED_ID_MAX)
+      .default(1000)
+      .describe('Normal topic ids per client (at most 65534: 0x0000 and 0xFFFF are reserved).'),
+    maxSubscriptionsPerClient: z.int().min(1).default(100).describe('Subscriptions per client; a SUBSCRIBE beyond it gets SUBACK 0x01.'),
+    sleepBufferMessages: z
+      .int()
+      .min(0)
+      .default(100)
+      .describe('Messages kept per sleeping client; the oldest is dropped when full. 0 keeps none.'),
+    maxInflightQueue: z
+      .int()
+      .min(0)
+      .default(1000)
+      .describe('Outbound messages queued per awake client behind the one in flight; the oldest is dropped when full.'),
+    maxBufferedBytesTotal: z
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Payload and topic bytes waiting in the queues of all clients together. When reached, a new message for a sleeping or absent client ' +
+          'is dropped (counted as dropped.bufferedBytesFull) and nothing already buffered is touched; sleepBufferMessages still caps each client.',
+      ),
+    rate: rateLimitsSchema,
+  })
+  .prefault({})
+  .describe('Resource limits that keep one client, or many, from exhausting the gateway.');

@@ -1,0 +1,103 @@
+/**
+ * The gateway's one uplink port: where a client's connection, publishes and subscriptions go
+ * beyond the gateway (MQTT-SN.md §3). Both bridge modes implement it:
+ *
+ * - aggregating (and no upstream at all): the local broker core answers, at once
+ *   (src/broker/uplink.ts); the bridge, if any, sits behind the broker core;
+ * - transparent: each client's own upstream connection answers (src/bridge/transparent.ts):
+ *   CONNACK waits for the upstream CONNACK, PUBACK / PUBREC for its PUBACK / PUBCOMP, SUBACK and
+ *   UNSUBACK for its answers, and a lost client's will is published by the upstream broker.
+ *
+ * A leaf module, types only (and one error class): the gateway, the broker and the bridge all
+ * import it and nothing here imports them, so DESIGN's rule holds that the gateway never imports
+ * the bridge and the bridge and broker never import the gateway.
+ */
+
+export type UplinkQoS = 0 | 1 | 2;
+
+/**
+ * The value at once, or a promise of it. An answer the port has at hand is handed over
+ * synchronously, so the aggregating gateway answers in the same turn as it always did.
+ */
+export type Answer<T> = T | Promise<T>;
+
+export interface UplinkWill {
+  topic: string;
+  payload: Buffer;
+  qos: UplinkQoS;
+  retain: boolean;
+}
+
+export interface UplinkMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: UplinkQoS;
+  readonly retain: boolean;
+}
+
+/** What a client's connection is opened with, from its CONNECT (and will). */
+export interface ClientConnectRequest {
+  /** the MQTT-SN client id; the bridge may prefix it upstream */
+  clientId: string;
+  cleanSession: boolean;
+  keepAliveSec: number;
+  will: UplinkWill | undefined;
+  /** the session goes on (a sleeper's CONNECT without will): a standing connection is kept whatever the clean-session flag */
+  resume?: boolean;
+  /** subscriptions the session already holds (a session restored at start): made again upstream when its session is gone */
+  subscriptions?: ReadonlyArray<{ filter: string; qos: UplinkQoS }>;
+}
+
+/** Where the messages of a client's own connection go: the gateway's queue for that client. */
+export interface UplinkSink {
+  /** `done` once the message is the gateway's (queued, and stored when there is a store): the upstream ack waits for it */
+  message(msg: UplinkMessage, done: () => void): void;
+}
+
+/**
+ * - `accepted`: the client may go on (upstream CONNACK 0)
+ * - `refused`: refused (credentials, client id, ACL): retrying will not help
+ * - `unavailable`: could not be reached or said "server unavailable": try later
+ */
+export type ConnectOutcome = 'accepted' | 'refused' | 'unavailable';
+
+export interface Uplink {
+  /**
+   * Messages for the gateway's sessions that come through no client's own connection: the
+   * broker core's, matched by the gateway against its sessions' subscriptions. The transparent
+   * port has none (each client's come through its sink; taking the broker core's too would
+   * deliver twice). Resolves with the function that stops them.
+   */
+  listen(deliver: (msg: UplinkMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Makes sure the client has a connection with these parameters. `persistent` (a session
+   * restored at start): no answer is waited for; the connection is retried until it stands.
+   */
+  connect(req: ClientConnectRequest, sink: UplinkSink, persistent?: boolean): Answer<ConnectOutcome>;
+  /**
+   * Publishes for the client (`clientId` undefined: QoS -1, no session). Resolves once accepted
+   * (upstream: acknowledged); rejects with `PublishRefusedError` for what will never be taken, with
+   * anything else for "not now".
+   */
+  publish(clientId: string | undefined, msg: UplinkMessage): Promise<void>;
+  /** The QoS granted, or 128 for a refusal; rejects for "not now". */
+  subscribe(clientId: string, filter: string, qos: UplinkQoS): Answer<number>;
+  /** Retained messages the gateway delivers after SUBACK; none where the upstream sends its own. */
+  retained(filter: string): Promise<readonly UplinkMessage[]>;
+  /** Done once nothing of the filter follows (or at once where nothing is held). */
+  unsubscribe(clientId: string, filter: string): Answer<void>;
+  /**
+   * Ends the client's connection. `graceful` (DISCONNECT): no will. Otherwise the client vanished
+   * and `will`, if any, is published; a promise is returned when the port publishes it itself
+   * (resolved once published), nothing when the upstream broker does.
+   */
+  disconnect(clientId: string, graceful: boolean, will?: UplinkWill): Promise<void> | undefined;
+}
+
+/** A publish the uplink would never take (a service's limits): the client is told 0x03, not "later". */
+export class PublishRefusedError extends Error {
+  constructor(topic: string) {
+    super(`the upstream refuses messages on ${JSON.stringify(topic)}`);
+    this.name = 'PublishRefusedError';
+  }
+}
