@@ -21,6 +21,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page script runs in the browser, outside the TypeScript project.
+    files: ['src/observability/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly', console: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // node:test's describe/it return promises that the runner itself awaits.

@@ -8,6 +8,8 @@ import { createLocalBroker } from './broker/local-broker.js';
 import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
 import type { BrokerCore } from './broker/types.js';
 import { systemClock, type Clock } from './clock.js';
+import { unsetVariableIssue } from './config/env.js';
+import { ConfigIssueCode } from './config/errors.js';
 import { ConfigError, readPasswordFile, resolveUpstreamSecrets, type GatewayConfig, type ListenerAuthConfig } from './config/index.js';
 import type { ListenerAcl, ListenerAuthOptions } from './broker/listener-auth.js';
 import type { PasswordTable } from './broker/passwords.js';
@@ -142,8 +144,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await gateway.start();
     const listenerStats = broker.listenerAuthStats;
     if (config.http.enabled) {
-      http = await startObservabilityServer(config.http, {
+      http = await startObservabilityServer({ ...config.http, adminToken: adminToken(config.http.adminTokenEnv, deps.env) }, {
         gateway,
+        closeSession: (clientId) => gateway.closeSession(clientId),
+        upstreamDetail: bridge === undefined ? undefined : () => bridge.status(),
         transports,
         upstream: bridge === undefined ? undefined : bridgeStatusProvider(bridge),
         logger: childLogger(logger, { part: 'http' }),
@@ -164,6 +168,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     return users.size;
   };
   return { gateway, broker, transports, bridge, http, store, reloadListenerPasswords, close };
+}
+
+/**
+ * The dashboard's admin token, from the variable `http.adminTokenEnv` names. Unset or empty is
+ * a config error naming the field: an empty token would let anyone in.
+ */
+function adminToken(name: string | undefined, env: GatewayDependencies['env']): string | undefined {
+  if (name === undefined) return undefined;
+  const value = env?.[name];
+  if (value === undefined) throw new ConfigError([unsetVariableIssue('http.adminTokenEnv', name)]);
+  if (value === '') throw new ConfigError([{ path: 'http.adminTokenEnv', code: ConfigIssueCode.INVALID_VALUE, message: `the environment variable ${name} is empty; put the admin token in it` }]);
+  return value;
 }
 
 /** The listener's users, read now: the file may have changed since the config was loaded. */

@@ -263,6 +263,21 @@ export class Gateway implements GatewayCore {
   }
 
   /**
+   * Ends a client's session from outside (the dashboard's admin action): the client gets a
+   * DISCONNECT, and the session ends as after its own plain DISCONNECT, without the will
+   * (MQTT-SN.md §4.12.6). Returns false when there is no session of that client id.
+   */
+  closeSession(clientId: string): boolean {
+    const s = this.sessions.get(clientId);
+    if (s === undefined) return false;
+    s.pendingConnect?.timer.cancel();
+    s.pendingConnect = undefined;
+    if (s.link !== undefined) this.send(s.link, { type: 'DISCONNECT' });
+    transition(this, s, { type: 'disconnect' });
+    return true;
+  }
+
+  /**
    * Keep-alive (active) or sleep (asleep) supervision. The timer is not reset on every message:
    * it fires at the earliest possible expiry and re-arms from `lastSeen`, so a busy client costs
    * no timer churn.

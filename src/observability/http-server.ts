@@ -1,7 +1,7 @@
 /**
- * The operations endpoint: `GET /metrics` (Prometheus text), `GET /healthz` (200 ready, 503 not,
- * JSON saying why) and `GET /api/sessions[/<client id>]` (JSON). Read-only: nothing here changes
- * the gateway, so exposing it costs no more than the information it shows.
+ * The operations endpoint: the dashboard at `/` (dashboard.ts), `GET /metrics` (Prometheus
+ * text), `GET /healthz` (200 ready, 503 not, JSON saying why) and `GET /api/sessions[/<client
+ * id>]` (JSON). Read-only but for the dashboard's one action, which needs the admin token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,19 +10,26 @@ import type { ListenerAuthStats } from '../broker/listener-auth.js';
 import type { HttpConfig } from '../config/http.js';
 import { noopLogger, type Logger } from '../logger.js';
 import type { Transport } from '../transport/types.js';
+import { disconnectAction, overview, serveStatic, stream, type UpstreamDetail } from './dashboard.js';
 import { ObservabilityError, ObservabilityErrorCode } from './errors.js';
 import { checkHealth } from './health.js';
 import { createMetricsRegistry, type GatewayView } from './metrics.js';
+import { startRateSampler } from './rates.js';
 import { describeSession, describeSessions } from './sessions.js';
 import type { UpstreamStatusProvider } from './upstream.js';
 
 export interface ObservabilitySources {
-  gateway: GatewayView;
+  /** `predefined` (the table, for the dashboard) is read on every use: a reload replaces it */
+  gateway: GatewayView & { readonly predefined?: { entries(): Iterable<[number, string]> } };
   transports: readonly Transport[];
   upstream?: UpstreamStatusProvider | undefined;
   logger?: Logger | undefined;
   version?: string | undefined;
   listener?: (() => ListenerAuthStats) | undefined;
+  /** the dashboard's view of the bridge: mode, state since when, last error */
+  upstreamDetail?: (() => UpstreamDetail) | undefined;
+  /** ends a client's session (the dashboard's admin action) */
+  closeSession?: ((clientId: string) => boolean) | undefined;
 }
 
 export interface ObservabilityServer {
@@ -51,22 +58,48 @@ function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export async function startObservabilityServer(config: Pick<HttpConfig, 'host' | 'port'>, sources: ObservabilitySources): Promise<ObservabilityServer> {
+/** The admin token itself, read by the caller from the variable `http.adminTokenEnv` names. */
+export interface HttpServerOptions extends Pick<HttpConfig, 'host' | 'port'> {
+  adminToken?: string | undefined;
+}
+
+const SESSION_ACTION = /^\/api\/sessions\/(.+)\/disconnect$/;
+
+export async function startObservabilityServer(config: HttpServerOptions, sources: ObservabilitySources): Promise<ObservabilityServer> {
   const logger = sources.logger ?? noopLogger;
   const registry = createMetricsRegistry(sources);
+  const dashboard = { ...sources, adminToken: config.adminToken };
+  const sampler = startRateSampler(registry, 1000, (err) => logger.warn({ err }, 'dashboard rates could not be read'));
   let stopping = false;
   const health = (): ReturnType<typeof checkHealth> =>
     checkHealth({ transports: sources.transports, upstream: sources.upstream, stopping: () => stopping });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const action = SESSION_ACTION.exec(path);
+    if (action !== null) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed; an action is a POST` });
+        return;
+      }
+      const result = disconnectAction(dashboard, req, decodeURIComponent(action[1]!), logger);
+      if (result.status === 401) res.setHeader('www-authenticate', 'Bearer realm="mqttsn-gateway"');
+      sendJson(res, result.status, result.body);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed; this endpoint is read-only` });
       return;
     }
-    const path = url.pathname;
-    if (path === '/metrics') {
+    if (await serveStatic(path, res)) return;
+    if (path === '/api/stream') {
+      stream(dashboard, sampler, req, res);
+    } else if (path === '/api/overview') {
+      sendJson(res, 200, { ...overview(dashboard), history: sampler.history() });
+    } else if (path === '/metrics') {
       send(res, 200, registry.contentType, await registry.metrics());
     } else if (path === '/healthz') {
       const report = health();
@@ -85,8 +118,10 @@ export async function startObservabilityServer(config: Pick<HttpConfig, 'host' |
       const info = describeSession(sources.gateway, clientId);
       if (info === undefined) sendJson(res, 404, { error: `no session for client id ${JSON.stringify(clientId)}` });
       else sendJson(res, 200, info);
-    } else if (path === '/') {
-      sendJson(res, 200, { endpoints: ['/metrics', '/healthz', '/api/sessions', '/api/sessions/<client id>'] });
+    } else if (path === '/api') {
+      sendJson(res, 200, {
+        endpoints: ['/', '/metrics', '/healthz', '/api/sessions', '/api/sessions/<client id>', '/api/overview', '/api/stream', 'POST /api/sessions/<client id>/disconnect'],
+      });
     } else {
       sendJson(res, 404, { error: `no such endpoint: ${path}` });
     }
@@ -109,13 +144,14 @@ export async function startObservabilityServer(config: Pick<HttpConfig, 'host' |
       });
     });
   } catch (err) {
+    sampler.stop();
     const address = formatAddress(config.host, config.port);
     const why = err instanceof Error ? err.message : String(err);
     throw new ObservabilityError(ObservabilityErrorCode.HTTP_LISTEN_FAILED, `HTTP server cannot listen on ${address}: ${why}`, { cause: err });
   }
   server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
   const bound = server.address() as AddressInfo;
-  logger.info({ address: formatAddress(bound.address, bound.port) }, 'HTTP server listening (/metrics, /healthz, /api/sessions)');
+  logger.info({ address: formatAddress(bound.address, bound.port) }, 'HTTP server listening (dashboard at /, /metrics, /healthz, /api/sessions)');
 
   let closing: Promise<void> | undefined;
   return {
@@ -126,6 +162,7 @@ export async function startObservabilityServer(config: Pick<HttpConfig, 'host' |
       stopping = true;
     },
     close() {
+      sampler.stop();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive connections of a scraper would hold close() open until they time out.

@@ -13,6 +13,8 @@ export interface SessionInfo {
   state: SessionState;
   /** the transport peer key it is reached at (`udp:192.0.2.7:50001`), null before the first bind */
   peer: string | null;
+  /** the name of the transport it is reached over, null before the first bind */
+  transport: string | null;
   /** wall-clock time of the last message from it, ISO 8601 */
   lastSeen: string | null;
   cleanSession: boolean;
@@ -24,6 +26,8 @@ export interface SessionInfo {
   registeredTopics: Array<{ id: number; name: string }>;
   /** messages waiting for it: the sleep buffer while asleep, the send queue otherwise */
   queued: number;
+  /** whether messages can go to it now (active or awake): `queued` is a send queue, else a buffer */
+  reachable: boolean;
   /** the one request the gateway awaits its answer to */
   inFlight: { kind: 'register' | 'publish'; msgId: number; topic: string; retries: number } | null;
 }
@@ -44,6 +48,7 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
     clientId: s.clientId,
     state: s.state,
     peer: s.link?.peer.key ?? null,
+    transport: s.link?.transport.name ?? null,
     lastSeen: s.lastSeen > 0 ? new Date(Date.now() - ageMs).toISOString() : null,
     cleanSession: s.cleanSession,
     keepAliveSec: s.keepAliveSec,
@@ -55,6 +60,7 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
       .map((r) => ({ id: r.id, name: r.name }))
       .sort((a, b) => a.id - b.id),
     queued: s.queue.length,
+    reachable: s.reachable,
     inFlight:
       s.inFlight === undefined
         ? null

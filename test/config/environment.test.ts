@@ -44,7 +44,7 @@ describe('config: environment variables named by *Env fields', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  const cases: Array<{ field: string; path: string; variable: string; upstream: Record<string, unknown> }> = [
+  const cases: Array<{ field: string; path: string; variable: string; upstream?: Record<string, unknown>; http?: Record<string, unknown> }> = [
     {
       field: 'passwordEnv',
       path: 'upstream.passwordEnv',
@@ -73,11 +73,13 @@ describe('config: environment variables named by *Env fields', () => {
         clients: [{ clientId: 'door-*' }, { clientId: 'boiler-*', username: '%c', passwordEnv: 'MQTTSN_TEST_BOILER' }],
       },
     },
+    // The dashboard's admin token (an empty one is refused when the gateway starts: dashboard.test.ts).
+    { field: 'adminTokenEnv', path: 'http.adminTokenEnv', variable: 'MQTTSN_TEST_ADMIN', http: { port: 0, adminTokenEnv: 'MQTTSN_TEST_ADMIN' } },
   ];
 
   for (const c of cases) {
     it(`${c.path}: unset is one issue naming the field and the variable; set is fine`, () => {
-      const config = { transports, upstream: c.upstream };
+      const config = { transports, ...(c.upstream === undefined ? {} : { upstream: c.upstream }), ...(c.http === undefined ? {} : { http: c.http }) };
       const issues = issuesOf(config, {}, dir);
       assert.deepEqual(issues.map((i) => [i.path, i.code]), [[c.path, C.MISSING]]);
       assert.match(issues[0]!.message, new RegExp(`environment variable ${c.variable} is not set`));

@@ -65,8 +65,18 @@ describe('observability: HTTP endpoint (in process)', () => {
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'GET, HEAD');
     await res.arrayBuffer();
-    const index = await getJson(http.port, '/');
-    assert.deepEqual((index.body as { endpoints: string[] }).endpoints, ['/metrics', '/healthz', '/api/sessions', '/api/sessions/<client id>']);
+    // `/` is the dashboard now; the list of endpoints moved to /api.
+    const index = await getJson(http.port, '/api');
+    assert.deepEqual((index.body as { endpoints: string[] }).endpoints, [
+      '/',
+      '/metrics',
+      '/healthz',
+      '/api/sessions',
+      '/api/sessions/<client id>',
+      '/api/overview',
+      '/api/stream',
+      'POST /api/sessions/<client id>/disconnect',
+    ]);
   });
 
   it('filters sessions by state, limits them, and finds one by client id', async () => {
