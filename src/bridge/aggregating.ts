@@ -7,8 +7,9 @@
  * upstream ─► InboundPath (aggregating-inbound.ts: notices, echo filter, rules) ─► broker core
  * ```
  *
- * Connection attempts are driven here (MQTT.js reconnect is off): exponential backoff with
- * jitter, the state in `status()` and in the log. A profile whose credentials expire has its
+ * The connection is a ReconnectingUpstream (reconnecting-upstream.ts, shared with transparent
+ * mode; MQTT.js reconnect is off): backoff with jitter, the state in `status()`. This class says
+ * what a connect or a loss means here, and logs it. A profile whose credentials expire has its
  * connection renewed before they do, once what is in flight is acknowledged.
  */
 import type { BrokerCore } from '../broker/types.js';
@@ -16,14 +17,14 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import type { OutboundQueue } from '../store/types.js';
-import { backoffDelay } from './backoff.js';
 import { EchoFilter } from './echo.js';
 import { InboundPath } from './aggregating-inbound.js';
 import { OutboundPath } from './aggregating-outbound.js';
-import { profileFor, profileReconnectDelay, type UpstreamProfile } from './profiles/index.js';
-import { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js';
+import { profileFor, type UpstreamProfile } from './profiles/index.js';
+import { BridgeError, BridgeErrorCode } from './errors.js';
+import { ReconnectingUpstream, type ConnectionLoss } from './reconnecting-upstream.js';
 import { TopicRules } from './rules.js';
-import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
+import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus } from './types.js';
 import type { UpstreamConnection, UpstreamConnector } from './upstream.js';
 
 export interface AggregatingBridgeDeps {
@@ -43,53 +44,34 @@ export interface AggregatingBridgeDeps {
   echo?: { windowMs: number; maxEntries: number };
 }
 
-type Link =
-  | { kind: 'idle' }
-  | { kind: 'connecting'; conn: UpstreamConnection }
-  | { kind: 'connected'; conn: UpstreamConnection }
-  | { kind: 'waiting'; timer: TimerHandle; at: number }
-  | { kind: 'stopped' };
-
 export class AggregatingBridge implements Bridge {
   readonly mode = 'aggregating' as const;
   readonly #config: UpstreamConfig;
   readonly #broker: BrokerCore;
-  readonly #connector: UpstreamConnector;
   readonly #queue: OutboundQueue;
   readonly #ownsQueue: boolean;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #random: () => number;
   readonly #drainMs: number;
   readonly #counters: BridgeCounters = zeroCounters();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #profile: UpstreamProfile | undefined;
   readonly #outbound: OutboundPath;
   readonly #inbound: InboundPath;
+  readonly #link: ReconnectingUpstream;
   /** renews the connection before its credentials expire */
   #renewTimer: TimerHandle | undefined;
-
-  #link: Link = { kind: 'idle' };
-  /** the connection whose events count; events of older ones are ignored */
-  #current: UpstreamConnection | undefined;
   #unsubscribe: Array<() => Promise<void>> = [];
-  #attempts = 0;
-  /** set from the first failure or loss until the next successful connection */
-  #failing = false;
-  #lastError: BridgeStatus['lastError'];
-  #stateSince = { mono: 0, wall: 0 };
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(deps: AggregatingBridgeDeps) {
     this.#config = deps.config;
     this.#broker = deps.broker;
-    this.#connector = deps.connector;
     this.#queue = deps.queue;
     this.#ownsQueue = deps.ownsQueue ?? false;
     this.#clock = deps.clock;
     this.#logger = deps.logger;
-    this.#random = deps.random ?? Math.random;
     this.#drainMs = deps.drainMs ?? 1000;
     this.#profile = profileFor(deps.config);
     const rules = new TopicRules(deps.config.topics);
@@ -100,27 +82,37 @@ export class AggregatingBridge implements Bridge {
       maxInflight: deps.config.maxInflight,
       queue: deps.queue,
       clock: deps.clock,
-      idle: (conn) => this.#onIdle(conn),
+      idle: () => this.#onIdle(),
       failed: (conn, err) => this.#abandon(conn, err),
     });
     this.#inbound = new InboundPath({ ...shared, broker: deps.broker, throttled: (ms) => this.#outbound.pause(ms) });
+    this.#link = new ReconnectingUpstream({
+      connector: deps.connector,
+      clock: deps.clock,
+      random: deps.random ?? Math.random,
+      reconnect: deps.config.reconnect,
+      profile: this.#profile,
+      counters: this.#counters,
+      connected: (conn, sessionPresent, afterFailure) => this.#onConnected(conn, sessionPresent, afterFailure),
+      message: (msg, done) => this.#inbound.fromUpstream(msg, done),
+      closed: (loss) => this.#onClosed(loss),
+    });
   }
 
   get connected(): boolean {
-    return this.#link.kind === 'connected';
+    return this.#link.state === 'connected';
   }
 
   async start(): Promise<void> {
-    if (this.#link.kind !== 'idle') throw new BridgeError(BridgeErrorCode.CLOSED, 'the bridge was already started, or closed');
+    if (this.#link.state !== 'idle') throw new BridgeError(BridgeErrorCode.CLOSED, 'the bridge was already started, or closed');
     for (const filter of this.#outbound.localSubscriptions()) {
       this.#unsubscribe.push(await this.#broker.subscribe(filter, (msg, origin) => this.#outbound.fromLocal(filter, msg, origin)));
     }
-    this.#markState();
     this.#logger.info(
       { url: this.#config.url, clientId: this.#config.clientId, rules: this.#config.topics.length, profile: this.#profile?.name },
       'upstream bridge starting',
     );
-    this.#connect();
+    this.#link.start();
   }
 
   close(): Promise<void> {
@@ -131,7 +123,7 @@ export class AggregatingBridge implements Bridge {
   async #shutdown(): Promise<void> {
     const unsubscribe = this.#unsubscribe.splice(0);
     await Promise.allSettled(unsubscribe.map((off) => off()));
-    if (this.#link.kind === 'connected' && this.#outbound.inFlight > 0 && this.#drainMs > 0) {
+    if (this.#link.state === 'connected' && this.#outbound.inFlight > 0 && this.#drainMs > 0) {
       // A clean stop should not leave acknowledgements a moment away unreceived.
       await new Promise<void>((resolve) => {
         const timer = this.#clock.setTimeout(() => resolve(), this.#drainMs);
@@ -145,13 +137,10 @@ export class AggregatingBridge implements Bridge {
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
     this.#outbound.close();
-    const link = this.#link;
-    this.#link = { kind: 'stopped' };
-    this.#current = undefined;
-    this.#markState();
-    if (link.kind === 'waiting') link.timer.cancel();
-    if (link.kind === 'connecting' || link.kind === 'connected') await link.conn.end(true);
-    if (link.kind === 'connected') this.#emitConnected(false);
+    const { wasConnected, ended } = this.#link.stop(true);
+    this.#link.markSince();
+    await ended;
+    if (wasConnected) this.#emitConnected(false);
     this.#logger.info({ queued: this.#queue.size, unacked: this.#outbound.inFlight }, 'upstream bridge stopped');
     if (this.#ownsQueue) await this.#queue.close();
   }
@@ -169,13 +158,13 @@ export class AggregatingBridge implements Bridge {
       url: this.#config.url,
       clientId: this.#config.clientId,
       profile: this.#profile?.name,
-      state: this.#state(),
-      connected: link.kind === 'connected',
-      since: new Date(this.#stateSince.wall).toISOString(),
-      forMs: Math.max(0, now - this.#stateSince.mono),
-      attempts: this.#attempts,
-      nextAttemptInMs: link.kind === 'waiting' ? Math.max(0, link.at - now) : undefined,
-      lastError: this.#lastError,
+      state: link.upstreamState(),
+      connected: link.state === 'connected',
+      since: new Date(link.since.wall).toISOString(),
+      forMs: Math.max(0, now - link.since.mono),
+      attempts: link.attempts,
+      nextAttemptInMs: link.nextAttemptAt === undefined ? undefined : Math.max(0, link.nextAttemptAt - now),
+      lastError: link.lastError,
       queue: {
         messages: this.#queue.size,
         bytes: this.#queue.bytes,
@@ -189,54 +178,12 @@ export class AggregatingBridge implements Bridge {
 
   // ── connection lifecycle ─────────────────────────────────────────────────────────────────
 
-  #state(): UpstreamState {
-    switch (this.#link.kind) {
-      case 'connected':
-        return 'connected';
-      case 'idle':
-      case 'stopped':
-        return 'stopped';
-      case 'connecting':
-      case 'waiting':
-        return this.#failing ? 'reconnecting' : 'connecting';
-    }
-  }
-
-  #markState(): void {
-    this.#stateSince = { mono: this.#clock.now(), wall: Date.now() };
-  }
-
-  #connect(): void {
-    // Handlers check that they belong to the current connection: a late event of an old one
-    // (an ack MQTT.js fails after the close, say) must not touch the new one.
-    const conn: UpstreamConnection = this.#connector({
-      connected: (info) => {
-        if (this.#current === conn) this.#onConnected(conn, info.sessionPresent);
-      },
-      message: (msg, done) => {
-        if (this.#current === conn) this.#inbound.fromUpstream(msg, done);
-        else done();
-      },
-      closed: (err, established) => {
-        if (this.#current === conn) this.#onClosed(err, established);
-      },
-    });
-    this.#current = conn;
-    this.#link = { kind: 'connecting', conn };
-  }
-
-  #onConnected(conn: UpstreamConnection, sessionPresent: boolean): void {
-    const wasFailing = this.#failing;
-    this.#link = { kind: 'connected', conn };
-    this.#counters.connects++;
-    this.#attempts = 0;
-    this.#failing = false;
-    this.#markState();
+  #onConnected(conn: UpstreamConnection, sessionPresent: boolean, afterFailure: boolean): void {
     this.#logger.info(
-      { url: this.#config.url, clientId: this.#config.clientId, sessionPresent, queued: this.#queue.size, afterFailure: wasFailing },
+      { url: this.#config.url, clientId: this.#config.clientId, sessionPresent, queued: this.#queue.size, afterFailure },
       'upstream connected',
     );
-    this.#inbound.subscribe(conn, () => this.#current === conn);
+    this.#inbound.subscribe(conn, () => this.#link.isCurrent(conn));
     const renewAfter = this.#profile?.renewConnectionAfterMs;
     if (renewAfter !== undefined) {
       this.#renewTimer?.cancel();
@@ -249,70 +196,53 @@ export class AggregatingBridge implements Bridge {
   /** Credentials about to expire: let what is in flight be acknowledged, then reconnect with fresh ones. */
   #beginRenewal(conn: UpstreamConnection): void {
     this.#renewTimer = undefined;
-    if (this.#current !== conn || this.#link.kind !== 'connected') return;
-    if (this.#outbound.hold()) this.#renew(conn);
+    if (!this.#link.isCurrent(conn) || this.#link.state !== 'connected') return;
+    if (this.#outbound.hold()) this.#renew();
   }
 
   /** Nothing in flight any more: a close waiting for it may go on, and so may a renewal. */
-  #onIdle(conn: UpstreamConnection): boolean {
+  #onIdle(): boolean {
     this.#drained?.();
     if (!this.#outbound.held) return false;
-    this.#renew(conn);
+    this.#renew();
     return true;
   }
 
-  #renew(conn: UpstreamConnection): void {
+  #renew(): void {
     this.#outbound.detach();
     this.#counters.tokenRenewals++;
-    this.#current = undefined;
     this.#logger.info({ profile: this.#profile?.name, renewals: this.#counters.tokenRenewals }, 'renewing the upstream connection before its token expires');
-    conn.end(true).catch((err: unknown) => this.#logger.debug({ err }, 'ending the upstream connection for renewal failed'));
     // A fresh connector call computes fresh credentials.
-    this.#connect();
+    this.#link.renew((err) => this.#logger.debug({ err }, 'ending the upstream connection for renewal failed'));
     this.#emitConnected(false);
   }
 
-  #onClosed(err: Error | undefined, established: boolean): void {
-    const e = classifyUpstreamError(err ?? new Error('the broker closed the connection'), established);
+  #onClosed({ error: e, established, retryInMs }: ConnectionLoss): void {
     const unacked = this.#outbound.lost();
-    this.#current = undefined;
-    this.#failing = true;
-    this.#attempts++;
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
-    this.#lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
-    const delay = profileReconnectDelay(this.#profile, backoffDelay(this.#attempts, this.#config.reconnect, this.#random), this.#random);
-    const timer = this.#clock.setTimeout(() => {
-      if (this.#link.kind === 'waiting') this.#connect();
-    }, delay);
-    this.#link = { kind: 'waiting', timer, at: this.#clock.now() + delay };
-    if (established || this.#attempts === 1) this.#markState();
+    const link = this.#link;
+    if (established || link.attempts === 1) link.markSince();
     const fields = {
       code: e.code,
       reason: e.message,
-      attempt: this.#attempts,
-      retryInMs: delay,
+      attempt: link.attempts,
+      retryInMs,
       queued: this.#queue.size,
-      reconnectingSince: new Date(this.#stateSince.wall).toISOString(),
+      reconnectingSince: new Date(link.since.wall).toISOString(),
     };
     if (established) {
-      this.#counters.disconnects++;
       this.#logger.warn({ ...fields, unacked }, 'upstream connection lost; unacknowledged messages will be sent again');
       this.#emitConnected(false);
       this.#drained?.();
     } else {
-      this.#counters.connectFailures++;
       this.#logger.warn(fields, 'upstream connection failed');
     }
   }
 
   /** An established connection turned unusable under us: treat it as lost. */
   #abandon(conn: UpstreamConnection, err: Error): void {
-    if (this.#current !== conn) return;
-    // Bookkeeping first: ending the connection fails its other pending publishes, and those
-    // callbacks must find it no longer current.
-    this.#onClosed(err, true);
-    conn.end(false).catch((e: unknown) => this.#logger.debug({ err: e }, 'ending an abandoned upstream connection failed'));
+    this.#link.abandon(conn, err, (e) => this.#logger.debug({ err: e }, 'ending an abandoned upstream connection failed'));
   }
 
   #emitConnected(connected: boolean): void {
