@@ -137,9 +137,9 @@ export class AggregatingBridge implements Bridge {
     this.#renewTimer?.cancel();
     this.#renewTimer = undefined;
     this.#outbound.close();
-    const { wasConnected, ended } = this.#link.stop(true);
+    const { wasConnected, conn } = this.#link.stop();
     this.#link.markSince();
-    await ended;
+    await conn?.end(true);
     if (wasConnected) this.#emitConnected(false);
     this.#logger.info({ queued: this.#queue.size, unacked: this.#outbound.inFlight }, 'upstream bridge stopped');
     if (this.#ownsQueue) await this.#queue.close();

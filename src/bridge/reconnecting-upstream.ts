@@ -40,6 +40,14 @@ export interface ReconnectingUpstreamDeps {
   retries?: (error: BridgeError, established: boolean) => boolean;
 }
 
+/**
+ * The wait before attempt `attempt` (1 = the first retry): the backoff, never under the profile's
+ * floor. Each connection has its own client id, so a service's per-client-id limits hold for each.
+ */
+export function reconnectDelay(profile: UpstreamProfile | undefined, reconnect: BackoffOptions, attempt: number, random: () => number): number {
+  return profileReconnectDelay(profile, backoffDelay(attempt, reconnect, random), random);
+}
+
 export type ReconnectingState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopped';
 
 export class ReconnectingUpstream {
@@ -112,8 +120,8 @@ export class ReconnectingUpstream {
     conn.end(false).catch(onEndError);
   }
 
-  /** No more attempts. Returns whether it was connected, and the end of the connection there was. */
-  stop(graceful: boolean): { wasConnected: boolean; ended: Promise<void> } {
+  /** No more attempts. Returns whether it was connected, and the connection there was, for the owner to end. */
+  stop(): { wasConnected: boolean; conn: UpstreamConnection | undefined } {
     const wasConnected = this.#state === 'connected';
     this.#state = 'stopped';
     this.#timer?.cancel();
@@ -121,7 +129,7 @@ export class ReconnectingUpstream {
     this.nextAttemptAt = undefined;
     const conn = this.#conn;
     this.#conn = undefined;
-    return { wasConnected, ended: conn === undefined ? Promise.resolve() : conn.end(graceful) };
+    return { wasConnected, conn };
   }
 
   /** The shown state starts now (the owner says when an outage starts: first failure, or a loss). */
@@ -170,7 +178,7 @@ export class ReconnectingUpstream {
     }
     this.attempts++;
     const d = this.#deps;
-    const delay = profileReconnectDelay(d.profile, backoffDelay(this.attempts, d.reconnect, d.random), d.random);
+    const delay = reconnectDelay(d.profile, d.reconnect, this.attempts, d.random);
     this.#state = 'waiting';
     this.nextAttemptAt = d.clock.now() + delay;
     this.#timer = d.clock.setTimeout(() => {
