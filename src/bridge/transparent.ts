@@ -20,15 +20,15 @@
  * the client's QoS 1/2 publishes are answered 0x01 (congestion) and the client, which still holds
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
-import { backoffDelay } from './backoff.js';
 import { ThrottledWarn } from './throttled-warn.js';
-import { BridgeErrorCode, classifyUpstreamError } from './errors.js';
+import { BridgeErrorCode } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
-import { profileFor, profileReconnectDelay, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
+import { profileFor, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
+import { reconnectDelay, ReconnectingUpstream, type ConnectionLoss, type ReconnectingUpstreamDeps } from './reconnecting-upstream.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
@@ -81,8 +81,12 @@ export class TransparentBridge implements Bridge, Uplink {
   }
 
   backoff(attempt: number): number {
-    // Each device's connection has its own client id: the service's per-client-id limits hold for it too.
-    return profileReconnectDelay(this.#profile, backoffDelay(attempt, this.#deps.config.reconnect, this.#random), this.#random);
+    return reconnectDelay(this.#profile, this.#deps.config.reconnect, attempt, this.#random);
+  }
+
+  /** What every client's ReconnectingUpstream shares: clock, jitter, backoff, the profile's floor, the counters. */
+  get reconnecting(): LinkBasics {
+    return { clock: this.#deps.clock, random: this.#random, reconnect: this.#deps.config.reconnect, profile: this.#profile, counters: this.counters };
   }
 
   start(): Promise<void> {
@@ -265,31 +269,27 @@ function keeps(link: ClientLink, req: ClientRequest): boolean {
   return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
 }
 
+type LinkBasics = Pick<ReconnectingUpstreamDeps, 'clock' | 'random' | 'reconnect' | 'profile' | 'counters'>;
+
 interface LinkEvents {
   onConnectedChange?: (connected: boolean) => void;
   onEnded?: () => void;
 }
 
 /**
- * One client's upstream connection over time: attempts, the live connection, backoff after a
- * loss, and the subscriptions to make again when the upstream lost its session.
+ * One client's upstream connection over time (a ReconnectingUpstream: attempts, backoff, the
+ * live connection), the CONNACKs waiting for it, and the subscriptions to make again when the
+ * upstream lost its session.
  */
 class ClientLink {
-  state: 'connecting' | 'connected' | 'waiting' | 'ended' = 'connecting';
   sink: ClientSink | undefined;
   /** filter -> granted QoS */
   readonly subs = new Map<string, SubQoS>();
-  attempts = 0;
-  lastError: BridgeStatus['lastError'];
-  nextAttemptAt: number | undefined;
-  since: { mono: number; wall: number };
   readonly #bridge: TransparentBridge;
-  readonly #connector: UpstreamConnector;
+  readonly #link: ReconnectingUpstream;
   readonly #events: LinkEvents;
   /** retry even before the first success (a restored session, the gateway's own connection) */
   #persistent: boolean;
-  #conn: UpstreamConnection | undefined;
-  #timer: TimerHandle | undefined;
   #waiters: Array<(o: ConnectOutcome) => void> = [];
 
   constructor(
@@ -300,17 +300,46 @@ class ClientLink {
     events: LinkEvents,
   ) {
     this.#bridge = bridge;
-    this.#connector = connector;
     this.#persistent = persistent;
     this.#events = events;
-    this.since = { mono: bridge.clock.now(), wall: Date.now() };
-    this.#open();
+    this.#link = new ReconnectingUpstream({
+      ...bridge.reconnecting,
+      connector,
+      connected: (conn, sessionPresent) => this.#onConnected(conn, sessionPresent),
+      message: (msg, done) => {
+        if (this.sink === undefined) return done();
+        this.#bridge.counters.received++;
+        this.sink.message(msg, done);
+      },
+      closed: (loss) => this.#onClosed(loss),
+      retries: () => this.#persistent,
+    });
+    this.#link.start();
+  }
+
+  get state(): 'connecting' | 'connected' | 'waiting' | 'ended' {
+    const s = this.#link.state;
+    return s === 'idle' || s === 'stopped' ? 'ended' : s;
+  }
+
+  get attempts(): number {
+    return this.#link.attempts;
+  }
+
+  get lastError(): BridgeStatus['lastError'] {
+    return this.#link.lastError;
+  }
+
+  get nextAttemptAt(): number | undefined {
+    return this.#link.nextAttemptAt;
+  }
+
+  get since(): { mono: number; wall: number } {
+    return this.#link.since;
   }
 
   upstreamState(): UpstreamState {
-    if (this.state === 'connected') return 'connected';
-    if (this.state === 'ended') return 'stopped';
-    return this.attempts > 0 ? 'reconnecting' : 'connecting';
+    return this.#link.upstreamState();
   }
 
   /** The next answer: at once while connected, else the outcome of the attempt under way (or the next one). */
@@ -321,7 +350,7 @@ class ClientLink {
   }
 
   publish(msg: UpstreamMessage): Promise<void> {
-    const conn = this.#conn!;
+    const conn = this.#link.conn!;
     this.#bridge.counters.sent++;
     if (msg.qos === 0) {
       conn.publish(msg);
@@ -337,56 +366,29 @@ class ClientLink {
   }
 
   async subscribe(filter: string, qos: SubQoS): Promise<number> {
-    const [granted = 128] = await this.#conn!.subscribe([{ filter, qos }]);
+    const [granted = 128] = await this.#link.conn!.subscribe([{ filter, qos }]);
     if (granted <= 2) this.subs.set(filter, granted as SubQoS);
     return granted;
   }
 
   async unsubscribe(filter: string): Promise<void> {
     this.subs.delete(filter);
-    if (this.state === 'connected') await this.#conn!.unsubscribe([filter]);
+    if (this.state === 'connected') await this.#link.conn!.unsubscribe([filter]);
   }
 
   async end(graceful: boolean): Promise<void> {
     if (this.state === 'ended') return;
-    const wasConnected = this.state === 'connected';
-    this.state = 'ended';
-    this.#timer?.cancel();
+    const { wasConnected, conn } = this.#link.stop();
     this.#settle('unavailable');
     this.#events.onEnded?.();
     if (wasConnected) this.#events.onConnectedChange?.(false);
-    const conn = this.#conn;
-    this.#conn = undefined;
     await conn?.end(graceful);
-  }
-
-  #open(): void {
-    this.state = 'connecting';
-    this.nextAttemptAt = undefined;
-    const conn: UpstreamConnection = this.#connector({
-      connected: (info) => {
-        if (this.#conn === conn) this.#onConnected(conn, info.sessionPresent);
-      },
-      message: (msg, done) => {
-        if (this.#conn !== conn || this.sink === undefined) return done();
-        this.#bridge.counters.received++;
-        this.sink.message(msg, done);
-      },
-      closed: (err, established) => {
-        if (this.#conn === conn) this.#onClosed(err, established);
-      },
-    });
-    this.#conn = conn;
   }
 
   #onConnected(conn: UpstreamConnection, sessionPresent: boolean): void {
     const log = this.#bridge.logger;
-    this.state = 'connected';
     // Once it stood, the connection is the client's until the gateway ends it: losses are retried.
     this.#persistent = true;
-    this.attempts = 0;
-    this.since = { mono: this.#bridge.clock.now(), wall: Date.now() };
-    this.#bridge.counters.connects++;
     log.debug({ clientId: this.params.clientId, sessionPresent }, 'client upstream connected');
     if (!sessionPresent && this.subs.size > 0) {
       // The upstream forgot the session (clean session, or a broker restart): subscribe again.
@@ -407,18 +409,11 @@ class ClientLink {
     this.#events.onConnectedChange?.(true);
   }
 
-  #onClosed(err: Error | undefined, established: boolean): void {
-    const e = classifyUpstreamError(err ?? new Error('the broker closed the connection'), established);
-    const wasConnected = this.state === 'connected';
-    this.#conn = undefined;
-    this.lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
-    if (established) this.#bridge.counters.disconnects++;
-    else this.#bridge.counters.connectFailures++;
+  #onClosed({ error: e, wasConnected, retryInMs }: ConnectionLoss): void {
     if (wasConnected) this.#events.onConnectedChange?.(false);
     const fields = { clientId: this.params.clientId, code: e.code, reason: e.message };
-    if (!this.#persistent) {
+    if (retryInMs === undefined) {
       // The first attempt for a waiting CONNACK: its outcome is the answer; the device decides when to try again.
-      this.state = 'ended';
       this.#events.onEnded?.();
       this.#settle(e.code === BridgeErrorCode.REFUSED && e.returnCode !== 3 ? 'refused' : 'unavailable');
       this.#bridge.logger.info(fields, 'client upstream connection failed');
@@ -426,16 +421,11 @@ class ClientLink {
     }
     // A waiting CONNACK (a device reconnecting while this one is retried) is told "later".
     this.#settle('unavailable');
-    this.attempts++;
-    const delay = this.#bridge.backoff(this.attempts);
-    this.state = 'waiting';
-    this.nextAttemptAt = this.#bridge.clock.now() + delay;
-    if (wasConnected || this.attempts === 1) this.since = { mono: this.#bridge.clock.now(), wall: Date.now() };
-    this.#timer = this.#bridge.clock.setTimeout(() => {
-      if (this.state === 'waiting') this.#open();
-    }, delay);
     // One line per outage, not per attempt: hundreds of devices share one broker's outage.
-    if (wasConnected || this.attempts === 1) this.#bridge.logger.warn({ ...fields, retryInMs: delay }, 'client upstream connection down; reconnecting');
+    if (wasConnected || this.attempts === 1) {
+      this.#link.markSince();
+      this.#bridge.logger.warn({ ...fields, retryInMs }, 'client upstream connection down; reconnecting');
+    }
   }
 
   #settle(o: ConnectOutcome): void {
