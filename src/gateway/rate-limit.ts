@@ -1,5 +1,5 @@
 /**
- * Token buckets keyed by peer, and a log throttle. Both run on the gateway's injected clock so
+ * Token buckets keyed by peer. They run on the gateway's injected clock so
  * tests drive them with a fake one.
  *
  * A UDP peer key includes the source port, which anyone on the path can vary freely: a flood of
@@ -72,34 +72,5 @@ export class PeerRateLimiter {
     }
     this.#lastSweep = now;
     this.#sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.#buckets.size * 2);
-  }
-}
-
-/**
- * At most one log line per reason per interval, so a flood of refused packets cannot flood the
- * log too. `hit` says whether to log now and how many were suppressed since the last line.
- */
-export class LogThrottle {
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(clock: Clock, intervalMs: number) {
-    this.#clock = clock;
-    this.#intervalMs = intervalMs;
-  }
-
-  /** undefined: stay quiet; a number: log now, mentioning that many suppressed since the last line. */
-  hit(reason: string): number | undefined {
-    const now = this.#clock.now();
-    const e = this.#last.get(reason);
-    if (e !== undefined && now - e.at < this.#intervalMs) {
-      e.suppressed++;
-      return undefined;
-    }
-    const suppressed = e?.suppressed ?? 0;
-    // Reasons are a fixed, small set chosen by the code, never by a peer, so this map stays small.
-    this.#last.set(reason, { at: now, suppressed: 0 });
-    return suppressed;
   }
 }

@@ -1,3 +1,6 @@
+// The shared throttle is a leaf module that imports nothing: the one import of ours beside errors.
+import { LogThrottle } from '../log-throttle.js';
+
 /**
  * The logger a transport accepts: the subset of pino it uses, so a pino logger (or a child of
  * one) can be passed as is.
@@ -18,13 +21,15 @@ export const noopLogger: Logger = { warn: noop, info: noop, debug: noop };
  * the same throttle for drops that are a policy, not a fault (a frame kind refused by config).
  */
 export class RateLimitedWarn {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    intervalMs = 10_000,
+    now: () => number = Date.now,
+  ) {
+    this.throttle = new LogThrottle({ now }, intervalMs);
+  }
 
   warn(key: string, obj: object, msg: string): void {
     this.log('warn', key, obj, msg);
@@ -35,14 +40,8 @@ export class RateLimitedWarn {
   }
 
   private log(level: 'warn' | 'info', key: string, obj: object, msg: string): void {
-    const t = this.now();
-    const entry = this.last.get(key);
-    if (entry !== undefined && t - entry.at < this.intervalMs) {
-      entry.suppressed++;
-      return;
-    }
-    const suppressed = entry?.suppressed ?? 0;
-    this.last.set(key, { at: t, suppressed: 0 });
+    const suppressed = this.throttle.hit(key);
+    if (suppressed === undefined) return;
     this.logger[level](suppressed > 0 ? { ...obj, suppressed } : obj, msg);
   }
 }
