@@ -1,18 +1,14 @@
-// The shared throttle is a leaf module that imports nothing: the one import of ours beside errors.
+// The shared throttle and logger are leaf modules that import nothing: the imports of ours beside errors.
 import { LogThrottle } from '../log-throttle.js';
+import { noopLogger as baseNoopLogger, type Logger as BaseLogger } from '../logger.js';
 
 /**
- * The logger a transport accepts: the subset of pino it uses, so a pino logger (or a child of
- * one) can be passed as is.
+ * The part of the one Logger (src/logger.ts, like the throttle a leaf that imports nothing) a
+ * transport uses, so a caller may pass any logger with just these three.
  */
-export interface Logger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+export type Logger = Pick<BaseLogger, 'warn' | 'info' | 'debug'>;
 
-const noop = (): void => {};
-export const noopLogger: Logger = { warn: noop, info: noop, debug: noop };
+export const noopLogger: Logger = baseNoopLogger;
 
 /**
  * Warnings a noisy line can repeat thousands of times a second (garbage, bad checksums) go
