@@ -20,10 +20,10 @@ import { LOG_LEVELS, type LogLevel } from './config/schema.js';
 import { drain } from './gateway/drain.js';
 import { createGateway, type RunningGateway } from './index.js';
 import { createProcessLogger, type ProcessLogger } from './observability/logger.js';
-import { applyReload, planReload } from './observability/reload.js';
-import { formatSerialPorts, listSerialPorts } from './observability/serial-ports.js';
-import { checkSerialDevice, describeStartupError, groupName } from './observability/startup.js';
-import { systemdUnit } from './observability/systemd.js';
+import { applyReload, planReload } from './cli/reload.js';
+import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
+import { checkSerialDevice, describeStartupError, groupName } from './cli/startup.js';
+import { systemdUnit } from './cli/systemd.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
 

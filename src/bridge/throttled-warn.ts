@@ -5,45 +5,48 @@
  * per window.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import { LogThrottle } from '../log-throttle.js';
 import type { Logger } from '../logger.js';
+
+/** the throttle's key: one ThrottledWarn is one kind of line */
+const KEY = '';
 
 export class ThrottledWarn {
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #windowMs: number;
+  readonly #throttle: LogThrottle;
   /** the line that ends a window with something held back */
   readonly #summary: string;
-  #lastAt = -Infinity;
-  #heldBack = 0;
   #lastFields: object = {};
   #timer: TimerHandle | undefined;
 
   constructor(clock: Clock, logger: Logger, windowMs: number, summary: string) {
     this.#clock = clock;
     this.#logger = logger;
-    this.#windowMs = windowMs;
+    this.#throttle = new LogThrottle(clock, windowMs);
     this.#summary = summary;
   }
 
   warn(fields: object, message: string): void {
-    const now = this.#clock.now();
-    if (now - this.#lastAt >= this.#windowMs) {
-      this.#lastAt = now;
-      this.#logger.warn(fields, message);
+    const heldBack = this.#throttle.hit(KEY);
+    if (heldBack === undefined) {
+      this.#lastFields = fields;
+      this.#timer ??= this.#clock.setTimeout(() => this.flush(), this.#throttle.windowEnd(KEY) - this.#clock.now());
       return;
     }
-    this.#heldBack++;
-    this.#lastFields = fields;
-    this.#timer ??= this.#clock.setTimeout(() => this.flush(), this.#lastAt + this.#windowMs - now);
+    // The window ended before its timer ran (a late timer): its summary goes first.
+    if (heldBack > 0) this.#summarise(heldBack);
+    this.#logger.warn(fields, message);
   }
 
   /** Logs what is held back now (the window ended, or the owner closes). */
   flush(): void {
+    this.#summarise(this.#throttle.release(KEY));
+  }
+
+  #summarise(heldBack: number): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    if (this.#heldBack === 0) return;
-    this.#logger.warn({ ...this.#lastFields, heldBack: this.#heldBack }, this.#summary);
-    this.#heldBack = 0;
-    this.#lastAt = this.#clock.now();
+    if (heldBack > 0) this.#logger.warn({ ...this.#lastFields, heldBack }, this.#summary);
   }
 }

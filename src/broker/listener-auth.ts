@@ -4,6 +4,7 @@
  * the broker in process and are not affected.
  */
 import type { AuthenticateError, Client, Subscription } from 'aedes';
+import { LogThrottle } from '../log-throttle.js';
 import type { BrokerLogger } from './local-broker.js';
 import type { PasswordTable } from './passwords.js';
 
@@ -54,25 +55,10 @@ const MAX_PENDING_CHECKS = 32;
 export const MAX_RUNNING_CHECKS = 2;
 
 /** At most one line per kind of refusal per interval; the next one says how many were left out. */
-const LOG_INTERVAL_MS = 10_000;
+const LISTENER_LOG_INTERVAL_MS = 10_000;
 
-export class QuietLog {
-  #last = -Infinity;
-  #leftOut = 0;
-
-  /** undefined: stay quiet; a number: log now, saying that many lines were left out. */
-  hit(): number | undefined {
-    const now = Date.now();
-    if (now - this.#last < LOG_INTERVAL_MS) {
-      this.#leftOut++;
-      return undefined;
-    }
-    const leftOut = this.#leftOut;
-    this.#last = now;
-    this.#leftOut = 0;
-    return leftOut;
-  }
-}
+/** The broker's throttle for lines a client can repeat: on wall time, the broker has no injected clock. */
+export const quietLog = (): LogThrottle => new LogThrottle({ now: Date.now }, LISTENER_LOG_INTERVAL_MS);
 
 type Done = (err: AuthenticateError | null, ok: boolean | null) => void;
 
@@ -88,9 +74,7 @@ export class ListenerGuard {
   #running = 0;
   /** checks waiting for one of the `MAX_RUNNING_CHECKS` slots, oldest first */
   readonly #waiting: Array<() => void> = [];
-  readonly #refusalLog = new QuietLog();
-  readonly #publishLog = new QuietLog();
-  readonly #subscribeLog = new QuietLog();
+  readonly #quiet = quietLog();
 
   constructor(options: ListenerAuthOptions, logger: BrokerLogger) {
     this.#options = options;
@@ -148,7 +132,7 @@ export class ListenerGuard {
     const user = this.#users.get(client) ?? '';
     if (acl.mayPublish(user, topic)) return true;
     this.stats.denied.publish++;
-    const leftOut = this.#publishLog.hit();
+    const leftOut = this.#quiet.hit('publish');
     if (leftOut !== undefined) this.#logger.info({ clientId: client.id, username: user, topic, denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT publish dropped: not in the ACL');
     return false;
   }
@@ -162,7 +146,7 @@ export class ListenerGuard {
       return;
     }
     this.stats.denied.subscribe++;
-    const leftOut = this.#subscribeLog.hit();
+    const leftOut = this.#quiet.hit('subscribe');
     if (leftOut !== undefined) this.#logger.info({ clientId: client.id, username: user, filter: sub.topic, denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT subscription refused: not in the ACL');
     done(null, null);
   };
@@ -176,7 +160,7 @@ export class ListenerGuard {
   #refuse(client: Client, username: string | undefined, reason: RefusalReason, done: Done): void {
     this.stats.refused[reason]++;
     const returnCode = reason === 'busy' ? SERVER_UNAVAILABLE : reason === 'noCredentials' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD;
-    const leftOut = this.#refusalLog.hit();
+    const leftOut = this.#quiet.hit('refusal');
     if (leftOut !== undefined) {
       this.#logger.warn(
         { clientId: client.id, username, address: addressOf(client), reason, returnCode, refused: { ...this.stats.refused }, suppressed: leftOut },

@@ -8,20 +8,16 @@ import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { noopLogger, type Logger } from '../logger.js';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
-import { ListenerGuard, QuietLog, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
+import { ListenerGuard, quietLog, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
 import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from './packet-size.js';
 import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
-/** The subset of pino used here; the gateway's `Logger` fits. */
-export interface BrokerLogger {
-  error(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+/** The part of the one Logger (src/logger.ts) the broker uses; a pino logger fits. */
+export type BrokerLogger = Pick<Logger, 'error' | 'warn' | 'info' | 'debug'>;
 
 export interface LocalBrokerOptions {
   /** MQTT 3.1.1 TCP listeners for local clients; none by default. Port 0 picks a free port. */
@@ -91,11 +87,11 @@ interface RetainedSource {
 type TaggedPublish = PublishPacket & { clientId?: string };
 type TaggedDelivery = AedesPublishPacket & { clientId?: string };
 
-const noop = (): void => {};
-const silent: BrokerLogger = { error: noop, warn: noop, info: noop, debug: noop };
 
 /** Origins kept in the tag caches; more distinct origins still work, they are just not cached. */
 const MAX_CACHED_ORIGINS = 1024;
+
+const noop = (): void => {};
 
 const formatAddress = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
@@ -106,7 +102,7 @@ const startsWithWildcard = (filter: string): boolean => filter.startsWith('+') |
  * the address when a listener cannot be bound; everything started by then is closed first.
  */
 export async function createLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerCore> {
-  const logger = options.logger ?? silent;
+  const logger = options.logger ?? noopLogger;
   const durable = options.durable;
   const guard = options.auth === undefined ? undefined : new ListenerGuard(options.auth, logger);
   const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...options.limits };
@@ -144,7 +140,7 @@ class LocalBroker implements LocalBrokerCore {
   readonly #listeners: Array<{ host: string; port: number }> = [];
   readonly #limits: ListenerLimits;
   readonly listenerLimitStats: ListenerLimitStats = { overConnections: 0, oversizedPackets: 0 };
-  readonly #limitLog = new QuietLog();
+  readonly #limitLog = quietLog();
   #closing: Promise<void> | undefined;
 
   /*
@@ -311,7 +307,7 @@ class LocalBroker implements LocalBrokerCore {
   }
 
   #limitClosed(socket: net.Socket, msg: string, details: object): void {
-    const leftOut = this.#limitLog.hit();
+    const leftOut = this.#limitLog.hit('limit');
     if (leftOut !== undefined) this.#logger.warn({ address: socket.remoteAddress, ...details, ...this.listenerLimitStats, suppressed: leftOut }, msg);
   }
 

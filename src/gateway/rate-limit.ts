@@ -1,6 +1,6 @@
 /**
- * Token buckets keyed by peer, and a log throttle. Both run on the gateway's injected clock so
- * tests drive them with a fake one.
+ * The shared token bucket (src/token-bucket.ts) keyed by peer, on the gateway's injected clock so
+ * tests drive it with a fake one.
  *
  * A UDP peer key includes the source port, which anyone on the path can vary freely: a flood of
  * spoofed ports must not grow the map without bound. A bucket that has refilled completely says
@@ -9,38 +9,24 @@
  * map has doubled since the last sweep, so its O(n) cost is paid by at least n/2 calls.
  */
 import type { Clock } from '../clock.js';
-
-export interface BucketOptions {
-  /** tokens added per second */
-  perSecond: number;
-  /** bucket size */
-  burst: number;
-}
-
-interface Bucket {
-  tokens: number;
-  /** clock time of `tokens` */
-  at: number;
-}
+import { TokenBucket, type BucketOptions } from '../token-bucket.js';
 
 /** Below this many buckets a sweep is not worth it before the refill period is over. */
 const MIN_SWEEP_SIZE = 1024;
 
 export class PeerRateLimiter {
   readonly #clock: Clock;
-  readonly #perMs: number;
-  readonly #burst: number;
+  readonly #options: BucketOptions;
   /** time for an empty bucket to become full: after that long idle, every bucket is evictable */
   readonly #refillMs: number;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets = new Map<string, TokenBucket>();
   #lastSweep: number;
   #sweepAtSize = MIN_SWEEP_SIZE;
 
   constructor(clock: Clock, options: BucketOptions) {
     this.#clock = clock;
-    this.#perMs = options.perSecond / 1000;
-    this.#burst = options.burst;
-    this.#refillMs = options.burst / this.#perMs;
+    this.#options = options;
+    this.#refillMs = (options.burst * 1000) / options.perSecond;
     this.#lastSweep = clock.now();
   }
 
@@ -49,15 +35,11 @@ export class PeerRateLimiter {
     const now = this.#clock.now();
     if (this.#buckets.size >= this.#sweepAtSize || (this.#buckets.size > 0 && now - this.#lastSweep >= this.#refillMs)) this.#sweep(now);
     const b = this.#buckets.get(key);
-    if (b === undefined) {
-      // A new peer starts with a full bucket, less this request.
-      if (this.#burst >= 1) this.#buckets.set(key, { tokens: this.#burst - 1, at: now });
-      return this.#burst >= 1;
-    }
-    b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#perMs);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b !== undefined) return b.take();
+    // A new peer starts with a full bucket, less this request; a bucket that cannot give even one is not kept.
+    const fresh = new TokenBucket(this.#clock, this.#options);
+    if (!fresh.take()) return false;
+    this.#buckets.set(key, fresh);
     return true;
   }
 
@@ -68,38 +50,9 @@ export class PeerRateLimiter {
 
   #sweep(now: number): void {
     for (const [key, b] of this.#buckets) {
-      if (b.tokens + (now - b.at) * this.#perMs >= this.#burst) this.#buckets.delete(key);
+      if (b.full()) this.#buckets.delete(key);
     }
     this.#lastSweep = now;
     this.#sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.#buckets.size * 2);
-  }
-}
-
-/**
- * At most one log line per reason per interval, so a flood of refused packets cannot flood the
- * log too. `hit` says whether to log now and how many were suppressed since the last line.
- */
-export class LogThrottle {
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(clock: Clock, intervalMs: number) {
-    this.#clock = clock;
-    this.#intervalMs = intervalMs;
-  }
-
-  /** undefined: stay quiet; a number: log now, mentioning that many suppressed since the last line. */
-  hit(reason: string): number | undefined {
-    const now = this.#clock.now();
-    const e = this.#last.get(reason);
-    if (e !== undefined && now - e.at < this.#intervalMs) {
-      e.suppressed++;
-      return undefined;
-    }
-    const suppressed = e?.suppressed ?? 0;
-    // Reasons are a fixed, small set chosen by the code, never by a peer, so this map stays small.
-    this.#last.set(reason, { at: now, suppressed: 0 });
-    return suppressed;
   }
 }

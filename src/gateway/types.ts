@@ -1,7 +1,7 @@
 /** Options and small shared types of the gateway core. */
 import type { Peer, Transport } from '../transport/types.js';
 import type { AuthOptions } from './auth.js';
-import type { BucketOptions } from './rate-limit.js';
+import type { BucketOptions } from '../token-bucket.js';
 
 /**
  * The gateway's part of the configuration. The config layer owns the defaults and hands this

@@ -1,15 +1,14 @@
-/**
- * The logger a transport accepts: the subset of pino it uses, so a pino logger (or a child of
- * one) can be passed as is.
- */
-export interface Logger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+// The shared throttle and logger are leaf modules that import nothing: the imports of ours beside errors.
+import { LogThrottle } from '../log-throttle.js';
+import { noopLogger as baseNoopLogger, type Logger as BaseLogger } from '../logger.js';
 
-const noop = (): void => {};
-export const noopLogger: Logger = { warn: noop, info: noop, debug: noop };
+/**
+ * The part of the one Logger (src/logger.ts, like the throttle a leaf that imports nothing) a
+ * transport uses, so a caller may pass any logger with just these three.
+ */
+export type Logger = Pick<BaseLogger, 'warn' | 'info' | 'debug'>;
+
+export const noopLogger: Logger = baseNoopLogger;
 
 /**
  * Warnings a noisy line can repeat thousands of times a second (garbage, bad checksums) go
@@ -18,13 +17,15 @@ export const noopLogger: Logger = { warn: noop, info: noop, debug: noop };
  * the same throttle for drops that are a policy, not a fault (a frame kind refused by config).
  */
 export class RateLimitedWarn {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    intervalMs = 10_000,
+    now: () => number = Date.now,
+  ) {
+    this.throttle = new LogThrottle({ now }, intervalMs);
+  }
 
   warn(key: string, obj: object, msg: string): void {
     this.log('warn', key, obj, msg);
@@ -35,14 +36,8 @@ export class RateLimitedWarn {
   }
 
   private log(level: 'warn' | 'info', key: string, obj: object, msg: string): void {
-    const t = this.now();
-    const entry = this.last.get(key);
-    if (entry !== undefined && t - entry.at < this.intervalMs) {
-      entry.suppressed++;
-      return;
-    }
-    const suppressed = entry?.suppressed ?? 0;
-    this.last.set(key, { at: t, suppressed: 0 });
+    const suppressed = this.throttle.hit(key);
+    if (suppressed === undefined) return;
     this.logger[level](suppressed > 0 ? { ...obj, suppressed } : obj, msg);
   }
 }

@@ -6,7 +6,7 @@ import { FakeClock } from '../../src/clock.js';
 import { ConfigError, defaultConfig, parseConfig } from '../../src/config/index.js';
 import { compilePeerPattern, filterCovers } from '../../src/gateway/auth.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { LogThrottle } from '../../src/gateway/rate-limit.js';
+import { LogThrottle } from '../../src/log-throttle.js';
 import { encode } from '../../src/codec/index.js';
 import type { Logger } from '../../src/logger.js';
 import { harness, MemoryBroker, RecordingTransport, settle, topicMatches, type TestClient } from './harness.js';

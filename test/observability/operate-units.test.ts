@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { MqttSnError } from '../../src/errors.js';
 import { createProcessLogger } from '../../src/observability/logger.js';
-import { formatSerialPorts, listSerialPorts } from '../../src/observability/serial-ports.js';
-import { checkSerialDevice, describeStartupError, errnoCode, groupName } from '../../src/observability/startup.js';
-import { quoteExecArg, stopTimeoutSec, systemdUnit } from '../../src/observability/systemd.js';
+import { formatSerialPorts, listSerialPorts } from '../../src/cli/serial-ports.js';
+import { checkSerialDevice, describeStartupError, errnoCode, groupName } from '../../src/cli/startup.js';
+import { quoteExecArg, stopTimeoutSec, systemdUnit } from '../../src/cli/systemd.js';
 import { tempDir } from '../cli/cli-process.js';
 
 describe('serial port listing', () => {

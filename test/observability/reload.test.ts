@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { applyReload, canReloadAuth, canReloadPredefinedTopics, planReload } from '../../src/observability/reload.js';
+import { applyReload, canReloadAuth, canReloadPredefinedTopics, planReload } from '../../src/cli/reload.js';
 import { parseConfig } from '../../src/config/index.js';
 import { freeTcpPort, freeUdpPort, SnClient } from '../integration/gateway-process.js';
 import { GatewayChild, tempDir, writeConfig } from '../cli/cli-process.js';

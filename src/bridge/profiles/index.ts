@@ -11,6 +11,7 @@ import { azureIotHubProfile, type AzureDevice } from './azure-iot-hub.js';
 import type { BridgeCounters } from '../types.js';
 import type { UpstreamMessage } from '../upstream.js';
 import type { UpstreamProfile } from './types.js';
+import { TokenBucket } from '../../token-bucket.js';
 
 export type { ProfileInbound, UpstreamProfile } from './types.js';
 export { awsIotProfile, AWS_RECONNECT_FLOOR_MS, AWS_RECONNECT_JITTER_MS } from './aws-iot.js';
@@ -163,42 +164,4 @@ export function batchSubscriptions<T>(p: UpstreamProfile, subs: readonly T[]): {
   const batches: T[][] = [];
   for (let i = 0; i < kept.length; i += p.filtersPerSubscribe) batches.push(kept.slice(i, i + p.filtersPerSubscribe));
   return { batches, leftOut: subs.slice(p.maxSubscriptions) };
-}
-
-/** A token bucket on the gateway's clock, full at start. */
-export class TokenBucket implements Pacer {
-  readonly #clock: Clock;
-  readonly #perMs: number;
-  readonly #burst: number;
-  #tokens: number;
-  #at: number;
-
-  constructor(clock: Clock, rate: { perSecond: number; burst: number }) {
-    this.#clock = clock;
-    this.#perMs = rate.perSecond / 1000;
-    this.#burst = rate.burst;
-    this.#tokens = rate.burst;
-    this.#at = clock.now();
-  }
-
-  /** Whole tokens available now. */
-  available(): number {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
-    this.#at = now;
-    return Math.floor(this.#tokens);
-  }
-
-  /** Takes `n` tokens if there are; false (and nothing taken) otherwise. */
-  take(n = 1): boolean {
-    if (this.available() < n) return false;
-    this.#tokens -= n;
-    return true;
-  }
-
-  /** Milliseconds until one token is available (0 when one is). */
-  msUntilNext(): number {
-    if (this.available() >= 1) return 0;
-    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#perMs));
-  }
 }
