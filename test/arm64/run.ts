@@ -92,7 +92,9 @@ if (!existsSync(join(binfmt, 'qemu-aarch64'))) {
   }
 }
 // qemu finds the aarch64 dynamic loader and libraries here; children inherit it.
-const env = { ...process.env, QEMU_LD_PREFIX: SYSROOT };
+// The tests' waits for a gateway to start or answer are sized for native speed; emulated, a
+// gateway start (tsx compiling the sources with an emulated esbuild) takes about a minute.
+const env = { ...process.env, QEMU_LD_PREFIX: SYSROOT, MQTTSN_TEST_TIME_SCALE: process.env.MQTTSN_TEST_TIME_SCALE ?? '8' };
 
 const work = mkdtempSync(join(tmpdir(), 'mqttsn-arm64-'));
 process.on('exit', () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { scaled } from '../helpers/time-scale.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,7 +81,7 @@ export async function startGateway(
       if (m[1] === 0x02) done();
     });
     const timer = setInterval(() => probe.send(Buffer.from([3, 1, 0]), udpPort, udpHost), 100);
-    const deadline = setTimeout(() => done(new Error(`gateway did not start in 20 s: ${err}`)), 20_000);
+    const deadline = setTimeout(() => done(new Error(`gateway did not start in ${scaled(20_000) / 1000} s: ${err}`)), scaled(20_000));
     const onExit = (code: number | null): void => done(new Error(`gateway exited with ${code} before running: ${err}`));
     proc.once('exit', onExit);
   });
@@ -149,7 +150,7 @@ export class SnClient {
   }
 
   /** The next packet of this type (others before it are discarded), or a timeout error. */
-  async next<T extends PacketType>(type: T, timeoutMs = 5000): Promise<PacketOf<T>> {
+  async next<T extends PacketType>(type: T, timeoutMs = scaled(5000)): Promise<PacketOf<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.#queue.findIndex((p) => p.type === type);
