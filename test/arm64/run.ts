@@ -29,7 +29,8 @@ const APT = 'apt-get install -y qemu-user-static binfmt-support gcc-aarch64-linu
 // end-to-end tests against a real gateway process (test/integration: UDP and IPv6 clients
 // through the gateway to the broker, wills, sleepers, the CLI's exit codes). test/durability/kill
 // is left out: emulated, the sleeper got its in-flight QoS 1 message twice after the restart
-// (a retry racing the slow wake-up), which needs looking into before it joins this run. Emulation is slow (see the README's Raspberry Pi section for timings), so the rest of
+// (a retry racing the slow wake-up), which needs looking into before it joins this run.
+// Emulation is slow (see the README's Raspberry Pi section for timings), so the rest of
 // the suite, which is plain JavaScript, runs natively in `npm test`; pass substrings to run more
 // (`npm run test:arm64 -- test/`).
 const DEFAULT_TESTS = [
