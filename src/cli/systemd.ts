@@ -93,6 +93,9 @@ export function systemdUnit(o: UnitOptions): string {
     'ProtectSystem=strict',
     'ProtectHome=read-only',
     `ReadWritePaths=${quotePath(o.workingDirectory)}`,
+    // Files the gateway creates (the SQLite store with sessions, queued messages and retained
+    // payloads, its -wal/-shm files) are readable by the service user only.
+    'UMask=0077',
     'PrivateTmp=yes',
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',

@@ -8,6 +8,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaled } from '../helpers/time-scale.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = ['--import', 'tsx', 'src/cli.ts'];
@@ -42,7 +43,7 @@ export async function runCli(args: readonly string[], opts: RunOptions = {}): Pr
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   // A bound on a hang, not a speed check: a start under tsx on a busy 2-core machine takes seconds.
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? scaled(60_000));
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
   if (signal === 'SIGKILL') throw new Error(`mqttsn-gateway ${args.join(' ')} did not end in time; stderr: ${stderr}`);
@@ -120,7 +121,7 @@ export class GatewayChild {
   static async start(configPath: string, opts: RunOptions & { args?: string[] } = {}): Promise<GatewayChild> {
     const g = new GatewayChild(spawnCli(['--config', configPath, ...(opts.args ?? [])], opts));
     try {
-      await g.waitFor((l) => l.includes('"gateway running"'), opts.timeoutMs ?? 60_000);
+      await g.waitFor((l) => l.includes('"gateway running"'), opts.timeoutMs ?? scaled(60_000));
     } catch (err) {
       await g.close();
       throw err;
@@ -151,7 +152,7 @@ export class GatewayChild {
   }
 
   /** The first line, from the start, that matches; waits for it. */
-  async waitFor(match: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+  async waitFor(match: (line: string) => boolean, timeoutMs = scaled(30_000)): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.find(match);
@@ -174,7 +175,7 @@ export class GatewayChild {
   }
 
   /** The exit code, waiting at most `timeoutMs` (then SIGKILL and an error). */
-  async exitCode(timeoutMs = 30_000): Promise<number | null> {
+  async exitCode(timeoutMs = scaled(30_000)): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     const r = await Promise.race([this.#exit, timeout]);

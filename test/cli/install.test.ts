@@ -5,10 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { CONFIG_SCHEMA_PATH } from '../../src/config/index.js';
 import { join } from 'node:path';
-import { runCli, root, tempDir, writeConfig } from './cli-process.js';
+import { GatewayChild, runCli, root, tempDir, writeConfig } from './cli-process.js';
 
 function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
@@ -53,6 +53,28 @@ describe('cli: --print-systemd-unit', () => {
     assert.match(unit, /^RestartPreventExitStatus=2$/m);
     assert.match(unit, /^SupplementaryGroups=dialout$/m);
     assert.match(unit, /^User=\S+$/m);
+  });
+
+  it('keeps the SQLite store it creates private to the service user (UMask)', async () => {
+    const umask = /^UMask=(0[0-7]{3})$/m.exec(unit)?.[1];
+    assert.equal(umask, '0077', 'the unit sets a umask that leaves group and others out');
+    // The gateway started as the unit starts it, under that umask: the store file it creates
+    // must not be opened up again (by a chmod of its own or SQLite's defaults).
+    const storePath = join(dir, 'private.db');
+    const file = await writeConfig(dir, 'store.config.json', { transports: [{ type: 'udp', host: '127.0.0.1', port: 0 }], store: { type: 'sqlite', path: storePath } });
+    const before = process.umask(parseInt(umask, 8));
+    let gw: GatewayChild;
+    try {
+      gw = GatewayChild.spawn(file);
+    } finally {
+      process.umask(before);
+    }
+    try {
+      await gw.waitFor((l) => l.includes('"gateway running"'), 15_000);
+      assert.equal(statSync(storePath).mode & 0o777, 0o600, 'the store is readable by its owner only');
+    } finally {
+      await gw.close();
+    }
   });
 
   it('has the sections in order', () => {

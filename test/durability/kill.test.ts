@@ -30,6 +30,7 @@ import { GatewayChild, writeConfig } from '../cli/cli-process.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freeTcpPort, freeUdpPort, SnClient } from '../integration/gateway-process.js';
 import { drainWake, exchange, Gate, publish, publishQos1, register, release, subscribe, until } from './sn.js';
+import { scaled } from '../helpers/time-scale.js';
 
 interface Seen {
   topic: string;
@@ -67,7 +68,7 @@ describe('durability: SIGKILL mid-stream, restart on the same file', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loses no acknowledged message, no session and no sleeper buffer', { timeout: 60_000 }, async () => {
+  it('loses no acknowledged message, no session and no sleeper buffer', { timeout: scaled(60_000) }, async () => {
     const udpPort = await freeUdpPort();
     const mqttPort = await freeTcpPort();
     const config = await writeConfig(dir, 'gateway.config.json', {

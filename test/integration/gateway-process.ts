@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { scaled } from '../helpers/time-scale.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -81,7 +82,7 @@ export async function startGateway(
     });
     const timer = setInterval(() => probe.send(Buffer.from([3, 1, 0]), udpPort, udpHost), 100);
     // A bound on a hang, not a speed check: a start under tsx on a busy 2-core machine takes seconds.
-    const deadline = setTimeout(() => done(new Error(`gateway did not start in 60 s: ${err}`)), 60_000);
+    const deadline = setTimeout(() => done(new Error(`gateway did not start in ${scaled(60_000) / 1000} s: ${err}`)), scaled(60_000));
     const onExit = (code: number | null): void => done(new Error(`gateway exited with ${code} before running: ${err}`));
     proc.once('exit', onExit);
   });
@@ -150,7 +151,7 @@ export class SnClient {
   }
 
   /** The next packet of this type (others before it are discarded), or a timeout error. */
-  async next<T extends PacketType>(type: T, timeoutMs = 5000): Promise<PacketOf<T>> {
+  async next<T extends PacketType>(type: T, timeoutMs = scaled(5000)): Promise<PacketOf<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.#queue.findIndex((p) => p.type === type);

@@ -121,6 +121,7 @@ describe('systemd unit', () => {
     assert.match(unit, /^ReadWritePaths=\/opt\/mqttsn-gateway$/m);
     assert.match(unit, /^TimeoutStopSec=15$/m);
     assert.match(unit, /^EnvironmentFile=-\/etc\/default\/mqttsn-gateway$/m, 'secrets from an optional root-owned file');
+    assert.match(unit, /^UMask=0077$/m, 'the store it creates is private to the service user');
   });
 
   it('quotes and escapes what systemd would otherwise split or expand', () => {
