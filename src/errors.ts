@@ -1,7 +1,8 @@
 /**
  * One error base for the whole gateway. Every error carries a stable `code` (tests and callers
  * match on codes, never on message text); each layer has its own subclass so a log line tells
- * where a failure came from.
+ * where a failure came from. Every layer's codes are catalogued here, in one place, so a code is
+ * never taken twice and an operator finds them all in one file; the subclasses stay with their layer.
  */
 export class MqttSnError extends Error {
   readonly code: string;
@@ -69,3 +70,77 @@ export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof Transp
 export class TransportError extends MqttSnError {
   declare readonly code: TransportErrorCode;
 }
+
+/** Stable codes of the config layer. */
+export const ConfigErrorCode = {
+  /** the configuration could not be read or is invalid; see `issues` */
+  INVALID: 'MQTTSN_ERR_CONFIG',
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
+
+/** Stable codes of the operations layer (HTTP server). */
+export const ObservabilityErrorCode = {
+  /** the HTTP server could not be bound (address in use, not available, no permission) */
+  HTTP_LISTEN_FAILED: 'MQTTSN_ERR_HTTP_LISTEN_FAILED',
+} as const;
+export type ObservabilityErrorCode = (typeof ObservabilityErrorCode)[keyof typeof ObservabilityErrorCode];
+
+/** Stable codes of the topic layer. */
+export const TopicErrorCode = {
+  /** an entry of the predefined topic table is invalid or repeated */
+  BAD_PREDEFINED_TOPIC: 'MQTTSN_ERR_BAD_PREDEFINED_TOPIC',
+  /** a topic filter that MQTT 3.1.1 §4.7 does not allow was given where a valid one is required */
+  BAD_TOPIC_FILTER: 'MQTTSN_ERR_BAD_TOPIC_FILTER',
+  /** a registry limit outside 0..65534 */
+  BAD_LIMIT: 'MQTTSN_ERR_BAD_LIMIT',
+} as const;
+export type TopicErrorCode = (typeof TopicErrorCode)[keyof typeof TopicErrorCode];
+
+/** Stable codes of the broker core. */
+export const BrokerErrorCode = {
+  /** a TCP listener could not be bound (address in use, not available, no permission) */
+  LISTEN_FAILED: 'MQTTSN_ERR_LISTEN_FAILED',
+  /** a topic filter that MQTT 3.1.1 §4.7 does not allow */
+  BAD_TOPIC_FILTER: 'MQTTSN_ERR_BAD_TOPIC_FILTER',
+  /** aedes refused a publish (e.g. more than 100 topic levels) */
+  PUBLISH_FAILED: 'MQTTSN_ERR_PUBLISH_FAILED',
+  /** the broker core is closed */
+  CLOSED: 'MQTTSN_ERR_BROKER_CLOSED',
+} as const;
+export type BrokerErrorCode = (typeof BrokerErrorCode)[keyof typeof BrokerErrorCode];
+
+/** Stable codes of the store. */
+export const StoreErrorCode = {
+  /** the file cannot be opened or created: missing folder, no permission, a directory */
+  OPEN_FAILED: 'MQTTSN_ERR_STORE_OPEN_FAILED',
+  /** the file is not a SQLite database, or SQLite finds it damaged */
+  CORRUPT: 'MQTTSN_ERR_STORE_CORRUPT',
+  /** a SQLite database, but not one of ours: another program's tables */
+  FOREIGN: 'MQTTSN_ERR_STORE_FOREIGN',
+  /** our database, written by a newer gateway whose schema this one does not know */
+  TOO_NEW: 'MQTTSN_ERR_STORE_TOO_NEW',
+  /** another process (another gateway?) has the file open */
+  LOCKED: 'MQTTSN_ERR_STORE_LOCKED',
+  /** a batch of writes could not be committed (disk full, I/O error): nothing in it is durable */
+  WRITE_FAILED: 'MQTTSN_ERR_STORE_WRITE_FAILED',
+  /** the store was used after close() */
+  CLOSED: 'MQTTSN_ERR_STORE_CLOSED',
+} as const;
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+/** Stable codes of the upstream bridge. */
+export const BridgeErrorCode = {
+  /** the upstream broker cannot be reached: refused, no route, name not found, timed out */
+  UNREACHABLE: 'MQTTSN_ERR_UPSTREAM_UNREACHABLE',
+  /** the TLS handshake failed: certificate not trusted, wrong host name, client certificate refused */
+  TLS: 'MQTTSN_ERR_UPSTREAM_TLS',
+  /** the broker answered CONNACK with a refusal (bad user name or password, not authorized, ...) */
+  REFUSED: 'MQTTSN_ERR_UPSTREAM_REFUSED',
+  /** an established connection ended: closed by the broker, keep-alive timeout, network error */
+  LOST: 'MQTTSN_ERR_UPSTREAM_LOST',
+  /** the upstream broker sent a packet over `upstream.maxPacketBytes`; the connection was closed */
+  PACKET_TOO_LARGE: 'MQTTSN_ERR_UPSTREAM_PACKET_TOO_LARGE',
+  /** the bridge was used after close() */
+  CLOSED: 'MQTTSN_ERR_BRIDGE_CLOSED',
+} as const;
+export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];

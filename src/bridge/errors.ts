@@ -1,21 +1,6 @@
-import { MqttSnError } from '../errors.js';
+import { MqttSnError, BridgeErrorCode } from '../errors.js';
 
-/** Stable codes of the bridge (kept here until they move into `src/errors.ts` with the others). */
-export const BridgeErrorCode = {
-  /** the upstream broker cannot be reached: refused, no route, name not found, timed out */
-  UNREACHABLE: 'MQTTSN_ERR_UPSTREAM_UNREACHABLE',
-  /** the TLS handshake failed: certificate not trusted, wrong host name, client certificate refused */
-  TLS: 'MQTTSN_ERR_UPSTREAM_TLS',
-  /** the broker answered CONNACK with a refusal (bad user name or password, not authorized, ...) */
-  REFUSED: 'MQTTSN_ERR_UPSTREAM_REFUSED',
-  /** an established connection ended: closed by the broker, keep-alive timeout, network error */
-  LOST: 'MQTTSN_ERR_UPSTREAM_LOST',
-  /** the upstream broker sent a packet over `upstream.maxPacketBytes`; the connection was closed */
-  PACKET_TOO_LARGE: 'MQTTSN_ERR_UPSTREAM_PACKET_TOO_LARGE',
-  /** the bridge was used after close() */
-  CLOSED: 'MQTTSN_ERR_BRIDGE_CLOSED',
-} as const;
-export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
+export { BridgeErrorCode };
 
 export class BridgeError extends MqttSnError {
   declare readonly code: BridgeErrorCode;

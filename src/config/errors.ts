@@ -2,14 +2,9 @@
  * What a bad configuration produces. One `ConfigError` carries every problem found, so a person
  * fixes the file in one pass instead of one error per run.
  */
-import { MqttSnError } from '../errors.js';
+import { MqttSnError, ConfigErrorCode } from '../errors.js';
 
-/** Stable codes of the config layer (kept here until they move into src/errors.ts). */
-export const ConfigErrorCode = {
-  /** the configuration could not be read or is invalid; see `issues` */
-  INVALID: 'MQTTSN_ERR_CONFIG',
-} as const;
-export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
+export { ConfigErrorCode };
 
 /** Stable codes of single problems; tests and tools match on these, never on message text. */
 export const ConfigIssueCode = {
