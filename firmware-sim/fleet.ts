@@ -270,7 +270,13 @@ const OBSERVER_RATE = 250;
 const OBSERVER_FILTERS = 100;
 const MAX_OBSERVERS = 16;
 
-/** Enough observers for the run's publish rate and for one subscription per node each. */
+/**
+ * Enough observers for the run's publish rate and for one subscription per node each. These
+ * numbers lift no gateway limit: they keep the observers inside the gateway's shipped defaults
+ * (one message in flight per client, `maxInflightQueue`, `maxSubscriptionsPerClient`), and
+ * test/firmware-sim/readme-demo.test.ts runs the README's demo against the shipped
+ * gateway.config.json unchanged but for its ports to prove it.
+ */
 function observerCount(o: Pick<FleetOptions, 'nodes' | 'rate'>): number {
   const byRate = Math.ceil((o.nodes * o.rate) / OBSERVER_RATE);
   const n = Math.min(MAX_OBSERVERS, o.nodes, Math.max(1, byRate));

@@ -16,6 +16,7 @@ import type { BrokerMessage } from '../../src/broker/types.js';
 import { createGateway, parseConfig, type RunningGateway } from '../../src/index.js';
 import { recordingLogger } from '../gateway/harness.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 const SHIPPED = new URL('../../gateway.config.json', import.meta.url);
 
@@ -124,13 +125,9 @@ export class Replay {
   }
 }
 
-/** Polls until `cond` holds (bounded), for what the gateway does without answering. */
-export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Polls until `cond` holds (bounded), for what the gateway does without answering; the shared wait with its arguments in this file's order. */
+export function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  return waitUntil(cond, ms, what);
 }
 
 /** A UTF-8 string as hex, for writing frames next to their fields. */

@@ -10,6 +10,7 @@ import { Queue } from '../transport/helpers.js';
 
 export { Queue };
 export { hex, startShipped, type ShippedGateway, type ShippedJson } from './harness.js';
+export { until } from '../helpers/wait.js';
 
 export const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -20,15 +21,6 @@ export function message(...parts: Array<Buffer | string>): Buffer {
   const head = Buffer.from([0x01, 0, 0]);
   head.writeUInt16BE(body.length + 3, 1);
   return Buffer.concat([head, body]);
-}
-
-/** Polls `cond` every 10 ms; fails with `what` after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A UDP socket on the loopback that sends bytes to the gateway and queues what comes back. */
