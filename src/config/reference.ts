@@ -75,7 +75,7 @@ export function typeOf(node: Json): string {
   if (Array.isArray(node.enum)) return node.enum.map(code).join(' \\| ');
   if (Array.isArray(node.anyOf) || Array.isArray(node.oneOf)) {
     const variants = ((node.anyOf ?? node.oneOf) as unknown[]).map(objectAt);
-    return variants.map(typeOf).join(' or ');
+    return [...new Set(variants.map(typeOf))].join(' or ');
   }
   switch (node.type) {
     case 'integer':
@@ -141,6 +141,9 @@ function rowsOf(raw: Json, path: string, required: boolean, note: string): Row[]
   const row: Row = { key: path, type: typeOf(node), default: defaultOf(node, required), description: note + description };
   const rows = [row];
   if (node.type === 'object') rows.push(...childRows(node, path, note));
+  // A key that takes one of several object shapes: each shape's keys, named by what tells it apart.
+  const shapes = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : [];
+  for (const v of (shapes as unknown[]).map(objectAt)) if (v.type === 'object') rows.push(...childRows(v, path, `${note}With ${variantLabel(v)}: `));
   if (node.type === 'array') {
     const items = objectAt(node.items);
     const variants = Array.isArray(items.oneOf) ? (items.oneOf as unknown[]).map(objectAt) : [items];
@@ -167,10 +170,11 @@ function section(key: string, raw: Json, required: boolean): string {
   const type = nullable ? `${typeOf(node)} or null` : typeOf(node) === 'object' ? '' : typeOf(node);
   const what = [type, required ? 'required' : defaultOf(node, false) === '' ? '' : `default ${defaultOf(node, false)}`].filter((s) => s !== '').join(', ');
   parts.push(`${cell(text(node.description))}${what === '' ? '' : ` (${what})`}`, '');
-  const items = objectAt(node.items);
-  if (node.type === 'array' && Array.isArray(items.oneOf)) {
-    for (const variant of (items.oneOf as unknown[]).map(objectAt)) {
-      parts.push(`**${key}[] with \`${variantLabel(variant)}\`**: ${cell(text(variant.description))}`, '', table(childRows(variant, `${key}[]`)), '');
+  const shapes = objectShapes(node);
+  if (shapes.length > 1) {
+    const at = node.type === 'array' ? `${key}[]` : key;
+    for (const variant of shapes) {
+      parts.push(`**${at} with \`${variantLabel(variant)}\`**: ${cell(text(variant.description))}`, '', table(childRows(variant, at)), '');
     }
   } else {
     const rows = node.type === 'array' ? rowsOf(node, key, required, '').slice(1) : childRows(node, key);
@@ -179,11 +183,19 @@ function section(key: string, raw: Json, required: boolean): string {
   return parts.join('\n');
 }
 
-/** A top-level key is a section when it has keys of its own (an object, or a list of objects). */
+/** The object shapes a key (or, for a list, each entry) may take when there is a choice of them. */
+function objectShapes(node: Json): Json[] {
+  const of = node.type === 'array' ? objectAt(node.items) : node;
+  const choice = Array.isArray(of.oneOf) ? of.oneOf : Array.isArray(of.anyOf) ? of.anyOf : [];
+  return (choice as unknown[]).map(objectAt).filter((v) => v.type === 'object');
+}
+
+/** A top-level key is a section when it has keys of its own (an object, a choice of objects, or a list of them). */
 function isSection(raw: Json): boolean {
   const { node } = unwrapNullable(raw);
-  if (node.type === 'object') return isObject(node.properties) && Object.keys(node.properties).length > 0;
-  return node.type === 'array' && (objectAt(node.items).type === 'object' || objectAt(node.items).oneOf !== undefined);
+  if (objectShapes(node).length > 0) return true;
+  if (node.type === 'object') return (isObject(node.properties) && Object.keys(node.properties).length > 0) || objectAt(node.additionalProperties).type === 'object';
+  return node.type === 'array' && objectAt(node.items).type === 'object';
 }
 
 /** The reference as markdown, without the markers. Deterministic: the schema's key order. */

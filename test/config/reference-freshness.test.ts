@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { configJsonSchema } from '../../src/config/index.js';
 import { cell, configReference, REFERENCE_END, REFERENCE_START, spliceReference } from '../../src/config/reference.js';
 
@@ -68,6 +69,26 @@ describe('README: configuration reference', () => {
     assert.match(row('broker.listen'), /`\[\{"host":"127.0.0.1","port":1883\}\]`/);
     // An optional key without a default shows an empty default, never a made-up one.
     assert.match(row('upstream.clientId'), /\| string \| {2}\|/);
+  });
+
+  it('lists the keys of shapes the schema does not use yet: a choice of objects, a map of objects', () => {
+    // Other sections will grow; a shape the generator cannot walk must show, not vanish.
+    const schema = z.strictObject({
+      transports: z.array(z.strictObject({ type: z.literal('udp') })).describe('T.'),
+      admission: z
+        .union([
+          z.strictObject({ kind: z.literal('fair'), share: z.int().min(1).default(4).describe('Fair share.') }).describe('Fair.'),
+          z.strictObject({ kind: z.literal('fixed'), cap: z.int().describe('Cap.') }).describe('Fixed.'),
+        ])
+        .optional()
+        .describe('Admission.'),
+      budgets: z.record(z.string(), z.strictObject({ perMinute: z.int().default(60).describe('Per minute.') })).default({}).describe('Budgets.'),
+    });
+    const reference = configReference(z.toJSONSchema(schema, { io: 'input' }));
+    // A section of its own, one table per shape, as the transports have.
+    assert.match(reference, /\*\*admission with `"kind": "fair"`\*\*: Fair\.\n\n[\s\S]*?\| `admission.share` \| integer ≥ 1 \| `4` \| Fair share\. \|/);
+    assert.match(reference, /\*\*admission with `"kind": "fixed"`\*\*: Fixed\.\n\n[\s\S]*?\| `admission.cap` \| integer \| \*\*required\*\* \| Cap\. \|/);
+    assert.match(reference, /#### `budgets`\n\nBudgets\. \(object of objects, default `\{\}`\)\n\n[\s\S]*?\| `budgets.<key>.perMinute` \| integer \| `60` \| Per minute\. \|/);
   });
 
   it('keeps a table cell one cell: pipes, angle brackets and stars are escaped outside code', () => {
