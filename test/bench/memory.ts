@@ -27,6 +27,7 @@ import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { decode, DecodeError, encode } from '../../src/codec/index.js';
 import { child, counter, settleCount } from './gateway.js';
+import { machine } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -109,7 +110,7 @@ interface Ports {
   tcp: number;
 }
 
-async function freePorts(): Promise<Ports> {
+export async function freePorts(): Promise<Ports> {
   return { udp: await freeUdpPort(), fwd: await freeUdpPort(), tcp: await freeTcpPort() };
 }
 
@@ -117,7 +118,7 @@ async function freePorts(): Promise<Ports> {
  * The built gateway in a fresh folder (its SQLite store lands there, as next to a user's config).
  * `overrides` are merged over the shipped config; `flags` go to node before the script.
  */
-async function startGateway(ports: Ports, flags: readonly string[], overrides: Record<string, unknown>): Promise<Proc & { dir: string }> {
+export async function startGateway(ports: Ports, flags: readonly string[], overrides: Record<string, unknown>): Promise<Proc & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mqttsn-mem-'));
   const shipped = JSON.parse(readFileSync(join(root, 'gateway.config.json'), 'utf8')) as Record<string, unknown>;
   delete shipped.$schema;
@@ -172,7 +173,7 @@ const REST_MS = 5000;
  * otherwise slow each client down) are lifted, and the session cap raised for 100,000 sessions.
  * Everything else is the shipped config.
  */
-const LOAD_OVERRIDES = {
+export const LOAD_OVERRIDES = {
   limits: { maxSessions: 250_000, rate: { publishPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerAddress: { perSecond: 1e7, burst: 1e7 } } },
   timers: { advertiseIntervalSec: 0 },
 };
@@ -192,13 +193,13 @@ interface Load {
   rate: number;
 }
 
-const LOADS: Load[] = [
+export const LOADS: Load[] = [
   // Unpaced in effect: the target is above what one core can carry.
   { name: '100 clients, QoS 0 as fast as they can', clients: 100, rate: 200_000 },
   { name: '1000 clients, paced to 20,000 msg/s in total', clients: 1000, rate: 20_000 },
 ];
 
-async function runLoad(target: Proc, ports: Ports, load: Load, durationMs: number, tag: string, subscribe: boolean): Promise<LoadFigures> {
+export async function runLoad(target: Proc, ports: Ports, load: Load, durationMs: number, tag: string, subscribe: boolean): Promise<LoadFigures> {
   const c = subscribe ? await counter(ports.tcp, `${tag}/#`, 0) : undefined;
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, mem(target.pid).hwm)), 100);
@@ -392,5 +393,6 @@ export function memoryTables(r: MemoryBenchResult): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(`${machine()}\n`);
   console.log(memoryTables(await runMemoryBench()));
 }
