@@ -227,7 +227,7 @@ export async function runLoad(target: Proc, ports: Ports, load: Load, durationMs
  * most `window` unanswered; a node whose CONNACK has not come after a second is asked again (a
  * datagram lost under load must not stall the run). Bounded: fails after 10 s without progress.
  */
-async function connectNodes(port: number, from: number, to: number, window = 500): Promise<void> {
+export async function connectNodes(port: number, from: number, to: number, window = 500): Promise<void> {
   const s = createSocket('udp4');
   s.bind(0, '127.0.0.1');
   await once(s, 'listening');
