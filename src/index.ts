@@ -85,9 +85,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     const upstream = config.upstream;
     // Loaded only when configured: MQTT.js and the bridge weigh about 15 MB resident that a
     // gateway without an upstream would carry for nothing (issue #19).
-    const { createBridge } = await import('./bridge/index.js');
     // The config layer reads the secrets' variables and files; the bridge gets their values.
-    bridge = await resolveUpstreamSecrets(upstream, deps.env ?? {}).then((secrets) => createBridge(upstream, {
+    bridge = await Promise.all([import('./bridge/index.js'), resolveUpstreamSecrets(upstream, deps.env ?? {})]).then(([{ createBridge }, secrets]) => createBridge(upstream, {
       // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
       broker: sessionStore === undefined ? broker : durableBrokerView(broker, sessionStore),
       queue: store.outboundQueue(upstream.queue),

@@ -54,8 +54,8 @@ export { MQTTSN_ORIGIN } from '../broker/uplink.js';
 
 /**
  * Most publishes handed to the uplink and not yet settled. The broker core (aedes) queues what
- * its subscribers cannot take yet, without a bound: a local MQTT subscriber slower than the
- * clients once made the gateway grow by 150 MB under a saturating QoS 0 load (issue #19). Over
+ * its subscribers cannot take yet, without a bound: with a local MQTT subscriber slower than the
+ * clients, the gateway would grow for as long as the load lasts (issue #19). Over
  * this, QoS 0 and -1 publishes are dropped and counted (`dropped{reason="overloaded"}`), as
  * at-most-once allows; QoS 1 and 2 are not shed (each client has one in flight, so they are
  * bounded by the number of clients). At a few hundred bytes each, a full backlog is a few MB,
