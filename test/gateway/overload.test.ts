@@ -2,7 +2,7 @@
  * Issue #19: a broker core that cannot keep up (a slow local subscriber) must not make the gateway
  * grow without bound. Past MAX_PUBLISH_BACKLOG unsettled publishes, QoS 0 is shed and counted;
  * QoS 1 is not. The end-to-end twin with the real broker core and a subscriber that stops reading
- * is test/integration/overload-e2e.test.ts.
+ * is test/integration/overload.e2e.test.ts.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
