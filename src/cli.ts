@@ -24,6 +24,7 @@ import { applyReload, planReload } from './cli/reload.js';
 import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
 import { checkSerialDevice, describeStartupError, groupName } from './cli/startup.js';
 import { systemdUnit } from './cli/systemd.js';
+import { unitNodeOptions } from './cli/node-flags.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
 
@@ -170,8 +171,8 @@ async function printSystemdUnit(configPath: string): Promise<number> {
   process.stdout.write(
     systemdUnit({
       execPath: process.execPath,
-      // Flags that load code (tsx when run from source) are needed again; debugging ones are not.
-      nodeOptions: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+      // Flags that load code (tsx when run from source) are needed again, and the gateway's own.
+      nodeOptions: unitNodeOptions(process.execArgv),
       cliPath: fileURLToPath(import.meta.url),
       configPath,
       workingDirectory: root,

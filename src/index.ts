@@ -2,7 +2,6 @@
  * Public API: `createGateway(config)` puts the parts together (broker core, gateway core,
  * transports). Composition only; every rule lives in its layer.
  */
-import { createBridge } from './bridge/index.js';
 import type { Bridge } from './bridge/types.js';
 import { createLocalBroker } from './broker/local-broker.js';
 import { durableBrokerView, persistRetained, type RetainedPersistence } from './broker/retained-persistence.js';
@@ -17,8 +16,7 @@ import { Authorizer } from './gateway/auth.js';
 import { MqttSnError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { childLogger, noopLogger, type Logger } from './logger.js';
-import { startObservabilityServer, type ObservabilityServer } from './observability/http-server.js';
-import { bridgeStatusProvider } from './observability/upstream.js';
+import type { ObservabilityServer } from './observability/http-server.js';
 import { openStore, type GatewayStore } from './store/open-store.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/types.js';
@@ -85,8 +83,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   let bridge: Bridge | undefined;
   if (config.upstream !== null) {
     const upstream = config.upstream;
+    // Loaded only when configured: MQTT.js and the bridge weigh about 15 MB resident that a
+    // gateway without an upstream would carry for nothing (issue #19).
     // The config layer reads the secrets' variables and files; the bridge gets their values.
-    bridge = await resolveUpstreamSecrets(upstream, deps.env ?? {}).then((secrets) => createBridge(upstream, {
+    bridge = await Promise.all([import('./bridge/index.js'), resolveUpstreamSecrets(upstream, deps.env ?? {})]).then(([{ createBridge }, secrets]) => createBridge(upstream, {
       // With a durable store the upstream's messages are acknowledged once stored, and retained ones restored at start are not sent back up.
       broker: sessionStore === undefined ? broker : durableBrokerView(broker, sessionStore),
       queue: store.outboundQueue(upstream.queue),
@@ -144,6 +144,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await gateway.start();
     const listenerStats = broker.listenerAuthStats;
     if (config.http.enabled) {
+      // Loaded only when enabled: prom-client and the dashboard stay out of a gateway without HTTP (issue #19).
+      const [{ startObservabilityServer }, { bridgeStatusProvider }] = await Promise.all([import('./observability/http-server.js'), import('./observability/upstream.js')]);
       http = await startObservabilityServer({ ...config.http, adminToken: adminToken(config.http.adminTokenEnv, deps.env) }, {
         gateway,
         closeSession: (clientId) => gateway.closeSession(clientId),
@@ -209,6 +211,8 @@ function listenerAcl(rules: NonNullable<ListenerAuthConfig['acl']>): ListenerAcl
 
 export { Gateway } from './gateway/gateway.js';
 export type { GatewayOptions } from './gateway/types.js';
-export { BRIDGE_ORIGIN, BridgeError, BridgeErrorCode, type Bridge, type BridgeStatus, type UpstreamState } from './bridge/index.js';
+// From the leaf modules, not bridge/index.js: that one pulls in MQTT.js.
+export { BRIDGE_ORIGIN, type Bridge, type BridgeStatus, type UpstreamState } from './bridge/types.js';
+export { BridgeError, BridgeErrorCode } from './bridge/errors.js';
 export { loadConfig, parseConfig, defaultConfig, ConfigError, type GatewayConfig } from './config/index.js';
 export * from './codec/index.js';

@@ -52,6 +52,17 @@ export interface GatewayDeps {
 
 export { MQTTSN_ORIGIN } from '../broker/uplink.js';
 
+/**
+ * Most publishes handed to the uplink and not yet settled. The broker core (aedes) queues what
+ * its subscribers cannot take yet, without a bound: with a local MQTT subscriber slower than the
+ * clients, the gateway would grow for as long as the load lasts (issue #19). Over
+ * this, QoS 0 and -1 publishes are dropped and counted (`dropped{reason="overloaded"}`), as
+ * at-most-once allows; QoS 1 and 2 are not shed (each client has one in flight, so they are
+ * bounded by the number of clients). At a few hundred bytes each, a full backlog is a few MB,
+ * and a quarter second of the gateway's QoS 0 throughput: enough to ride out a burst.
+ */
+export const MAX_PUBLISH_BACKLOG = 10_000;
+
 /** Drops of one kind are logged at most once per this interval, with a count of those held back. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -83,6 +94,11 @@ export class Gateway implements GatewayCore {
   #running = false;
   #draining = false;
   #drainRefused = 0;
+  /** publishes handed to the uplink and not settled yet; see MAX_PUBLISH_BACKLOG */
+  #publishBacklog = 0;
+  readonly #settled = (): void => {
+    this.#publishBacklog--;
+  };
 
   constructor(deps: GatewayDeps) {
     this.options = deps.options;
@@ -110,7 +126,7 @@ export class Gateway implements GatewayCore {
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
-    if (reason === 'rateLimited' || reason === 'bufferedBytesFull' || reason === 'congestion') this.logger.warn({ ...fields, reason, suppressed }, why);
+    if (reason === 'rateLimited' || reason === 'bufferedBytesFull' || reason === 'congestion' || reason === 'overloaded') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
@@ -360,7 +376,19 @@ export class Gateway implements GatewayCore {
   }
 
   publish(d: Delivery, from: Session | undefined): Promise<void> {
-    return this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
+    if (d.qos === 0 && this.#publishBacklog >= MAX_PUBLISH_BACKLOG) {
+      this.refused('overloaded', 'QoS 0 PUBLISH dropped: the broker core is behind (a slow subscriber?)', { clientId: from?.clientId, backlog: this.#publishBacklog });
+      return Promise.resolve();
+    }
+    this.#publishBacklog++;
+    const settled = this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
+    settled.then(this.#settled, this.#settled);
+    return settled;
+  }
+
+  /** Publishes handed to the uplink and not settled yet (bounded for QoS 0 by MAX_PUBLISH_BACKLOG). */
+  get publishBacklog(): number {
+    return this.#publishBacklog;
   }
 
   uplinkSink(s: Session): UplinkSink {

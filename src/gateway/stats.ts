@@ -32,7 +32,9 @@ export type DropReason =
   /** over a per-peer or per-address token bucket (`limits.rate`) */
   | 'rateLimited'
   /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
-  | 'bufferedBytesFull';
+  | 'bufferedBytesFull'
+  /** a QoS 0 or -1 PUBLISH shed because the broker core is behind (`MAX_PUBLISH_BACKLOG` unsettled publishes) */
+  | 'overloaded';
 
 /** Drops that are counted and logged through the gateway's throttled log (`GatewayCore.refused`). */
 export type RefusalReason = DropReason;

@@ -5,7 +5,8 @@
  * children inherit the level through their prototype, so setting it on the root reaches all.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import type { LogLevel } from '../config/schema.js';
 
 export interface ProcessLoggerOptions {
@@ -25,6 +26,9 @@ export function createProcessLogger(options: ProcessLoggerOptions): ProcessLogge
   if (!human) return pino({ level: options.level, base }, destination);
   // In-process and synchronous, not a worker transport: a terminal session is low volume, and a
   // line written just before exit (a fatal start-up error) must not be lost with the worker.
+  // Required here, not imported at the top: only a terminal needs it, and a service under
+  // systemd (stdout a pipe) is spared its ~3 MB resident (issue #19). Synchronous, as the logger is.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({
     destination,
     sync: true,

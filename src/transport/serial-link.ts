@@ -1,5 +1,5 @@
 import { stat } from 'node:fs';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { TransportError, TransportErrorCode } from '../errors.js';
 import type { Logger } from './log.js';
 import type { StatusEvent, TransportState } from './types.js';
@@ -102,10 +102,10 @@ export class SerialLink {
   }
 
   private tryOpen(): Promise<void> {
-    const attempt = new Promise<void>((resolve) => {
+    const attempt = loadSerialPort().then((SerialPortClass) => new Promise<void>((resolve) => {
       let port: SerialPort;
       try {
-        port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
+        port = new SerialPortClass({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
       } catch (err) {
         this.retryLater(asError(err));
         resolve();
@@ -126,7 +126,7 @@ export class SerialLink {
         }
         resolve();
       });
-    });
+    }), (err: unknown) => this.retryLater(asError(err)));
     this.opening = attempt.finally(() => {
       this.opening = undefined;
     });
@@ -200,6 +200,17 @@ export class SerialLink {
     clearInterval(this.presenceTimer);
     this.presenceTimer = undefined;
   }
+}
+
+let serialPortModule: Promise<typeof SerialPort> | undefined;
+
+/**
+ * serialport and its native binding, loaded on the first open: a gateway with only UDP
+ * transports (the shipped config) never pays the ~7 MB resident they cost (issue #19).
+ */
+function loadSerialPort(): Promise<typeof SerialPort> {
+  serialPortModule ??= import('serialport').then((m) => m.SerialPort);
+  return serialPortModule;
 }
 
 function closePort(port: SerialPort): Promise<void> {

@@ -40,7 +40,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 /** Counts messages on a filter; latency from the timestamp in the first 8 payload bytes. */
-async function counter(port: number, filter: string, qos: 0 | 1) {
+export async function counter(port: number, filter: string, qos: 0 | 1) {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
   let count = 0;
   let first = 0;
@@ -68,7 +68,7 @@ async function counter(port: number, filter: string, qos: 0 | 1) {
   };
 }
 
-async function child<T>(script: string, options: object): Promise<T> {
+export async function child<T>(script: string, options: object): Promise<T> {
   const proc = spawn(process.execPath, ['--import', 'tsx', `${here}${script}`, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -78,7 +78,7 @@ async function child<T>(script: string, options: object): Promise<T> {
 }
 
 /** Waits until the counter has seen `n` messages or stops growing for `quietMs`. */
-async function settleCount(c: { count: number }, n: number, quietMs = 1500): Promise<void> {
+export async function settleCount(c: { count: number }, n: number, quietMs = 1500): Promise<void> {
   let seen = c.count;
   let since = Date.now();
   while (c.count < n) {
@@ -90,7 +90,7 @@ async function settleCount(c: { count: number }, n: number, quietMs = 1500): Pro
   }
 }
 
-function rss(pid: number): number {
+export function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
@@ -137,7 +137,7 @@ async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate:
  * CONNECTs through forwarder encapsulation as fast as the gateway answers, keeping `window`
  * outstanding; returns connects per second. Node ids continue from `from`.
  */
-async function connectFlood(port: number, from: number, count: number, window = 500): Promise<number> {
+export async function connectFlood(port: number, from: number, count: number, window = 500): Promise<number> {
   const s = createSocket('udp4');
   s.bind(0, '127.0.0.1');
   await once(s, 'listening');

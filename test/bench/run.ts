@@ -5,6 +5,7 @@ import { gatewayTables, runGatewayBench } from './gateway.js';
 import { runBridgeBench } from './bridge.js';
 import { runStoreBench } from './store.js';
 import { runTopicsBench } from './topics.js';
+import { memoryTables, runMemoryBench } from './memory.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
@@ -19,3 +20,5 @@ console.log('');
 console.log(table('Upstream bridge (aggregating and transparent) against MQTT.js straight to mosquitto', await runBridgeBench()));
 console.log('');
 console.log(table('QoS 1 with the SQLite store against the memory store', await runStoreBench()));
+console.log('');
+console.log(memoryTables(await runMemoryBench()));

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { CONFIG_SCHEMA_PATH } from '../../src/config/index.js';
 import { join } from 'node:path';
 import { GatewayChild, runCli, root, tempDir, writeConfig } from './cli-process.js';
@@ -43,6 +44,16 @@ describe('cli: --print-systemd-unit', () => {
     assert.match(unit, /^ExecStart=\S+node\S* /m);
     assert.ok(unit.includes(`${join(root, 'src', 'cli.ts')} --config ${config}\n`), 'runs this CLI on this config');
     assert.ok(unit.includes('--import tsx'), 'run from source, the unit loads tsx too');
+  });
+
+  it('starts node with the gateway\'s V8 flags, as npm start does (issue #19: memory at rest)', () => {
+    const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    assert.ok(GATEWAY_NODE_FLAGS.length > 0);
+    for (const flag of GATEWAY_NODE_FLAGS) {
+      assert.ok(exec.split(' ').includes(flag), `ExecStart has ${flag}: ${exec}`);
+      assert.ok(start.split(' ').includes(flag), `npm start has ${flag}: ${start}`);
+    }
   });
 
   it('stops gracefully within the configured grace period, reloads on SIGHUP, and does not restart on a bad config', () => {
