@@ -115,7 +115,7 @@ async function baseline(gw: GatewayProcess, qos: 0 | 1, durationMs: number): Pro
   return out;
 }
 
-async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate: number, durationMs: number, tag: string): Promise<Omit<ThroughputRow, 'ratio' | 'scenario'>> {
+export async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate: number, durationMs: number, tag: string): Promise<Omit<ThroughputRow, 'ratio' | 'scenario'>> {
   const c = await counter(gw.mqttPort, `${tag}/#`, qos);
   const report = await child<LoadReport>('gateway-load-child.ts', {
     gateway: `udp://127.0.0.1:${gw.udpPort}`,
@@ -137,7 +137,7 @@ async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate:
  * CONNECTs through forwarder encapsulation as fast as the gateway answers, keeping `window`
  * outstanding; returns connects per second. Node ids continue from `from`.
  */
-async function connectFlood(port: number, from: number, count: number, window = 500): Promise<number> {
+export async function connectFlood(port: number, from: number, count: number, window = 500): Promise<number> {
   const s = createSocket('udp4');
   s.bind(0, '127.0.0.1');
   await once(s, 'listening');

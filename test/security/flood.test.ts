@@ -6,13 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { freeTcpPort, freeUdpPort, startGateway, type GatewayProcess } from '../integration/gateway-process.js';
 import { until } from '../helpers/wait.js';
 import { scrape, valueOf } from '../observability/helpers.js';
 import { awaitDelivery, MiB, rssBytes, startPublishers, subscribe, watchRss, type Publishers } from './real-clients.js';
-import type { FloodOrders, FloodReport } from './flooder.js';
+import { startFlooder } from './flooder-process.js';
 import { runSeed } from './random.js';
 
 const REAL_CLIENTS = 100;
@@ -35,26 +33,6 @@ const PER_ADDRESS = { perSecond: 20, burst: 100 };
 const MAX_SESSIONS = 20_000;
 /** The default `limits.pressure.sessionsPercent`: the table never holds more than this share before the buckets bite. */
 const SESSIONS_PERCENT = 50;
-
-/** Starts the flooding host as a process of its own; `stop` ends its garbage once its connects are done. */
-function startFlooder(orders: FloodOrders): { done: Promise<FloodReport>; stop: () => void; kill: () => void } {
-  const child = fork(fileURLToPath(new URL('./flooder.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const done = new Promise<FloodReport>((resolve, reject) => {
-    child.once('message', (m: FloodReport | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
-    child.once('exit', (code) => reject(new Error(`the flooder exited with ${code} before reporting`)));
-    child.once('error', reject);
-  });
-  child.send(orders);
-  return {
-    done,
-    stop: () => {
-      if (child.connected) child.send('stop');
-    },
-    kill: () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
 
 describe('security: CONNECT and garbage flood against the gateway process', () => {
   let gw: GatewayProcess;
