@@ -27,7 +27,7 @@ export interface PublisherOptions {
   count: number;
   /** client ids `<prefix>-<n>`, topics `sec/<prefix>/<n>` */
   prefix: string;
-  /** pause between one client's messages */
+  /** time from the start of one of a client's messages to the start of its next (longer when the answer is late) */
   intervalMs: number;
   /** messages per client at most: the loop is bounded in count as well as by `stop` */
   maxPerClient: number;
@@ -71,7 +71,8 @@ export async function startPublishers(o: PublisherOptions): Promise<Publishers> 
         const now = Date.now();
         result.latencies.push({ at: now, ms: now - firstTry });
         n++;
-        await sleep(o.intervalMs);
+        // Paced from the start of this message, so that a client plans intervalMs between messages whatever the round trip.
+        await sleep(Math.max(0, o.intervalMs - (now - firstTry)));
         firstTry = Date.now();
       } catch {
         result.failures++;
