@@ -5,7 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { FakeClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/index.js';
+import { Admission } from '../../src/gateway/admission.js';
 import { encode, type Packet } from '../../src/codec/index.js';
 import { harness, settle, type Harness, type TestClient } from './harness.js';
 
@@ -165,5 +167,55 @@ describe('admission: the flood defences hold with the shipped defaults', () => {
     const sessions = h.gateway.sessions.size;
     assert.ok(sessions < 5000, `${sessions} sessions after the flood`);
     assert.ok((h.gateway.stats.dropped.rateLimited ?? 0) > 40_000);
+  });
+});
+
+describe('admission: what counts as pressure', () => {
+  const gauges = { sessions: 0, pendingConnects: 0, bufferedBytes: 0, lagMs: 0 };
+  const make = (enforce: 'underPressure' | 'always' = 'underPressure') => {
+    const clock = new FakeClock(0);
+    const l = defaultConfig().limits;
+    const a = new Admission(clock, { ...l, rate: { ...l.rate, enforce, connectPerAddress: { perSecond: 1, burst: 1 } } }, {
+      sessions: () => gauges.sessions,
+      pendingConnects: () => gauges.pendingConnects,
+      bufferedBytes: () => gauges.bufferedBytes,
+      lagMs: () => gauges.lagMs,
+    });
+    return { a, clock, l };
+  };
+
+  it('names each signal past its default threshold, and none below', () => {
+    const { a, clock, l } = make();
+    assert.equal(a.pressure(), undefined);
+    gauges.sessions = l.maxSessions / 2;
+    assert.equal(a.pressure(), 'sessions');
+    gauges.sessions = 0;
+    gauges.pendingConnects = l.maxPendingConnects / 2;
+    assert.equal(a.pressure(), 'pendingConnects');
+    gauges.pendingConnects = 0;
+    gauges.bufferedBytes = l.maxBufferedBytesTotal / 2;
+    assert.equal(a.pressure(), 'bufferedBytes');
+    gauges.bufferedBytes = 0;
+    gauges.lagMs = 101;
+    assert.equal(a.pressure(), 'eventLoopLag');
+    gauges.lagMs = 0;
+    // 2,000 CONNECTs in a second is the threshold; one more is over it, and a quiet second later it is gone.
+    for (let i = 0; i < 2000; i++) a.connectSeen();
+    assert.equal(a.pressure(), undefined);
+    a.connectSeen();
+    assert.equal(a.pressure(), 'connectRate');
+    clock.advance(2000);
+    assert.equal(a.pressure(), undefined);
+  });
+
+  it('lets an empty bucket refuse only under pressure, unless enforce is "always"', () => {
+    const { a } = make();
+    assert.deepEqual([a.rates.connectByAddress.take('x'), a.rates.connectByAddress.take('x')], [true, true]);
+    gauges.lagMs = 500;
+    assert.equal(a.rates.connectByAddress.take('x'), false);
+    assert.equal(a.rates.connectByAddress.take('y'), true, 'another address still has its burst');
+    gauges.lagMs = 0;
+    const strict = make('always').a;
+    assert.deepEqual([strict.rates.connectByAddress.take('x'), strict.rates.connectByAddress.take('x')], [true, false]);
   });
 });
