@@ -131,7 +131,7 @@ export const rateLimitsSchema = z
     datagramsPerAddress: bucket(
       5000,
       10_000,
-      'Frames of any kind per network address (as connectPerAddress), checked before a frame is decoded; beyond it the frame is dropped unread. ' +
+      'Frames of any kind per network address (as connectPerAddress), checked before a frame is decoded; beyond it the frame is dropped unread (counted as dropped.shed). ' +
         'Only while under pressure (whatever "enforce" says): a flood of garbage or CONNECTs from one host is shed at the cost of a map lookup, so the socket drains and other hosts are served.',
     ),
   })

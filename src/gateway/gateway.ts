@@ -119,7 +119,7 @@ export class Gateway implements GatewayCore {
     if (suppressed === undefined) return;
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
     // A rate limit refuses only under pressure (admission.ts): the line says which pressure.
-    if (reason === 'rateLimited') this.logger.warn({ ...fields, reason, suppressed, pressure: this.admission.pressure() ?? 'none (limits.rate.enforce "always")' }, why);
+    if (reason === 'rateLimited' || reason === 'shed') this.logger.warn({ ...fields, reason, suppressed, pressure: this.admission.pressure() ?? 'none (limits.rate.enforce "always")' }, why);
     else if (reason === 'bufferedBytesFull' || reason === 'congestion') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
@@ -203,7 +203,7 @@ export class Gateway implements GatewayCore {
     // Under pressure, a source over its share is shed here, unread: decoding is most of what a
     // flood of garbage or CONNECTs costs, and the socket drains faster for everyone else.
     if (!this.admission.datagram(peer)) {
-      this.refused('rateLimited', 'frames over limits.rate.datagramsPerAddress dropped before decoding', { peer: peer.key, address: peer.address });
+      this.refused('shed', 'frames over limits.rate.datagramsPerAddress dropped before decoding', { peer: peer.key, address: peer.address });
       return;
     }
     const p = decode(frame);
