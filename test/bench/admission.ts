@@ -9,7 +9,8 @@
  *   with the rate they achieved during the flood and their PUBACK p99.
  */
 import { fileURLToPath } from 'node:url';
-import { startGateway, freeUdpPort } from '../integration/gateway-process.js';
+import { startGateway, freeTcpPort, freeUdpPort } from '../integration/gateway-process.js';
+import { scrape, valueOf } from '../observability/helpers.js';
 import { startFlooder } from '../security/flooder-process.js';
 import { startPublishers } from '../security/real-clients.js';
 import { runSeed } from '../security/random.js';
@@ -29,7 +30,8 @@ export interface AdmissionFigures {
   connectsPerSec: number;
   /** CONNACKs other than 0x00 among the 1,000 */
   connectsRefused: number;
-  qos0: { sent: number; delivered: number; perSec: number; lossPercent: number };
+  /** `byAdmission`: messages the gateway's rate limits refused or shed (the rest of the loss is the kernel's or a starved process's) */
+  qos0: { sent: number; delivered: number; perSec: number; lossPercent: number; byAdmission: number };
   flood: { floodMs: number; achievedPercent: number; pubackP99: number; pubackP50: number };
 }
 
@@ -47,13 +49,17 @@ function percentile(values: number[], p: number): number {
 async function figures(extra: Record<string, unknown>): Promise<AdmissionFigures> {
   const v6Port = await freeUdpPort('::1');
   const fwdPort = await freeUdpPort();
+  const httpPort = await freeTcpPort();
   const gw = await startGateway(
-    { timers: { advertiseIntervalSec: 0 }, ...extra },
+    { timers: { advertiseIntervalSec: 0 }, http: { enabled: true, port: httpPort }, ...extra },
     { logLevel: 'warn', extraTransports: [{ type: 'udp', host: '::1', port: v6Port }, { type: 'udp', host: '127.0.0.1', port: fwdPort }] },
   );
   try {
     const q = await throughput(gw, 0, 1, 20_000, 10_000, 'adm-q0');
-    const qos0 = { sent: q.sent, delivered: q.delivered, perSec: q.perSec, lossPercent: (100 * Math.max(0, q.lost)) / Math.max(1, q.sent) };
+    // What admission itself dropped, as against what the kernel or a slow machine lost.
+    const m = (await scrape(httpPort)).samples;
+    const byAdmission = (valueOf(m, 'mqttsn_dropped_total', { reason: 'rateLimited' }) ?? 0) + (valueOf(m, 'mqttsn_dropped_total', { reason: 'shed' }) ?? 0);
+    const qos0 = { sent: q.sent, delivered: q.delivered, perSec: q.perSec, lossPercent: (100 * Math.max(0, q.lost)) / Math.max(1, q.sent), byAdmission };
     // Warm the CONNECT path from another address (::1), then let its second pass, so that what is
     // measured is the gateway's pace, not its first compilation nor a CONNECT rate it just saw.
     await connectFlood(v6Port, 1_000_000, 1000, 500, '::1');
@@ -99,6 +105,7 @@ export function admissionTable(r: AdmissionBenchResult): string {
     row('of those 1,000, refused (CONNACK 0x01)', (x) => String(x.connectsRefused)),
     row('one peer, QoS 0 at 20,000 msg/s for 10 s: delivered/s', (x) => f(x.qos0.perSec)),
     row('one peer, QoS 0: delivered of sent (loss)', (x) => `${x.qos0.delivered}/${x.qos0.sent} (${x.qos0.lossPercent.toFixed(2)} %)`),
+    row('one peer, QoS 0: of those lost, refused or shed by admission', (x) => String(x.qos0.byAdmission)),
     row(`flood (${FLOOD_PORTS / 1000}k source ports + garbage): legit QoS 1 rate achieved of planned`, (x) => `${x.flood.achievedPercent.toFixed(0)} %`),
     row('flood: legit PUBACK p50 / p99 ms', (x) => `${x.flood.pubackP50.toFixed(0)} / ${x.flood.pubackP99.toFixed(0)}`),
     row('flood: duration ms', (x) => x.flood.floodMs.toFixed(0)),
