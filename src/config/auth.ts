@@ -111,18 +111,62 @@ const bucket = (perSecond: number, burst: number, what: string) =>
 
 export const rateLimitsSchema = z
   .strictObject({
+    enforce: z
+      .enum(['underPressure', 'always'])
+      .default('underPressure')
+      .describe(
+        '"underPressure": the buckets below refuse only while the gateway is under pressure (limits.pressure); an idle gateway serves a NAT ' +
+          'of hundreds of clients or one fast publisher in full. Every request still takes its token, so a source that was flooding is the first ' +
+          'held back when pressure comes. "always": the buckets refuse whenever they are empty, as in earlier releases.',
+      ),
     connectPerPeer: bucket(5, 10, 'CONNECT per peer address; beyond it CONNACK 0x01 (congestion).'),
     connectPerAddress: bucket(
       20,
       100,
-      'CONNECT per network address, all source ports together (UDP: the IP address; other media: the peer). Beyond it CONNACK 0x01. ' +
+      'CONNECT per network address, all source ports together (UDP: the IP address; behind a forwarder: the forwarder\'s address; other media: the peer). Beyond it CONNACK 0x01. ' +
         'Stops one host from opening sessions from thousands of source ports; the burst lets a site behind one NAT address reconnect after a power cut.',
     ),
     registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
     publishPerPeer: bucket(2000, 4000, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped. The default is far above what a sensor sends and caps a flood from one address.'),
+    datagramsPerAddress: bucket(
+      5000,
+      10_000,
+      'Frames of any kind per network address (as connectPerAddress), checked before a frame is decoded; beyond it the frame is dropped unread (counted as dropped.shed). ' +
+        'Only while under pressure (whatever "enforce" says): a flood of garbage or CONNECTs from one host is shed at the cost of a map lookup, so the socket drains and other hosts are served.',
+    ),
   })
   .prefault({})
-  .describe('Token buckets per peer (a UDP address and port, an XBee address, a serial line) and per network address, against floods and spoofed sources. Excess is counted as dropped.rateLimited.');
+  .describe(
+    'Token buckets per peer (a UDP address and port, an XBee address, a serial line) and per network address, against floods and spoofed sources. ' +
+      'By default they hold back only while the gateway is under pressure (limits.pressure). Excess is counted as dropped.rateLimited.',
+  );
+
+const percent = (d: number, what: string) => z.number().min(1).max(100).default(d).describe(what);
+
+export const pressureSchema = z
+  .strictObject({
+    sessionsPercent: percent(50, 'Under pressure when sessions reach this percentage of limits.maxSessions.'),
+    pendingConnectsPercent: percent(50, 'Under pressure when half-open sessions (will exchange under way) reach this percentage of limits.maxPendingConnects.'),
+    connectsPerSecond: z
+      .number()
+      .positive()
+      .default(2000)
+      .describe('Under pressure when CONNECTs of all clients together arrive faster than this (estimated over the last second). 1,000 clients reconnecting at once stay below it.'),
+    eventLoopLagMs: z
+      .number()
+      .positive()
+      .default(100)
+      .describe('Under pressure when the mean event-loop delay over the last second exceeds this many milliseconds (the gateway is falling behind).'),
+    bufferedBytesPercent: percent(50, 'Under pressure when bytes buffered for clients reach this percentage of limits.maxBufferedBytesTotal.'),
+  })
+  .prefault({})
+  .describe(
+    'When the gateway counts as under pressure. While it is not, no rate limit refuses anything; while it is, the limits.rate buckets share what is left ' +
+      'fairly per network address and frames over datagramsPerAddress are dropped before decoding. With the table full (limits.maxSessions), a session ' +
+      'that did nothing since its CONNACK makes room for a newcomer, who is refused only when there is none.',
+  );
+
+export type PressureConfig = z.output<typeof pressureSchema>;
 
 export type AuthConfig = z.output<typeof authSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;

@@ -1,6 +1,6 @@
 /** The `limits` section: resource limits per client and for the gateway as a whole. */
 import { z } from 'zod';
-import { rateLimitsSchema } from './auth.js';
+import { pressureSchema, rateLimitsSchema } from './auth.js';
 import { PREDEFINED_ID_MAX } from './predefined-topics.js';
 
 export const limitsSchema = z
@@ -40,6 +40,7 @@ export const limitsSchema = z
           'is dropped (counted as dropped.bufferedBytesFull) and nothing already buffered is touched; sleepBufferMessages still caps each client.',
       ),
     rate: rateLimitsSchema,
+    pressure: pressureSchema,
   })
   .prefault({})
   .describe('Resource limits that keep one client, or many, from exhausting the gateway.');

@@ -10,7 +10,7 @@ import type { PredefinedTopics } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
 import type { ByteBudget } from './delivery-queue.js';
-import type { PeerRateLimiter } from './rate-limit.js';
+import type { Admission } from './admission.js';
 import type { Session } from './session.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
@@ -37,14 +37,10 @@ export interface GatewayCore {
   readonly auth: Authorizer;
   /** where clients' connections, publishes and subscriptions go: the broker core, or (transparent mode) each client's own upstream connection */
   readonly uplink: Uplink;
-  /** `limits.rate`, one bucket map per request kind */
-  readonly rates: {
-    readonly connect: PeerRateLimiter;
-    /** keyed by `Peer.address ?? Peer.key`: all source ports of one host share it */
-    readonly connectByAddress: PeerRateLimiter;
-    readonly register: PeerRateLimiter;
-    readonly publish: PeerRateLimiter;
-  };
+  /** `limits.rate`, one bucket map per request kind; they refuse only under pressure unless `enforce` is "always" */
+  readonly rates: Admission['rates'];
+  /** pressure, fair share per address, and which idle session makes room in a full table */
+  readonly admission: Admission;
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
   readonly buffered: ByteBudget;

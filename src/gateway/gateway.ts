@@ -21,10 +21,11 @@ import { dispatch } from './dispatch.js';
 import { admittedWhileDraining } from './guard.js';
 import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, pump } from './outbox.js';
+import { Admission } from './admission.js';
+import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-lag.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
 import { LogThrottle } from '../log-throttle.js';
-import { PeerRateLimiter } from './rate-limit.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
@@ -48,6 +49,8 @@ export interface GatewayDeps {
    * mode (each client its own upstream connection). Default: the broker core answers.
    */
   uplink?: Uplink;
+  /** the event loop's mean delay in ms, a pressure signal; default: measured while started */
+  eventLoopLag?: LagProbe;
 }
 
 export { MQTTSN_ORIGIN } from '../broker/uplink.js';
@@ -79,6 +82,7 @@ export class Gateway implements GatewayCore {
   readonly subscriptions = new TopicTrie<Session>();
   auth: Authorizer;
   readonly rates: GatewayCore['rates'];
+  readonly admission: Admission;
   readonly uplink: Uplink;
   readonly buffered = { bytes: 0 };
   readonly pendingConnects = { count: 0 };
@@ -99,6 +103,8 @@ export class Gateway implements GatewayCore {
   readonly #settled = (): void => {
     this.#publishBacklog--;
   };
+  #lag: LagMonitor | undefined;
+  readonly #lagProbe: boolean;
 
   constructor(deps: GatewayDeps) {
     this.options = deps.options;
@@ -110,13 +116,15 @@ export class Gateway implements GatewayCore {
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
     this.uplink = deps.uplink ?? brokerUplink(deps.broker);
-    const rate = deps.options.limits.rate;
-    this.rates = {
-      connect: new PeerRateLimiter(this.clock, rate.connectPerPeer),
-      connectByAddress: new PeerRateLimiter(this.clock, rate.connectPerAddress),
-      register: new PeerRateLimiter(this.clock, rate.registerPerPeer),
-      publish: new PeerRateLimiter(this.clock, rate.publishPerPeer),
-    };
+    const lag = deps.eventLoopLag ?? ((): number => this.#lag?.lagMs() ?? 0);
+    this.admission = new Admission(this.clock, deps.options.limits, {
+      sessions: () => this.sessions.size,
+      pendingConnects: () => this.pendingConnects.count,
+      bufferedBytes: () => this.buffered.bytes,
+      lagMs: lag,
+    });
+    this.#lagProbe = deps.eventLoopLag === undefined;
+    this.rates = this.admission.rates;
     this.#refusalLog = new LogThrottle(this.clock, REFUSAL_LOG_INTERVAL_MS);
   }
 
@@ -126,7 +134,9 @@ export class Gateway implements GatewayCore {
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
-    if (reason === 'rateLimited' || reason === 'bufferedBytesFull' || reason === 'congestion' || reason === 'overloaded') this.logger.warn({ ...fields, reason, suppressed }, why);
+    // A rate limit refuses only under pressure (admission.ts): the line says which pressure.
+    if (reason === 'rateLimited' || reason === 'shed') this.logger.warn({ ...fields, reason, suppressed, pressure: this.admission.pressure() ?? 'none (limits.rate.enforce "always")' }, why);
+    else if (reason === 'bufferedBytesFull' || reason === 'congestion' || reason === 'overloaded') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
   }
 
@@ -164,6 +174,7 @@ export class Gateway implements GatewayCore {
     if (stored !== undefined) this.#restore(stored);
     this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut(msg));
     this.#running = true;
+    if (this.#lagProbe) this.#lag ??= startLagMonitor();
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
   }
 
@@ -191,6 +202,8 @@ export class Gateway implements GatewayCore {
 
   async #quiesce(): Promise<void> {
     this.#running = false;
+    this.#lag?.stop();
+    this.#lag = undefined;
     this.#advertiseTimer?.cancel();
     for (const s of this.sessions.values()) {
       s.supervision?.cancel();
@@ -203,6 +216,12 @@ export class Gateway implements GatewayCore {
 
   /** One frame from a transport: decode, guard by state, dispatch. Never throws. */
   handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
+    // Under pressure, a source over its share is shed here, unread: decoding is most of what a
+    // flood of garbage or CONNECTs costs, and the socket drains faster for everyone else.
+    if (!this.admission.datagram(peer)) {
+      this.refused('shed', 'frames over limits.rate.datagramsPerAddress dropped before decoding', { peer: peer.key, address: peer.address });
+      return;
+    }
     const p = decode(frame);
     const s = this.byPeer.get(peer.key);
     if (this.#draining && (p instanceof DecodeError || !admittedWhileDraining(p, s))) {
@@ -222,7 +241,12 @@ export class Gateway implements GatewayCore {
     }
     bump(this.stats.packetsIn, p.type);
     // §4.11: any message from the client restarts its supervision.
-    if (s !== undefined) s.lastSeen = this.clock.now();
+    if (s !== undefined) {
+      s.lastSeen = this.clock.now();
+      // Anything after the CONNECT shows a client at work: its session is no longer evictable.
+      if (p.type !== 'CONNECT') this.admission.active(s);
+    }
+    if (p.type === 'CONNECT') this.admission.connectSeen();
     try {
       dispatch(this, { transport, peer }, s, p);
     } catch (err) {
@@ -264,6 +288,7 @@ export class Gateway implements GatewayCore {
   }
 
   dropSession(s: Session): void {
+    this.admission.active(s);
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;

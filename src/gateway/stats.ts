@@ -31,6 +31,10 @@ export type DropReason =
   | 'takeoverRefused'
   /** over a per-peer or per-address token bucket (`limits.rate`) */
   | 'rateLimited'
+  /** a frame dropped unread, before decoding: under pressure, over `limits.rate.datagramsPerAddress` */
+  | 'shed'
+  /** a session that did nothing since its CONNACK, ended to make room for a newcomer in a full table */
+  | 'evictedIdle'
   /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
   | 'bufferedBytesFull'
   /** a QoS 0 or -1 PUBLISH shed because the broker core is behind (`MAX_PUBLISH_BACKLOG` unsettled publishes) */

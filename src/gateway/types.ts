@@ -33,10 +33,22 @@ export interface GatewayOptions {
     maxBufferedBytesTotal: number;
     /** token buckets per peer key, and per network address (`Peer.address ?? Peer.key`) */
     rate: {
+      /** `underPressure`: buckets refuse only while {@link GatewayOptions.limits.pressure} says so; `always`: whenever empty */
+      enforce: 'underPressure' | 'always';
       connectPerPeer: BucketOptions;
       connectPerAddress: BucketOptions;
       registerPerPeer: BucketOptions;
       publishPerPeer: BucketOptions;
+      /** frames of any kind per network address, checked before decoding, only under pressure */
+      datagramsPerAddress: BucketOptions;
+    };
+    /** thresholds past which the gateway counts as under pressure (see admission.ts) */
+    pressure: {
+      sessionsPercent: number;
+      pendingConnectsPercent: number;
+      connectsPerSecond: number;
+      eventLoopLagMs: number;
+      bufferedBytesPercent: number;
     };
   };
   auth: AuthOptions;

@@ -6,6 +6,7 @@ import { runBridgeBench } from './bridge.js';
 import { runStoreBench } from './store.js';
 import { runTopicsBench } from './topics.js';
 import { memoryTables, runMemoryBench } from './memory.js';
+import { admissionTable, runAdmissionBench } from './admission.js';
 import { machine, table } from './measure.js';
 
 console.log(`# mqttsn-gateway benchmarks\n\n${machine()}\n`);
@@ -16,6 +17,8 @@ console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');
 console.log(gatewayTables(await runGatewayBench()));
+console.log('');
+console.log(admissionTable(await runAdmissionBench()));
 console.log('');
 console.log(table('Upstream bridge (aggregating and transparent) against MQTT.js straight to mosquitto', await runBridgeBench()));
 console.log('');

@@ -71,8 +71,12 @@ describe('gateway: CONNECT and the will dance', () => {
 
   it('answers congestion (0x01) beyond the session limit, and nobody else notices', async () => {
     const h = await harness({ limits: { maxSessions: 2 } });
-    await h.client('a').connect('a');
-    await h.client('b').connect('b');
+    // Both at work since their CONNACK: neither may be evicted for a newcomer (admission.test.ts has that case).
+    for (const id of ['a', 'b']) {
+      await h.client(id).connect(id);
+      h.client(id).send({ type: 'PINGREQ' });
+      h.client(id).one('PINGRESP');
+    }
     const c = h.client('c');
     c.send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, duration: 30, clientId: 'c' });
     assert.equal(c.one('CONNACK').returnCode, 1);

@@ -8,8 +8,12 @@ import { encode } from '../../src/codec/index.js';
 import { harness, settle } from './harness.js';
 
 const bucket = (perSecond: number, burst: number) => ({ perSecond, burst });
-/** `limits.rate` at its defaults, with some buckets changed. */
-const rate = (changed: Partial<ReturnType<typeof defaultConfig>['limits']['rate']>) => ({ ...defaultConfig().limits.rate, ...changed });
+/**
+ * `limits.rate` at its defaults, with some buckets changed and enforced whenever empty: these
+ * tests are about the buckets themselves, on an idle gateway where by default they would refuse
+ * nothing (admission.test.ts covers when they bite with the shipped `enforce: "underPressure"`).
+ */
+const rate = (changed: Partial<ReturnType<typeof defaultConfig>['limits']['rate']>) => ({ ...defaultConfig().limits.rate, enforce: 'always' as const, ...changed });
 
 describe('rate limit: token bucket', () => {
   it('allows a burst, then refills at the configured rate', () => {

@@ -16,6 +16,8 @@ export interface Publishers {
   readonly acked: Set<string>;
   /** publishes that failed (congestion, timeouts) and were tried again */
   failures: number;
+  /** per acknowledged message: ms from its first attempt to its PUBACK 0x00, retries included, with when it was acknowledged */
+  readonly latencies: Array<{ at: number; ms: number }>;
   /** Ends the loops after the publish under way, then disconnects and closes every node. */
   stop(): Promise<void>;
 }
@@ -25,7 +27,7 @@ export interface PublisherOptions {
   count: number;
   /** client ids `<prefix>-<n>`, topics `sec/<prefix>/<n>` */
   prefix: string;
-  /** pause between one client's messages */
+  /** time from the start of one of a client's messages to the start of its next (longer when the answer is late) */
   intervalMs: number;
   /** messages per client at most: the loop is bounded in count as well as by `stop` */
   maxPerClient: number;
@@ -49,6 +51,7 @@ export async function startPublishers(o: PublisherOptions): Promise<Publishers> 
   const result: Publishers = {
     acked,
     failures: 0,
+    latencies: [],
     stop: async () => {
       stopping = true;
       await Promise.all(loops);
@@ -59,13 +62,18 @@ export async function startPublishers(o: PublisherOptions): Promise<Publishers> 
   const loops = nodes.map(async (node, i) => {
     // Spread the clients over the interval so that they do not publish in lockstep.
     await sleep((o.intervalMs * i) / o.count);
+    let firstTry = Date.now();
     for (let n = 0; n < o.maxPerClient && !stopping; ) {
       const payload = `${node.clientId}:${n}`;
       try {
         await node.publish({ topic: `sec/${o.prefix}/${i}`, payload, qos: 1 });
         acked.add(payload);
+        const now = Date.now();
+        result.latencies.push({ at: now, ms: now - firstTry });
         n++;
-        await sleep(o.intervalMs);
+        // Paced from the start of this message, so that a client plans intervalMs between messages whatever the round trip.
+        await sleep(Math.max(0, o.intervalMs - (now - firstTry)));
+        firstTry = Date.now();
       } catch {
         result.failures++;
         await sleep(100);

@@ -89,12 +89,17 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
 
   let s = gw.sessions.get(p.clientId);
   if (s === undefined) {
+    // A full table makes room by evicting a session that did nothing since its CONNACK (a flood
+    // leaves those behind) rather than refusing a newcomer (admission.ts).
+    const victim = gw.admission.victimFor(link.peer);
+    if (victim !== undefined) evict(gw, victim);
     if (gw.sessions.size >= gw.options.limits.maxSessions) {
       bump(gw.stats.dropped, 'congestion');
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
       return;
     }
     s = gw.createSession(p.clientId);
+    gw.admission.created(s, link.peer);
   } else {
     // Takeover from another address: the old connection is closed, as an MQTT broker would.
     const old = takenOver(s, link);
@@ -185,6 +190,18 @@ function accept(gw: GatewayCore, s: Session, resume = false): void {
 function activate(gw: GatewayCore, s: Session): void {
   transition(gw, s, { type: 'accepted' });
   gw.logger.info({ clientId: s.clientId, peer: s.link?.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
+}
+
+/**
+ * Ends a session that did nothing since its CONNACK to make room in a full table. It is told
+ * DISCONNECT, so an honest client CONNECTs again (§4.12.6 has no "evicted" code); nothing of it
+ * is kept and no will is published: it held nothing, and the gateway ended it, not a failure.
+ */
+function evict(gw: GatewayCore, s: Session): void {
+  bump(gw.stats.dropped, 'evictedIdle');
+  gw.logger.debug({ clientId: s.clientId, peer: s.link?.peer.key }, 'session that did nothing since CONNACK evicted: the session table is full');
+  if (s.link !== undefined) gw.send(s.link, { type: 'DISCONNECT' });
+  gw.dropSession(s);
 }
 
 function abandonConnect(gw: GatewayCore, s: Session): void {
