@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { SimError, SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
 import { ReturnCode } from '../../src/codec/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
-import { publisher, sleep, startBridgedGateway, suiteParts, until } from './harness.js';
-
-/** Gives a message that should NOT arrive the time to do so anyway. */
-const QUIET_MS = 300;
+import { expectNothing } from '../helpers/wait.js';
+import { isMarker, markerDown, markerUp, publisher, startBridgedGateway, suiteParts, until } from './harness.js';
 
 /** The return code of a refused CONNECT (undefined when accepted); the node's socket is closed either way. */
 async function connectRefusal(udpPort: number, clientId: string): Promise<number | undefined> {
@@ -60,9 +58,10 @@ describe('transparent mode with mosquitto', () => {
     // The ACL lets a client write only under its own id: this one is not the device's.
     await n.publish({ topic: 'devices/someone-else/t', payload: 'denied', qos: 1 });
     await until(() => w.got.length >= 3, 5000, 'three messages upstream');
-    await sleep(QUIET_MS);
+    // Then a marker from the same device: the denied message, had mosquitto let it through, is ahead of it.
+    await expectNothing('the message the ACL denies', () => markerUp(n, w, 'devices/site1-tp-up/t'), () => w.got.filter((m) => m.topic === 'devices/someone-else/t'));
     assert.deepEqual(
-      w.got.map((m) => [m.topic, m.payload, m.qos]).sort(),
+      w.got.filter((m) => !isMarker(m.payload)).map((m) => [m.topic, m.payload, m.qos]).sort(),
       [
         ['devices/site1-tp-up/t', 'q0', 0],
         ['devices/site1-tp-up/t', 'q1', 1],
@@ -95,11 +94,12 @@ describe('transparent mode with mosquitto', () => {
         ['open/tp-down/cmd', 'c2', 2, false],
       ],
     );
-    // After UNSUBSCRIBE the upstream sends nothing more.
+    // After UNSUBSCRIBE the upstream sends nothing more. The barrier: a marker on another topic the
+    // device still subscribes to, published after, down the same upstream connection.
+    await n.subscribe('open/tp-down-mark', 1);
     await n.unsubscribe('open/tp-down/#');
     await pub.publishAsync('open/tp-down/cmd', 'after', { qos: 1 });
-    await sleep(QUIET_MS);
-    assert.equal(got.length, 4);
+    await expectNothing('a message after UNSUBSCRIBE', () => markerDown(pub, got, 'open/tp-down-mark'), () => got.filter((m) => m.payload.toString() === 'after'));
   });
 
   it('leaves the will of a lost device to the upstream broker, and publishes none after DISCONNECT', async () => {
@@ -110,8 +110,19 @@ describe('transparent mode with mosquitto', () => {
     const lost = await node(gw, 'tp-lost', { keepAlive: 1, will: { topic: 'devices/tp-lost/status', payload: 'offline', qos: 1, retain: false } });
     await lost.close(); // silent: no DISCONNECT; the gateway loses it after 1.5 x keep-alive
     await until(() => w.got.length >= 1, 6000, 'the will upstream');
-    await sleep(QUIET_MS);
-    assert.deepEqual(w.got, [{ topic: 'devices/tp-lost/status', payload: 'offline', qos: 1, retain: false }]);
+    // The polite device's will, had it been published at its DISCONNECT, came before the lost
+    // one's; a second copy of that, before a marker published after it on the watched filter.
+    const marker = await publisher(mosq.url, { clientId: 'tp-marker' });
+    cleanup.push(() => marker.endAsync());
+    await expectNothing(
+      'a will besides the lost device’s',
+      async () => {
+        await marker.publishAsync('devices/tp-marker/status', 'marker-will', { qos: 1 });
+        await until(() => w.got.some((m) => m.payload === 'marker-will'), 5000, 'the marker upstream');
+      },
+      () => w.got.filter((m) => m.payload !== 'marker-will').slice(1),
+    );
+    assert.deepEqual(w.got.filter((m) => m.payload !== 'marker-will'), [{ topic: 'devices/tp-lost/status', payload: 'offline', qos: 1, retain: false }]);
     assert.equal(gw.bridge.status().clients?.total, 0);
   });
 
@@ -124,7 +135,8 @@ describe('transparent mode with mosquitto', () => {
     cleanup.push(() => pub.endAsync());
     await pub.publishAsync('open/tp-sleeper/cmd', 'while-asleep-1', { qos: 1 });
     await pub.publishAsync('open/tp-sleeper/cmd', 'while-asleep-2', { qos: 1 });
-    await sleep(200);
+    // Both came down the device's upstream connection into its sleep buffer: it stood meanwhile.
+    await until(() => gw.running.gateway.sessions.get('tp-sleeper')?.queue.length === 2, 5000, 'both messages buffered for the sleeper');
     assert.deepEqual(gw.bridge.status().clients, { total: 1, connected: 1 }, 'the upstream connection stays while the device sleeps');
     const woke = await n.wake();
     assert.deepEqual(

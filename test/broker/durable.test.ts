@@ -5,9 +5,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt from 'mqtt';
-import { createLocalBroker } from '../../src/broker/local-broker.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { createLocalBroker, type LocalBrokerCore } from '../../src/broker/local-broker.js';
 import type { BrokerMessage } from '../../src/broker/types.js';
+import { expectNothing, until } from '../helpers/wait.js';
 
 /** A `durable` function whose promises the test resolves, one by one, in order. */
 function heldDurable(): { durable: () => Promise<void>; pending: () => number; releaseOne: () => void; releaseAll: () => void } {
@@ -27,12 +28,32 @@ function heldDurable(): { durable: () => Promise<void>; pending: () => number; r
   };
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const end = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+let marks = 0;
+/**
+ * Barrier (wait.ts `expectNothing`): the broker sends `client`, subscribed to `mark/#`, a message
+ * on its connection and the test waits for it. Whatever the broker wrote to that connection
+ * before (an early PUBACK, a second copy) has been read by then, as TCP keeps order.
+ */
+async function mark(broker: LocalBrokerCore, client: MqttClient): Promise<void> {
+  const topic = `mark/${++marks}`;
+  let seen = false;
+  const on = (t: string): void => {
+    if (t === topic) seen = true;
+  };
+  client.on('message', on);
+  try {
+    await broker.publish({ topic, payload: Buffer.from('m'), qos: 0, retain: false }, 'test');
+    await until(() => seen, 5000, `the marker ${topic}`);
+  } finally {
+    client.off('message', on);
   }
+}
+
+/** The commands of the packets `client` receives, in order (MQTT.js reports each as it is read). */
+function packetsOf(client: MqttClient): string[] {
+  const cmds: string[] = [];
+  client.on('packetreceive', (p) => cmds.push(p.cmd));
+  return cmds;
 }
 
 describe('broker core: durable acknowledgement of listener publishes', () => {
@@ -40,14 +61,16 @@ describe('broker core: durable acknowledgement of listener publishes', () => {
     const held = heldDurable();
     const broker = await createLocalBroker({ listen: [{ host: '127.0.0.1', port: 0 }], durable: held.durable });
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, { reconnectPeriod: 0 });
+    const received = packetsOf(client);
+    await client.subscribeAsync('mark/#', { qos: 0 });
     try {
       let acked = false;
       const pub = client.publishAsync('t/q2', 'x', { qos: 2 }).then(() => {
         acked = true;
       });
-      await until('the store asked', () => held.pending() === 1);
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(acked, false, 'no PUBREC (so no PUBCOMP) before the store is durable');
+      await until(() => held.pending() === 1, 5000, 'the store asked');
+      await expectNothing('PUBREC before the store is durable', () => mark(broker, client), () => received.filter((c) => c === 'pubrec'));
+      assert.equal(acked, false, 'no PUBCOMP before the store is durable');
       held.releaseOne();
       await pub;
       assert.equal(acked, true);
@@ -69,26 +92,30 @@ describe('broker core: durable acknowledgement of listener publishes', () => {
     await broker.subscribe('q1/#', (m: BrokerMessage) => inProcess.push(m.payload.toString()));
     const subscriber = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     const overTcp: string[] = [];
-    subscriber.on('message', (_t, payload) => overTcp.push(payload.toString()));
-    await subscriber.subscribeAsync('q1/#', { qos: 1 });
+    subscriber.on('message', (t, payload) => {
+      if (!t.startsWith('mark/')) overTcp.push(payload.toString());
+    });
+    await subscriber.subscribeAsync(['q1/#', 'mark/#'], { qos: 1 });
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const received = packetsOf(client);
+    await client.subscribeAsync('mark/#', { qos: 0 });
     try {
       const acked: string[] = [];
       const pubs = ['a', 'b', 'c'].map((p) => client.publishAsync(`q1/${p}`, p, { qos: 1 }).then(() => acked.push(p)));
-      await until('three messages waiting for the store', () => held.pending() === 3);
+      await until(() => held.pending() === 3, 5000, 'three messages waiting for the store');
       assert.deepEqual(inProcess, ['a', 'b', 'c'], 'delivered into the broker core before the acknowledgement');
-      await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(acked, [], 'no PUBACK before the store is durable');
+      await expectNothing('PUBACK before the store is durable', () => mark(broker, client), () => received.filter((c) => c === 'puback'));
+      assert.deepEqual(acked, []);
       held.releaseOne();
-      await until('the first PUBACK', () => acked.length === 1);
-      await new Promise((r) => setTimeout(r, 30));
+      await until(() => acked.length === 1, 5000, 'the first PUBACK');
+      await expectNothing('a second PUBACK after one commit', () => mark(broker, client), () => received.filter((c) => c === 'puback').slice(1));
       assert.deepEqual(acked, ['a'], 'one commit, one PUBACK');
       held.releaseOne();
       held.releaseOne();
       await Promise.all(pubs);
       assert.deepEqual(acked, ['a', 'b', 'c']);
-      await until('the TCP subscriber has all three', () => overTcp.length >= 3);
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => overTcp.length >= 3, 5000, 'the TCP subscriber has all three');
+      await expectNothing('a second copy over TCP', () => mark(broker, subscriber), () => overTcp.slice(3));
       assert.deepEqual(overTcp.sort(), ['a', 'b', 'c'], 'each message delivered once over TCP');
       assert.deepEqual(inProcess, ['a', 'b', 'c'], 'each message delivered once in process');
     } finally {

@@ -18,17 +18,10 @@ import { defaultConfig } from '../../src/config/index.js';
 import { SqliteBrokerPersistence } from '../../src/store/sqlite-broker-persistence.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { remainingLength } from '../helpers/mqtt-bytes.js';
+import { until } from '../helpers/wait.js';
 
 const listen = [{ host: '127.0.0.1', port: 0 }];
 const portOf = (b: LocalBrokerCore): number => b.listeners[0]!.port;
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function rawSocket(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -49,14 +42,14 @@ describe('local listener limits: the shipped defaults', () => {
     const sockets: net.Socket[] = [];
     try {
       for (let i = 0; i < DEFAULT_LISTENER_LIMITS.maxConnections; i++) sockets.push(await rawSocket(portOf(broker)));
-      await until('all accepted', () => broker.listenerConnections === DEFAULT_LISTENER_LIMITS.maxConnections);
+      await until(() => broker.listenerConnections === DEFAULT_LISTENER_LIMITS.maxConnections, 10_000, 'all accepted');
       const extra = await rawSocket(portOf(broker));
-      await until('the extra connection closed by the listener', () => extra.closed || extra.readableEnded);
+      await until(() => extra.closed || extra.readableEnded, 10_000, 'the extra connection closed by the listener');
       extra.destroy();
       assert.equal(broker.listenerLimitStats.overConnections, 1);
       assert.equal(broker.listenerConnections, DEFAULT_LISTENER_LIMITS.maxConnections, 'the others stay');
       sockets.pop()!.destroy();
-      await until('a slot freed', () => broker.listenerConnections < DEFAULT_LISTENER_LIMITS.maxConnections);
+      await until(() => broker.listenerConnections < DEFAULT_LISTENER_LIMITS.maxConnections, 10_000, 'a slot freed');
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${portOf(broker)}`, { reconnectPeriod: 0 });
       await client.endAsync();
     } finally {
@@ -79,7 +72,7 @@ describe('local listener limits: the shipped defaults', () => {
       while (!closed && s.bytesWritten < LIMIT) {
         if (!s.write(chunk)) await new Promise((r) => (s.once('drain', r), s.once('close', r)));
       }
-      await until('the connection closed', () => closed);
+      await until(() => closed, 10_000, 'the connection closed');
       assert.ok(s.bytesWritten < LIMIT, `closed only after ${s.bytesWritten} bytes`);
       assert.equal(broker.listenerLimitStats.oversizedPackets, 1);
     } finally {

@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { BrokerError, BrokerErrorCode } from '../../src/broker/errors.js';
 import { createLocalBroker } from '../../src/broker/local-broker.js';
 import type { BrokerCore, BrokerMessage } from '../../src/broker/types.js';
+import { until } from '../helpers/wait.js';
 
 const LOCAL = '127.0.0.1';
 
@@ -71,14 +72,6 @@ async function record(broker: BrokerCore, filter: string): Promise<{ got: Array<
   const got: Array<{ msg: BrokerMessage; origin: string | undefined }> = [];
   const off = await broker.subscribe(filter, (msg, origin) => got.push({ msg, origin }));
   return { got, off };
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** `p`, or a failure if it takes more than 5 s (a hanging close would otherwise pass, late). */
@@ -152,7 +145,7 @@ describe('local broker: in process and TCP', () => {
         await withClient(url, async (client) => {
           await client.publishAsync('cmd/lamp', 'on', { qos: 1 });
           await client.publishAsync('other', 'x', { qos: 1 });
-          await until(() => sub.got.length >= 1, 'the in-process delivery');
+          await until(() => sub.got.length >= 1, 5000, 'the in-process delivery');
         });
         assert.equal(sub.got.length, 1);
         const { msg: m, origin } = sub.got[0]!;
@@ -321,7 +314,10 @@ describe('local broker: lifecycle', () => {
     await new Promise<void>((resolve) => blocker.listen(0, LOCAL, resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const before = await settledTcpHandles();
+      // Every earlier test closed what it opened: once their sockets are gone only the blocker is
+      // left, a baseline that a slow machine cannot leave too high.
+      await until(() => tcpHandles() === 1, 5000, 'the sockets of earlier tests to be gone');
+      const before = tcpHandles();
       await assert.rejects(
         createLocalBroker({ listen: [{ host: LOCAL, port: 0 }, { host: LOCAL, port }] }),
         (e: unknown) =>
@@ -331,14 +327,17 @@ describe('local broker: lifecycle', () => {
           e.message.includes(`${LOCAL}:${port}`) &&
           (e.cause as NodeJS.ErrnoException).code === 'EADDRINUSE',
       );
-      await until(() => tcpHandles() <= before, 'the first listener to be closed again');
+      await until(() => tcpHandles() <= before, 5000, 'the first listener to be closed again');
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
 
   it('close() ends listeners and connections, also those that never sent CONNECT', async () => {
-    const before = await settledTcpHandles();
+    // Every earlier test closed what it opened; waiting for their sockets to be gone gives a
+    // baseline that a slow machine cannot leave too high.
+    await until(() => tcpHandles() === 0, 5000, 'the sockets of earlier tests to be gone');
+    const before = tcpHandles();
     const broker = await createLocalBroker({ listen: [{ host: LOCAL, port: 0 }, { host: LOCAL, port: 0 }] });
     const [l1, l2] = broker.listeners;
     assert.ok(l1 && l2 && l1.port !== l2.port);
@@ -354,10 +353,10 @@ describe('local broker: lifecycle', () => {
 
     await within(broker.close(), 'close()');
     await within(broker.close(), 'a second close()'); // harmless
-    await until(() => clientClosed, 'the broker to close the MQTT connection');
-    await until(() => rawClosed, 'the broker to close the silent connection');
+    await until(() => clientClosed, 5000, 'the broker to close the MQTT connection');
+    await until(() => rawClosed, 5000, 'the broker to close the silent connection');
     await client.endAsync(true);
-    await until(() => tcpHandles() <= before, 'every server and socket to be gone');
+    await until(() => tcpHandles() <= before, 5000, 'every server and socket to be gone');
     await assert.rejects(broker.publish(msg('t', 'x')), isCode(BrokerErrorCode.CLOSED));
     await assert.rejects(broker.subscribe('t', () => {}), isCode(BrokerErrorCode.CLOSED));
     await assert.rejects(tryConnect(l1.port), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
@@ -375,18 +374,6 @@ describe('local broker: lifecycle', () => {
 /** TCP servers and sockets this process holds now. */
 function tcpHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;
-}
-
-/** The count once sockets closed by earlier tests are gone. */
-async function settledTcpHandles(): Promise<number> {
-  let n = tcpHandles();
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    const m = tcpHandles();
-    if (m === n && i >= 3) break;
-    n = m;
-  }
-  return n;
 }
 
 function tryConnect(port: number): Promise<void> {

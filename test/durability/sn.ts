@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Packet, PacketOf, PublishPacket } from '../../src/codec/index.js';
 import type { SnClient } from '../integration/gateway-process.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 /** Closed while the gateway is down: retries wait at it instead of going nowhere. */
 export class Gate {
@@ -97,7 +98,9 @@ export async function drainWake(c: SnClient, timeoutMs = 10_000): Promise<Publis
   const got: PublishPacket[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const batch = c.pending();
+    let batch: Packet[] = [];
+    const why = `PINGRESP within ${timeoutMs} ms; got ${got.map((p) => p.payload.toString()).join(', ')}`;
+    await waitUntil(() => (batch = c.pending()).length > 0, Math.max(0, deadline - Date.now()), why);
     for (const p of batch) {
       switch (p.type) {
         case 'REGISTER':
@@ -117,16 +120,10 @@ export async function drainWake(c: SnClient, timeoutMs = 10_000): Promise<Publis
           throw new Error(`a waking sleeper got ${p.type}`);
       }
     }
-    if (Date.now() > deadline) throw new Error(`no PINGRESP within ${timeoutMs} ms; got ${got.map((p) => p.payload.toString()).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-/** Polls `cond` every 20 ms; throws naming `what` after `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** wait.ts `until` with the argument order these tests use; throws naming `what` after `ms`. */
+export function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  return waitUntil(cond, ms, what);
 }

@@ -105,11 +105,17 @@ for (const which of gatewaysUnderTest()) describe(`SimNode against the gateway u
     await sleeper.connect({ clientId, keepAlive: 30, cleanSession: false });
     await sleeper.subscribe(topic, 1);
     await sleeper.sleep(60);
+    // An awake subscriber to the same topic: once it has both messages, the gateway has routed
+    // them, to the sleeper's buffer too (one routing per message), and the wake-up can come.
+    const witness = await pool.node(gw.url);
+    await witness.connect({ clientId: id('witness'), keepAlive: 30 });
+    await witness.subscribe(topic, 1);
+    const seen = collect(witness, 2);
     const pub = await pool.node(gw.url);
     await pub.connect({ clientId: id('cfg'), keepAlive: 30 });
     await pub.publish({ topic, payload: '{"interval":30}', qos: 1 });
     await pub.publish({ topic, payload: '{"interval":60}', qos: 1 });
-    await new Promise((r) => setTimeout(r, 100));
+    await seen;
     const msgs = await sleeper.wake();
     assert.deepEqual(msgs.map((m) => m.payload.toString()), ['{"interval":30}', '{"interval":60}']);
     assert.equal(sleeper.state, 'asleep');

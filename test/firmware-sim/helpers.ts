@@ -28,6 +28,3 @@ export async function connectNode(gw: ScriptedGateway, node: SimNode, clientId =
   await done;
   return c;
 }
-
-/** Lets socket callbacks run: for FakeClock tests where real I/O is still in flight. */
-export const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,8 @@ import { FakeClock } from '../../src/clock.js';
 import { SimErrorCode, type SimError } from '../../firmware-sim/errors.js';
 import type { SimMessage } from '../../firmware-sim/node.js';
 import { ScriptedGateway } from './scripted-gateway.js';
-import { connectNode, NodePool, tick } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { connectNode, NodePool } from './helpers.js';
 
 describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
   let gw: ScriptedGateway;
@@ -83,7 +84,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     await gw.send(r, { type: 'REGACK', topicId: 5, msgId: r.packet.msgId, returnCode: 0 });
     assert.equal(await reg, 5);
     assert.equal(await node.register('site/room1/temperature'), 5);
-    assert.equal(await gw.quiet('REGISTER', 50), true);
+    await gw.expectNone('REGISTER', node);
   });
 
   it('publishes QoS 0 on a name: REGISTER first, then PUBLISH with MsgId 0', async () => {
@@ -109,7 +110,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     const first = await gw.next('PUBLISH');
     assert.equal(first.packet.dup, false);
     clock.advance(999);
-    assert.equal(await gw.quiet('PUBLISH', 30), true);
+    await gw.expectNone('PUBLISH', node);
     clock.advance(1);
     const second = await gw.next('PUBLISH');
     assert.equal(second.packet.dup, true);
@@ -171,7 +172,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     const b = node.publish({ topicId: 1, payload: 'b', qos: 1 });
     const pa = await gw.next('PUBLISH');
     assert.equal(pa.packet.payload.toString(), 'a');
-    assert.equal(await gw.quiet('PUBLISH', 50), true);
+    await gw.expectNone('PUBLISH', node);
     assert.equal(node.publishesPending, 2);
     await gw.send(pa, { type: 'PUBACK', topicId: 1, msgId: pa.packet.msgId, returnCode: 0 });
     const pb = await gw.next('PUBLISH');
@@ -280,6 +281,8 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     await sleeping;
     assert.equal(node.state, 'asleep');
 
+    const heard: string[] = [];
+    node.on('message', (m) => heard.push(m.payload.toString()));
     const woke = node.wake();
     const ping = await gw.next('PINGREQ');
     assert.equal(ping.packet.clientId, 'sleepy-3');
@@ -289,7 +292,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     await gw.send(c, { type: 'PUBLISH', dup: false, qos: 1, retain: false, msgId: 2, topicIdType: 'normal', topicId: 4, payload: Buffer.from('{"interval":30}') });
     await gw.next('PUBACK');
     await gw.send(c, { type: 'PUBLISH', dup: false, qos: 0, retain: false, msgId: 0, topicIdType: 'normal', topicId: 4, payload: Buffer.from('{"led":1}') });
-    await tick();
+    await until(() => heard.length === 2, 5000, 'the QoS 0 message at the node');
     assert.equal(node.state, 'awake');
     await gw.send(c, { type: 'PINGRESP' });
     const msgs = await woke;
@@ -309,14 +312,16 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     const s = node.sleep(60);
     await gw.send(await gw.next('DISCONNECT'), { type: 'DISCONNECT', duration: 60 });
     await s;
+    let heard = 0;
+    node.on('message', () => heard++);
     const woke = node.wake();
     await gw.next('PINGREQ');
     clock.advance(900);
     await gw.send(c, { type: 'PUBLISH', dup: false, qos: 0, retain: false, msgId: 0, topicIdType: 'short', topicName: 'zz', payload: Buffer.from('1') });
-    await tick();
+    await until(() => heard === 1, 5000, 'the message at the node');
     clock.advance(900);
     // 1800 ms after the PINGREQ but 900 after the last message: no retransmission yet.
-    assert.equal(await gw.quiet('PINGREQ', 30), true);
+    await gw.expectNone('PINGREQ', node);
     clock.advance(100);
     const again = await gw.next('PINGREQ');
     await gw.send(again, { type: 'PINGRESP' });
@@ -328,21 +333,22 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     const node = await pool.node(gw.url, { clock, retryMs: 2000 });
     await connectNode(gw, node, 'ka', 10);
     clock.advance(9999);
-    assert.equal(await gw.quiet('PINGREQ', 30), true);
+    await gw.expectNone('PINGREQ', node);
     clock.advance(1);
     const p1 = await gw.next('PINGREQ');
     assert.equal(p1.packet.clientId, undefined);
     await gw.send(p1, { type: 'PINGRESP' });
-    await tick();
+    await gw.roundTrip(p1);
     clock.advance(6000);
     await node.publish({ topicId: 1, payload: 'x', qos: 0 });
     await gw.next('PUBLISH');
     clock.advance(4000);
     // The publish 4 s ago counts as traffic: the next ping is due at 16 s + 10 s.
-    assert.equal(await gw.quiet('PINGREQ', 30), true);
+    await gw.expectNone('PINGREQ', node);
     clock.advance(6000);
-    await gw.send(await gw.next('PINGREQ'), { type: 'PINGRESP' });
-    await tick();
+    const p2 = await gw.next('PINGREQ');
+    await gw.send(p2, { type: 'PINGRESP' });
+    await gw.roundTrip(p2);
     assert.equal(node.state, 'active');
   });
 
@@ -375,7 +381,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     const s2 = await gw.next('SUBSCRIBE');
     assert.equal(s2.packet.topicIdType === 'normal' && s2.packet.topicName, 'cmd/fragile');
     await gw.send(s2, { type: 'SUBACK', qos: 1, topicId: 3, msgId: s2.packet.msgId, returnCode: 0 });
-    await tick();
+    await until(() => events.length === 2, 5000, 'the reconnection to finish');
     assert.deepEqual(events, ['lost:SIM_ERR_TIMEOUT', 'reconnected']);
     assert.equal(node.state, 'active');
   });
@@ -390,7 +396,7 @@ describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
     clock.advance(100);
     const again = await gw.next('CONNECT');
     await gw.send(again, { type: 'CONNACK', returnCode: 0 });
-    await tick();
+    await gw.roundTrip(again);
     assert.equal(node.state, 'active');
   });
 

@@ -5,6 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
+import { expectNothing } from '../helpers/wait.js';
 
 export interface Received<P extends Packet = Packet> {
   packet: P;
@@ -12,6 +13,11 @@ export interface Received<P extends Packet = Packet> {
   from: { address: string; port: number };
   /** `address:port`, the peer key */
   peer: string;
+}
+
+/** A node whose link can carry a marker frame (a `SimNode`). */
+export interface MarkerSender {
+  link: { send(frame: Buffer): void | Promise<void> };
 }
 
 export class ScriptedGateway {
@@ -24,6 +30,9 @@ export class ScriptedGateway {
   auto: ((r: Received) => boolean) | undefined;
   readonly #queue: Received[] = [];
   #waiters: Array<{ types: PacketType[] | undefined; resolve: (r: Received) => void }> = [];
+  /** markers on their way, by frame (hex): taken here, never queued or logged */
+  readonly #awaited = new Map<string, () => void>();
+  #markers = 0;
 
   private constructor(host: string) {
     this.host = host;
@@ -50,6 +59,12 @@ export class ScriptedGateway {
   }
 
   #onMessage(frame: Buffer, rinfo: dgram.RemoteInfo): void {
+    const marker = this.#awaited.get(frame.toString('hex'));
+    if (marker !== undefined) {
+      this.#awaited.delete(frame.toString('hex'));
+      marker();
+      return;
+    }
     const peer = `${rinfo.address}:${rinfo.port}`;
     const packet = decode(frame);
     if (packet instanceof DecodeError) {
@@ -90,11 +105,48 @@ export class ScriptedGateway {
     });
   }
 
-  /** Resolves true if a packet of `types` arrives within `ms`, false otherwise (it stays queued). */
-  async quiet(types: PacketType | PacketType[], ms: number): Promise<boolean> {
+  /**
+   * wait.ts `expectNothing` for packets of `types` from `node`: the node's link sends a marker
+   * frame after whatever the node sent so far, down the same socket (loopback UDP keeps one socket's order);
+   * once the marker is here, an unwanted packet sent before it would be queued, and fails the test.
+   */
+  async expectNone(types: PacketType | PacketType[], node: MarkerSender): Promise<void> {
     const list = Array.isArray(types) ? types : [types];
-    await new Promise((r) => setTimeout(r, ms));
-    return !this.#queue.some((r) => list.includes(r.packet.type));
+    await expectNothing(
+      `no ${list.join('/')} from the node`,
+      () => this.#marker(node),
+      () => this.#queue.filter((r) => list.includes(r.packet.type)).map((r) => r.packet),
+    );
+  }
+
+  /** Sends a marker through `node` and resolves when it arrives. An ADVERTISE, which a node never sends. */
+  #marker(node: MarkerSender): Promise<void> {
+    const frame = encode({ type: 'ADVERTISE', gwId: 0xfe, duration: ++this.#markers & 0xffff });
+    const seen = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#awaited.delete(key);
+        reject(new Error('the marker sent through the node did not arrive within 3000 ms'));
+      }, 3000);
+      const key = frame.toString('hex');
+      this.#awaited.set(key, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // Straight onto the node's link: through the node it would count as traffic (keep-alive).
+    void Promise.resolve(node.link.send(frame)).catch(() => undefined);
+    return seen;
+  }
+
+  /**
+   * Barrier toward a node: a PINGREQ to it (§4.11: the gateway may ping a client), answered by
+   * PINGRESP. The node handles each datagram as it reads it, in order, so whatever was sent to it
+   * before has been handled. Its PINGRESP is sent at the fake clock's current time: no traffic
+   * later than what the node had already sent.
+   */
+  async roundTrip(to: Received): Promise<void> {
+    await this.send(to, { type: 'PINGREQ' });
+    await this.next('PINGRESP');
   }
 
   /** Forgets queued packets (between tests). */

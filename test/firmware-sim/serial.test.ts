@@ -15,6 +15,7 @@ import { createApiDecoder, encodeTransmitRequest } from '../../src/transport/xbe
 import { decapsulate, encapsulate } from '../../src/transport/forwarder.js';
 import { SerialMedium, type Framing } from '../../firmware-sim/links/serial.js';
 import { SimNode } from '../../firmware-sim/node.js';
+import { until } from '../helpers/wait.js';
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 
@@ -72,7 +73,7 @@ describe('SimNode over a serial line (socat pty pair)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sim-serial-'));
     socat = spawn('socat', [`pty,raw,echo=0,link=${dir}/node`, `pty,raw,echo=0,link=${dir}/gw`], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(existsSync(`${dir}/node`) && existsSync(`${dir}/gw`)); i++) await new Promise((r) => setTimeout(r, 30));
+    await until(() => existsSync(`${dir}/node`) && existsSync(`${dir}/gw`), 5000, 'socat to make the pty pair');
   });
   after(async () => {
     const exited = new Promise((r) => socat.once('exit', r));

@@ -13,6 +13,10 @@
 import { AssertionError } from 'node:assert';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
+// Taken at load: a test that fakes setTimeout (node:test's mock.timers, for a timer under test)
+// can still poll with `until`.
+const realSetTimeout = globalThis.setTimeout;
+
 /**
  * Polls `cond` (which may be async) every `everyMs` until it holds; throws naming `what` after
  * `timeoutMs`.
@@ -21,7 +25,7 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => realSetTimeout(r, everyMs));
   }
 }
 

@@ -11,6 +11,7 @@ import { SerialPort } from 'serialport';
 import type { StreamDecoder } from '../../src/transport/slip.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createApiDecoder, encodeApiFrame, type ApiMode } from '../../src/transport/xbee-api.js';
+import { expectNothing, until } from '../helpers/wait.js';
 
 export interface PtyPair {
   /** the end the adapter opens */
@@ -174,25 +175,28 @@ export class Queue<T> {
     });
   }
 
-  /** Resolves false if nothing arrives within `ms`. */
-  async none(ms: number): Promise<boolean> {
-    try {
-      await this.next(ms);
-      return false;
-    } catch {
-      return true;
-    }
+  /**
+   * `expectNothing` on this queue: `marker` sends something down the path the unwanted item would
+   * take, after it would have been sent; once an item `isMarker` accepts is held, every other item
+   * held is unwanted. The marker item is taken out.
+   */
+  async expectNothingBefore(what: string, marker: () => Promise<unknown>, isMarker: (item: T) => boolean, timeoutMs = 3000): Promise<void> {
+    await expectNothing(
+      what,
+      async () => {
+        await marker();
+        await until(() => this.items.some(isMarker), timeoutMs, `the marker sent after ${what}`);
+      },
+      () => this.items.filter((item) => !isMarker(item)),
+    );
+    this.items.splice(this.items.findIndex(isMarker), 1);
   }
 }
 
-export async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+// The one polling helper, re-exported for the transport tests that import it from here.
+export { until };
 
+/** Paces the transport benchmark. Not for tests: they wait for events (`until`, `expectNothingBefore`). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -3,14 +3,14 @@
  * serialport binding. The far end reads frames the way mqtt-sn-tools' serial bridge does: a
  * Length, then the rest (here with the 3-byte form too); it shares no code with the adapter.
  */
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SerialPort } from 'serialport';
 import { createTransport } from '../../src/transport/factory.js';
 import { encapsulate } from '../../src/transport/forwarder.js';
 import { RawSerialTransport, type RawSerialOptions } from '../../src/transport/serial.js';
 import { lineHarness, transportConformance, type Harness } from './conformance.js';
-import { hex, lengthReader, lineOnPty, nasty, openPort, PINGREQ, Queue, sleep, writePort } from './helpers.js';
+import { hex, lengthReader, lineOnPty, nasty, openPort, PINGREQ, Queue, until, writePort } from './helpers.js';
 
 interface Far {
   port: SerialPort;
@@ -61,7 +61,7 @@ describe('serial raw adapter', () => {
       assert.equal(s.t.stats().dropped.garbage, 1);
       // A line glitch that reads as "a 48-byte frame follows", then the device pauses.
       await s.far.write(Buffer.concat([hex('30'), PINGREQ]));
-      await sleep(400);
+      await until(() => s.t.stats().dropped.truncated === 1, 5000, 'the false start to be dropped at the idle gap');
       await s.far.write(nasty(2));
       assert.deepEqual(await s.frames.next(), nasty(2));
       assert.equal(s.t.stats().dropped.truncated, 1);
@@ -94,14 +94,29 @@ describe('serial raw adapter', () => {
   it('keeps a frame whose sender pauses mid-frame for less than a configured longer gap', async () => {
     // A device that stalls mid-frame needs a longer gap than the default; the option gives it.
     const s = await setUp({ partialFrameTimeoutMs: 3000 });
+    // The pause is what is under test, so it passes on fake time (the idle timer is a plain
+    // setTimeout made when the first bytes are read): 2999 ms in one step, far longer than the
+    // default gap (100 ms) and just short of the configured one, whatever the machine's load.
+    mock.timers.enable({ apis: ['setTimeout'] });
     try {
       await s.far.write(nasty(4).subarray(0, 5));
-      await sleep(300);
+      await until(() => holdsPartial(s.t), 5000, 'the first bytes to be read');
+      mock.timers.tick(2999);
       await s.far.write(nasty(4).subarray(5));
-      assert.deepEqual(await s.frames.next(), nasty(4));
+      await until(() => s.frames.length > 0 || s.t.stats().dropped.truncated > 0, 5000, 'the frame');
       assert.equal(s.t.stats().dropped.truncated, 0);
+      assert.deepEqual(await s.frames.next(), nasty(4));
     } finally {
+      mock.timers.reset();
       await s.dispose();
     }
   });
 });
+
+/**
+ * Whether the adapter holds the start of a frame. No event tells it, so the test reads the
+ * decoder (a protected field) through its public `pending`.
+ */
+function holdsPartial(t: RawSerialTransport): boolean {
+  return (t as unknown as { decoder: { pending: boolean } }).decoder.pending;
+}

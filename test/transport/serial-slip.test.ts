@@ -12,7 +12,8 @@ import { SlipSerialTransport, type SlipSerialOptions } from '../../src/transport
 import { UdpTransport, udpPeer } from '../../src/transport/udp.js';
 import type { StatusEvent } from '../../src/transport/types.js';
 import { lineHarness, transportConformance, type Harness } from './conformance.js';
-import { closePort, hex, lineOnPty, nasty, openPort, PINGREQ, publish, ptyPair, Queue, sleep, until, vectors, writePort, type PtyPair } from './helpers.js';
+import { expectNothing } from '../helpers/wait.js';
+import { closePort, hex, lineOnPty, nasty, openPort, PINGREQ, publish, ptyPair, Queue, until, vectors, writePort, type PtyPair } from './helpers.js';
 
 /** The test writer: serialport's reference SLIP encoder and decoder on the far end. */
 interface Far {
@@ -113,7 +114,8 @@ describe('serial SLIP adapter', () => {
       assert.equal(s.t.stats().dropped.garbage, 1);
       // A node reset mid-frame, silence, then a frame without a leading END.
       await s.far.raw(nasty(1).subarray(0, 5));
-      await sleep(150);
+      // Silence until the idle gap has ended the partial frame, however long that takes here.
+      await until(() => s.t.stats().dropped.truncated === 1, 5000, 'the partial frame to be dropped at the idle gap');
       await s.far.raw(hex('0216 c0'));
       assert.deepEqual(await s.frames.next(), PINGREQ);
       assert.equal(s.t.stats().dropped.truncated, 1);
@@ -212,7 +214,7 @@ describe('serial SLIP adapter', () => {
     try {
       await t.open();
       assert.equal(t.state, 'open');
-      await sleep(60); // the device identity is taken just after opening
+      // A missing node is noticed whether or not the device identity was taken yet.
       unlinkSync(link);
       await until(() => t.state === 'reopening', 10_000, 'the loss to be noticed');
       assert.match(errors.join(), /is gone/);
@@ -225,8 +227,8 @@ describe('serial SLIP adapter', () => {
       await far.send(nasty(1));
       assert.deepEqual(await got.next(10_000), nasty(1));
       await closePort(far.port);
-      // Same path, another device behind it.
-      await sleep(60);
+      // Same path, another device behind it, once the adapter knows which device it opened.
+      await until(() => identified(t), 5000, 'the device identity to be taken');
       unlinkSync(link);
       symlinkSync(realpathSync(other.a), link);
       await until(() => errors.some((m) => /replaced/.test(m)), 10_000, 'the replacement to be noticed');
@@ -257,15 +259,35 @@ describe('serial SLIP adapter', () => {
   it('stops retrying once closed', async () => {
     const pty: PtyPair = ptyPair();
     const t = new SlipSerialTransport({ path: pty.a, baudRate: 9600, reconnect: fast });
+    // The barrier: a twin on the same absent device with the same backoff, opened after t and
+    // never closed. Once it has reopened, any retry t still had pending has been due and done.
+    const twin = new SlipSerialTransport({ path: pty.a, baudRate: 9600, reconnect: fast });
     const statuses: string[] = [];
     t.on('status', (e) => statuses.push(e.state));
-    await t.open();
-    await t.close();
-    const n = statuses.length;
-    await pty.start();
-    await sleep(200);
-    assert.equal(statuses.length, n, 'no status after close');
-    assert.equal(t.state, 'closed');
-    await pty.dispose();
+    try {
+      await t.open();
+      await twin.open();
+      await t.close();
+      const n = statuses.length;
+      await pty.start();
+      await expectNothing(
+        'a status after close',
+        () => until(() => twin.state === 'open' || statuses.length > n, 5000, 'the twin adapter to reopen'),
+        () => statuses.slice(n),
+      );
+      assert.equal(t.state, 'closed');
+    } finally {
+      await twin.close();
+      await pty.dispose();
+    }
   });
 });
+
+/**
+ * Whether the adapter has taken the identity (rdev) of the device it opened, which the
+ * replacement check compares against. No event tells it, so the test reads the link's private
+ * field; it is set by a stat just after opening (serial-link.ts `attach`).
+ */
+function identified(t: SlipSerialTransport): boolean {
+  return (t as unknown as { link: { deviceId: number | undefined } }).link.deviceId !== undefined;
+}

@@ -131,7 +131,9 @@ describe('serial XBee adapter', () => {
       assert.equal(req.toString('hex'), `1000000000000000fffffffe0300${advertise.toString('hex')}`);
       await s.t.broadcast(advertise);
       assert.equal((await s.sim.requests.next())[12], 0, 'default radius 0 = NH');
-      assert.equal(await s.deliveries.none(50), true, 'no status is awaited for a broadcast');
+      // Then a unicast, whose status the module sends: it must be the first delivery report.
+      const peer = s.t.peerFromKey(`xbee:${NODE}`)!;
+      await s.deliveries.expectNothingBefore('a delivery report for a broadcast', () => s.t.send(peer, PINGREQ), (d) => d.ok && d.peer.key === peer.key);
     } finally {
       await s.dispose();
     }
@@ -223,7 +225,8 @@ describe('serial XBee adapter', () => {
       const peer = s.t.peerFromKey(`xbee:${NODE}`)!;
       await assert.rejects(s.t.send(peer, Buffer.alloc(85, 1)), (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.FRAME_TOO_LARGE);
       await assert.rejects(s.t.broadcast(Buffer.alloc(85, 1)), (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.FRAME_TOO_LARGE);
-      assert.equal(await s.sim.requests.none(50), true, 'nothing was written');
+      // Then a frame within the limit: the first Transmit Request the module sees must be it.
+      await s.sim.requests.expectNothingBefore('a Transmit Request for a refused frame', () => s.t.send(peer, PINGREQ), (fd) => fd.subarray(14).equals(PINGREQ));
     } finally {
       await s.dispose();
     }
