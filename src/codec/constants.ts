@@ -73,8 +73,8 @@ export const TopicIdTypeBits = {
 /** The only ProtocolId defined by v1.2 (CONNECT). */
 export const PROTOCOL_ID = 0x01;
 
-/** The largest message the 3-byte length form can describe. */
-export const MAX_MESSAGE_LENGTH = 0xffff;
+/** Shared with 2.0 (same Length field); kept here too for the 1.2 codec's callers. */
+export { MAX_MESSAGE_LENGTH } from './framing.js';
 
 /** Topic ids 0x0000 and 0xFFFF are reserved and never assigned (§5.3.11). */
 export const TOPIC_ID_MIN = 0x0001;
