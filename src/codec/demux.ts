@@ -133,10 +133,9 @@ export function demultiplex(datagram: Buffer, sender: SenderKnowledge = {}): Dem
       // AMBIG-2: 1.2's forwarder Length counts its header only, 2.0's Connection Encapsulation the
       // whole packet. 1.2 never uses the 3-byte form for it (MQTT-SN 1.2 §5.5).
       return verdict(!h.longForm && datagram[0]! < datagram.length ? '1.2' : '2.0', 'fe-by-length');
-    default: {
-      const ok12 = !(decode12(datagram) instanceof DecodeError);
-      const ok20 = !(decode20(datagram) instanceof DecodeError);
-      return verdict(ok20 && !ok12 ? '2.0' : '1.2', 'decodable');
-    }
+    default:
+      // 1.2 first: when it accepts, 1.2 keeps the datagram whatever 2.0 says, and one decode is spared.
+      if (!(decode12(datagram) instanceof DecodeError)) return verdict('1.2', 'decodable');
+      return verdict(decode20(datagram) instanceof DecodeError ? '1.2' : '2.0', 'decodable');
   }
 }
