@@ -123,6 +123,3 @@ export const anyPacket2: fc.Arbitrary<v2.Packet> = fc.oneof(
   fc.record({ clientId: text(23), packet: bytes(40, 2) }).map((r): v2.Packet => ({ type: 'CONNECTION_ENCAPSULATION', ...r })),
   protection,
 );
-
-/** Every packet type the generator can produce, for checking it reached them all. */
-export const PACKET_TYPES_2 = 27;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as v2 from '../../../src/codec/v2/index.js';
 import { decode as decode12, encode as encode12, DecodeError } from '../../../src/codec/index.js';
 
-export interface Vector {
+interface Vector {
   name: string;
   version: '1.2' | '2.0';
   packet: Record<string, unknown>;
@@ -18,7 +18,7 @@ export interface Vector {
   alt_hex_rc_before_sei?: string;
 }
 
-export const vectors2 = (JSON.parse(readFileSync(new URL('../../fixtures/vectors-2.0.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors2 = (JSON.parse(readFileSync(new URL('../../fixtures/vectors-2.0.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
 
 /** Binary fields are either `{ hex }` or a string of UTF-8 text. */
 const bin = (v: unknown): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from((v as { hex: string }).hex, 'hex'));
@@ -43,7 +43,7 @@ function optional(f: Record<string, unknown>, map: Record<string, string>, conve
 }
 
 /** The packet our codec should produce for a vector's documented fields (MQTT-SN-2.0.md §8 legend). */
-export function expected(f: Record<string, unknown>): v2.Packet {
+function expected(f: Record<string, unknown>): v2.Packet {
   const auth = f.auth_method === undefined ? {} : { auth: { method: f.auth_method as string, data: bin(f.auth_data ?? '') } };
   const rc = optional(f, { reason_code: 'reasonCode' });
   switch (f.type) {
