@@ -15,7 +15,7 @@
  * | 0x0C | PINGREQ (4 bytes) | PUBLISH QoS -1 (>= 7 bytes) | length |
  * | 0x00, 0x02 | reserved, CONNACK | ADVERTISE, GWINFO | 1.2 |
  * | 0x12 | PUBWOS | SUBSCRIBE, needs a VC | 2.0 |
- * | 0x16-0x18 | ADVERTISE, SEARCHGW, GWINFO | PINGREQ, PINGRESP, DISCONNECT | a sleeping 1.2 client's wake-up PINGREQ, else 2.0 |
+ * | 0x16-0x18 | ADVERTISE, SEARCHGW, GWINFO | PINGREQ, PINGRESP, DISCONNECT | a sleeping 1.2 client's wake-up PINGREQ, else 2.0 (if 2.0 can read it) |
  * | 0xFC | Forwarder Encapsulation | - | 2.0 |
  * | 0xFE | Connection Encapsulation | Forwarder Encapsulation | Length == datagram: 2.0; Length < datagram: 1.2 |
  * | 0xFF | Protection Encapsulation | - | 2.0 |
@@ -63,6 +63,8 @@ export type DemuxRule =
   | 'sleeping-v12-pingreq'
   /** 0x16-0x18: 2.0 ADVERTISE, SEARCHGW, GWINFO */
   | 'v20-discovery'
+  /** 0x16-0x18: a 1.2 PINGREQ or DISCONNECT that 2.0 cannot read */
+  | 'v12-needs-vc'
   /** 0xFC, 0xFF: 2.0 Forwarder and Protection Encapsulation */
   | 'v20-encapsulation'
   /** 0xFE: by Length against the datagram size */
@@ -117,15 +119,18 @@ export function demultiplex(datagram: Buffer, sender: SenderKnowledge = {}): Dem
     case 0x12:
       return verdict('2.0', 'pubwos');
     case 0x16:
-      if (h.body > 0 && sender.isSleeping12Client !== undefined) {
-        const id = datagram.subarray(datagram.length - h.body);
-        if (!(decode12(datagram) instanceof DecodeError) && sender.isSleeping12Client(id.toString('utf8'))) return verdict('1.2', 'sleeping-v12-pingreq');
-      }
-      return verdict('2.0', 'v20-discovery');
     case 0x17:
-    case 0x18:
-      // 1.2 PINGRESP is the gateway's to send; 1.2 DISCONNECT carries no Client Id to place a sleeper by.
+    case 0x18: {
+      const ok12 = !(decode12(datagram) instanceof DecodeError);
+      if (h.type === 0x16 && ok12 && h.body > 0 && sender.isSleeping12Client?.(datagram.toString('utf8', datagram.length - h.body)) === true) {
+        return verdict('1.2', 'sleeping-v12-pingreq');
+      }
+      // "Else 2.0" covers what 2.0 can read. What only 1.2 can read (`02 16` keep-alive, `02 18`
+      // DISCONNECT from a client the gateway lost) stays 1.2, whose gateway tells it to CONNECT
+      // again (MQTT-SN 1.2 §4.1) instead of 2.0 dropping it as malformed.
+      if (ok12 && decode20(datagram) instanceof DecodeError) return verdict('1.2', 'v12-needs-vc');
       return verdict('2.0', 'v20-discovery');
+    }
     case 0xfc:
     case 0xff:
       return verdict('2.0', 'v20-encapsulation');

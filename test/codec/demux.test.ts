@@ -88,7 +88,7 @@ describe('demultiplexer: the table for senders without a Virtual Connection (§7
     check(hex20('pubwos_topic_name_retain'), STRANGER, '2.0', 'pubwos');
   });
 
-  it('0x16: a known 1.2 sleeper waking with its Client Id is 1.2; anything else is a 2.0 ADVERTISE', () => {
+  it('0x16: a known 1.2 sleeper waking with its Client Id is 1.2; otherwise what reads as a 2.0 ADVERTISE is 2.0', () => {
     const sleeper: SenderKnowledge = { isSleeping12Client: (id) => id === 'abc' || id === 'sensor-01' };
     // `05 16 61 62 63` is both a 1.2 PINGREQ("abc") and a 2.0 ADVERTISE(gw 0x61, 0x6263 s): only knowledge tells.
     check('05 16 616263', sleeper, '1.2', 'sleeping-v12-pingreq');
@@ -98,14 +98,21 @@ describe('demultiplexer: the table for senders without a Virtual Connection (§7
     check('05 16 616264', sleeper, '2.0', 'v20-discovery'); // "abd" is not asleep
     check('0b1673656e736f722d3031', sleeper, '1.2', 'sleeping-v12-pingreq');
     check(hex20('advertise'), sleeper, '2.0', 'v20-discovery');
-    check('0216', sleeper, '2.0', 'v20-discovery'); // a PINGREQ without Client Id names no sleeper
   });
 
-  it('0x17 and 0x18: 2.0 SEARCHGW and GWINFO (1.2 PINGRESP and DISCONNECT cannot place a sender)', () => {
+  it('0x16 and 0x18 that only 1.2 can read stay 1.2: a lost 1.2 client is still told to CONNECT again (1.2 §4.1)', () => {
+    check('0216', STRANGER, '1.2', 'v12-needs-vc'); // keep-alive PINGREQ: a 2.0 ADVERTISE has 3 bytes after the type
+    check('0b1673656e736f722d3031', STRANGER, '1.2', 'v12-needs-vc'); // PINGREQ naming a client that is not asleep
+    check('0218', STRANGER, '1.2', 'v12-needs-vc'); // DISCONNECT: a 2.0 GWINFO has a Gateway Id
+    check('04180258', STRANGER, '2.0', 'v20-discovery'); // DISCONNECT(600 s) is also GWINFO(gw 2, address 0x58): 2.0 reads it
+  });
+
+  it('0x17 and 0x18: 2.0 SEARCHGW and GWINFO (a 1.2 PINGRESP `02 17` is a 2.0 SEARCHGW, and the gateway sends PINGRESP, not takes it)', () => {
     check(hex20('searchgw_no_info'), STRANGER, '2.0', 'v20-discovery');
+    check('0217', STRANGER, '2.0', 'v20-discovery');
     check(hex20('searchgw_radius'), STRANGER, '2.0', 'v20-discovery');
     check(hex20('gwinfo_from_gateway'), STRANGER, '2.0', 'v20-discovery');
-    check('0218', STRANGER, '2.0', 'v20-discovery');
+    check(hex20('gwinfo_from_client_with_address'), STRANGER, '2.0', 'v20-discovery');
   });
 
   it('0xFC and 0xFF: 2.0 Forwarder and Protection Encapsulation', () => {
