@@ -15,10 +15,13 @@
  * | 0x0C | PINGREQ (4 bytes) | PUBLISH QoS -1 (>= 7 bytes) | length |
  * | 0x00, 0x02 | reserved, CONNACK | ADVERTISE, GWINFO | 1.2 |
  * | 0x12 | PUBWOS | SUBSCRIBE, needs a VC | 2.0 |
- * | 0x16-0x18 | ADVERTISE, SEARCHGW, GWINFO | PINGREQ, PINGRESP, DISCONNECT | a sleeping 1.2 client's wake-up PINGREQ, else 2.0 (if 2.0 can read it) |
+ * | 0x16-0x18 | ADVERTISE, SEARCHGW, GWINFO | PINGREQ, PINGRESP, DISCONNECT | a sleeping 1.2 client's wake-up PINGREQ, else 2.0 |
  * | 0xFC | Forwarder Encapsulation | - | 2.0 |
  * | 0xFE | Connection Encapsulation | Forwarder Encapsulation | Length == datagram: 2.0; Length < datagram: 1.2 |
  * | 0xFF | Protection Encapsulation | - | 2.0 |
+ *
+ * A row's version stands unless its decoder refuses the datagram and the other version's accepts
+ * it: the table says which reading is likely, not that an impossible one wins.
  *
  * Types outside the table need a VC in both versions, so nothing legitimate is lost whichever
  * codec reads them. They go to the one version whose decoder accepts the datagram, and to 1.2
@@ -63,8 +66,8 @@ export type DemuxRule =
   | 'sleeping-v12-pingreq'
   /** 0x16-0x18: 2.0 ADVERTISE, SEARCHGW, GWINFO */
   | 'v20-discovery'
-  /** 0x16-0x18: a 1.2 PINGREQ or DISCONNECT that 2.0 cannot read */
-  | 'v12-needs-vc'
+  /** a table row's version cannot read the datagram and the other can */
+  | 'only-other-reads'
   /** 0xFC, 0xFF: 2.0 Forwarder and Protection Encapsulation */
   | 'v20-encapsulation'
   /** 0xFE: by Length against the datagram size */
@@ -81,8 +84,15 @@ export interface DemuxVerdict {
 
 const verdict = (version: SnVersion, rule: DemuxRule): DemuxVerdict => ({ version, rule });
 
-/** Where the type byte is, and how many bytes follow it; undefined when there is no header to read. */
-function header(b: Buffer): { type: number; body: number; longForm: boolean } | undefined {
+/** The type byte, how many bytes follow it, and whether the 3-byte Length form is used. */
+interface Peek {
+  type: number;
+  body: number;
+  longForm: boolean;
+}
+
+/** Undefined when there is no header to read. */
+function header(b: Buffer): Peek | undefined {
   if (b.length < 2) return undefined;
   const at = b[0] === 0x01 ? 3 : 1;
   if (b.length <= at) return undefined;
@@ -94,15 +104,29 @@ const isV20Connect = (type: number, body: number): boolean => type === 0x01 && b
 /** A 1.2 CONNECT has at least Flags, ProtocolId and Duration (4 bytes); a 2.0 PUBACK at most 3. */
 const isV12Connect = (type: number, body: number): boolean => type === 0x04 && body >= 4;
 
+const other = (v: SnVersion): SnVersion => (v === '1.2' ? '2.0' : '1.2');
+const accepts = (v: SnVersion, b: Buffer): boolean => !((v === '1.2' ? decode12(b) : decode20(b)) instanceof DecodeError);
+
 /** Which codec reads `datagram` (see the module comment for the rules). */
 export function demultiplex(datagram: Buffer, sender: SenderKnowledge = {}): DemuxVerdict {
   const h = header(datagram);
   if (sender.session !== undefined) {
-    const other = sender.session === '1.2' ? '2.0' : '1.2';
-    const switching = h !== undefined && (other === '2.0' ? isV20Connect(h.type, h.body) : isV12Connect(h.type, h.body));
-    return switching ? verdict(other, 'switching-connect') : verdict(sender.session, 'session');
+    const switching = h !== undefined && (sender.session === '1.2' ? isV20Connect(h.type, h.body) : isV12Connect(h.type, h.body));
+    return switching ? verdict(other(sender.session), 'switching-connect') : verdict(sender.session, 'session');
   }
   if (h === undefined) return verdict('1.2', 'unreadable');
+  const row = tableRow(datagram, h, sender);
+  if (row.rule === 'decodable' || row.rule === 'fe-by-length' || row.rule === 'sleeping-v12-pingreq') return row;
+  // The row names what a stranger's datagram most likely is. When only the other version can read
+  // it, it is the other's: a 1.2 client the gateway lost (`02 16` keep-alive, `02 18` DISCONNECT,
+  // a SUBSCRIBE) is still told to CONNECT again (MQTT-SN 1.2 §4.1), and a 2.0 client's PUBACK may
+  // be answered DISCONNECT 0xF4 [3.13], instead of a drop as malformed.
+  if (!accepts(row.version, datagram) && accepts(other(row.version), datagram)) return verdict(other(row.version), 'only-other-reads');
+  return row;
+}
+
+/** Rule 2: the reference's table for a sender without a VC, row by row. */
+function tableRow(datagram: Buffer, h: Peek, sender: SenderKnowledge): DemuxVerdict {
   switch (h.type) {
     case 0x01:
       // Neither a 1-byte body nor 8 or more: malformed in both; 2.0 counts it.
@@ -119,18 +143,14 @@ export function demultiplex(datagram: Buffer, sender: SenderKnowledge = {}): Dem
     case 0x12:
       return verdict('2.0', 'pubwos');
     case 0x16:
-    case 0x17:
-    case 0x18: {
-      const ok12 = !(decode12(datagram) instanceof DecodeError);
-      if (h.type === 0x16 && ok12 && h.body > 0 && sender.isSleeping12Client?.(datagram.toString('utf8', datagram.length - h.body)) === true) {
-        return verdict('1.2', 'sleeping-v12-pingreq');
+      if (h.body > 0 && sender.isSleeping12Client !== undefined && accepts('1.2', datagram)) {
+        if (sender.isSleeping12Client(datagram.toString('utf8', datagram.length - h.body))) return verdict('1.2', 'sleeping-v12-pingreq');
       }
-      // "Else 2.0" covers what 2.0 can read. What only 1.2 can read (`02 16` keep-alive, `02 18`
-      // DISCONNECT from a client the gateway lost) stays 1.2, whose gateway tells it to CONNECT
-      // again (MQTT-SN 1.2 §4.1) instead of 2.0 dropping it as malformed.
-      if (ok12 && decode20(datagram) instanceof DecodeError) return verdict('1.2', 'v12-needs-vc');
       return verdict('2.0', 'v20-discovery');
-    }
+    case 0x17:
+    case 0x18:
+      // 1.2 PINGRESP is the gateway's to send; 1.2 DISCONNECT carries no Client Id to place a sleeper by.
+      return verdict('2.0', 'v20-discovery');
     case 0xfc:
     case 0xff:
       return verdict('2.0', 'v20-encapsulation');
@@ -140,7 +160,6 @@ export function demultiplex(datagram: Buffer, sender: SenderKnowledge = {}): Dem
       return verdict(!h.longForm && datagram[0]! < datagram.length ? '1.2' : '2.0', 'fe-by-length');
     default:
       // 1.2 first: when it accepts, 1.2 keeps the datagram whatever 2.0 says, and one decode is spared.
-      if (!(decode12(datagram) instanceof DecodeError)) return verdict('1.2', 'decodable');
-      return verdict(decode20(datagram) instanceof DecodeError ? '1.2' : '2.0', 'decodable');
+      return verdict(accepts('1.2', datagram) || !accepts('2.0', datagram) ? '1.2' : '2.0', 'decodable');
   }
 }
