@@ -21,12 +21,17 @@ export const CodecErrorCode = {
   UNKNOWN_TYPE: 'MQTTSN_ERR_UNKNOWN_TYPE',
   BAD_FLAGS: 'MQTTSN_ERR_BAD_FLAGS',
   BAD_FIELD: 'MQTTSN_ERR_BAD_FIELD',
-  /** encode only: a message id of 0 where the message needs one */
+  /** encode only: a message id (1.2 MsgId, 2.0 Packet Identifier) of 0 where the message needs one */
   BAD_MSG_ID: 'MQTTSN_ERR_BAD_MSG_ID',
   /** encode only: a topic id or short topic name that cannot be sent */
   BAD_TOPIC: 'MQTTSN_ERR_BAD_TOPIC',
   /** encode only: the message would exceed 65535 bytes */
   TOO_LARGE: 'MQTTSN_ERR_TOO_LARGE',
+  /**
+   * decode only: a frame that may be valid but needs knowledge the codec does not have (2.0: a
+   * Protection Encapsulation whose tag length its provider defines)
+   */
+  UNSUPPORTED: 'MQTTSN_ERR_UNSUPPORTED',
   /** decode only: a defect in the decoder itself; reported instead of thrown */
   INTERNAL: 'MQTTSN_ERR_INTERNAL',
 } as const;

@@ -2,6 +2,7 @@
  * Wire numbers of MQTT-SN v1.2 (§5.2.2, §5.3). The reverse tables are derived, never written
  * by hand, so a code and its name cannot drift apart.
  */
+import { namesByCode } from './names.js';
 
 export const MsgType = {
   ADVERTISE: 0x00,
@@ -38,11 +39,7 @@ export const MsgType = {
 export type MsgTypeName = keyof typeof MsgType;
 
 /** MsgType code -> name; `undefined` for reserved codes. */
-export const MsgTypeName: ReadonlyArray<MsgTypeName | undefined> = (() => {
-  const table: Array<MsgTypeName | undefined> = new Array<MsgTypeName | undefined>(256).fill(undefined);
-  for (const [name, code] of Object.entries(MsgType)) table[code] = name as MsgTypeName;
-  return table;
-})();
+export const MsgTypeName = namesByCode(MsgType);
 
 export const ReturnCode = {
   ACCEPTED: 0x00,
@@ -73,8 +70,8 @@ export const TopicIdTypeBits = {
 /** The only ProtocolId defined by v1.2 (CONNECT). */
 export const PROTOCOL_ID = 0x01;
 
-/** The largest message the 3-byte length form can describe. */
-export const MAX_MESSAGE_LENGTH = 0xffff;
+/** Shared with 2.0 (same Length field); kept here too for the 1.2 codec's callers. */
+export { MAX_MESSAGE_LENGTH } from './framing.js';
 
 /** Topic ids 0x0000 and 0xFFFF are reserved and never assigned (§5.3.11). */
 export const TOPIC_ID_MIN = 0x0001;

@@ -10,6 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { CodecErrorCode, DecodeError } from '../errors.js';
 import { Flag, MsgType, MsgTypeName, USED_FLAGS } from './constants.js';
+import { lengthError, needlesslyLong, readHeader } from './framing.js';
 import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
 
 const err = (code: CodecErrorCode, message: string, msgType?: number): DecodeError =>
@@ -42,33 +43,22 @@ export function decode(bytes: Buffer): (Packet & LengthFormHint) | DecodeError {
 }
 
 function decodeUnchecked(b: Buffer): (Packet & LengthFormHint) | DecodeError {
-  const size = b.length;
-  if (size < 2) return err(CodecErrorCode.TRUNCATED, `message of ${size} bytes is shorter than a header`);
-  const first = b[0]!;
-  let length: number;
-  let h: number; // offset of MsgType
-  if (first === 0x01) {
-    if (size < 4) return err(CodecErrorCode.TRUNCATED, '3-byte length form needs at least 4 bytes');
-    length = b.readUInt16BE(1);
-    if (length < 4) return err(CodecErrorCode.BAD_FIELD, `3-byte length form with value ${length} (< 4)`);
-    h = 3;
-  } else if (first === 0x00) {
-    return err(CodecErrorCode.BAD_FIELD, 'length byte 0x00 is invalid');
-  } else {
-    length = first;
-    h = 1;
-  }
+  const header = readHeader(b);
+  if (header instanceof DecodeError) return header;
+  const h = header.typeAt;
   const type = b[h]!;
+  // §2.7: the encapsulation's Length counts its own header only, not the whole datagram.
   if (type === MsgType.ENCAPSULATED && h === 1) return decodeEncapsulated(b);
-  if (length > size) return err(CodecErrorCode.TRUNCATED, `length field says ${length}, got ${size} bytes`, type);
-  if (length < size) return err(CodecErrorCode.LENGTH_MISMATCH, `length field says ${length}, got ${size} bytes`, type);
+  const bad = lengthError(b, header, type);
+  if (bad) return bad;
+  const size = b.length;
   const p = type === MsgType.PUBLISH ? decodePublish(b, h + 1, size - h - 1) : decodeBody(b, type, h + 1);
-  // Remember a 3-byte form that was not needed (the 1-byte form would have fit: total - 2 <=
-  // 255), so that re-encoding reproduces the input.
-  if (h === 3 && length - 2 <= 255 && !(p instanceof DecodeError)) (p as LengthFormHint).longLength = true;
+  if (p instanceof DecodeError) return p;
+  // Remember a 3-byte form that was not needed, so that re-encoding reproduces the input.
+  if (needlesslyLong(header)) (p as LengthFormHint).longLength = true;
   // §5.3.4: bits a message does not use are ignored, and remembered for an exact re-encode.
   const used = USED_FLAGS[type]!;
-  if (used !== 0 && size > h + 1 && (b[h + 1]! & ~used) !== 0 && !(p instanceof DecodeError)) (p as LengthFormHint).rawFlags = b[h + 1]!;
+  if (used !== 0 && size > h + 1 && (b[h + 1]! & ~used) !== 0) (p as LengthFormHint).rawFlags = b[h + 1]!;
   return p;
 }
 

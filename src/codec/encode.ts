@@ -6,7 +6,8 @@
  * up to a total of 255 and the 3-byte form above, up to 65535 (§1.1).
  */
 import { CodecErrorCode, EncodeError } from '../errors.js';
-import { Flag, MAX_MESSAGE_LENGTH, MsgType, TopicIdTypeBits, USED_FLAGS } from './constants.js';
+import { Flag, MsgType, TopicIdTypeBits, USED_FLAGS } from './constants.js';
+import { frame, MAX_MESSAGE_LENGTH } from './framing.js';
 import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
 
 const fail = (code: CodecErrorCode, message: string): never => {
@@ -62,23 +63,6 @@ function shortName(name: string, type: string): Buffer {
   const bytes = Buffer.from(name, 'utf8');
   if (bytes.length !== 2) fail(CodecErrorCode.BAD_TOPIC, `${type}: short topic name must be 2 bytes, "${name}" is ${bytes.length}`);
   return bytes;
-}
-
-/** Writes header + body; `body` is everything after the Length field (MsgType first). */
-function frame(bodyLength: number, longLength: boolean, write: (buf: Buffer, o: number) => void): Buffer {
-  const short = !longLength && bodyLength + 1 <= 255;
-  const total = short ? bodyLength + 1 : bodyLength + 3;
-  if (total > MAX_MESSAGE_LENGTH) fail(CodecErrorCode.TOO_LARGE, `message of ${total} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
-  const buf = Buffer.allocUnsafe(total);
-  if (short) {
-    buf[0] = total;
-    write(buf, 1);
-  } else {
-    buf[0] = 0x01;
-    buf.writeUInt16BE(total, 1);
-    write(buf, 3);
-  }
-  return buf;
 }
 
 /** Encode one packet to a new buffer. */

@@ -7,6 +7,8 @@
  * be kept as long as needed. Copy a view before writing into the input buffer again.
  */
 
+import type { LongLengthHint } from './framing.js';
+
 /** QoS of a PUBLISH: -1 is "publish without connection" (flags bits 0b11). */
 export type QoS = -1 | 0 | 1 | 2;
 /** QoS where -1 has no meaning: SUBSCRIBE, SUBACK, WILLTOPIC. */
@@ -258,12 +260,7 @@ export type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
  * What a decoded packet remembers of its wire form beyond its fields, so that re-encoding it gives
  * back the same bytes. Packets built by code never set these; `encode` then writes the canonical form.
  */
-export interface LengthFormHint {
-  /**
-   * It arrived in the 3-byte length form although the 1-byte form would have fit (a total of up
-   * to 257 in the long form).
-   */
-  longLength?: true;
+export interface LengthFormHint extends LongLengthHint {
   /**
    * The Flags byte as received, kept only when it set bits this message does not use. MQTT-SN 1.2
    * §5.3.4 says those are ignored on receipt (`mqttsn` sets 0x04 in PUBLISH and SUBSCRIBE), so the
