@@ -135,6 +135,7 @@ export class SqliteFile {
   static open(path: string, options: SqliteFileOptions = {}): SqliteFile {
     let db: Database.Database;
     try {
+      createPrivate(path);
       db = new Database(path, { timeout: options.lockTimeoutMs ?? 2000 });
     } catch (err) {
       throw openError(err, path);
@@ -376,6 +377,20 @@ export class SqliteFile {
       n++;
     }
     if (n > 0) this.#waiters.splice(0, n);
+  }
+}
+
+/**
+ * Creates a missing store file readable by its owner alone (0600): it holds every device's
+ * messages, wills and session state. SQLite gives the WAL the database file's mode, so the WAL
+ * is private too. An empty file is a new database to SQLite; an existing one is left as it is.
+ */
+function createPrivate(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch {
+    // EEXIST: there already, left as it is. Anything else (no such folder) is SQLite's to report, in its words.
   }
 }
 
