@@ -11,7 +11,7 @@ import { brokerUplink } from '../broker/uplink.js';
 import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
-import { noopLogger, type Logger } from '../logger.js';
+import { noopLogger, peerFields, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
@@ -23,7 +23,7 @@ import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, pump } from './outbox.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
-import { LogThrottle } from '../log-throttle.js';
+import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { PeerRateLimiter } from './rate-limit.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
@@ -60,6 +60,7 @@ export class Gateway implements GatewayCore {
   readonly clock: Clock;
   readonly broker: BrokerCore;
   readonly logger: Logger;
+  readonly clientLog: PeerLineBudget;
   readonly stats: GatewayStats = createStats();
   predefined: PredefinedTopics;
   readonly persistence: Persistence;
@@ -89,6 +90,7 @@ export class Gateway implements GatewayCore {
     this.clock = deps.clock;
     this.broker = deps.broker;
     this.logger = deps.logger ?? noopLogger;
+    this.clientLog = new PeerLineBudget(this.clock, this.logger);
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
@@ -109,6 +111,7 @@ export class Gateway implements GatewayCore {
     // Keyed by the message, a fixed string of the code, so each kind of drop has its own budget.
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
+    fields = peerFields(fields);
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
     if (reason === 'rateLimited' || reason === 'bufferedBytesFull' || reason === 'congestion') this.logger.warn({ ...fields, reason, suppressed }, why);
     else this.logger.info({ ...fields, reason, suppressed }, why);
@@ -156,6 +159,7 @@ export class Gateway implements GatewayCore {
     for (const off of this.#detach) off();
     this.#detach = [];
     await this.#quiesce();
+    this.clientLog.flush();
   }
 
   /**
