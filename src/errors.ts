@@ -125,6 +125,10 @@ export const StoreErrorCode = {
   WRITE_FAILED: 'MQTTSN_ERR_STORE_WRITE_FAILED',
   /** the store was used after close() */
   CLOSED: 'MQTTSN_ERR_STORE_CLOSED',
+  /** the file (or its WAL) at the store's path was deleted or replaced while open: writes go nowhere a restart finds */
+  GONE: 'MQTTSN_ERR_STORE_GONE',
+  /** an fsync failed: what the OS held may never reach the disk, and a retry cannot tell; only a restart is safe */
+  SYNC_FAILED: 'MQTTSN_ERR_STORE_SYNC_FAILED',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

@@ -30,6 +30,8 @@ export interface ObservabilitySources {
   upstreamDetail?: (() => UpstreamDetail) | undefined;
   /** ends a client's session (the dashboard's admin action) */
   closeSession?: ((clientId: string) => boolean) | undefined;
+  /** whether the store can make writes durable (gone, full or failing makes /healthz 503) */
+  store?: (() => { ok: boolean; problem?: string | undefined }) | undefined;
 }
 
 export interface ObservabilityServer {
@@ -99,7 +101,7 @@ export async function startObservabilityServer(config: HttpServerOptions, source
   const sampler = startRateSampler(registry, 1000, (err) => logger.warn({ err }, 'dashboard rates could not be read'));
   let stopping = false;
   const health = (): ReturnType<typeof checkHealth> =>
-    checkHealth({ transports: sources.transports, upstream: sources.upstream, stopping: () => stopping });
+    checkHealth({ transports: sources.transports, upstream: sources.upstream, stopping: () => stopping, store: sources.store });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
