@@ -64,6 +64,8 @@ export const TransportErrorCode = {
   SEND_FAILED: 'MQTTSN_ERR_SEND_FAILED',
   /** broadcast() on a medium, or a configuration, that has no broadcast */
   BROADCAST_UNSUPPORTED: 'MQTTSN_ERR_BROADCAST_UNSUPPORTED',
+  /** the serial line takes bytes slower than they come: the write buffer is full, the frame is shed */
+  WRITE_BUFFER_FULL: 'MQTTSN_ERR_WRITE_BUFFER_FULL',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
