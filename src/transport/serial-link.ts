@@ -23,14 +23,19 @@ export interface SerialLinkOptions {
   presenceCheckMs?: number;
   /**
    * Bytes that may wait to go out on the line; a write beyond is refused (shed) rather than
-   * queued. Default: two seconds of the line at `baudRate` (10 bits a byte), at least 4 KiB.
+   * queued. Default: 64 KiB, or two seconds of the line at `baudRate` (10 bits a byte) when that
+   * is more.
    */
   maxWriteBufferBytes?: number;
 }
 
-/** The default write buffer: what the line sends in two seconds, at least 4 KiB. */
+/**
+ * The default write buffer: 64 KiB, room for a burst of several hundred small frames (a wake-up
+ * flushing a sleep buffer, a fan-out) on any line, and a bound on memory, not latency; on a line
+ * faster than 320 kbaud, two seconds of it.
+ */
 export function defaultWriteBuffer(baudRate: number): number {
-  return Math.max(4096, Math.ceil((baudRate / 10) * 2));
+  return Math.max(64 * 1024, Math.ceil((baudRate / 10) * 2));
 }
 
 export interface LinkHooks {

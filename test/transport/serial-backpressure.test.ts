@@ -2,8 +2,8 @@
  * Serial writes with backpressure, over a real pty pair (socat) whose far end nobody reads: the
  * gateway's side of the line fills up, and from then on frames are shed and counted
  * (`stats().shed`, MQTTSN_ERR_WRITE_BUFFER_FULL) instead of piling up in memory without end, as
- * a fast QoS 0 fan-out toward a stalled dongle would make them. The shipped default bound (two
- * seconds of the line at the configured baud rate, at least 4 KiB) is what applies here.
+ * a fast QoS 0 fan-out toward a stalled dongle would make them. The shipped default bound (64 KiB
+ * at the default 115200 baud) is what applies here.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
