@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashPassword, usernameProblem } from './broker/passwords.js';
-import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, loadConfig, maskSecrets, type GatewayConfig } from './config/index.js';
+import { ConfigError, configWarnings, DEFAULT_SHUTDOWN_GRACE_MS, loadConfig, maskSecrets, type GatewayConfig } from './config/index.js';
 import { LOG_LEVELS, type LogLevel } from './config/schema.js';
 import { drain } from './gateway/drain.js';
 import { createGateway, type RunningGateway } from './index.js';
@@ -154,6 +154,7 @@ async function checkConfig(config: GatewayConfig, path: string): Promise<number>
     const problem = await checkSerialDevice(t.path);
     if (problem !== undefined) process.stderr.write(`warning: ${problem.message}\n`);
   }
+  for (const w of configWarnings(config)) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   process.stderr.write(`configuration ${path} is valid\n`);
   return EXIT_OK;
 }
@@ -207,6 +208,7 @@ async function run(config: GatewayConfig, configPath: string, levelOverride: Log
     const problem = await checkSerialDevice(t.path);
     if (problem !== undefined) logger.warn({ part: 'transport', path: t.path, problem: problem.kind }, problem.message);
   }
+  for (const w of configWarnings(config)) logger.warn({ part: 'config', field: w.path }, `${w.path}: ${w.message}`);
 
   let running: RunningGateway;
   try {

@@ -69,6 +69,8 @@ export const TransportErrorCode = {
   SEND_FAILED: 'MQTTSN_ERR_SEND_FAILED',
   /** broadcast() on a medium, or a configuration, that has no broadcast */
   BROADCAST_UNSUPPORTED: 'MQTTSN_ERR_BROADCAST_UNSUPPORTED',
+  /** the serial line takes bytes slower than they come: the write buffer is full, the frame is shed */
+  WRITE_BUFFER_FULL: 'MQTTSN_ERR_WRITE_BUFFER_FULL',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -130,6 +132,10 @@ export const StoreErrorCode = {
   WRITE_FAILED: 'MQTTSN_ERR_STORE_WRITE_FAILED',
   /** the store was used after close() */
   CLOSED: 'MQTTSN_ERR_STORE_CLOSED',
+  /** the file (or its WAL) at the store's path was deleted or replaced while open: writes go nowhere a restart finds */
+  GONE: 'MQTTSN_ERR_STORE_GONE',
+  /** an fsync failed: what the OS held may never reach the disk, and a retry cannot tell; only a restart is safe */
+  SYNC_FAILED: 'MQTTSN_ERR_STORE_SYNC_FAILED',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

@@ -63,7 +63,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   // First: a store file the gateway must not use (damaged, another program's, in use) stops the
   // start before anything listens.
   const listenerAuth = config.broker.auth === undefined ? undefined : readListenerAuth(config.broker.auth);
-  const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }) });
+  const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }), clock });
   const sessionStore = store.sessions;
   const broker = await createLocalBroker({
     listen: config.broker.listen,
@@ -149,6 +149,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       http = await startObservabilityServer({ ...config.http, adminToken: adminToken(config.http.adminTokenEnv, deps.env) }, {
         gateway,
         closeSession: (clientId) => gateway.closeSession(clientId),
+        store: () => store.health(),
         upstreamDetail: bridge === undefined ? undefined : () => bridge.status(),
         transports,
         upstream: bridge === undefined ? undefined : bridgeStatusProvider(bridge),

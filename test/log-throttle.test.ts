@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../src/clock.js';
-import { LogThrottle } from '../src/log-throttle.js';
+import { LogThrottle, PeerLineBudget } from '../src/log-throttle.js';
 import { ThrottledWarn } from '../src/bridge/throttled-warn.js';
 import type { Logger } from '../src/logger.js';
 
@@ -25,6 +25,33 @@ describe('LogThrottle', () => {
     assert.equal(t.release('a'), 2);
     assert.equal(t.windowEnd('a'), 1400, 'the released count was a line: a new window from then');
     assert.equal(t.hit('a'), undefined);
+  });
+});
+
+describe('LogThrottle with a burst', () => {
+  it('lets the first `burst` of a window through, counts the rest, and starts over in the next window', () => {
+    const clock = new FakeClock(0);
+    const t = new LogThrottle(clock, 1000, 3);
+    assert.deepEqual([t.hit('a'), t.hit('a'), t.hit('a'), t.hit('a'), t.hit('a')], [0, 0, 0, undefined, undefined]);
+    assert.equal(t.hit('b'), 0, 'keys have their own budget');
+    clock.advance(1000);
+    assert.equal(t.hit('a'), 2, 'the first of the next window hands over the count');
+    assert.deepEqual([t.hit('a'), t.hit('a'), t.hit('a')], [0, 0, undefined]);
+  });
+});
+
+describe('PeerLineBudget', () => {
+  it('flush() on stop logs what is held back, at the level of the lines', () => {
+    const clock = new FakeClock(0);
+    const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+    const at = (level: string) => (obj: object, msg: string): void => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+    const b = new PeerLineBudget(clock, { info: at('info'), warn: at('warn') }, 1000, 2);
+    for (let i = 0; i < 5; i++) b.warn({ i }, 'will could not be published');
+    assert.equal(lines.length, 2);
+    b.flush();
+    assert.deepEqual(lines.at(-1), { level: 'warn', obj: { i: 4, heldBack: 3 }, msg: 'will could not be published (and more like it, held back: see heldBack)' });
+    clock.advance(1000);
+    assert.equal(lines.length, 3, 'the window timer was cancelled by the flush: no second summary');
   });
 });
 

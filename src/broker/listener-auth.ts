@@ -5,6 +5,7 @@
  */
 import type { AuthenticateError, Client, Subscription } from 'aedes';
 import { LogThrottle } from '../log-throttle.js';
+import { peerFields } from '../logger.js';
 import type { BrokerLogger } from './local-broker.js';
 import type { PasswordTable } from './passwords.js';
 
@@ -133,7 +134,7 @@ export class ListenerGuard {
     if (acl.mayPublish(user, topic)) return true;
     this.stats.denied.publish++;
     const leftOut = this.#quiet.hit('publish');
-    if (leftOut !== undefined) this.#logger.info({ clientId: client.id, username: user, topic, denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT publish dropped: not in the ACL');
+    if (leftOut !== undefined) this.#logger.info({ ...peerFields({ clientId: client.id, username: user, topic }), denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT publish dropped: not in the ACL');
     return false;
   }
 
@@ -147,7 +148,7 @@ export class ListenerGuard {
     }
     this.stats.denied.subscribe++;
     const leftOut = this.#quiet.hit('subscribe');
-    if (leftOut !== undefined) this.#logger.info({ clientId: client.id, username: user, filter: sub.topic, denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT subscription refused: not in the ACL');
+    if (leftOut !== undefined) this.#logger.info({ ...peerFields({ clientId: client.id, username: user, filter: sub.topic }), denied: { ...this.stats.denied }, suppressed: leftOut }, 'local MQTT subscription refused: not in the ACL');
     done(null, null);
   };
 
@@ -163,7 +164,7 @@ export class ListenerGuard {
     const leftOut = this.#quiet.hit('refusal');
     if (leftOut !== undefined) {
       this.#logger.warn(
-        { clientId: client.id, username, address: addressOf(client), reason, returnCode, refused: { ...this.stats.refused }, suppressed: leftOut },
+        { ...peerFields({ clientId: client.id, username }), address: addressOf(client), reason, returnCode, refused: { ...this.stats.refused }, suppressed: leftOut },
         'local MQTT client refused',
       );
     }

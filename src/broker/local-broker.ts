@@ -8,6 +8,8 @@ import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { systemClock } from '../clock.js';
+import { PeerLineBudget } from '../log-throttle.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
@@ -141,6 +143,7 @@ class LocalBroker implements LocalBrokerCore {
   readonly #limits: ListenerLimits;
   readonly listenerLimitStats: ListenerLimitStats = { overConnections: 0, oversizedPackets: 0 };
   readonly #limitLog = quietLog();
+  readonly #clientLog: PeerLineBudget;
   #closing: Promise<void> | undefined;
 
   /*
@@ -158,11 +161,13 @@ class LocalBroker implements LocalBrokerCore {
     this.#limits = limits;
     this.#guard = guard;
     this.#logger = logger;
+    this.#clientLog = new PeerLineBudget(systemClock, logger);
     // Without a listener an 'error' event (a failing persistence call) would throw out of aedes.
     const emitter: EventEmitter = aedes; // aedes' typings list every event but 'error'
     emitter.on('error', (err: unknown) => logger.error({ err }, 'local broker error'));
-    aedes.on('client', (client) => logger.info({ clientId: client.id }, 'local MQTT client connected'));
-    aedes.on('clientDisconnect', (client) => logger.info({ clientId: client.id }, 'local MQTT client disconnected'));
+    // A TCP client drives these as often as it reconnects, with a client id of up to 64 KB.
+    aedes.on('client', (client) => this.#clientLog.info({ clientId: client.id }, 'local MQTT client connected'));
+    aedes.on('clientDisconnect', (client) => this.#clientLog.info({ clientId: client.id }, 'local MQTT client disconnected'));
     aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err }, 'local MQTT client error'));
     aedes.on('connectionError', (_client, err) => logger.debug({ err }, 'local MQTT connection failed before CONNECT'));
   }
@@ -275,6 +280,7 @@ class LocalBroker implements LocalBrokerCore {
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all(serversClosed);
+    this.#clientLog.flush();
     this.#logger.debug({}, 'local broker closed');
   }
 

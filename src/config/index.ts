@@ -3,6 +3,7 @@ export { ConfigError, ConfigErrorCode, ConfigIssueCode, formatIssues, type Confi
 export { defaultConfig, loadConfig, maskSecrets, parseConfig, parseConfigText } from './load.js';
 export { configJsonSchema } from './json-schema.js';
 export { checkEnvironment, type Environment } from './env.js';
+export { configWarnings, type ConfigWarning } from './warnings.js';
 export { resolveUpstreamSecrets, type ClientCredentials, type UpstreamSecrets, type UpstreamTlsSecrets } from './secrets.js';
 export {
   upstreamSchema,

@@ -10,7 +10,8 @@ import { fromZodIssues, schemaAt } from './issues.js';
 import { parseJsonText, type TextPosition } from './json-text.js';
 import { formatPath } from './path.js';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { checkUpstreamFiles, maskUpstream, resolveUpstreamFiles } from './upstream.js';
+import { maskSecretFields } from './secrets.js';
+import { checkUpstreamFiles, resolveUpstreamFiles } from './upstream.js';
 import { resolveStoreConfig } from './store.js';
 import { checkListenerAuthFile, resolveListenerAuth } from './listener-auth.js';
 
@@ -113,13 +114,11 @@ export function defaultConfig(): GatewayConfig {
 }
 
 /**
- * A copy safe to log or show on the HTTP API: an inline upstream password becomes "***" (key
- * files and environment variable names are not secrets). The `auth` section will mask its
- * credentials here too, so callers already go through it.
+ * A copy safe to log or print (`--check-config`): every inline secret becomes "***", in every
+ * section (see `maskSecretFields`). Variable names and file paths are not secrets and stay.
  */
 export function maskSecrets(config: GatewayConfig): GatewayConfig {
-  const copy = structuredClone(config);
-  return { ...copy, upstream: maskUpstream(copy.upstream) };
+  return maskSecretFields(config);
 }
 
 function validate(

@@ -100,3 +100,34 @@ function deviceKey(env: Environment, issues: ConfigIssue[], keyEnv: string | und
   }
   return key;
 }
+
+/**
+ * Names of fields that hold a secret inline, wherever they are in the config (`password`,
+ * `upstream.clients[].password`, a `passphrase`, a `token`...). Matched by name rather than
+ * listed by path, so a section added later is masked without anyone remembering to. Fields
+ * that name a variable (`*Env`) or a file (`*File`, `key`) hold no secret and stay readable.
+ */
+const SECRET_FIELD = /(password|passphrase|secret|token)$/i;
+
+/** A URL's user info (`mqtt://user:pass@host`): the password part is a secret too. */
+const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i;
+
+/**
+ * A deep copy of `value` with every secret replaced by "***": string values of fields named
+ * like a secret, and the password of any URL that carries one.
+ */
+export function maskSecretFields<T>(value: T): T {
+  return mask(value, undefined) as T;
+}
+
+function mask(value: unknown, key: string | undefined): unknown {
+  if (typeof value === 'string') {
+    if (key !== undefined && SECRET_FIELD.test(key)) return '***';
+    return value.replace(URL_CREDENTIALS, '$1:***@');
+  }
+  if (Array.isArray(value)) return value.map((v) => mask(v, undefined));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+  }
+  return structuredClone(value);
+}

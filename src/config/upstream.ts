@@ -410,9 +410,3 @@ export function resolveUpstreamFiles(upstream: UpstreamConfig | null, baseDir?: 
   const clients = upstream.clients.map((c) => ({ ...c, cert: full(c.cert), key: full(c.key) }));
   return { ...upstream, ...(tls === undefined ? {} : { tls }), clients };
 }
-
-/** The section as it may be shown: an inline password replaced by "***". */
-export function maskUpstream(upstream: UpstreamConfig | null): UpstreamConfig | null {
-  if (upstream === null || upstream.password === undefined) return upstream;
-  return { ...upstream, password: '***' };
-}

@@ -22,6 +22,8 @@ export interface GatewayCore {
   readonly clock: Clock;
   readonly broker: BrokerCore;
   readonly logger: Logger;
+  /** per-client lines a peer drives (connected, asleep, awake, lost...): a budget per kind and window, peer text bounded */
+  readonly clientLog: Pick<Logger, 'info' | 'warn'>;
   readonly stats: GatewayStats;
   /** replaced whole by a reload (SIGHUP); read it on every use, never keep it */
   readonly predefined: PredefinedTopics;

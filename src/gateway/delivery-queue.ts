@@ -49,6 +49,15 @@ export class DeliveryQueue implements Iterable<Delivery> {
     return d;
   }
 
+  /** Takes `d` out wherever it is (a lost store write undone); false when it is not queued. */
+  remove(d: Delivery): boolean {
+    const i = this.#items.indexOf(d);
+    if (i < 0) return false;
+    this.#items.splice(i, 1);
+    this.#add(-deliveryBytes(d));
+    return true;
+  }
+
   /** Empties the queue and gives its bytes back to the budget. */
   clear(): void {
     this.#items.length = 0;

@@ -11,7 +11,7 @@ import { brokerUplink } from '../broker/uplink.js';
 import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
-import { noopLogger, type Logger } from '../logger.js';
+import { noopLogger, peerFields, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
@@ -25,7 +25,7 @@ import { Admission } from './admission.js';
 import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-lag.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
-import { LogThrottle } from '../log-throttle.js';
+import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
@@ -74,6 +74,7 @@ export class Gateway implements GatewayCore {
   readonly clock: Clock;
   readonly broker: BrokerCore;
   readonly logger: Logger;
+  readonly clientLog: PeerLineBudget;
   readonly stats: GatewayStats = createStats();
   predefined: PredefinedTopics;
   readonly persistence: Persistence;
@@ -111,6 +112,7 @@ export class Gateway implements GatewayCore {
     this.clock = deps.clock;
     this.broker = deps.broker;
     this.logger = deps.logger ?? noopLogger;
+    this.clientLog = new PeerLineBudget(this.clock, this.logger);
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
@@ -133,6 +135,7 @@ export class Gateway implements GatewayCore {
     // Keyed by the message, a fixed string of the code, so each kind of drop has its own budget.
     const suppressed = this.#refusalLog.hit(why);
     if (suppressed === undefined) return;
+    fields = peerFields(fields);
     // Refusals of unknown clients are routine on a shared radio; rate limiting or a full buffer means something is wrong.
     // A rate limit refuses only under pressure (admission.ts): the line says which pressure.
     if (reason === 'rateLimited' || reason === 'shed') this.logger.warn({ ...fields, reason, suppressed, pressure: this.admission.pressure() ?? 'none (limits.rate.enforce "always")' }, why);
@@ -183,6 +186,7 @@ export class Gateway implements GatewayCore {
     for (const off of this.#detach) off();
     this.#detach = [];
     await this.#quiesce();
+    this.clientLog.flush();
   }
 
   /**

@@ -35,6 +35,12 @@ export class Persistence {
   queued(s: Session, d: Delivery): void {
     if (this.store === undefined || !isKept(s) || d.seq !== undefined) return;
     d.seq = this.store.enqueue(s.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
+    // Lost with its batch (disk full, I/O error): the publisher hears PUBACK 0x01 and sends it
+    // again, so the copy kept in memory only goes, or the subscriber would get it twice.
+    this.store.undoIfLost?.(() => {
+      if (d.sent === undefined) s.queue.remove(d);
+      d.seq = undefined;
+    });
   }
 
   sent(s: Session, d: Delivery, msgId: number, stage: 'puback' | 'pubrec' | 'pubcomp'): void {
@@ -49,16 +55,27 @@ export class Persistence {
   }
 
   qos2Added(s: Session, msgId: number): void {
-    if (isKept(s)) this.store?.addQos2(s.clientId, msgId);
+    if (!isKept(s) || this.store === undefined) return;
+    this.store.addQos2(s.clientId, msgId);
+    // Lost: the id is not held on disk, so memory must not hold it either (the retry is published, once).
+    this.store.undoIfLost?.(() => s.qos2Received.delete(msgId));
   }
 
   qos2Released(s: Session, msgId: number): void {
     this.store?.removeQos2(s.clientId, msgId);
   }
 
-  /** Resolves once everything written so far is durable. */
-  durable(): Promise<void> {
-    return this.store === undefined ? Promise.resolve() : this.store.flush();
+  /** Where the store's count of lost batches stands: pass it to `durable()` after the writes. */
+  mark(): number {
+    return this.store?.lostBatches?.() ?? 0;
+  }
+
+  /**
+   * Resolves once everything written so far is durable; with `since` (a `mark()` taken before
+   * the writes), rejects when a batch was lost in between, even one the store has recovered from.
+   */
+  durable(since?: number): Promise<void> {
+    return this.store === undefined ? Promise.resolve() : this.store.flush(since);
   }
 
   load(): Promise<StoredState | undefined> {

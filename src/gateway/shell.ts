@@ -45,24 +45,24 @@ function run(gw: GatewayCore, s: Session, e: Effect): void {
 function end(gw: GatewayCore, s: Session, e: Extract<Effect, { type: 'end' }>): void {
   switch (e.how) {
     case 'abandoned':
-      gw.logger.info({ clientId: s.clientId }, 'will dance not finished in time: connection abandoned');
+      gw.clientLog.info({ clientId: s.clientId }, 'will dance not finished in time: connection abandoned');
       if (s.cleanSession) gw.dropSession(s);
       return;
     case 'disconnected':
-      gw.logger.info({ clientId: s.clientId }, 'client disconnected');
+      gw.clientLog.info({ clientId: s.clientId }, 'client disconnected');
       // The uplink connection ends the same way, with DISCONNECT: no will.
       void gw.uplink.disconnect(s.clientId, true);
       break;
     case 'lost': {
-      gw.logger.info({ clientId: s.clientId, reason: e.reason }, 'client lost');
+      gw.clientLog.info({ clientId: s.clientId, reason: e.reason }, 'client lost');
       // An empty will topic (a WILLMSGUPD without a will) is never published.
       const will = s.will !== undefined && s.will.topic !== '' ? s.will : undefined;
       if (will !== undefined) gw.stats.willsPublished++;
       // Dropped without DISCONNECT: the will is published by the uplink (transparent: the upstream
       // broker, as for any MQTT client that vanished).
       gw.uplink.disconnect(s.clientId, false, will)?.then(
-        () => gw.logger.info({ clientId: s.clientId, topic: will?.topic }, 'will published'),
-        (err: unknown) => gw.logger.warn({ clientId: s.clientId, err }, 'will could not be published'),
+        () => gw.clientLog.info({ clientId: s.clientId, topic: will?.topic }, 'will published'),
+        (err: unknown) => gw.clientLog.warn({ clientId: s.clientId, err }, 'will could not be published'),
       );
       break;
     }

@@ -55,35 +55,37 @@ export interface Overview {
 }
 
 /**
- * The topics most sessions use: subscriptions and registrations, counted over the sessions.
+ * The topics most sessions use: subscriptions and registrations, counted over every session
+ * (not only the ones shown) straight from the gateway's maps, without describing each session.
  * The gateway keeps no per-topic message counter, so this is use, not traffic.
  */
-function mostUsedTopics(sessions: readonly SessionInfo[], n = 10): Overview['topics']['mostUsed'] {
+function mostUsedTopics(gateway: SessionsView, n = 10): Overview['topics']['mostUsed'] {
   const byName = new Map<string, { name: string; subscribers: number; registrations: number }>();
   const at = (name: string) => {
     let e = byName.get(name);
     if (e === undefined) byName.set(name, (e = { name, subscribers: 0, registrations: 0 }));
     return e;
   };
-  for (const s of sessions) {
-    for (const sub of s.subscriptions) at(sub.filter).subscribers++;
-    for (const r of s.registeredTopics) at(r.name).registrations++;
+  for (const s of gateway.sessions.values()) {
+    for (const filter of s.subscriptions.keys()) at(filter).subscribers++;
+    for (const r of s.registry.entries()) at(r.name).registrations++;
   }
   return [...byName.values()].sort((a, b) => b.subscribers + b.registrations - (a.subscribers + a.registrations) || a.name.localeCompare(b.name)).slice(0, n);
 }
 
 export function overview(src: DashboardSources): Overview {
-  const all = describeSessions(src.gateway);
+  // Only the sessions a page shows are described: the first ones by client id, as /api/sessions pages them.
+  const shown = describeSessions(src.gateway, { limit: MAX_STREAMED_SESSIONS }).sessions;
   const status = src.upstream?.();
   return {
     at: Date.now(),
-    sessions: { total: all.length, shown: all.slice(0, MAX_STREAMED_SESSIONS) },
+    sessions: { total: src.gateway.sessions.size, shown },
     transports: src.transports.map((t) => {
       const s = t.stats();
       return { name: t.name, state: t.state, framesIn: s.framesIn, framesOut: s.framesOut };
     }),
     upstream: src.upstreamDetail?.() ?? (status === undefined ? null : { connected: status.connected, queueDepth: status.queueDepth }),
-    topics: { predefined: [...(src.gateway.predefined?.entries() ?? [])].map(([id, name]) => ({ id, name })), mostUsed: mostUsedTopics(all) },
+    topics: { predefined: [...(src.gateway.predefined?.entries() ?? [])].map(([id, name]) => ({ id, name })), mostUsed: mostUsedTopics(src.gateway) },
     actions: src.adminToken !== undefined,
   };
 }

@@ -22,6 +22,8 @@ export interface HealthSources {
   upstream?: UpstreamStatusProvider | undefined;
   /** true from the moment a stop was asked for */
   stopping: () => boolean;
+  /** whether the store can make writes durable: a gone, full or failing store acknowledges nothing */
+  store?: (() => { ok: boolean; problem?: string | undefined }) | undefined;
 }
 
 export function checkHealth(sources: HealthSources): HealthReport {
@@ -31,6 +33,8 @@ export function checkHealth(sources: HealthSources): HealthReport {
     if (t.state !== 'open') reasons.push(`transport ${t.name} is ${t.state}`);
   }
   if (transports.length === 0) reasons.push('no transport is attached');
+  const store = sources.store?.();
+  if (store !== undefined && !store.ok) reasons.push(`the store cannot keep messages, so QoS 1/2 publishes get PUBACK 0x01: ${store.problem ?? 'failing'}`);
   let upstream: UpstreamStatus | undefined;
   if (sources.upstream !== undefined) {
     upstream = sources.upstream();

@@ -15,7 +15,7 @@ import { ObservabilityError, ObservabilityErrorCode } from './errors.js';
 import { checkHealth } from './health.js';
 import { createMetricsRegistry, type GatewayView } from './metrics.js';
 import { startRateSampler } from './rates.js';
-import { describeSession, describeSessions } from './sessions.js';
+import { DEFAULT_SESSIONS_PAGE, describeSession, describeSessions, MAX_SESSIONS_PAGE, type SessionsQuery } from './sessions.js';
 import type { UpstreamStatusProvider } from './upstream.js';
 
 export interface ObservabilitySources {
@@ -30,6 +30,8 @@ export interface ObservabilitySources {
   upstreamDetail?: (() => UpstreamDetail) | undefined;
   /** ends a client's session (the dashboard's admin action) */
   closeSession?: ((clientId: string) => boolean) | undefined;
+  /** whether the store can make writes durable (gone, full or failing makes /healthz 503) */
+  store?: (() => { ok: boolean; problem?: string | undefined }) | undefined;
 }
 
 export interface ObservabilityServer {
@@ -63,6 +65,33 @@ export interface HttpServerOptions extends Pick<HttpConfig, 'host' | 'port'> {
   adminToken?: string | undefined;
 }
 
+/** A percent-encoded path segment, or undefined when its escapes are malformed (`%zz`, a lone `%`). */
+function decodePathPart(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function badEscape(raw: string): { error: string } {
+  // The peer's text goes back truncated: an answer is no place to echo a megabyte.
+  const shown = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
+  return { error: `the client id in the path is not valid percent-encoding: ${JSON.stringify(shown)}; encode it with encodeURIComponent` };
+}
+
+/** `?limit=` (default DEFAULT_SESSIONS_PAGE, at most MAX_SESSIONS_PAGE), `?state=`, `?after=` (the previous page's `next`). */
+function sessionsQuery(params: URLSearchParams): SessionsQuery | { error: string } {
+  const limitText = params.get('limit');
+  let limit = DEFAULT_SESSIONS_PAGE;
+  if (limitText !== null) {
+    limit = Number(limitText);
+    if (limitText.trim() === '' || !Number.isInteger(limit) || limit < 0) return { error: `limit ${JSON.stringify(limitText)} is not a whole number` };
+    if (limit > MAX_SESSIONS_PAGE) return { error: `limit ${limit} is more than one page holds (${MAX_SESSIONS_PAGE}); ask for the next page with ?after=<next>` };
+  }
+  return { limit, state: params.get('state') ?? undefined, after: params.get('after') ?? undefined };
+}
+
 const SESSION_ACTION = /^\/api\/sessions\/(.+)\/disconnect$/;
 
 export async function startObservabilityServer(config: HttpServerOptions, sources: ObservabilitySources): Promise<ObservabilityServer> {
@@ -72,7 +101,7 @@ export async function startObservabilityServer(config: HttpServerOptions, source
   const sampler = startRateSampler(registry, 1000, (err) => logger.warn({ err }, 'dashboard rates could not be read'));
   let stopping = false;
   const health = (): ReturnType<typeof checkHealth> =>
-    checkHealth({ transports: sources.transports, upstream: sources.upstream, stopping: () => stopping });
+    checkHealth({ transports: sources.transports, upstream: sources.upstream, stopping: () => stopping, store: sources.store });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -84,7 +113,12 @@ export async function startObservabilityServer(config: HttpServerOptions, source
         sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed; an action is a POST` });
         return;
       }
-      const result = disconnectAction(dashboard, req, decodeURIComponent(action[1]!), logger);
+      const clientId = decodePathPart(action[1]!);
+      if (clientId === undefined) {
+        sendJson(res, 400, badEscape(action[1]!));
+        return;
+      }
+      const result = disconnectAction(dashboard, req, clientId, logger);
       if (result.status === 401) res.setHeader('www-authenticate', 'Bearer realm="mqttsn-gateway"');
       sendJson(res, result.status, result.body);
       return;
@@ -105,16 +139,20 @@ export async function startObservabilityServer(config: HttpServerOptions, source
       const report = health();
       sendJson(res, report.ready ? 200 : 503, report);
     } else if (path === '/api/sessions') {
-      const limitText = url.searchParams.get('limit');
-      const limit = limitText === null ? undefined : Number(limitText);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
-        sendJson(res, 400, { error: `limit ${JSON.stringify(limitText)} is not a whole number` });
+      const query = sessionsQuery(url.searchParams);
+      if ('error' in query) {
+        sendJson(res, 400, query);
         return;
       }
-      const sessions = describeSessions(sources.gateway, { state: url.searchParams.get('state') ?? undefined, limit });
-      sendJson(res, 200, { count: sessions.length, total: sources.gateway.sessions.size, sessions });
+      const page = describeSessions(sources.gateway, query);
+      sendJson(res, 200, { count: page.sessions.length, total: sources.gateway.sessions.size, next: page.next, sessions: page.sessions });
     } else if (path.startsWith('/api/sessions/')) {
-      const clientId = decodeURIComponent(path.slice('/api/sessions/'.length));
+      const raw = path.slice('/api/sessions/'.length);
+      const clientId = decodePathPart(raw);
+      if (clientId === undefined) {
+        sendJson(res, 400, badEscape(raw));
+        return;
+      }
       const info = describeSession(sources.gateway, clientId);
       if (info === undefined) sendJson(res, 404, { error: `no session for client id ${JSON.stringify(clientId)}` });
       else sendJson(res, 200, info);

@@ -170,6 +170,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
     }
   });
   readCounter(registry, 'transport_send_errors_total', 'Sends a transport refused or failed, per transport.', ['transport'], () => perTransport(transports, (s) => s.sendErrors));
+  readCounter(registry, 'transport_shed_total', 'Frames not written because the line\'s write buffer was full (the device reads slower than the gateway sends), per transport.', ['transport'], () => perTransport(transports, (s) => s.shed));
   readCounter(registry, 'transport_delivery_failures_total', 'Link-layer delivery failures (XBee), per transport.', ['transport'], () =>
     perTransport(transports, (s) => s.deliveryFailures),
   );

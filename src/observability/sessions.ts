@@ -32,11 +32,24 @@ export interface SessionInfo {
   inFlight: { kind: 'register' | 'publish'; msgId: number; topic: string; retries: number } | null;
 }
 
+/** A page of `/api/sessions` when the caller names no `limit`: enough for a person, cheap for the loop. */
+export const DEFAULT_SESSIONS_PAGE = 100;
+/** The most one request may ask for: a page is built on the event loop, between two datagrams. */
+export const MAX_SESSIONS_PAGE = 1000;
+
 export interface SessionsQuery {
   /** only sessions in this state */
   state?: string | undefined;
-  /** at most this many, in client id order */
+  /** at most this many, in client id order (DEFAULT_SESSIONS_PAGE when absent) */
   limit?: number | undefined;
+  /** only client ids after this one (the `next` of the previous page) */
+  after?: string | undefined;
+}
+
+export interface SessionsPage {
+  sessions: SessionInfo[];
+  /** the cursor for the next page (`after`), null on the last page */
+  next: string | null;
 }
 
 export function describeSession(gateway: SessionsView, clientId: string): SessionInfo | undefined {
@@ -68,14 +81,75 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
   };
 }
 
-export function describeSessions(gateway: SessionsView, query: SessionsQuery = {}): SessionInfo[] {
-  const ids = [...gateway.sessions.keys()].sort();
-  const out: SessionInfo[] = [];
-  for (const id of ids) {
-    if (query.limit !== undefined && out.length >= query.limit) break;
-    const info = describeSession(gateway, id);
-    if (info === undefined || (query.state !== undefined && info.state !== query.state)) continue;
-    out.push(info);
+/**
+ * One page of sessions in client id order. Only the page is described; the rest is a walk over
+ * the ids that keeps the `limit + 1` smallest past the cursor (a bounded heap), so a gateway with
+ * 100,000 sessions neither sorts nor serialises them all for one request.
+ */
+export function describeSessions(gateway: SessionsView, query: SessionsQuery = {}): SessionsPage {
+  const limit = query.limit ?? DEFAULT_SESSIONS_PAGE;
+  const heap = new BoundedMaxHeap(limit + 1);
+  for (const [id, s] of gateway.sessions) {
+    if (query.after !== undefined && id <= query.after) continue;
+    if (query.state !== undefined && s.state !== query.state) continue;
+    heap.offer(id);
   }
-  return out;
+  const ids = heap.sorted();
+  const more = ids.length > limit;
+  const sessions: SessionInfo[] = [];
+  for (const id of ids.slice(0, limit)) {
+    const info = describeSession(gateway, id);
+    if (info !== undefined) sessions.push(info);
+  }
+  return { sessions, next: more && sessions.length > 0 ? sessions[sessions.length - 1]!.clientId : null };
+}
+
+/** Keeps the `capacity` smallest strings offered (code-unit order, as `<` compares). */
+class BoundedMaxHeap {
+  readonly #items: string[] = [];
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  offer(item: string): void {
+    const a = this.#items;
+    if (this.capacity === 0) return;
+    if (a.length < this.capacity) {
+      a.push(item);
+      this.#up(a.length - 1);
+    } else if (item < a[0]!) {
+      a[0] = item;
+      this.#down(0);
+    }
+  }
+
+  sorted(): string[] {
+    return [...this.#items].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  }
+
+  #up(i: number): void {
+    const a = this.#items;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]! >= a[i]!) return;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const a = this.#items;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < a.length && a[l]! > a[top]!) top = l;
+      if (r < a.length && a[r]! > a[top]!) top = r;
+      if (top === i) return;
+      [a[top], a[i]] = [a[i]!, a[top]!];
+      i = top;
+    }
+  }
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { SqliteBrokerPersistence } from './sqlite-broker-persistence.js';
 import { MemoryOutboundQueue } from './memory-queue.js';
 import type { SessionStore } from './session-store.js';
+import type { StoreHealth, WatchClock } from './sqlite-file.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { OutboundQueue, OutboundQueueLimits } from './types.js';
 
@@ -27,6 +28,8 @@ export interface GatewayStore {
   readonly brokerPersistence: SqliteBrokerPersistence | undefined;
   /** An outbound queue for the bridge (`name` tells several apart in one file). The store, not the bridge, closes it. */
   outboundQueue(limits: OutboundQueueLimits, name?: string): OutboundQueue;
+  /** Whether writes can be made durable now, and why not (gone, full, failing): /healthz reads it. */
+  health(): StoreHealth;
   /** Commits what is pending and closes. Close it after everything that writes to it. */
   close(): Promise<void>;
 }
@@ -36,7 +39,7 @@ export interface GatewayStore {
  * absolute against the config file's folder).
  * @throws StoreError when the SQLite file cannot be used: see `SqliteStore.open`
  */
-export function openStore(spec: StoreSpec, deps: { logger?: Logger } = {}): GatewayStore {
+export function openStore(spec: StoreSpec, deps: { logger?: Logger; clock?: WatchClock } = {}): GatewayStore {
   switch (spec.type) {
     case 'memory': {
       const queues: OutboundQueue[] = [];
@@ -49,13 +52,14 @@ export function openStore(spec: StoreSpec, deps: { logger?: Logger } = {}): Gate
           queues.push(q);
           return q;
         },
+        health: () => ({ ok: true }),
         async close() {
           await Promise.all(queues.splice(0).map((q) => q.close()));
         },
       };
     }
     case 'sqlite': {
-      const store = SqliteStore.open(spec.path, { logger: deps.logger });
+      const store = SqliteStore.open(spec.path, { logger: deps.logger, clock: deps.clock });
       const queues: OutboundQueue[] = [];
       return {
         type: 'sqlite',
@@ -66,6 +70,7 @@ export function openStore(spec: StoreSpec, deps: { logger?: Logger } = {}): Gate
           queues.push(q);
           return q;
         },
+        health: () => store.health(),
         async close() {
           await Promise.allSettled(queues.splice(0).map((q) => q.close()));
           await store.close();

@@ -77,7 +77,15 @@ export interface SessionStore {
   removeQos2(clientId: string, msgId: number): void;
   /** Sets (or, with an empty payload, clears) a retained message of the local broker. */
   setRetained(msg: RetainedMessage): void;
-  /** Resolves when every write made before the call is durable. */
-  flush(): Promise<void>;
+  /**
+   * Resolves when every write made before the call is durable. With `since` (a `lostBatches()`
+   * taken before the writes), rejects too when any batch was lost since: the caller's writes may
+   * have been in it, even if the store works again by now.
+   */
+  flush(since?: number): Promise<void>;
+  /** Batches lost so far (a store that cannot lose one: always 0). */
+  lostBatches?(): number;
+  /** Runs `fn` should the writes just made be lost, so memory forgets what the disk never got. */
+  undoIfLost?(fn: () => void): void;
   close(): Promise<void>;
 }

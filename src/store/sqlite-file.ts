@@ -25,7 +25,7 @@
  * (SQLite's default) and cut back to `journal_size_limit` after each checkpoint, so it does not
  * keep the size of its largest batch either.
  */
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { noopLogger, type Logger } from '../logger.js';
@@ -38,6 +38,29 @@ export interface SqliteFileOptions {
   lockTimeoutMs?: number;
   /** Run `PRAGMA quick_check` at open, so a damaged file stops the start instead of failing later; default true. */
   check?: boolean;
+  /**
+   * The clock the file's identity is checked on (every IDENTITY_CHECK_MS, besides before each
+   * acknowledgement); default the system clock. Tests pass a fake one.
+   */
+  clock?: WatchClock;
+  /** `fs.fdatasync`; a unit test passes one that fails, as a dying disk would. */
+  fdatasync?: (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
+}
+
+/** The part of the gateway's Clock the file uses (store/ imports no gateway module). */
+export interface WatchClock {
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
+}
+
+/** How often an idle store checks that its path still names the file it writes. */
+export const IDENTITY_CHECK_MS = 5000;
+
+/** Why the store cannot make writes durable now; undefined when it can. */
+export interface StoreHealth {
+  ok: boolean;
+  /** one sentence for /healthz and the log */
+  problem?: string | undefined;
+  code?: StoreErrorCode | undefined;
 }
 
 /** Seqs are reserved on disk this many at a time, so handing one out is not a write of its own. */
@@ -62,6 +85,8 @@ interface Deferred {
 interface Batch {
   /** the first write that failed: the whole batch is rolled back */
   error: unknown;
+  /** what undoes, in memory, what the batch's writes did there: run newest first when it is lost */
+  undo: Array<() => void>;
 }
 
 interface Waiter extends Deferred {
@@ -106,11 +131,20 @@ export class SqliteFile {
   #seq: number;
   #reserved: number;
   #lastMaintain = performance.now();
+  /** why acknowledgements stop: sticky for a gone file or a failed fsync, until the next good batch for a failed one */
+  #failure: StoreError | undefined;
+  #fatal = false;
+  /** the probe batch of a failing store: healthy again once it is synced with nothing lost since */
+  #probe: { upTo: number; failedBefore: number } | undefined;
+  readonly #identity: { db: Stats; wal: Stats | undefined };
+  readonly #fdatasync: NonNullable<SqliteFileOptions['fdatasync']>;
+  #watch: { cancel(): void } | undefined;
 
-  private constructor(db: Database.Database, path: string, logger: Logger) {
+  private constructor(db: Database.Database, path: string, logger: Logger, options: SqliteFileOptions) {
     this.db = db;
     this.path = path;
     this.#logger = logger;
+    this.#fdatasync = options.fdatasync ?? fdatasync;
     this.#begin = db.prepare('BEGIN');
     this.#commit = db.prepare('COMMIT');
     this.#rollback = db.prepare('ROLLBACK');
@@ -125,6 +159,58 @@ export class SqliteFile {
     this.#setCounter.run(SEQ_COUNTER, this.#reserved);
     this.#walFd = openWal(path);
     if (this.#walFd !== undefined) db.pragma('synchronous = NORMAL');
+    // The lock is held from here on (EXCLUSIVE), so the file at the path now is the one we write.
+    this.#identity = { db: statSync(path), wal: this.#walFd === undefined ? undefined : fstatSync(this.#walFd) };
+    const clock = options.clock ?? { setTimeout: (fn: () => void, ms: number) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } };
+    const watch = (): void => {
+      if (this.checkIdentity() && this.#failure !== undefined) this.#startProbe();
+      if (!this.#closed) this.#watch = clock.setTimeout(watch, IDENTITY_CHECK_MS);
+    };
+    this.#watch = clock.setTimeout(watch, IDENTITY_CHECK_MS);
+  }
+
+  /**
+   * A failing store (a lost batch) is tried again on the clock, not by whoever writes next: one
+   * small write (the seq reservation, rewritten as it is); once it is committed and synced with
+   * no batch lost meanwhile, the store is healthy again. Until then it stays failing, so /healthz
+   * says so for a while rather than flapping between two messages.
+   */
+  #startProbe(): void {
+    if (this.#closed || this.#probe !== undefined) return;
+    const reserved = this.#reserved;
+    this.write(() => this.#setCounter.run(SEQ_COUNTER, reserved));
+    this.#probe = { upTo: this.#committed + 1, failedBefore: this.stats.failedBatches };
+  }
+
+  /** Whether writes can be made durable now, and if not, why (for /healthz). */
+  health(): StoreHealth {
+    if (this.#failure === undefined) return { ok: true };
+    return { ok: false, problem: this.#failure.message, code: this.#failure.code };
+  }
+
+  /**
+   * Checks that the path (and its WAL) still name the files this store writes: a file deleted or
+   * replaced under a running gateway would take every later write with it at the next start.
+   * Once it happened, nothing more is acknowledged until a restart opens the file at the path.
+   */
+  checkIdentity(): boolean {
+    if (this.#closed || this.#fatal) return !this.#fatal;
+    const moved = changed(this.path, this.#identity.db) ?? (this.#identity.wal === undefined ? undefined : changed(`${this.path}-wal`, this.#identity.wal));
+    if (moved === undefined) return true;
+    this.#fail(new StoreError(StoreErrorCode.GONE, `store ${this.path}: ${moved} while the gateway had it open; nothing is acknowledged any more: restart the gateway (it opens the file now at the path)`, { path: this.path }), true);
+    return false;
+  }
+
+  /** Acknowledgements stop: `fatal` until a restart, else until a later batch is committed and synced. */
+  #fail(err: StoreError, fatal: boolean): void {
+    const first = this.#failure === undefined || (fatal && !this.#fatal);
+    if (fatal) this.#fatal = true;
+    if (this.#fatal && !fatal) return; // a fatal failure stays the one reported
+    this.#failure = err;
+    if (first) this.#logger.error({ err, path: this.path }, fatal ? 'store unusable: acknowledgements stopped until a restart' : 'store failing: acknowledgements stopped until a batch commits again');
+    if (fatal) {
+      for (const w of this.#waiters.splice(0)) w.reject(err);
+    }
   }
 
   /**
@@ -135,6 +221,7 @@ export class SqliteFile {
   static open(path: string, options: SqliteFileOptions = {}): SqliteFile {
     let db: Database.Database;
     try {
+      createPrivate(path);
       db = new Database(path, { timeout: options.lockTimeoutMs ?? 2000 });
     } catch (err) {
       throw openError(err, path);
@@ -168,7 +255,7 @@ export class SqliteFile {
       db.pragma('synchronous = FULL');
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       migrate(db, found.kind === 'ours' ? found.version : 0);
-      return new SqliteFile(db, path, options.logger ?? noopLogger);
+      return new SqliteFile(db, path, options.logger ?? noopLogger, options);
     } catch (err) {
       db.close();
       if (err instanceof StoreError) throw err;
@@ -188,7 +275,7 @@ export class SqliteFile {
     }
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = this.#batch = { error: undefined };
+      batch = this.#batch = { error: undefined, undo: [] };
       try {
         this.#begin.run();
       } catch (err) {
@@ -204,9 +291,27 @@ export class SqliteFile {
     }
   }
 
-  /** Resolves once every write made before the call is on the disk; rejects when its batch was lost. */
-  flush(): Promise<void> {
+  /**
+   * Registers what undoes, in the caller's memory, the writes it just made, should the open batch
+   * be lost (rolled back): memory then agrees with the disk again, so a client's retry of a
+   * refused message is not a second copy beside one kept in memory only.
+   */
+  undoIfLost(fn: () => void): void {
+    this.#batch?.undo.push(fn);
+  }
+
+  /**
+   * Resolves once every write made before the call is on the disk; rejects when its batch was
+   * lost, and whenever the store is failing (gone, sync failed, a batch lost and none committed
+   * since): an acknowledgement must never rest on a store that cannot keep it.
+   */
+  flush(since?: number): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError(StoreErrorCode.CLOSED, `store ${this.path} is closed`, { path: this.path }));
+    if (this.#fatal) return Promise.reject(this.#failure!);
+    if (since !== undefined && this.stats.failedBatches > since) {
+      return Promise.reject(this.#failure ?? new StoreError(StoreErrorCode.WRITE_FAILED, `store ${this.path}: a batch was lost since these writes began`, { path: this.path }));
+    }
+    if (this.#failure !== undefined && this.#batch === undefined) return Promise.reject(this.#failure);
     const upTo = this.#batch === undefined ? this.#committed : this.#committed + 1;
     if (upTo <= this.#synced) return RESOLVED;
     // Committed but not synced, and no batch to start a sync: after a failed sync, try again.
@@ -273,6 +378,7 @@ export class SqliteFile {
   }
 
   async #close(): Promise<void> {
+    this.#watch?.cancel();
     const batch = this.#batch;
     if (batch !== undefined) this.#commitBatch(batch);
     this.#closed = true;
@@ -321,6 +427,16 @@ export class SqliteFile {
     batch.error = failure;
     const err = lostBatch(failure, this.path);
     this.#logger.error({ err }, 'store writes lost: nothing of this batch is acknowledged');
+    // The disk has none of the batch: memory forgets it too, newest first.
+    for (const undo of batch.undo.reverse()) {
+      try {
+        undo();
+      } catch (undoErr) {
+        this.#logger.error({ err: undoErr }, 'undoing a lost write in memory failed');
+      }
+    }
+    this.#probe = undefined;
+    this.#fail(err, false);
     // Those who waited for this batch (always the last in line): it will never be durable.
     const last = this.#waiters.at(-1);
     if (last?.upTo === this.#committed + 1) {
@@ -345,7 +461,7 @@ export class SqliteFile {
       return;
     }
     const done = new Promise<void>((resolve) => {
-      fdatasync(fd, (err) => {
+      this.#fdatasync(fd, (err) => {
         this.#syncing.delete(done);
         this.stats.syncs++;
         // fsync covers the file as it was when the call began, whichever call ends first.
@@ -364,9 +480,21 @@ export class SqliteFile {
 
   /** Commits up to `upTo` are synced (or failed to be): their waiters hear of it. */
   #settle(upTo: number, err: unknown): void {
-    if (err === undefined) this.#synced = Math.max(this.#synced, upTo);
-    const lost = err === undefined ? undefined : lostBatch(err, this.path);
-    if (lost !== undefined) this.#logger.error({ err: lost }, 'store sync failed: writes may not be on the disk');
+    // Nothing is acknowledged from a file that is no longer the one at the path.
+    if (err === undefined && !this.checkIdentity()) err = this.#failure;
+    if (err === undefined) {
+      this.#synced = Math.max(this.#synced, upTo);
+      // The probe of a failing store went through: it works again (a disk that had filled up has room).
+      if (this.#probe !== undefined && upTo >= this.#probe.upTo && this.stats.failedBatches === this.#probe.failedBefore && !this.#fatal) {
+        this.#probe = undefined;
+        this.#failure = undefined;
+        this.#logger.info({ path: this.path }, 'store working again: acknowledgements resume');
+      }
+    }
+    const lost = err === undefined ? undefined : err instanceof StoreError && err.code === StoreErrorCode.GONE ? err : syncFailed(err, this.path);
+    // fsync failing once means pages the OS held may be dropped, and a second fsync can report
+    // success over the loss (Linux clears the error): no acknowledgement can rest on this file again.
+    if (lost !== undefined && !this.#fatal) this.#fail(lost, true);
     // Waiters are in line by `upTo`: the ones served are at the front.
     let n = 0;
     for (const w of this.#waiters) {
@@ -376,6 +504,20 @@ export class SqliteFile {
       n++;
     }
     if (n > 0) this.#waiters.splice(0, n);
+  }
+}
+
+/**
+ * Creates a missing store file readable by its owner alone (0600): it holds every device's
+ * messages, wills and session state. SQLite gives the WAL the database file's mode, so the WAL
+ * is private too. An empty file is a new database to SQLite; an existing one is left as it is.
+ */
+function createPrivate(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch {
+    // EEXIST: there already, left as it is. Anything else (no such folder) is SQLite's to report, in its words.
   }
 }
 
@@ -412,6 +554,22 @@ function deferred(): Deferred {
 
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+function syncFailed(cause: unknown, path: string): StoreError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError(StoreErrorCode.SYNC_FAILED, `store ${path}: fsync failed (${why}); what was written may never reach the disk: nothing is acknowledged any more, check the disk and restart the gateway`, { cause, path });
+}
+
+/** How the file at `path` differs from `known` (deleted, replaced), or undefined when it is the same. */
+function changed(path: string, known: Stats): string | undefined {
+  let now: Stats;
+  try {
+    now = statSync(path);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${path} was deleted` : `${path} cannot be checked (${(err as Error).message})`;
+  }
+  return now.dev === known.dev && now.ino === known.ino ? undefined : `${path} was replaced by another file`;
 }
 
 function lostBatch(cause: unknown, path: string): StoreError {

@@ -45,6 +45,8 @@ export class SqliteOutboundQueue extends MemoryOutboundQueue {
 
   protected override stored(e: QueuedMessage): void {
     this.#file.write(() => this.#insert.run(e.seq, this.#name, e.topic, e.payload, e.qos, e.retain ? 1 : 0));
+    // Lost with its batch: out of memory too, or the client's retry would queue a second copy.
+    this.#file.undoIfLost(() => this.ack(e.seq));
   }
 
   protected override removed(e: QueuedMessage): void {

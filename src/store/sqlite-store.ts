@@ -11,7 +11,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.js';
 import type { PersistedDelivery, PersistedSession, PersistedState, PersistedWill, RetainedMessage, SessionStore, StoredState } from './session-store.js';
-import { SqliteFile, type SqliteFileOptions } from './sqlite-file.js';
+import { SqliteFile, type SqliteFileOptions, type StoreHealth } from './sqlite-file.js';
 import { SqliteOutboundQueue } from './sqlite-queue.js';
 import type { OutboundQueueLimits } from './types.js';
 
@@ -193,8 +193,21 @@ export class SqliteStore implements SessionStore {
     else this.file.write(() => this.#s.setRetained.run(msg.topic, msg.payload, msg.qos));
   }
 
-  flush(): Promise<void> {
-    return this.file.flush();
+  flush(since?: number): Promise<void> {
+    return this.file.flush(since);
+  }
+
+  lostBatches(): number {
+    return this.file.stats.failedBatches;
+  }
+
+  undoIfLost(fn: () => void): void {
+    this.file.undoIfLost(fn);
+  }
+
+  /** Whether writes can be made durable now (see SqliteFile.health). */
+  health(): StoreHealth {
+    return this.file.health();
   }
 
   close(): Promise<void> {

@@ -43,6 +43,7 @@ export abstract class TransportBase<P extends Peer> implements Transport<P> {
     sendErrors: 0,
     deliveryFailures: 0,
     disconnects: 0,
+    shed: 0,
   };
   private currentState: TransportState = 'closed';
   // Arrays are replaced, never mutated, so an emit in progress is not disturbed by on()/off().
@@ -125,6 +126,7 @@ export abstract class TransportBase<P extends Peer> implements Transport<P> {
   /** A rejected send: counted, logged (rate-limited per code) and returned for `Promise.reject`. */
   protected sendError(code: TransportErrorCode, msg: string, detail: object = {}, cause?: unknown): TransportError {
     this.counters.sendErrors++;
+    if (code === TransportErrorCode.WRITE_BUFFER_FULL) this.counters.shed++;
     this.limited.warn(`send:${code}`, { transport: this.name, code, ...detail }, msg);
     return new TransportError(code, `${this.name}: ${msg}`, cause === undefined ? undefined : { cause });
   }

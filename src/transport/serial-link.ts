@@ -21,6 +21,21 @@ export interface SerialLinkOptions {
    * went away reads as endless 0-byte reads, not as an error.
    */
   presenceCheckMs?: number;
+  /**
+   * Bytes that may wait to go out on the line; a write beyond is refused (shed) rather than
+   * queued. Default: 64 KiB, or two seconds of the line at `baudRate` (10 bits a byte) when that
+   * is more.
+   */
+  maxWriteBufferBytes?: number;
+}
+
+/**
+ * The default write buffer: 64 KiB, room for a burst of several hundred small frames (a wake-up
+ * flushing a sleep buffer, a fan-out) on any line, and a bound on memory, not latency; on a line
+ * faster than 320 kbaud, two seconds of it.
+ */
+export function defaultWriteBuffer(baudRate: number): number {
+  return Math.max(64 * 1024, Math.ceil((baudRate / 10) * 2));
 }
 
 export interface LinkHooks {
@@ -50,6 +65,7 @@ export class SerialLink {
   private readonly initialDelay: number;
   private readonly maxDelay: number;
   private readonly presenceMs: number;
+  private readonly maxBuffered: number;
 
   constructor(
     private readonly options: SerialLinkOptions,
@@ -58,6 +74,7 @@ export class SerialLink {
     this.initialDelay = options.reconnect?.initialMs ?? 500;
     this.maxDelay = options.reconnect?.maxMs ?? 30_000;
     this.presenceMs = options.presenceCheckMs ?? 1000;
+    this.maxBuffered = options.maxWriteBufferBytes ?? defaultWriteBuffer(options.baudRate);
     this.delay = this.initialDelay;
   }
 
@@ -92,6 +109,15 @@ export class SerialLink {
     if (port === undefined || !port.isOpen) {
       // A closed SerialPort would queue the bytes and send them, stale, after a reopen.
       return Promise.reject(new TransportError(TransportErrorCode.NOT_OPEN, 'device not open'));
+    }
+    // A device that reads slower than we send (a slow baud rate, a stalled dongle, flow control
+    // held) would grow the stream's buffer without end under a QoS 0 fan-out. Beyond the bound a
+    // frame is shed: QoS 1/2 are sent again by T_RETRY, QoS 0 was best effort; stale data waiting
+    // seconds for the line helps nobody.
+    if (port.writableLength + bytes.length > this.maxBuffered) {
+      return Promise.reject(
+        new TransportError(TransportErrorCode.WRITE_BUFFER_FULL, `write buffer full (${port.writableLength} bytes waiting, limit ${this.maxBuffered}): the device reads slower than the gateway sends; frame shed`),
+      );
     }
     return new Promise((resolve, reject) => {
       port.write(bytes, (err) => {

@@ -126,6 +126,8 @@ export interface TransportStats {
   deliveryFailures: number;
   /** times an open medium was lost (serial) */
   disconnects: number;
+  /** frames not written because the line's write buffer was full (serial: the device reads slower than we send) */
+  shed: number;
 }
 
 /**

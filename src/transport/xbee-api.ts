@@ -118,8 +118,13 @@ export function encodeTransmitRequest(req: TransmitRequest, mode: ApiMode): Buff
  * and removed), each in a Buffer of its own. Frames whose length is 0 or over `maxFrameData`,
  * or whose checksum fails, are reported to the sink and skipped.
  */
-export function createApiDecoder(mode: ApiMode, maxFrameData: number, sink: FrameSink): StreamDecoder {
+export function createApiDecoder(mode: ApiMode, maxFrameData: number, sink: FrameSink): ApiDecoder {
   return mode === 1 ? new Api1Decoder(maxFrameData, sink) : new Api2Decoder(maxFrameData, sink);
+}
+
+/** A decoder that counts its work: bytes summed, searched or moved (a byte machine: one each). */
+export interface ApiDecoder extends StreamDecoder {
+  readonly bytesExamined: number;
 }
 
 const enum S {
@@ -136,8 +141,9 @@ const enum S {
  * AP=2: a raw 0x7E can only be a frame start (§2.3), so this is a plain byte state machine that
  * restarts on every 0x7E, even mid-frame ("the previous frame was truncated").
  */
-class Api2Decoder implements StreamDecoder {
+class Api2Decoder implements ApiDecoder {
   private state = S.Wait;
+  bytesExamined = 0;
   private esc = false;
   private len = 0;
   private pos = 0;
@@ -155,6 +161,7 @@ class Api2Decoder implements StreamDecoder {
   }
 
   push(chunk: Buffer): void {
+    this.bytesExamined += chunk.length;
     for (let i = 0; i < chunk.length; i++) {
       let b = chunk[i]!;
       if (b === START) {
@@ -250,46 +257,66 @@ class Api2Decoder implements StreamDecoder {
  * kept until a candidate frame is complete; if its length is impossible or its checksum fails,
  * the scan restarts one byte after that 0x7E, so a real frame hidden behind a false start is
  * still found.
+ *
+ * Linear in the bytes received, whatever a sender puts on the line: a false start costs O(1),
+ * not a checksum over its announced length (a running sum of the bytes gives any span's sum by
+ * one subtraction), a scan never goes back over bytes it passed, and the buffer is compacted only
+ * when it is half spent (twice the largest candidate), so each byte is moved a bounded number of
+ * times. `bytesExamined` counts that work, for the test that holds it linear.
  */
-class Api1Decoder implements StreamDecoder {
+class Api1Decoder implements ApiDecoder {
   private readonly buf: Buffer;
-  private len = 0;
+  /** sums[k] = low byte of the sum of buf[0, k): the sum of buf[a, b) is sums[b] - sums[a] */
+  private readonly sums: Uint8Array;
+  /** bytes held are buf[head, tail); scanning resumes at `head` */
+  private head = 0;
+  private tail = 0;
   private inGarbage = false;
+  /** bytes summed, searched for a start, or moved, since the decoder was made */
+  bytesExamined = 0;
 
   constructor(
     private readonly maxFrameData: number,
     private readonly sink: FrameSink,
   ) {
-    // A complete candidate always fits, so every scan makes progress.
-    this.buf = Buffer.allocUnsafe(maxFrameData + 4);
+    // A complete candidate always fits in half, so every scan makes progress and a compaction
+    // frees at least half the buffer.
+    this.buf = Buffer.allocUnsafe(2 * (maxFrameData + 4));
+    this.sums = new Uint8Array(this.buf.length + 1);
   }
 
   get pending(): boolean {
-    return this.len > 0;
+    return this.tail > this.head;
   }
 
   push(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(this.buf.length - this.len, chunk.length - off);
-      chunk.copy(this.buf, this.len, off, off + n);
-      this.len += n;
+      if (this.tail === this.buf.length) this.compact();
+      const n = Math.min(this.buf.length - this.tail, chunk.length - off);
+      chunk.copy(this.buf, this.tail, off, off + n);
+      const buf = this.buf;
+      const sums = this.sums;
+      for (let k = this.tail; k < this.tail + n; k++) sums[k + 1] = (sums[k]! + buf[k]!) & 0xff;
+      this.bytesExamined += n;
+      this.tail += n;
       off += n;
-      this.consume(this.scan());
+      this.head = this.scan(this.head);
     }
   }
 
   /**
-   * Takes every complete frame out of `buf[0, len)` and returns where the unconsumed tail
-   * starts: an incomplete candidate, or `len` when nothing is left.
+   * Takes every complete frame out of `buf[from, tail)` and returns where the unconsumed part
+   * starts: an incomplete candidate, or `tail` when nothing is left.
    */
-  private scan(): number {
+  private scan(from: number): number {
     const buf = this.buf;
-    const len = this.len;
-    let i = 0;
+    const len = this.tail;
+    let i = from;
     for (;;) {
       let s = buf.indexOf(START, i);
       if (s < 0 || s >= len) s = len;
+      this.bytesExamined += s - i;
       if (s > i) this.garbage(buf[i]!);
       if (s === len || len - s < 3) return s;
       const flen = buf.readUInt16BE(s + 1);
@@ -302,7 +329,7 @@ class Api1Decoder implements StreamDecoder {
       const end = s + 3 + flen;
       if (end >= len) return s;
       const got = buf[end]!;
-      const want = checksum(buf, s + 3, end);
+      const want = 0xff - ((this.sums[end]! - this.sums[s + 3]!) & 0xff);
       if (got !== want) {
         this.sink.drop('badChecksum', { frameType: buf[s + 3], got, want }, 'XBee: frame checksum does not verify; frame dropped');
         this.inGarbage = true;
@@ -317,11 +344,14 @@ class Api1Decoder implements StreamDecoder {
     }
   }
 
-  private consume(from: number): void {
-    if (from > 0) {
-      this.buf.copy(this.buf, 0, from, this.len);
-      this.len -= from;
-    }
+  /** Moves the held bytes to the front; sums move with them (differences are what is read). */
+  private compact(): void {
+    const n = this.tail - this.head;
+    this.buf.copy(this.buf, 0, this.head, this.tail);
+    this.sums.copyWithin(0, this.head, this.tail + 1);
+    this.bytesExamined += n;
+    this.head = 0;
+    this.tail = n;
   }
 
   private garbage(byte: number): void {
@@ -332,19 +362,20 @@ class Api1Decoder implements StreamDecoder {
 
   /** Gives up on each incomplete candidate in turn; a later 0x7E may still start a whole frame. */
   idle(): void {
-    while (this.len > 0) {
-      const s = this.buf.indexOf(START);
-      if (s < 0 || s >= this.len) break;
-      this.sink.drop('truncated', { have: this.len - s }, 'XBee: line idle mid-frame; partial frame discarded');
+    while (this.tail > this.head) {
+      const s = this.buf.indexOf(START, this.head);
+      if (s < 0 || s >= this.tail) break;
+      this.sink.drop('truncated', { have: this.tail - s }, 'XBee: line idle mid-frame; partial frame discarded');
       this.inGarbage = true;
-      this.consume(s + 1);
-      this.consume(this.scan());
+      this.head = this.scan(s + 1);
     }
-    this.len = 0;
+    this.head = 0;
+    this.tail = 0;
   }
 
   reset(): void {
-    this.len = 0;
+    this.head = 0;
+    this.tail = 0;
     this.inGarbage = false;
   }
 }

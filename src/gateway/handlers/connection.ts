@@ -47,13 +47,13 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     // 3.1.1 broker does for a clean session (§3.1.3.1), the gateway makes one up: nothing of the
     // session outlives the connection, so nobody needs to know the id again.
     p = { ...p, clientId: `auto-${randomUUID()}` };
-    gw.logger.info({ peer: link.peer.key, clientId: p.clientId }, 'CONNECT with an empty client id and clean session: client id assigned');
+    gw.clientLog.info({ peer: link.peer.key, clientId: p.clientId }, 'CONNECT with an empty client id and clean session: client id assigned');
   }
   // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03; an empty client id
   // without clean session names a session nobody could find again.
   if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || Buffer.byteLength(p.clientId) > MAX_CLIENT_ID_BYTES) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
-    gw.logger.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
+    gw.clientLog.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
     return;
   }
   const verdict = gw.auth.connect(p.clientId, link.peer.key);
@@ -72,7 +72,7 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
       return;
     }
-    gw.logger.info(fields, 'client id taken over by a new address');
+    gw.clientLog.info(fields, 'client id taken over by a new address');
   }
   // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
   // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
@@ -178,7 +178,7 @@ function accept(gw: GatewayCore, s: Session, resume = false): void {
       // A newer CONNECT (a retry, another address) or the session's end made this answer stale.
       if (s.connectAttempt !== attempt || gw.sessions.get(s.clientId) !== s || s.link === undefined) return;
       if (outcome === 'accepted') return activate(gw, s);
-      gw.logger.info({ clientId: s.clientId, outcome }, 'CONNECT refused: the upstream broker did not accept the client');
+      gw.clientLog.info({ clientId: s.clientId, outcome }, 'CONNECT refused: the upstream broker did not accept the client');
       transition(gw, s, { type: 'refused', returnCode: outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION });
       if (s.cleanSession) gw.dropSession(s);
     },
@@ -189,7 +189,7 @@ function accept(gw: GatewayCore, s: Session, resume = false): void {
 /** CONNACK 0x00: the client is active and gets what was kept for it. */
 function activate(gw: GatewayCore, s: Session): void {
   transition(gw, s, { type: 'accepted' });
-  gw.logger.info({ clientId: s.clientId, peer: s.link?.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
+  gw.clientLog.info({ clientId: s.clientId, peer: s.link?.peer.key, cleanSession: s.cleanSession, keepAlive: s.keepAliveSec }, 'client connected');
 }
 
 /**
@@ -310,10 +310,10 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
         gw.send(link, { type: 'DISCONNECT' });
         return;
       }
-      gw.logger.info(fields, 'sleeper woke from a new address');
+      gw.clientLog.info(fields, 'sleeper woke from a new address');
     }
     gw.bind(sleeper, link);
-    gw.logger.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
+    gw.clientLog.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
     // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
     // supervise the client.
     transition(gw, sleeper, { type: 'wake', link });
@@ -338,7 +338,7 @@ export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined
     // back to the buffer so it is delivered at the next wake.
     s.sleepSec = p.duration;
     transition(gw, s, { type: 'sleep' });
-    gw.logger.info({ clientId: s.clientId, duration: p.duration }, 'client asleep');
+    gw.clientLog.info({ clientId: s.clientId, duration: p.duration }, 'client asleep');
     return;
   }
   // §4.12.6-7: a plain DISCONNECT (or duration 0) ends the connection without the will.

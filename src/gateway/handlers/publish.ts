@@ -93,14 +93,17 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     case 0:
       void gw.publish(delivery, s).catch(() => undefined);
       return;
-    case 1:
-      // PUBACK only once what the message caused is durable (queued for sleepers, bound upstream).
+    case 1: {
+      // PUBACK only once what the message caused is durable (queued for sleepers, bound upstream),
+      // and no store batch was lost since it began: its writes may have been in it.
       s.acksOwed++;
-      gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
+      const mark = gw.persistence.mark();
+      gw.publish(delivery, s).then(() => gw.persistence.durable(mark)).then(
         () => acknowledge(gw, s, link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.ACCEPTED }),
         (err: unknown) => acknowledge(gw, s, link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: notTaken(err) }),
       );
       return;
+    }
     case 2: {
       // §4.7 exactly once: the message is published on its first arrival and its id kept until
       // PUBREL; a repeat before PUBREL gets PUBREC again and no second delivery.
@@ -108,11 +111,12 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
         gw.send(link, { type: 'PUBREC', msgId: p.msgId });
         return;
       }
+      const mark = gw.persistence.mark();
       s.qos2Received.add(p.msgId);
       gw.persistence.qos2Added(s, p.msgId);
       const msgId = p.msgId;
       s.acksOwed++;
-      gw.publish(delivery, s).then(() => gw.persistence.durable()).then(
+      gw.publish(delivery, s).then(() => gw.persistence.durable(mark)).then(
         () => acknowledge(gw, s, link, { type: 'PUBREC', msgId }),
         (err: unknown) => {
           // Not accepted: forget the id so the client's retry is published, not swallowed.

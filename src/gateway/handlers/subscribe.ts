@@ -79,7 +79,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
     (granted) => {
       if (gw.sessions.get(s.clientId) !== s) return;
       if (granted > 2) {
-        gw.logger.info({ clientId: s.clientId, filter }, 'SUBSCRIBE refused by the upstream broker');
+        gw.clientLog.info({ clientId: s.clientId, filter }, 'SUBSCRIBE refused by the upstream broker');
         return reject(ReturnCode.NOT_SUPPORTED);
       }
       const unchanged = repeat && granted === requested;
@@ -90,7 +90,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
         (messages) => {
           for (const m of messages) gw.enqueue(s, { topic: m.topic, payload: m.payload, qos: Math.min(m.qos, granted) as 0 | 1 | 2, retain: true });
         },
-        (err: unknown) => gw.logger.warn({ clientId: s.clientId, filter, err }, 'could not read retained messages'),
+        (err: unknown) => gw.clientLog.warn({ clientId: s.clientId, filter, err }, 'could not read retained messages'),
       );
     },
     () => reject(ReturnCode.CONGESTION),
