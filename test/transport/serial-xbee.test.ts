@@ -140,7 +140,9 @@ describe('serial XBee adapter', () => {
   });
 
   it('reports link-layer delivery: success, a failure status, and a timeout', async () => {
-    const s = await setUp(2, { txStatusTimeoutMs: 100 });
+    // The timeout is what the third case tests; the first two need the simulated module's TX
+    // Status within it over a real pty, so it is sized well above a loaded machine's scheduling delay.
+    const s = await setUp(2, { txStatusTimeoutMs: 1000 });
     try {
       const peer = s.t.peerFromKey(`xbee:${NODE}`)!;
       await s.t.send(peer, PINGREQ);
@@ -153,7 +155,7 @@ describe('serial XBee adapter', () => {
       assert.equal(failed.status, 0x21);
       s.sim.status = null; // the module stays silent
       await s.t.send(peer, PINGREQ);
-      const lost = await s.deliveries.next(1000);
+      const lost = await s.deliveries.next(5000);
       assert.equal(lost.timedOut, true);
       assert.equal(lost.ok, false);
       assert.equal(s.t.stats().deliveryFailures, 2);
