@@ -39,6 +39,23 @@ export const limitsSchema = z
         'Payload and topic bytes waiting in the queues of all clients together. When reached, a new message for a sleeping or absent client ' +
           'is dropped (counted as dropped.bufferedBytesFull) and nothing already buffered is touched; sleepBufferMessages still caps each client.',
       ),
+    sessionExpirySec: z
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600)
+      .describe(
+        'A kept session (clean session false) whose client disconnected or was lost is forgotten this many seconds after the client was last ' +
+          'heard from: its subscriptions, topic ids and buffered messages go (like mosquitto\'s persistent_client_expiration). ' +
+          'Asleep clients are not absent: they are lost, and start this clock, only after their sleep duration runs out. 0: never by time.',
+      ),
+    idleSessionSec: z
+      .int()
+      .min(0)
+      .default(24 * 3600)
+      .describe(
+        'A connected client with keep-alive 0 (no supervision, MQTT-SN 1.2 §6.3) that is not on auth.clients is lost after this many seconds ' +
+          'without a message, so such sessions cannot hold maxSessions for ever. Clients on the allow-list are trusted with keep-alive 0. 0: never.',
+      ),
     rate: rateLimitsSchema,
   })
   .prefault({})

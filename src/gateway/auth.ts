@@ -165,6 +165,11 @@ export class Authorizer {
     return peer === undefined || peer(peerKey) ? 'ok' : 'wrongPeer';
   }
 
+  /** Whether the client id is on the allow-list by name (an operator vouched for it). */
+  listed(clientId: string): boolean {
+    return this.#clients?.has(clientId) ?? false;
+  }
+
   /** QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. */
   qosMinusOne(peerKey: string, topic: { type: 'predefined'; id: number } | { type: 'short' } | { type: 'inline' }): boolean {
     if (this.#qosMinusOnePeer !== undefined && !this.#qosMinusOnePeer(peerKey)) return false;

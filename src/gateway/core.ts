@@ -62,8 +62,10 @@ export interface GatewayCore {
   bind(session: Session, link: Link): void;
   /** Removes a session and everything it subscribed. */
   dropSession(session: Session): void;
-  /** Restarts the supervision timer for the session's state (keep-alive or sleep). */
+  /** Restarts the supervision timer for the session's state (keep-alive, sleep or, absent, session expiry). */
   supervise(session: Session): void;
+  /** Drops the session absent longest (limits.maxSessions reached); false when no session is absent. */
+  evictOldestAbsent(): boolean;
   /** The client is gone without a DISCONNECT: publish its will, state `lost`. */
   lose(session: Session, reason: string): void;
   /** Queues a message for a client and sends it when the client can take it. */

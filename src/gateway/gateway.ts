@@ -21,6 +21,7 @@ import { dispatch } from './dispatch.js';
 import { admittedWhileDraining } from './guard.js';
 import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, pump } from './outbox.js';
+import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -71,6 +72,7 @@ export class Gateway implements GatewayCore {
   readonly uplink: Uplink;
   readonly buffered = { bytes: 0 };
   readonly pendingConnects = { count: 0 };
+  readonly #absent = new AbsentSessions();
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -248,6 +250,7 @@ export class Gateway implements GatewayCore {
   }
 
   dropSession(s: Session): void {
+    this.#absent.delete(s);
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
@@ -279,27 +282,43 @@ export class Gateway implements GatewayCore {
   }
 
   /**
-   * Keep-alive (active) or sleep (asleep) supervision. The timer is not reset on every message:
-   * it fires at the earliest possible expiry and re-arms from `lastSeen`, so a busy client costs
-   * no timer churn.
+   * Supervision by silence (expiry.ts): keep-alive (active), sleep duration (asleep), session
+   * expiry (absent). The timer is not reset on every message: it fires at the earliest possible
+   * end and re-arms from `lastSeen`, so a busy client costs no timer churn. The limit is read
+   * again when it fires, so a state change in between is never judged by the old state's limit.
    */
   supervise(s: Session): void {
     s.supervision?.cancel();
     s.supervision = undefined;
-    const periodSec = s.state === 'active' ? s.keepAliveSec : s.state === 'asleep' ? s.sleepSec : 0;
-    // Keep-alive 0 is "no supervision", as in MQTT (§4.11 calls it ambiguous).
-    if (periodSec <= 0) return;
-    const limitMs = periodSec * 1000 * this.options.timers.keepAliveFactor;
+    this.#absent.update(s);
+    const first = silenceLimit(this, s);
+    if (first === undefined) return;
     const check = (): void => {
+      s.supervision = undefined;
+      const limit = silenceLimit(this, s);
+      if (limit === undefined || this.sessions.get(s.clientId) !== s) return;
       const idle = this.clock.now() - s.lastSeen;
-      if (idle >= limitMs) {
-        s.supervision = undefined;
-        this.lose(s, s.state === 'asleep' ? 'sleep duration exceeded' : 'keep-alive timeout');
+      if (idle < limit.ms) {
+        s.supervision = this.clock.setTimeout(check, limit.ms - idle);
+      } else if (limit.then === 'expire') {
+        this.stats.sessionsEnded.expired++;
+        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, 'absent session expired (limits.sessionExpirySec)');
+        this.dropSession(s);
       } else {
-        s.supervision = this.clock.setTimeout(check, limitMs - idle);
+        const reason = s.state === 'asleep' ? 'sleep duration exceeded' : s.keepAliveSec > 0 ? 'keep-alive timeout' : 'idle with keep-alive 0 (limits.idleSessionSec)';
+        this.lose(s, reason);
       }
     };
-    s.supervision = this.clock.setTimeout(check, limitMs - (this.clock.now() - s.lastSeen));
+    s.supervision = this.clock.setTimeout(check, Math.max(0, first.ms - (this.clock.now() - s.lastSeen)));
+  }
+
+  evictOldestAbsent(): boolean {
+    const s = this.#absent.oldest(this.sessions);
+    if (s === undefined) return false;
+    this.stats.sessionsEnded.evicted++;
+    this.logger.info({ clientId: s.clientId, absentForSec: Math.round((this.clock.now() - s.lastSeen) / 1000) }, 'absent session evicted to make room (limits.maxSessions)');
+    this.dropSession(s);
+    return true;
   }
 
   lose(s: Session, reason: string): void {

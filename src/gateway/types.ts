@@ -31,6 +31,10 @@ export interface GatewayOptions {
     maxInflightQueue: number;
     /** payload and topic bytes queued for all clients together; beyond it nothing more is buffered for a sleeping or absent client */
     maxBufferedBytesTotal: number;
+    /** a kept session whose client is disconnected or lost is forgotten this long after it was last heard; 0: never */
+    sessionExpirySec: number;
+    /** a connected client with keep-alive 0 that is not on the allow-list is lost after this long silent; 0: never */
+    idleSessionSec: number;
     /** token buckets per peer key, and per network address (`Peer.address ?? Peer.key`) */
     rate: {
       connectPerPeer: BucketOptions;

@@ -80,6 +80,8 @@ describe('config: defaults', () => {
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
         maxBufferedBytesTotal: 64 * 1024 * 1024,
+        sessionExpirySec: 7 * 24 * 3600,
+        idleSessionSec: 24 * 3600,
         rate: {
           connectPerPeer: { perSecond: 5, burst: 10 },
           connectPerAddress: { perSecond: 20, burst: 100 },

@@ -89,7 +89,8 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
 
   let s = gw.sessions.get(p.clientId);
   if (s === undefined) {
-    if (gw.sessions.size >= gw.options.limits.maxSessions) {
+    // Full: the session absent longest makes room (expiry.ts), so ids parked once cannot hold the gateway for good.
+    if (gw.sessions.size >= gw.options.limits.maxSessions && !gw.evictOldestAbsent()) {
       bump(gw.stats.dropped, 'congestion');
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
       return;
