@@ -6,7 +6,7 @@ import type { BrokerCore } from '../broker/types.js';
 import type { Clock } from '../clock.js';
 import type { Packet } from '../codec/index.js';
 import type { Logger } from '../logger.js';
-import type { PredefinedTopics } from '../topics/registry.js';
+import type { PredefinedTopics, TopicBudget } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
 import type { ByteBudget } from './delivery-queue.js';
@@ -48,6 +48,8 @@ export interface GatewayCore {
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
   readonly buffered: ByteBudget;
+  /** bytes of topic names and filters registered and subscribed by every session (`limits.maxTopicBytesTotal`) */
+  readonly topicBytes: TopicBudget;
   /** sessions whose will exchange is under way (`limits.maxPendingConnects`) */
   readonly pendingConnects: { readonly count: number };
 

@@ -12,7 +12,7 @@ import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
 import { noopLogger, type Logger } from '../logger.js';
-import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
+import { PredefinedTopics, TopicRegistry, type TopicBudget } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
@@ -72,6 +72,7 @@ export class Gateway implements GatewayCore {
   readonly uplink: Uplink;
   readonly buffered = { bytes: 0 };
   readonly pendingConnects = { count: 0 };
+  readonly topicBytes: TopicBudget;
   readonly #absent = new AbsentSessions();
 
   #transports: Transport[] = [];
@@ -93,6 +94,7 @@ export class Gateway implements GatewayCore {
     this.logger = deps.logger ?? noopLogger;
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
+    this.topicBytes = { bytes: 0, limit: deps.options.limits.maxTopicBytesTotal };
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
     this.uplink = deps.uplink ?? brokerUplink(deps.broker);
@@ -234,7 +236,9 @@ export class Gateway implements GatewayCore {
   }
 
   createSession(clientId: string): Session {
-    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered, this.pendingConnects);
+    const limits = this.options.limits;
+    const registry = new TopicRegistry(this.predefined, limits.maxRegistrationsPerClient, this.topicBytes);
+    const s = new Session(clientId, registry, this.buffered, this.pendingConnects, this.topicBytes);
     this.sessions.set(clientId, s);
     return s;
   }
@@ -257,6 +261,7 @@ export class Gateway implements GatewayCore {
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
+    s.registry.clear(); // its names go back to limits.maxTopicBytesTotal
     s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);

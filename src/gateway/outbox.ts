@@ -97,7 +97,7 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   const r = resolveTopic(gw, s, d.topic);
   if (r === 'full') {
     gw.persistence.done(s, d);
-    gw.refused('congestion', 'no topic id left for this client (limits.maxRegistrationsPerClient): message dropped', { clientId: s.clientId, topic: d.topic });
+    gw.refused('congestion', 'no topic id left for this client (limits.maxRegistrationsPerClient or maxTopicBytesTotal): message dropped', { clientId: s.clientId, topic: d.topic });
     return;
   }
   if ('register' in r) {

@@ -4,9 +4,10 @@
  */
 import type { TimerHandle } from '../clock.js';
 import type { PublishTopic, SubQoS } from '../codec/index.js';
-import type { TopicRegistry } from '../topics/registry.js';
+import type { TopicBudget, TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
-import { LazyMap, LazySet } from './lazy.js';
+import { LazySet } from './lazy.js';
+import { CountedMap } from './topic-budget.js';
 import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
 
@@ -68,8 +69,8 @@ export class Session {
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;
-  /** filter (or short name, or the predefined topic's name) -> subscription */
-  readonly subscriptions = new LazyMap<string, Subscription>();
+  /** filter (or short name, or the predefined topic's name) -> subscription; counted in `limits.maxTopicBytesTotal` */
+  readonly subscriptions: CountedMap<Subscription>;
   /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
   readonly confirmedIds = new LazySet<number>();
   /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
@@ -101,8 +102,11 @@ export class Session {
     budget: ByteBudget = { bytes: 0 },
     /** where sessions with a will exchange under way are counted (`limits.maxPendingConnects`) */
     readonly pending: { count: number } = { count: 0 },
+    /** where subscription filters are added up with every other session's (the registry shares it) */
+    topics: TopicBudget = { bytes: 0, limit: Infinity },
   ) {
     this.queue = new DeliveryQueue(budget);
+    this.subscriptions = new CountedMap<Subscription>(topics);
   }
 
   /** What a CONNECT with a will asked for, while the will exchange runs; counted in `pending`. */

@@ -80,6 +80,9 @@ describe('config: defaults', () => {
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
         maxBufferedBytesTotal: 64 * 1024 * 1024,
+        maxTopicBytes: 256,
+        maxTopicBytesTotal: 32 * 1024 * 1024,
+        maxQos2AwaitingPubrel: 16,
         sessionExpirySec: 7 * 24 * 3600,
         idleSessionSec: 24 * 3600,
         rate: {

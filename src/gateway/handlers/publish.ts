@@ -8,6 +8,7 @@ import { PublishRefusedError } from '../../uplink/port.js';
 import type { GatewayCore } from '../core.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
+import { tooLong } from '../topic-budget.js';
 import type { Link } from '../types.js';
 
 /** The TopicId field as the PUBLISH carried it, for the PUBACK that echoes it. */
@@ -108,6 +109,13 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
         gw.send(link, { type: 'PUBREC', msgId: p.msgId });
         return;
       }
+      // Each id is kept until PUBREL, which a client may never send: capped, and 0x01 asks it to
+      // finish what it started before it sends more (MQTT-SN 1.2 §6.7: one at a time anyway).
+      if (s.qos2Received.size >= gw.options.limits.maxQos2AwaitingPubrel) {
+        gw.refused('congestion', 'QoS 2 PUBLISH refused: limits.maxQos2AwaitingPubrel ids await PUBREL', { clientId: s.clientId, awaiting: s.qos2Received.size });
+        gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
+        return;
+      }
       s.qos2Received.add(p.msgId);
       gw.persistence.qos2Added(s, p.msgId);
       const msgId = p.msgId;
@@ -155,6 +163,11 @@ export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket, link:
     return;
   }
   if (validateTopicName(p.topicName) !== undefined) {
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  }
+  if (tooLong(p.topicName, gw.options.limits.maxTopicBytes)) {
+    gw.refused('tooLarge', 'REGISTER refused: topic name over limits.maxTopicBytes', { clientId: s.clientId, bytes: Buffer.byteLength(p.topicName) });
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
