@@ -99,7 +99,7 @@ describe('config: defaults', () => {
       store: { type: 'memory', path: './mqttsn-gateway.db' },
       http: { enabled: false, host: '127.0.0.1', port: 9464 },
       shutdown: { graceMs: 5000 },
-      auth: { qosMinusOne: { topics: 'all', shortTopics: true }, takeover: 'allow' },
+      auth: { qosMinusOne: { topics: 'all', shortTopics: true, retain: false }, takeover: 'allow' },
     };
     assert.deepEqual(config, expected);
   });

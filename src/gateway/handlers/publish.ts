@@ -69,7 +69,10 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       gw.refused('notAuthorized', 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
-    void gw.publish({ topic, payload: p.payload, qos: 0, retain: p.retain }, s).catch(() => undefined);
+    // A retained message outlives the datagram: only where auth.qosMinusOne.retain allows it.
+    const retain = p.retain && gw.auth.qosMinusOneRetain;
+    if (p.retain && !retain) gw.logger.debug({ peer: link.peer.key, topic }, 'QoS -1 PUBLISH: retain flag ignored (auth.qosMinusOne.retain is off)');
+    void gw.publish({ topic, payload: p.payload, qos: 0, retain }, s).catch(() => undefined);
     return;
   }
   if (s === undefined || !(s.reachable || s.state === 'asleep')) {
