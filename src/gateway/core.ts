@@ -9,9 +9,8 @@ import type { Logger } from '../logger.js';
 import type { PredefinedTopics, TopicBudget } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
-import type { ByteBudget } from './delivery-queue.js';
 import type { PeerRateLimiter } from './rate-limit.js';
-import type { Session } from './session.js';
+import type { BufferBudget, Session } from './session.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -47,7 +46,7 @@ export interface GatewayCore {
   };
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
-  readonly buffered: ByteBudget;
+  readonly buffered: BufferBudget;
   /** bytes of topic names and filters registered and subscribed by every session (`limits.maxTopicBytesTotal`) */
   readonly topicBytes: TopicBudget;
   /** sessions whose will exchange is under way (`limits.maxPendingConnects`) */

@@ -70,7 +70,7 @@ export class Gateway implements GatewayCore {
   auth: Authorizer;
   readonly rates: GatewayCore['rates'];
   readonly uplink: Uplink;
-  readonly buffered = { bytes: 0 };
+  readonly buffered = { bytes: 0, holders: new Set<Session>() };
   readonly pendingConnects = { count: 0 };
   readonly topicBytes: TopicBudget;
   readonly #absent = new AbsentSessions();

@@ -36,6 +36,11 @@ export interface Subscription {
   kind: SubscriptionKind;
 }
 
+/** The gateway's buffer budget: its bytes, and the sessions whose queues hold any (for fair shares, outbox.ts). */
+export interface BufferBudget extends ByteBudget {
+  readonly holders?: Set<Session>;
+}
+
 /** The one request the gateway has outstanding toward a client (§4.7: one at a time). */
 export type InFlight =
   | { kind: 'register'; msgId: number; topicId: number; delivery: Delivery; retries: number; timer: TimerHandle }
@@ -99,13 +104,14 @@ export class Session {
     readonly clientId: string,
     readonly registry: TopicRegistry,
     /** where the queue's bytes are added up with every other session's */
-    budget: ByteBudget = { bytes: 0 },
+    budget: BufferBudget = { bytes: 0 },
     /** where sessions with a will exchange under way are counted (`limits.maxPendingConnects`) */
     readonly pending: { count: number } = { count: 0 },
     /** where subscription filters are added up with every other session's (the registry shares it) */
     topics: TopicBudget = { bytes: 0, limit: Infinity },
   ) {
-    this.queue = new DeliveryQueue(budget);
+    const holders = budget.holders;
+    this.queue = new DeliveryQueue(budget, holders === undefined ? undefined : (holding) => (holding ? holders.add(this) : holders.delete(this)));
     this.subscriptions = new CountedMap<Subscription>(topics);
   }
 
