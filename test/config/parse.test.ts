@@ -71,7 +71,15 @@ describe('config: defaults', () => {
       transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
-      broker: { listen: [{ host: '127.0.0.1', port: 1883 }], maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 },
+      broker: {
+        listen: [{ host: '127.0.0.1', port: 1883 }],
+        maxConnections: 1000,
+        maxPacketBytes: 1024 * 1024,
+        connectTimeoutMs: 10_000,
+        maxRetainedMessages: 10_000,
+        maxRetainedBytes: 16 * 1024 * 1024,
+        maxRetainedPerClient: 1000,
+      },
       limits: {
         maxSessions: 100_000,
         maxPendingConnects: 1000,
