@@ -45,6 +45,11 @@ describe('gateway: limits.maxTopicBytes', () => {
     w.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: topicOf(limits.maxTopicBytes + 1) });
     await settle();
     assert.equal(w.one('CONNACK').returnCode, 3);
+
+    c.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: topicOf(limits.maxTopicBytes + 1) });
+    await settle();
+    assert.equal(c.one('WILLTOPICRESP').returnCode, 3);
+    assert.equal(h.gateway.sessions.get('dev')?.will, undefined);
   });
 });
 

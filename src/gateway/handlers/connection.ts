@@ -243,7 +243,9 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
   } else if (validateTopicName(p.willTopic) !== undefined || tooLong(p.willTopic, gw.options.limits.maxTopicBytes) || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
-    if (validateTopicName(p.willTopic) === undefined) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+    if (validateTopicName(p.willTopic) === undefined && !tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) {
+      gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+    }
     gw.send(link, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {
