@@ -7,7 +7,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config/index.js';
+import { createMetricsRegistry } from '../../src/observability/metrics.js';
 import { MemorySessionStore } from '../../src/store/memory-session-store.js';
+import { parseMetrics, valueOf } from '../observability/helpers.js';
 import { harness, settle } from './harness.js';
 
 const { sessionExpirySec, idleSessionSec } = defaultConfig().limits;
@@ -132,6 +134,8 @@ describe('gateway: at limits.maxSessions the session absent longest makes room',
     assert.equal(h.gateway.sessions.has('p1'), false);
     assert.deepEqual((await store.load()).sessions.map((s) => s.clientId).sort(), ['live', 'p2']);
     assert.equal(h.gateway.stats.sessionsEnded.evicted, 1);
+    const { samples } = parseMetrics(await createMetricsRegistry({ gateway: h.gateway, transports: [] }).metrics());
+    assert.equal(valueOf(samples, 'mqttsn_sessions_ended_total', { how: 'evicted' }), 1);
 
     // Nobody absent now: the next new client is told to come back later (MQTT-SN 1.2 §5.4.6, 0x01).
     const late = h.client('late');
