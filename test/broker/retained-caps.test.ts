@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { createLocalBroker, DEFAULT_RETAINED_LIMITS, type LocalBrokerCore } from '../../src/broker/local-broker.js';
 import { RetainedIndex } from '../../src/broker/retained-index.js';
+import { persistRetained } from '../../src/broker/retained-persistence.js';
 import { brokerUplink } from '../../src/broker/uplink.js';
+import { MemorySessionStore } from '../../src/store/memory-session-store.js';
 import { defaultConfig } from '../../src/config/index.js';
 import { topicMatchesFilter } from '../../src/topics/topic-names.js';
 import { until } from '../helpers/wait.js';
@@ -106,6 +108,30 @@ describe('local broker: retained caps with the shipped defaults', () => {
         await client.endAsync();
       }
     });
+  });
+});
+
+describe('local broker: retained caps and the store', () => {
+  it('a message over a cap is not stored; stored ones over a lowered cap are dropped from the store at start', async () => {
+    const store = new MemorySessionStore();
+    // A cap of 2 (lowered from 10,000 so that "over" takes three messages): the shipped default is tested above.
+    let broker = await createLocalBroker({ retained: { maxMessages: 2 } });
+    await persistRetained(broker, store);
+    for (const t of ['a', 'b', 'c']) await broker.publish(retain(t, t), 'mqttsn');
+    assert.deepEqual((await store.load()).retained.map((m) => m.topic).sort(), ['a', 'b']);
+    await broker.close();
+
+    // An older gateway (no cap) left three in the store; this start keeps what the cap allows.
+    store.setRetained({ topic: 'c', payload: Buffer.from('c'), qos: 0 });
+    broker = await createLocalBroker({ retained: { maxMessages: 2 } });
+    try {
+      const p = await persistRetained(broker, store);
+      assert.equal(p.restored, 2);
+      assert.equal((await store.load()).retained.length, 2);
+      assert.equal((await broker.retained('#')).length, 2);
+    } finally {
+      await broker.close();
+    }
   });
 });
 
