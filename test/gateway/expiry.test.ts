@@ -137,7 +137,13 @@ describe('gateway: at limits.maxSessions the session absent longest makes room',
     const { samples } = parseMetrics(await createMetricsRegistry({ gateway: h.gateway, transports: [] }).metrics());
     assert.equal(valueOf(samples, 'mqttsn_sessions_ended_total', { how: 'evicted' }), 1);
 
-    // Nobody absent now: the next new client is told to come back later (MQTT-SN 1.2 §5.4.6, 0x01).
+    // Nobody absent now, and nobody idle either (a session that did nothing since its CONNACK
+    // would make room: admission.ts): the next new client is told to come back later (MQTT-SN 1.2 §5.4.6, 0x01).
+    for (const c of [park, live, honest]) {
+      c.send({ type: 'PINGREQ' });
+      await settle();
+      c.one('PINGRESP');
+    }
     const late = h.client('late');
     late.send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: 'late' });
     await settle();

@@ -90,12 +90,15 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
 
   let s = gw.sessions.get(p.clientId);
   if (s === undefined) {
-    // A full table makes room first by evicting a session that did nothing since its CONNACK (a
-    // flood leaves those behind; admission.ts), then the session absent longest (expiry.ts), so
-    // ids parked once cannot hold the gateway for good; a newcomer is refused only when neither exists.
-    const victim = gw.admission.victimFor(link.peer);
-    if (victim !== undefined) evict(gw, victim);
+    // A full table makes room before it refuses a newcomer: first the session absent longest
+    // (expiry.ts), so ids parked once cannot hold the gateway for good, then a session that did
+    // nothing since its CONNACK (what a flood leaves behind; admission.ts). Absent first, so a
+    // client that has just connected is not pushed out by the next one before it could publish.
     if (gw.sessions.size >= gw.options.limits.maxSessions && !gw.evictOldestAbsent()) {
+      const victim = gw.admission.victimFor(link.peer);
+      if (victim !== undefined) evict(gw, victim);
+    }
+    if (gw.sessions.size >= gw.options.limits.maxSessions) {
       bump(gw.stats.dropped, 'congestion');
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
       return;
