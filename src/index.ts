@@ -70,6 +70,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     auth: listenerAuth,
     persistence: store.brokerPersistence,
     limits: { maxConnections: config.broker.maxConnections, maxPacketBytes: config.broker.maxPacketBytes, connectTimeoutMs: config.broker.connectTimeoutMs },
+    retained: { maxMessages: config.broker.maxRetainedMessages, maxBytes: config.broker.maxRetainedBytes, maxPerClient: config.broker.maxRetainedPerClient },
     logger: childLogger(logger, { part: 'broker' }),
     durable: sessionStore === undefined ? undefined : () => sessionStore.flush(),
   }).catch(async (err: unknown) => {

@@ -11,10 +11,11 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { systemClock } from '../clock.js';
 import { PeerLineBudget } from '../log-throttle.js';
 import { noopLogger, type Logger } from '../logger.js';
-import { topicMatchesFilter, validateTopicFilter } from '../topics/topic-names.js';
+import { validateTopicFilter } from '../topics/topic-names.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
 import { ListenerGuard, quietLog, type ListenerAuthOptions, type ListenerAuthStats } from './listener-auth.js';
 import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from './packet-size.js';
+import { RetainedIndex, type RetainedLimits, type RetainedRefusal } from './retained-index.js';
 import type { PasswordTable } from './passwords.js';
 import { MQTT_LISTENER_ORIGIN, type BrokerCore, type BrokerHandler, type BrokerMessage } from './types.js';
 
@@ -41,7 +42,12 @@ export interface LocalBrokerOptions {
   persistence?: BrokerPersistence;
   /** Bounds on what listener clients may cost; each defaults to `DEFAULT_LISTENER_LIMITS`. */
   limits?: Partial<ListenerLimits>;
+  /** Caps on retained messages; each defaults to `DEFAULT_RETAINED_LIMITS`. */
+  retained?: Partial<RetainedLimits>;
 }
+
+/** Sized for a Raspberry Pi; the config's defaults (`broker.maxRetained*`) are the same. */
+export const DEFAULT_RETAINED_LIMITS: Readonly<RetainedLimits> = { maxMessages: 10_000, maxBytes: 16 * 1024 * 1024, maxPerClient: 1000 };
 
 export interface ListenerLimits {
   /** TCP connections at once, CONNECTed or not; one more is closed as soon as it is accepted */
@@ -78,11 +84,17 @@ export interface LocalBrokerCore extends BrokerCore {
   readonly listenerLimitStats: Readonly<ListenerLimitStats>;
   /** TCP connections open on the listeners now, CONNECTed or not (what `maxConnections` caps). */
   readonly listenerConnections: number;
+  /** The retained messages kept now: how many, and their topic and payload bytes. */
+  readonly retainedIndex: Pick<RetainedIndex, 'count' | 'bytes'>;
+  /** Retained messages delivered but not kept, by the cap they would have passed. */
+  readonly retainedRefused: Readonly<Record<RetainedRefusal, number>>;
 }
 
-/** The part of aedes' persistence used for `retained`; aedes' typings leave `persistence` out. */
-interface RetainedSource {
+/** The retained part of aedes' persistence, replaced by the index; aedes' typings leave `persistence` out. */
+interface RetainedStore {
+  storeRetained(packet: unknown): Promise<void>;
   createRetainedStream(pattern: string): Readable;
+  createRetainedStreamCombi(patterns: readonly string[]): Readable;
 }
 
 /** Publish packets as aedes takes and delivers them, plus the `clientId` that carries the origin. */
@@ -122,7 +134,7 @@ export async function createLocalBroker(options: LocalBrokerOptions = {}): Promi
     },
   });
   ackQos1AfterDelivery(aedes, guard === undefined ? () => true : (client, topic) => guard.mayPublish(client, topic));
-  const broker = new LocalBroker(aedes, logger, guard, limits);
+  const broker = new LocalBroker(aedes, logger, guard, limits, new RetainedIndex({ ...DEFAULT_RETAINED_LIMITS, ...options.retained }));
   try {
     for (const { host, port } of options.listen ?? []) await broker.listen(host, port);
   } catch (err) {
@@ -142,6 +154,12 @@ class LocalBroker implements LocalBrokerCore {
   readonly #listeners: Array<{ host: string; port: number }> = [];
   readonly #limits: ListenerLimits;
   readonly listenerLimitStats: ListenerLimitStats = { overConnections: 0, oversizedPackets: 0 };
+  /** the retained messages, by topic level; aedes' persistence keeps none */
+  readonly retainedIndex: RetainedIndex;
+  /** retained messages not kept, by the cap they would have passed (the message itself was delivered) */
+  readonly retainedRefused: Record<RetainedRefusal, number> = { maxMessages: 0, maxBytes: 0, maxPerClient: 0 };
+  /** the MQTT-SN client charged for a retained message published in-process, by packet */
+  readonly #owners = new WeakMap<object, string>();
   readonly #limitLog = quietLog();
   readonly #clientLog: PeerLineBudget;
   #closing: Promise<void> | undefined;
@@ -156,8 +174,10 @@ class LocalBroker implements LocalBrokerCore {
   readonly #tagOf = new Map<string, string>();
   readonly #originOf = new Map<string, string>();
 
-  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined, limits: ListenerLimits) {
+  constructor(aedes: Aedes, logger: BrokerLogger, guard: ListenerGuard | undefined, limits: ListenerLimits, retained: RetainedIndex) {
     this.#aedes = aedes;
+    this.retainedIndex = retained;
+    this.#installRetained();
     this.#limits = limits;
     this.#guard = guard;
     this.#logger = logger;
@@ -215,6 +235,7 @@ class LocalBroker implements LocalBrokerCore {
     if (this.#closing !== undefined) return Promise.reject(closedError());
     const packet: TaggedPublish = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, dup: false };
     if (origin !== undefined) packet.clientId = this.#tag(origin);
+    if (msg.retain && msg.owner !== undefined) this.#owners.set(packet, msg.owner);
     return new Promise((resolve, reject) => {
       this.#aedes.publish(packet, (err) => {
         if (err === undefined || err === null) resolve();
@@ -251,22 +272,57 @@ class LocalBroker implements LocalBrokerCore {
     };
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a bad filter rejects, as every other call does
   async retained(filter: string): Promise<BrokerMessage[]> {
     checkFilter(filter);
     if (this.#closing !== undefined) throw closedError();
-    /*
-     * aedes' memory persistence scans every retained message for any pattern, and its matcher
-     * neither matches `+` against an empty level nor applies the '$' rule: ask for all of them
-     * and match here, at the same cost.
-     */
-    const source = (this.#aedes as unknown as { persistence: RetainedSource }).persistence;
-    const out: BrokerMessage[] = [];
-    for await (const p of source.createRetainedStream('#') as AsyncIterable<AedesPublishPacket>) {
-      if (!topicMatchesFilter(filter, p.topic)) continue;
-      const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
-      out.push({ topic: p.topic, payload, qos: p.qos, retain: true });
-    }
-    return out;
+    return this.retainedIndex.match(filter).map((e) => ({ topic: e.topic, payload: e.payload, qos: e.qos, retain: true }));
+  }
+
+  /**
+   * Every publish, from listener clients, in-process or a will, passes `aedes.publish`: a retained
+   * one is indexed there, or, over a cap, delivered without being kept (retain cleared, so the
+   * store does not keep it either). aedes' persistence then keeps no retained message of its own
+   * and answers a listener client's SUBSCRIBE from the index, not by scanning them all.
+   */
+  #installRetained(): void {
+    const aedes = this.#aedes;
+    const index = this.retainedIndex;
+    type Done = (err?: Error) => void;
+    // aedes' typings name only publish(packet, done); its handlers call publish(packet, client, done).
+    const publish = aedes.publish.bind(aedes) as unknown as (packet: AedesPublishPacket, client: Client | null, done: Done) => void;
+    const guarded = (packet: TaggedPublish, client: Client | null | Done, done?: Done): void => {
+      const cb = typeof client === 'function' ? client : done;
+      const sender = typeof client === 'function' ? null : client;
+      if (packet.retain) {
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+        const owner = sender?.id ?? this.#owners.get(packet);
+        const refused = index.set(packet.topic, payload, packet.qos, owner);
+        if (refused !== undefined) {
+          this.retainedRefused[refused]++;
+          this.#logger.debug({ topic: packet.topic, owner, cap: refused }, 'retained message not kept: over a broker.maxRetained* cap');
+          packet.retain = false;
+        }
+      }
+      publish(packet as AedesPublishPacket, sender, cb ?? noop);
+    };
+    aedes.publish = guarded;
+    const persistence = (aedes as unknown as { persistence: RetainedStore }).persistence;
+    const stream = (filters: readonly string[]): Readable => {
+      const seen = new Set<string>();
+      const packets: object[] = [];
+      for (const f of filters) {
+        for (const e of index.match(f)) {
+          if (seen.has(e.topic)) continue;
+          seen.add(e.topic);
+          packets.push({ cmd: 'publish', topic: e.topic, payload: e.payload, qos: e.qos, retain: true });
+        }
+      }
+      return Readable.from(packets);
+    };
+    persistence.storeRetained = () => Promise.resolve();
+    persistence.createRetainedStream = (pattern: string) => stream([pattern]);
+    persistence.createRetainedStreamCombi = (patterns: readonly string[]) => stream(patterns);
   }
 
   close(): Promise<void> {

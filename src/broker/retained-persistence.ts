@@ -32,9 +32,17 @@ export interface RetainedPersistence {
 export async function persistRetained(broker: BrokerCore, store: SessionStore, deps: { logger?: Logger } = {}): Promise<RetainedPersistence> {
   const { retained } = await store.load();
   let restored = 0;
+  let dropped = 0;
   for (const m of retained) {
     try {
       await broker.publish({ topic: m.topic, payload: m.payload, qos: m.qos, retain: true }, STORE_ORIGIN);
+      // Over a retained cap (broker.maxRetained*, lowered since it was stored): not kept by the
+      // broker, so not kept here either, or the file would hold it for good.
+      if ((await broker.retained(m.topic)).length === 0) {
+        store.setRetained({ topic: m.topic, payload: Buffer.alloc(0), qos: m.qos });
+        dropped++;
+        continue;
+      }
       restored++;
     } catch (err) {
       // One the broker now refuses (a limit changed, say) costs that message, not the start.
@@ -42,6 +50,7 @@ export async function persistRetained(broker: BrokerCore, store: SessionStore, d
     }
   }
   if (restored > 0) deps.logger?.info({ retained: restored }, 'retained messages restored from the store');
+  if (dropped > 0) deps.logger?.warn({ dropped }, 'stored retained messages over broker.maxRetained* dropped');
   const off = await broker.subscribe('#', (msg, origin) => {
     // `retain` is as published here (see BrokerCore.subscribe): set on every publish that sets or
     // clears a retained message, and on nothing else.

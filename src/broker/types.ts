@@ -13,6 +13,11 @@ export interface BrokerMessage {
   readonly payload: Buffer;
   readonly qos: 0 | 1 | 2;
   readonly retain: boolean;
+  /**
+   * Who is charged for it when it sets a retained message (the local broker's per-client cap):
+   * the MQTT-SN client's id. Absent: the origin's (bridge, store), counted in the totals only.
+   */
+  readonly owner?: string | undefined;
 }
 
 /** Origin tag of messages published by clients of the TCP listener. */

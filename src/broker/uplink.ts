@@ -15,12 +15,13 @@ export function brokerUplink(broker: BrokerCore): Uplink {
   return {
     listen: (deliver) => broker.subscribe('#', (msg) => deliver(msg)),
     connect: () => 'accepted',
-    publish: (_clientId: string | undefined, msg: UplinkMessage) => broker.publish(msg, MQTTSN_ORIGIN),
+    // A retained message is charged to the client that set it (the broker's per-client cap).
+    publish: (clientId: string | undefined, msg: UplinkMessage) => broker.publish(msg.retain && clientId !== undefined ? { ...msg, owner: clientId } : msg, MQTTSN_ORIGIN),
     // Granted as asked: the broker core takes every QoS.
     subscribe: (_clientId: string, _filter: string, qos: UplinkQoS) => qos,
     retained: (filter) => broker.retained(filter),
     unsubscribe: () => undefined,
-    disconnect: (_clientId: string, graceful: boolean, will?: UplinkWill) =>
-      graceful || will === undefined ? undefined : broker.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }, MQTTSN_ORIGIN),
+    disconnect: (clientId: string, graceful: boolean, will?: UplinkWill) =>
+      graceful || will === undefined ? undefined : broker.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, owner: clientId }, MQTTSN_ORIGIN),
   };
 }

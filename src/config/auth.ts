@@ -74,6 +74,13 @@ const qosMinusOneAuth = z
       .default('all')
       .describe('Predefined topic ids QoS -1 may publish to: "all", or a list of ids.'),
     shortTopics: z.boolean().default(true).describe('Whether QoS -1 may publish to short (two-character) topic names.'),
+    retain: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Whether a QoS -1 PUBLISH may set or clear a retained message. Off: its retain flag is ignored (the message goes out, nothing is ' +
+          'retained), since anyone who can send one datagram would otherwise decide what every later subscriber gets first, and keep it there.',
+      ),
     peers: peers
       .optional()
       .describe('Peer patterns QoS -1 is accepted from. Absent: anywhere, unless auth.clients is set, then only from peers some allowed client may use.'),

@@ -45,6 +45,27 @@ export const brokerSchema = z
       .max(MAX_TIMER_MS)
       .default(10_000)
       .describe('A listener connection that has not sent its CONNECT within this is closed.'),
+    maxRetainedMessages: z
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'Retained messages kept at most (all topics). A retained publish on a new topic beyond it is delivered but not kept; replacing or clearing ' +
+          'a kept one always works. They are reloaded at every start and held in memory: 10,000 covers a site of devices with a few state topics each.',
+      ),
+    maxRetainedBytes: z
+      .int()
+      .min(0)
+      .default(16 * 1024 * 1024)
+      .describe('Topic and payload bytes of all retained messages together; a retained publish beyond it is delivered but not kept.'),
+    maxRetainedPerClient: z
+      .int()
+      .min(0)
+      .default(1000)
+      .describe(
+        'Retained messages one MQTT-SN or local MQTT client may have set (the bridge and messages restored at start count only in the totals), ' +
+          'so that one client cannot take all of maxRetainedMessages.',
+      ),
   })
   .prefault({})
   .describe('The local broker core.');

@@ -16,6 +16,8 @@ export interface AuthOptions {
     topics: 'all' | readonly number[];
     shortTopics: boolean;
     peers?: readonly string[] | undefined;
+    /** whether QoS -1 may set or clear retained messages; absent: no */
+    retain?: boolean | undefined;
   };
   /** absent: everything allowed; present: a client no rule matches may do nothing */
   acl?: ReadonlyArray<{ clientId: string; publish: readonly string[]; subscribe: readonly string[] }> | undefined;
@@ -135,6 +137,8 @@ export class Authorizer {
   readonly #qosMinusOnePeer: PeerMatcher | undefined;
   readonly #qosMinusOneTopics: ReadonlySet<number> | 'all';
   readonly #qosMinusOneShort: boolean;
+  /** `qosMinusOne.retain`: a QoS -1 PUBLISH's retain flag is honoured */
+  readonly qosMinusOneRetain: boolean;
   readonly #acl: CompiledRule[] | undefined;
   /** rights by client id, computed on first use */
   readonly #rights = new Map<string, ClientRights>();
@@ -154,6 +158,7 @@ export class Authorizer {
     }
     this.#qosMinusOneTopics = q.topics === 'all' ? 'all' : new Set(q.topics);
     this.#qosMinusOneShort = q.shortTopics;
+    this.qosMinusOneRetain = q.retain === true;
     this.#acl = o.acl?.map((r) => ({ clientId: clientIdPattern(r.clientId), publish: r.publish, subscribe: r.subscribe }));
   }
 
@@ -163,6 +168,11 @@ export class Authorizer {
     if (!this.#clients.has(clientId)) return 'unknownClient';
     const peer = this.#clients.get(clientId);
     return peer === undefined || peer(peerKey) ? 'ok' : 'wrongPeer';
+  }
+
+  /** Whether the client id is on the allow-list by name (an operator vouched for it). */
+  listed(clientId: string): boolean {
+    return this.#clients?.has(clientId) ?? false;
   }
 
   /** QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. */

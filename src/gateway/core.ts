@@ -6,12 +6,11 @@ import type { BrokerCore } from '../broker/types.js';
 import type { Clock } from '../clock.js';
 import type { Packet } from '../codec/index.js';
 import type { Logger } from '../logger.js';
-import type { PredefinedTopics } from '../topics/registry.js';
+import type { PredefinedTopics, TopicBudget } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
-import type { ByteBudget } from './delivery-queue.js';
 import type { Admission } from './admission.js';
-import type { Session } from './session.js';
+import type { BufferBudget, Session } from './session.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -45,7 +44,9 @@ export interface GatewayCore {
   readonly admission: Admission;
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */
-  readonly buffered: ByteBudget;
+  readonly buffered: BufferBudget;
+  /** bytes of topic names and filters registered and subscribed by every session (`limits.maxTopicBytesTotal`) */
+  readonly topicBytes: TopicBudget;
   /** sessions whose will exchange is under way (`limits.maxPendingConnects`) */
   readonly pendingConnects: { readonly count: number };
 
@@ -60,8 +61,10 @@ export interface GatewayCore {
   bind(session: Session, link: Link): void;
   /** Removes a session and everything it subscribed. */
   dropSession(session: Session): void;
-  /** Restarts the supervision timer for the session's state (keep-alive or sleep). */
+  /** Restarts the supervision timer for the session's state (keep-alive, sleep or, absent, session expiry). */
   supervise(session: Session): void;
+  /** Drops the session absent longest (limits.maxSessions reached); false when no session is absent. */
+  evictOldestAbsent(): boolean;
   /** The client is gone without a DISCONNECT: publish its will, state `lost`. */
   lose(session: Session, reason: string): void;
   /** Queues a message for a client and sends it when the client can take it. */

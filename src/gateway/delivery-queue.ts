@@ -10,6 +10,9 @@ export interface ByteBudget {
   bytes: number;
 }
 
+/** Told when a queue starts holding bytes (true) and when it holds none any more (false). */
+export type HoldingListener = (holding: boolean) => void;
+
 /** What a queued message costs: its payload and topic (the rest is a small constant per message). */
 export function deliveryBytes(d: Delivery): number {
   return d.payload.length + d.topic.length;
@@ -18,10 +21,12 @@ export function deliveryBytes(d: Delivery): number {
 export class DeliveryQueue implements Iterable<Delivery> {
   readonly #items: Delivery[] = [];
   readonly #budget: ByteBudget;
+  readonly #onHolding: HoldingListener | undefined;
   #bytes = 0;
 
-  constructor(budget: ByteBudget) {
+  constructor(budget: ByteBudget, onHolding?: HoldingListener) {
     this.#budget = budget;
+    this.#onHolding = onHolding;
   }
 
   get length(): number {
@@ -69,7 +74,10 @@ export class DeliveryQueue implements Iterable<Delivery> {
   }
 
   #add(n: number): void {
+    if (n === 0) return;
+    const before = this.#bytes;
     this.#bytes += n;
     this.#budget.bytes += n;
+    if ((before === 0) !== (this.#bytes === 0)) this.#onHolding?.(this.#bytes > 0);
   }
 }

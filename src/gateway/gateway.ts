@@ -12,7 +12,7 @@ import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
 import { noopLogger, peerFields, type Logger } from '../logger.js';
-import { PredefinedTopics, TopicRegistry } from '../topics/registry.js';
+import { PredefinedTopics, TopicRegistry, type TopicBudget } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
 import type { SessionStore, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
@@ -23,6 +23,7 @@ import { Authorizer, type AuthOptions } from './auth.js';
 import { abandonInFlight, enqueue, pump } from './outbox.js';
 import { Admission } from './admission.js';
 import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-lag.js';
+import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
 import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
@@ -85,8 +86,10 @@ export class Gateway implements GatewayCore {
   readonly rates: GatewayCore['rates'];
   readonly admission: Admission;
   readonly uplink: Uplink;
-  readonly buffered = { bytes: 0 };
+  readonly buffered = { bytes: 0, holders: new Set<Session>() };
   readonly pendingConnects = { count: 0 };
+  readonly topicBytes: TopicBudget;
+  readonly #absent = new AbsentSessions();
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -115,6 +118,7 @@ export class Gateway implements GatewayCore {
     this.clientLog = new PeerLineBudget(this.clock, this.logger);
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
     this.persistence = new Persistence(deps.store);
+    this.topicBytes = { bytes: 0, limit: deps.options.limits.maxTopicBytesTotal };
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
     this.uplink = deps.uplink ?? brokerUplink(deps.broker);
@@ -276,7 +280,9 @@ export class Gateway implements GatewayCore {
   }
 
   createSession(clientId: string): Session {
-    const s = new Session(clientId, new TopicRegistry(this.predefined, this.options.limits.maxRegistrationsPerClient), this.buffered, this.pendingConnects);
+    const limits = this.options.limits;
+    const registry = new TopicRegistry(this.predefined, limits.maxRegistrationsPerClient, this.topicBytes);
+    const s = new Session(clientId, registry, this.buffered, this.pendingConnects, this.topicBytes);
     this.sessions.set(clientId, s);
     return s;
   }
@@ -293,12 +299,14 @@ export class Gateway implements GatewayCore {
 
   dropSession(s: Session): void {
     this.admission.active(s);
+    this.#absent.delete(s);
     s.supervision?.cancel();
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
     abandonInFlight(this, s, false);
     for (const filter of s.subscriptions.keys()) this.subscriptions.remove(filter, s);
     s.subscriptions.clear();
+    s.registry.clear(); // its names go back to limits.maxTopicBytesTotal
     s.queue.clear(); // its bytes go back to limits.maxBufferedBytesTotal
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
@@ -324,27 +332,43 @@ export class Gateway implements GatewayCore {
   }
 
   /**
-   * Keep-alive (active) or sleep (asleep) supervision. The timer is not reset on every message:
-   * it fires at the earliest possible expiry and re-arms from `lastSeen`, so a busy client costs
-   * no timer churn.
+   * Supervision by silence (expiry.ts): keep-alive (active), sleep duration (asleep), session
+   * expiry (absent). The timer is not reset on every message: it fires at the earliest possible
+   * end and re-arms from `lastSeen`, so a busy client costs no timer churn. The limit is read
+   * again when it fires, so a state change in between is never judged by the old state's limit.
    */
   supervise(s: Session): void {
     s.supervision?.cancel();
     s.supervision = undefined;
-    const periodSec = s.state === 'active' ? s.keepAliveSec : s.state === 'asleep' ? s.sleepSec : 0;
-    // Keep-alive 0 is "no supervision", as in MQTT (§4.11 calls it ambiguous).
-    if (periodSec <= 0) return;
-    const limitMs = periodSec * 1000 * this.options.timers.keepAliveFactor;
+    this.#absent.update(s);
+    const first = silenceLimit(this, s);
+    if (first === undefined) return;
     const check = (): void => {
+      s.supervision = undefined;
+      const limit = silenceLimit(this, s);
+      if (limit === undefined || this.sessions.get(s.clientId) !== s) return;
       const idle = this.clock.now() - s.lastSeen;
-      if (idle >= limitMs) {
-        s.supervision = undefined;
-        this.lose(s, s.state === 'asleep' ? 'sleep duration exceeded' : 'keep-alive timeout');
+      if (idle < limit.ms) {
+        s.supervision = this.clock.setTimeout(check, limit.ms - idle);
+      } else if (limit.then === 'expire') {
+        this.stats.sessionsEnded.expired++;
+        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, 'absent session expired (limits.sessionExpirySec)');
+        this.dropSession(s);
       } else {
-        s.supervision = this.clock.setTimeout(check, limitMs - idle);
+        const reason = s.state === 'asleep' ? 'sleep duration exceeded' : s.keepAliveSec > 0 ? 'keep-alive timeout' : 'idle with keep-alive 0 (limits.idleSessionSec)';
+        this.lose(s, reason);
       }
     };
-    s.supervision = this.clock.setTimeout(check, limitMs - (this.clock.now() - s.lastSeen));
+    s.supervision = this.clock.setTimeout(check, Math.max(0, first.ms - (this.clock.now() - s.lastSeen)));
+  }
+
+  evictOldestAbsent(): boolean {
+    const s = this.#absent.oldest(this.sessions);
+    if (s === undefined) return false;
+    this.stats.sessionsEnded.evicted++;
+    this.logger.info({ clientId: s.clientId, absentForSec: Math.round((this.clock.now() - s.lastSeen) / 1000) }, 'absent session evicted to make room (limits.maxSessions)');
+    this.dropSession(s);
+    return true;
   }
 
   lose(s: Session, reason: string): void {

@@ -27,11 +27,9 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
       gw.persistence.done(s, s.queue.shift()!);
       gw.refused('sleepBufferFull', 'sleep buffer full (limits.sleepBufferMessages): oldest message dropped', { clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages });
     }
-    // The global cap drops the newcomer rather than evicting from other clients' buffers: what
-    // they hold was accepted first, and one busy topic must not empty everyone else's buffer.
     const limit = gw.options.limits.maxBufferedBytesTotal;
-    if (gw.buffered.bytes + deliveryBytes(d) > limit) {
-      gw.refused('bufferedBytesFull', 'message not buffered: limits.maxBufferedBytesTotal reached', { clientId: s.clientId, topic: d.topic, limit });
+    if (gw.buffered.bytes + deliveryBytes(d) > limit && !fairShareRoom(gw, s, deliveryBytes(d), limit)) {
+      gw.refused('bufferedBytesFull', 'message not buffered: limits.maxBufferedBytesTotal reached and the client holds its fair share', { clientId: s.clientId, topic: d.topic, limit });
       return;
     }
     gw.persistence.queued(s, d);
@@ -45,6 +43,29 @@ export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
   gw.persistence.queued(s, d);
   s.queue.push(d);
   if (s.inFlight === undefined) pump(gw, s);
+}
+
+/**
+ * The global cap is shared fairly: each session holding a buffer may fill `limit / holders`. A
+ * client under its share when the cap is reached gets room from the oldest messages of clients
+ * that are away (asleep or absent) and over theirs, so sessions that subscribed to a busy topic
+ * and never came back cannot keep an honest sleeper's command out. A client at its share has its
+ * new message dropped instead: what the others hold was accepted first.
+ */
+function fairShareRoom(gw: GatewayCore, s: Session, cost: number, limit: number): boolean {
+  const holders = gw.buffered.holders;
+  if (holders === undefined) return false;
+  const share = limit / (holders.size + (holders.has(s) ? 0 : 1));
+  if (s.queue.bytes + cost > share) return false;
+  for (const other of holders) {
+    if (other === s || other.reachable) continue;
+    while (other.queue.bytes > share && gw.buffered.bytes + cost > limit) {
+      gw.persistence.done(other, other.queue.shift()!);
+      gw.refused('bufferedBytesFull', 'oldest buffered message of a client over its fair share of limits.maxBufferedBytesTotal dropped', { clientId: other.clientId, for: s.clientId });
+    }
+    if (gw.buffered.bytes + cost <= limit) return true;
+  }
+  return false;
 }
 
 /** Sends queued messages while nothing is in flight; a wake ends with PINGRESP once all is out (§4.12.2). */
@@ -97,7 +118,7 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   const r = resolveTopic(gw, s, d.topic);
   if (r === 'full') {
     gw.persistence.done(s, d);
-    gw.refused('congestion', 'no topic id left for this client (limits.maxRegistrationsPerClient): message dropped', { clientId: s.clientId, topic: d.topic });
+    gw.refused('congestion', 'no topic id left for this client (limits.maxRegistrationsPerClient or maxTopicBytesTotal): message dropped', { clientId: s.clientId, topic: d.topic });
     return;
   }
   if ('register' in r) {

@@ -4,9 +4,10 @@
  */
 import type { TimerHandle } from '../clock.js';
 import type { PublishTopic, SubQoS } from '../codec/index.js';
-import type { TopicRegistry } from '../topics/registry.js';
+import type { TopicBudget, TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
-import { LazyMap, LazySet } from './lazy.js';
+import { LazySet } from './lazy.js';
+import { CountedMap } from './topic-budget.js';
 import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
 
@@ -33,6 +34,11 @@ export type SubscriptionKind = 'name' | 'wildcard' | 'short' | 'predefined';
 export interface Subscription {
   qos: SubQoS;
   kind: SubscriptionKind;
+}
+
+/** The gateway's buffer budget: its bytes, and the sessions whose queues hold any (for fair shares, outbox.ts). */
+export interface BufferBudget extends ByteBudget {
+  readonly holders?: Set<Session>;
 }
 
 /** The one request the gateway has outstanding toward a client (§4.7: one at a time). */
@@ -68,8 +74,8 @@ export class Session {
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;
-  /** filter (or short name, or the predefined topic's name) -> subscription */
-  readonly subscriptions = new LazyMap<string, Subscription>();
+  /** filter (or short name, or the predefined topic's name) -> subscription; counted in `limits.maxTopicBytesTotal` */
+  readonly subscriptions: CountedMap<Subscription>;
   /** normal topic ids the client knows in this connection (§4.3: re-REGISTER after a reconnect) */
   readonly confirmedIds = new LazySet<number>();
   /** concrete topics whose REGISTER the client refused: dropped until it subscribes again (§4.6) */
@@ -98,11 +104,15 @@ export class Session {
     readonly clientId: string,
     readonly registry: TopicRegistry,
     /** where the queue's bytes are added up with every other session's */
-    budget: ByteBudget = { bytes: 0 },
+    budget: BufferBudget = { bytes: 0 },
     /** where sessions with a will exchange under way are counted (`limits.maxPendingConnects`) */
     readonly pending: { count: number } = { count: 0 },
+    /** where subscription filters are added up with every other session's (the registry shares it) */
+    topics: TopicBudget = { bytes: 0, limit: Infinity },
   ) {
-    this.queue = new DeliveryQueue(budget);
+    const holders = budget.holders;
+    this.queue = new DeliveryQueue(budget, holders === undefined ? undefined : (holding) => (holding ? holders.add(this) : holders.delete(this)));
+    this.subscriptions = new CountedMap<Subscription>(topics);
   }
 
   /** What a CONNECT with a will asked for, while the will exchange runs; counted in `pending`. */

@@ -4,6 +4,7 @@
  * uplink are reached through the gateway core.
  */
 import type { GatewayCore } from './core.js';
+import { isAbsent } from './expiry.js';
 import { step, type Effect, type SessionEvent } from './machine.js';
 import { abandonInFlight } from './outbox.js';
 import type { Session } from './session.js';
@@ -12,6 +13,8 @@ export function transition(gw: GatewayCore, s: Session, event: SessionEvent): vo
   const { phase, effects } = step(s.phase, event);
   s.phase = phase;
   for (const e of effects) run(gw, s, e);
+  // A kept session left without its client starts the clock of limits.sessionExpirySec.
+  if (isAbsent(s) && gw.sessions.get(s.clientId) === s) gw.supervise(s);
 }
 
 function run(gw: GatewayCore, s: Session, e: Effect): void {

@@ -60,6 +60,8 @@ export interface GatewayStats {
   /** PUBLISH and PUBREL sent again after T_RETRY */
   retransmissions: number;
   willsPublished: number;
+  /** absent kept sessions ended by `limits.sessionExpirySec`, or evicted, oldest first, at `limits.maxSessions` */
+  sessionsEnded: { expired: number; evicted: number };
   /** taken away because `auth` no longer allows them (after a reload, or at a restore from the store) */
   revoked: { sessions: number; subscriptions: number; wills: number };
 }
@@ -75,6 +77,7 @@ export function createStats(): GatewayStats {
     clientRefusals: { REGACK: {}, PUBACK: {} },
     retransmissions: 0,
     willsPublished: 0,
+    sessionsEnded: { expired: 0, evicted: 0 },
     revoked: { sessions: 0, subscriptions: 0, wills: 0 },
   };
 }

@@ -31,6 +31,16 @@ export interface GatewayOptions {
     maxInflightQueue: number;
     /** payload and topic bytes queued for all clients together; beyond it nothing more is buffered for a sleeping or absent client */
     maxBufferedBytesTotal: number;
+    /** longest topic name or filter a client may REGISTER, SUBSCRIBE or give as will topic, in UTF-8 bytes */
+    maxTopicBytes: number;
+    /** topic bytes (plus a fixed overhead per entry) registered and subscribed by all sessions together */
+    maxTopicBytesTotal: number;
+    /** QoS 2 message ids of one client received and awaiting PUBREL; a new one beyond it gets PUBACK 0x01 */
+    maxQos2AwaitingPubrel: number;
+    /** a kept session whose client is disconnected or lost is forgotten this long after it was last heard; 0: never */
+    sessionExpirySec: number;
+    /** a connected client with keep-alive 0 that is not on the allow-list is lost after this long silent; 0: never */
+    idleSessionSec: number;
     /** token buckets per peer key, and per network address (`Peer.address ?? Peer.key`) */
     rate: {
       /** `underPressure`: buckets refuse only while {@link GatewayOptions.limits.pressure} says so; `always`: whenever empty */

@@ -153,6 +153,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   });
   readCounter(registry, 'retransmissions_total', 'PUBLISH, PUBREL and REGISTER sent again after T_RETRY.', [], () => [[{}, gateway.stats.retransmissions]]);
   readCounter(registry, 'wills_published_total', 'Wills published for clients that were lost.', [], () => [[{}, gateway.stats.willsPublished]]);
+  readCounter(registry, 'sessions_ended_total', 'Absent kept sessions ended: expired (limits.sessionExpirySec) or evicted at limits.maxSessions.', ['how'], () =>
+    entries(gateway.stats.sessionsEnded, 'how'),
+  );
   readCounter(registry, 'auth_revoked_total', 'Sessions, subscriptions and wills removed because auth no longer allows them (reload, restore).', ['kind'], () =>
     entries(gateway.stats.revoked, 'kind'),
   );

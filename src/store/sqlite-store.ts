@@ -30,8 +30,19 @@ interface SessionRow {
   will_payload: Buffer | null;
   will_qos: number | null;
   will_retain: number | null;
-  subscriptions: string;
-  topics: string;
+}
+
+/**
+ * What the file holds of one session, as last written: `saveSession` writes only what differs
+ * from it, so a REGISTER costs one row however many ids the session has.
+ */
+interface Written {
+  /** undefined until the session's row is written */
+  row: SessionRow | undefined;
+  /** topic id -> name */
+  topics: Map<number, string>;
+  /** filter -> `${qos}:${kind}` */
+  subscriptions: Map<string, string>;
 }
 
 interface DeliveryRow {
@@ -49,14 +60,22 @@ interface DeliveryRow {
 function statements(db: Database.Database) {
   return {
     saveSession: db.prepare(`INSERT INTO session (client_id, transport, peer_key, state, clean_session, keep_alive_sec, sleep_sec,
-        will_topic, will_payload, will_qos, will_retain, subscriptions, topics)
+        will_topic, will_payload, will_qos, will_retain)
       VALUES (@client_id, @transport, @peer_key, @state, @clean_session, @keep_alive_sec, @sleep_sec,
-        @will_topic, @will_payload, @will_qos, @will_retain, @subscriptions, @topics)
+        @will_topic, @will_payload, @will_qos, @will_retain)
       ON CONFLICT (client_id) DO UPDATE SET transport = excluded.transport, peer_key = excluded.peer_key, state = excluded.state,
         clean_session = excluded.clean_session, keep_alive_sec = excluded.keep_alive_sec, sleep_sec = excluded.sleep_sec,
         will_topic = excluded.will_topic, will_payload = excluded.will_payload, will_qos = excluded.will_qos,
-        will_retain = excluded.will_retain, subscriptions = excluded.subscriptions, topics = excluded.topics`),
+        will_retain = excluded.will_retain`),
+    setTopic: db.prepare('INSERT INTO session_topic (client_id, topic_id, name) VALUES (?, ?, ?) ON CONFLICT (client_id, topic_id) DO UPDATE SET name = excluded.name'),
+    deleteTopic: db.prepare('DELETE FROM session_topic WHERE client_id = ? AND topic_id = ?'),
+    setSubscription: db.prepare(
+      'INSERT INTO session_subscription (client_id, filter, qos, kind) VALUES (?, ?, ?, ?) ON CONFLICT (client_id, filter) DO UPDATE SET qos = excluded.qos, kind = excluded.kind',
+    ),
+    deleteSubscription: db.prepare('DELETE FROM session_subscription WHERE client_id = ? AND filter = ?'),
     deleteSession: db.prepare('DELETE FROM session WHERE client_id = ?'),
+    deleteTopics: db.prepare('DELETE FROM session_topic WHERE client_id = ?'),
+    deleteSubscriptions: db.prepare('DELETE FROM session_subscription WHERE client_id = ?'),
     deleteQueue: db.prepare('DELETE FROM delivery WHERE client_id = ?'),
     deleteQos2: db.prepare('DELETE FROM qos2 WHERE client_id = ?'),
     enqueue: db.prepare('INSERT INTO delivery (seq, client_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -67,6 +86,11 @@ function statements(db: Database.Database) {
     setRetained: db.prepare('INSERT INTO retained (topic, payload, qos) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos'),
     clearRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
     sessions: db.prepare('SELECT * FROM session ORDER BY client_id'),
+    session: db.prepare('SELECT * FROM session WHERE client_id = ?'),
+    allTopics: db.prepare('SELECT client_id, topic_id, name FROM session_topic ORDER BY rowid'),
+    topicsOf: db.prepare('SELECT topic_id, name FROM session_topic WHERE client_id = ? ORDER BY rowid'),
+    allSubscriptions: db.prepare('SELECT client_id, filter, qos, kind FROM session_subscription ORDER BY rowid'),
+    subscriptionsOf: db.prepare('SELECT filter, qos, kind FROM session_subscription WHERE client_id = ? ORDER BY rowid'),
     deliveries: db.prepare('SELECT * FROM delivery ORDER BY client_id, seq'),
     qos2: db.prepare('SELECT client_id, msg_id FROM qos2 ORDER BY client_id, msg_id'),
     retained: db.prepare('SELECT topic, payload, qos FROM retained ORDER BY topic'),
@@ -83,6 +107,9 @@ export class SqliteStore implements SessionStore {
    * never stored (each clean-session CONNECT, REGISTER and SUBSCRIBE): for those, nothing to do.
    */
   readonly #stored = new Set<string>();
+  /** By client id, filled on a session's first save; dropped whole when a batch is lost (see `#written`). */
+  readonly #written = new Map<string, Written>();
+  #writtenEpoch = 0;
 
   private constructor(file: SqliteFile) {
     this.file = file;
@@ -116,6 +143,13 @@ export class SqliteStore implements SessionStore {
   load(): Promise<StoredState> {
     if (this.file.closed) return Promise.reject(new StoreError(StoreErrorCode.CLOSED, `store ${this.path} is closed`, { path: this.path }));
     const sessions = (this.#s.sessions.all() as SessionRow[]).map(sessionFromRow);
+    const byId = new Map(sessions.map((x) => [x.clientId, x]));
+    for (const r of this.#s.allTopics.iterate() as IterableIterator<{ client_id: string; topic_id: number; name: string }>) {
+      byId.get(r.client_id)?.topics.push({ id: r.topic_id, name: r.name });
+    }
+    for (const r of this.#s.allSubscriptions.iterate() as IterableIterator<{ client_id: string; filter: string; qos: QoS; kind: SubscriptionKind }>) {
+      byId.get(r.client_id)?.subscriptions.push({ filter: r.filter, qos: r.qos, kind: r.kind });
+    }
     const queues = new Map<string, PersistedDelivery[]>();
     for (const r of this.#s.deliveries.iterate() as IterableIterator<DeliveryRow>) {
       let q = queues.get(r.client_id);
@@ -147,18 +181,71 @@ export class SqliteStore implements SessionStore {
       will_payload: s.will?.payload ?? null,
       will_qos: s.will?.qos ?? null,
       will_retain: s.will === undefined ? null : s.will.retain ? 1 : 0,
-      // Arrays of tuples: a session with a thousand topic ids is rewritten on every REGISTER.
-      subscriptions: JSON.stringify(s.subscriptions.map((x) => [x.filter, x.qos, x.kind])),
-      topics: JSON.stringify(s.topics.map((t) => [t.id, t.name])),
     };
-    this.#stored.add(s.clientId);
-    this.file.write(() => this.#s.saveSession.run(row));
+    const id = s.clientId;
+    const w = this.#writtenOf(id);
+    this.#stored.add(id);
+    this.file.write(() => {
+      if (w.row === undefined || !sameRow(w.row, row)) this.#s.saveSession.run(row);
+      w.row = row;
+      const topics = new Set<number>();
+      for (const t of s.topics) {
+        topics.add(t.id);
+        if (w.topics.get(t.id) === t.name) continue;
+        this.#s.setTopic.run(id, t.id, t.name);
+        w.topics.set(t.id, t.name);
+      }
+      for (const t of w.topics.keys()) {
+        if (topics.has(t)) continue;
+        this.#s.deleteTopic.run(id, t);
+        w.topics.delete(t);
+      }
+      const filters = new Set<string>();
+      for (const x of s.subscriptions) {
+        filters.add(x.filter);
+        const value = `${x.qos}:${x.kind}`;
+        if (w.subscriptions.get(x.filter) === value) continue;
+        this.#s.setSubscription.run(id, x.filter, x.qos, x.kind);
+        w.subscriptions.set(x.filter, value);
+      }
+      for (const f of w.subscriptions.keys()) {
+        if (filters.has(f)) continue;
+        this.#s.deleteSubscription.run(id, f);
+        w.subscriptions.delete(f);
+      }
+    });
+  }
+
+  /**
+   * What the file holds of `clientId`, read once. A lost batch rolled back writes this map had
+   * taken as done: then every entry is read again from the file.
+   */
+  #writtenOf(clientId: string): Written {
+    if (this.file.stats.failedBatches !== this.#writtenEpoch) {
+      this.#written.clear();
+      this.#writtenEpoch = this.file.stats.failedBatches;
+    }
+    let w = this.#written.get(clientId);
+    if (w !== undefined) return w;
+    w = { row: undefined, topics: new Map(), subscriptions: new Map() };
+    if (this.#stored.has(clientId)) {
+      w.row = this.#s.session.get(clientId) as SessionRow | undefined;
+      for (const r of this.#s.topicsOf.iterate(clientId) as IterableIterator<{ topic_id: number; name: string }>) w.topics.set(r.topic_id, r.name);
+      for (const r of this.#s.subscriptionsOf.iterate(clientId) as IterableIterator<{ filter: string; qos: QoS; kind: SubscriptionKind }>) {
+        w.subscriptions.set(r.filter, `${r.qos}:${r.kind}`);
+      }
+    }
+    this.#written.set(clientId, w);
+    return w;
   }
 
   deleteSession(clientId: string): void {
+    this.#written.delete(clientId);
     if (!this.#stored.delete(clientId)) return;
     this.file.write(() => {
       this.#s.deleteSession.run(clientId);
+      this.#s.deleteTopics.run(clientId);
+      this.#s.deleteSubscriptions.run(clientId);
       this.#s.deleteQueue.run(clientId);
       this.#s.deleteQos2.run(clientId);
     });
@@ -215,11 +302,19 @@ export class SqliteStore implements SessionStore {
   }
 }
 
+function sameRow(a: SessionRow, b: SessionRow): boolean {
+  for (const k of Object.keys(a) as Array<keyof SessionRow>) {
+    const x = a[k];
+    const y = b[k];
+    if (Buffer.isBuffer(x) && Buffer.isBuffer(y) ? !x.equals(y) : x !== y) return false;
+  }
+  return true;
+}
+
+/** The session's own row; its topic ids and subscriptions are rows of their own, added by `load()`. */
 function sessionFromRow(r: SessionRow): PersistedSession {
   const will: PersistedWill | undefined =
     r.will_topic === null ? undefined : { topic: r.will_topic, payload: r.will_payload ?? Buffer.alloc(0), qos: (r.will_qos ?? 0) as QoS, retain: r.will_retain === 1 };
-  const subs = JSON.parse(r.subscriptions) as Array<[string, QoS, SubscriptionKind]>;
-  const topics = JSON.parse(r.topics) as Array<[number, string]>;
   return {
     clientId: r.client_id,
     transport: r.transport ?? undefined,
@@ -229,7 +324,7 @@ function sessionFromRow(r: SessionRow): PersistedSession {
     keepAliveSec: r.keep_alive_sec,
     sleepSec: r.sleep_sec,
     will,
-    subscriptions: subs.map(([filter, qos, kind]) => ({ filter, qos, kind })),
-    topics: topics.map(([id, name]) => ({ id, name })),
+    subscriptions: [],
+    topics: [],
   };
 }

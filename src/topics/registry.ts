@@ -69,6 +69,28 @@ export class PredefinedTopics {
   }
 }
 
+/**
+ * Bytes of topic names and filters held by every session together (registrations and
+ * subscriptions), against one limit (`limits.maxTopicBytesTotal`): many sessions of 1000 long
+ * names each would otherwise outgrow a Raspberry Pi's memory.
+ */
+export interface TopicBudget {
+  bytes: number;
+  readonly limit: number;
+}
+
+/** What one entry is counted as: its name in UTF-8 plus the maps' entries and strings around it. */
+export const TOPIC_ENTRY_OVERHEAD = 64;
+
+export function topicCost(name: string): number {
+  return Buffer.byteLength(name, 'utf8') + TOPIC_ENTRY_OVERHEAD;
+}
+
+/** Whether `cost` more bytes fit. */
+export function fits(budget: TopicBudget, cost: number): boolean {
+  return budget.bytes + cost <= budget.limit;
+}
+
 /** One normal topic id of a client, as a store keeps it. */
 export interface TopicRegistration {
   readonly id: number;
@@ -99,6 +121,7 @@ export interface RejectedRegistration {
 export class TopicRegistry {
   readonly #predefined: PredefinedTopics | undefined;
   readonly #limit: number;
+  readonly #budget: TopicBudget;
   // Created on first registration: most of a gateway's many sessions register nothing, and an
   // empty Map costs a few hundred bytes each.
   #byNameMap: Map<string, number> | undefined;
@@ -111,13 +134,15 @@ export class TopicRegistry {
   /**
    * @param predefined the table whose ids this registry never hands out
    * @param limit most registrations at once (0..65534); beyond it `idFor` answers `'full'`
+   * @param budget shared with other registries: a new name that does not fit gets `'full'` too
    */
-  constructor(predefined?: PredefinedTopics, limit: number = MAX_TOPIC_ID) {
+  constructor(predefined?: PredefinedTopics, limit: number = MAX_TOPIC_ID, budget: TopicBudget = { bytes: 0, limit: Infinity }) {
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_TOPIC_ID) {
       throw new TopicError(TopicErrorCode.BAD_LIMIT, `the registration limit must be an integer from 0 to ${MAX_TOPIC_ID}, not ${limit}`, String(limit));
     }
     this.#predefined = predefined;
     this.#limit = limit;
+    this.#budget = budget;
   }
 
   #names(): Map<string, number> {
@@ -154,10 +179,13 @@ export class TopicRegistry {
     const known = this.#byNameMap?.get(name);
     if (known !== undefined) return known;
     if ((this.#byIdMap?.size ?? 0) >= this.#limit) return 'full';
+    const cost = topicCost(name);
+    if (!fits(this.#budget, cost)) return 'full';
     const id = this.#take();
     if (id === undefined) return 'full';
     this.#names().set(name, id);
     this.#ids().set(id, name);
+    this.#budget.bytes += cost;
     return id;
   }
 
@@ -177,6 +205,7 @@ export class TopicRegistry {
     if (name === undefined) return false;
     this.#ids().delete(id);
     this.#names().delete(name);
+    this.#budget.bytes -= topicCost(name);
     // Ids at or above the counter are found again by the counter itself.
     if (id < this.#next) this.#freed.push(id);
     return true;
@@ -184,6 +213,7 @@ export class TopicRegistry {
 
   /** Forgets everything (CONNECT with CleanSession); ids start again at 0x0001. */
   clear(): void {
+    for (const name of this.#byIdMap?.values() ?? []) this.#budget.bytes -= topicCost(name);
     this.#byIdMap = undefined;
     this.#byNameMap = undefined;
     this.#next = MIN_TOPIC_ID;
@@ -202,8 +232,8 @@ export class TopicRegistry {
    * Replaces the content with stored registrations. Entries that cannot be taken back are left
    * out and returned with the reason, for the log: an id out of range, a repeated id or name, an
    * invalid name, or an id that the predefined table took since it was stored (configuration
-   * changed). The limit is not applied: a client keeps what it was given, and gets `'full'` for
-   * new names until it is back under the limit.
+   * changed). The limits are not applied: a client keeps what it was given, and gets `'full'` for
+   * new names until it is back under them.
    */
   restore(entries: Iterable<TopicRegistration>): RejectedRegistration[] {
     this.clear();
@@ -226,6 +256,7 @@ export class TopicRegistry {
       }
       this.#ids().set(id, name);
       this.#names().set(name, id);
+      this.#budget.bytes += topicCost(name);
     }
     return rejected;
   }

@@ -71,7 +71,15 @@ describe('config: defaults', () => {
       transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
-      broker: { listen: [{ host: '127.0.0.1', port: 1883 }], maxConnections: 1000, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 },
+      broker: {
+        listen: [{ host: '127.0.0.1', port: 1883 }],
+        maxConnections: 1000,
+        maxPacketBytes: 1024 * 1024,
+        connectTimeoutMs: 10_000,
+        maxRetainedMessages: 10_000,
+        maxRetainedBytes: 16 * 1024 * 1024,
+        maxRetainedPerClient: 1000,
+      },
       limits: {
         maxSessions: 100_000,
         maxPendingConnects: 1000,
@@ -80,6 +88,11 @@ describe('config: defaults', () => {
         sleepBufferMessages: 100,
         maxInflightQueue: 1000,
         maxBufferedBytesTotal: 64 * 1024 * 1024,
+        maxTopicBytes: 256,
+        maxTopicBytesTotal: 32 * 1024 * 1024,
+        maxQos2AwaitingPubrel: 16,
+        sessionExpirySec: 7 * 24 * 3600,
+        idleSessionSec: 24 * 3600,
         rate: {
           enforce: 'underPressure',
           connectPerPeer: { perSecond: 5, burst: 10 },
@@ -97,7 +110,7 @@ describe('config: defaults', () => {
       store: { type: 'memory', path: './mqttsn-gateway.db' },
       http: { enabled: false, host: '127.0.0.1', port: 9464 },
       shutdown: { graceMs: 5000 },
-      auth: { qosMinusOne: { topics: 'all', shortTopics: true }, takeover: 'allow' },
+      auth: { qosMinusOne: { topics: 'all', shortTopics: true, retain: false }, takeover: 'allow' },
     };
     assert.deepEqual(config, expected);
   });

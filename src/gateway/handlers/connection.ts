@@ -21,6 +21,7 @@ import { abandonInFlight } from '../outbox.js';
 import { transition } from '../shell.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
+import { tooLong } from '../topic-budget.js';
 import type { Link } from '../types.js';
 
 /** Longest client id accepted; v1.2 says 1-23 characters, real devices send longer (MAC-based ids). */
@@ -89,10 +90,14 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
 
   let s = gw.sessions.get(p.clientId);
   if (s === undefined) {
-    // A full table makes room by evicting a session that did nothing since its CONNACK (a flood
-    // leaves those behind) rather than refusing a newcomer (admission.ts).
-    const victim = gw.admission.victimFor(link.peer);
-    if (victim !== undefined) evict(gw, victim);
+    // A full table makes room before it refuses a newcomer: first the session absent longest
+    // (expiry.ts), so ids parked once cannot hold the gateway for good, then a session that did
+    // nothing since its CONNACK (what a flood leaves behind; admission.ts). Absent first, so a
+    // client that has just connected is not pushed out by the next one before it could publish.
+    if (gw.sessions.size >= gw.options.limits.maxSessions && !gw.evictOldestAbsent()) {
+      const victim = gw.admission.victimFor(link.peer);
+      if (victim !== undefined) evict(gw, victim);
+    }
     if (gw.sessions.size >= gw.options.limits.maxSessions) {
       bump(gw.stats.dropped, 'congestion');
       gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
@@ -228,7 +233,7 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, lin
   // A will is a publish by the client: the ACL holds for it too, or it would be a way around it.
   const denied = validateTopicName(p.willTopic) === undefined && !gw.auth.mayPublish(s.clientId, p.willTopic);
   if (denied) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
-  if (denied || validateTopicName(p.willTopic) !== undefined) {
+  if (denied || validateTopicName(p.willTopic) !== undefined || tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) {
     s.pendingConnect.timer.cancel();
     s.pendingConnect = undefined;
     transition(gw, s, { type: 'refused', returnCode: ReturnCode.NOT_SUPPORTED });
@@ -257,8 +262,10 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
   // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
-  } else if (validateTopicName(p.willTopic) !== undefined || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
-    if (validateTopicName(p.willTopic) === undefined) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+  } else if (validateTopicName(p.willTopic) !== undefined || tooLong(p.willTopic, gw.options.limits.maxTopicBytes) || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
+    if (validateTopicName(p.willTopic) === undefined && !tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) {
+      gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+    }
     gw.send(link, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {

@@ -8,6 +8,7 @@ import { PublishRefusedError } from '../../uplink/port.js';
 import type { GatewayCore } from '../core.js';
 import type { Session } from '../session.js';
 import { bump } from '../stats.js';
+import { tooLong } from '../topic-budget.js';
 import type { Link } from '../types.js';
 
 /** The TopicId field as the PUBLISH carried it, for the PUBACK that echoes it. */
@@ -68,7 +69,10 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       gw.refused('notAuthorized', 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
-    void gw.publish({ topic, payload: p.payload, qos: 0, retain: p.retain }, s).catch(() => undefined);
+    // A retained message outlives the datagram: only where auth.qosMinusOne.retain allows it.
+    const retain = p.retain && gw.auth.qosMinusOneRetain;
+    if (p.retain && !retain) gw.logger.debug({ peer: link.peer.key, topic }, 'QoS -1 PUBLISH: retain flag ignored (auth.qosMinusOne.retain is off)');
+    void gw.publish({ topic, payload: p.payload, qos: 0, retain }, s).catch(() => undefined);
     return;
   }
   if (s === undefined || !(s.reachable || s.state === 'asleep')) {
@@ -109,6 +113,13 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
       // PUBREL; a repeat before PUBREL gets PUBREC again and no second delivery.
       if (s.qos2Received.has(p.msgId)) {
         gw.send(link, { type: 'PUBREC', msgId: p.msgId });
+        return;
+      }
+      // Each id is kept until PUBREL, which a client may never send: capped, and 0x01 asks it to
+      // finish what it started before it sends more (MQTT-SN 1.2 §6.7: one at a time anyway).
+      if (s.qos2Received.size >= gw.options.limits.maxQos2AwaitingPubrel) {
+        gw.refused('congestion', 'QoS 2 PUBLISH refused: limits.maxQos2AwaitingPubrel ids await PUBREL', { clientId: s.clientId, awaiting: s.qos2Received.size });
+        gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.CONGESTION });
         return;
       }
       const mark = gw.persistence.mark();
@@ -159,6 +170,11 @@ export function onRegister(gw: GatewayCore, s: Session, p: RegisterPacket, link:
     return;
   }
   if (validateTopicName(p.topicName) !== undefined) {
+    gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
+    return;
+  }
+  if (tooLong(p.topicName, gw.options.limits.maxTopicBytes)) {
+    gw.refused('tooLarge', 'REGISTER refused: topic name over limits.maxTopicBytes', { clientId: s.clientId, bytes: Buffer.byteLength(p.topicName) });
     gw.send(link, { type: 'REGACK', topicId: 0, msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }

@@ -5,6 +5,8 @@ import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
 import type { Session, SubscriptionKind } from '../session.js';
 import { bump } from '../stats.js';
+import { tooLong } from '../topic-budget.js';
+import { fits, topicCost } from '../../topics/registry.js';
 import type { Link } from '../types.js';
 
 export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link): void {
@@ -19,6 +21,10 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   switch (p.topicIdType) {
     case 'normal':
       filter = p.topicName;
+      if (tooLong(filter, gw.options.limits.maxTopicBytes)) {
+        gw.refused('tooLarge', 'SUBSCRIBE refused: topic filter over limits.maxTopicBytes', { clientId: s.clientId, bytes: Buffer.byteLength(filter) });
+        return reject(ReturnCode.NOT_SUPPORTED);
+      }
       if (hasWildcards(filter)) {
         if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
         kind = 'wildcard'; // SUBACK carries 0x0000; ids come later by REGISTER (§4.6)
@@ -50,6 +56,12 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   const existing = s.subscriptions.get(filter);
   if (existing === undefined && s.subscriptions.size >= gw.options.limits.maxSubscriptionsPerClient) {
     bump(gw.stats.dropped, 'congestion');
+    return reject(ReturnCode.CONGESTION);
+  }
+  // The filter, and for a topic name its new id too, against limits.maxTopicBytesTotal.
+  const cost = existing === undefined ? topicCost(filter) * (kind === 'name' && s.registry.lookup(filter) === undefined ? 2 : 1) : 0;
+  if (!fits(gw.topicBytes, cost)) {
+    gw.refused('congestion', 'SUBSCRIBE refused: limits.maxTopicBytesTotal reached', { clientId: s.clientId, filter });
     return reject(ReturnCode.CONGESTION);
   }
   if (kind === 'name') {
