@@ -32,7 +32,7 @@ import { reconnectDelay, ReconnectingUpstream, type ConnectionLoss, type Reconne
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
 
-import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Uplink, type UplinkSink as ClientSink, type UplinkQoS as SubQoS } from '../uplink/port.js';
+import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Uplink, type UplinkSink as ClientSink, type QoS as SubQoS } from '../uplink/port.js';
 
 export interface TransparentBridgeDeps {
   config: UpstreamConfig;

@@ -4,15 +4,10 @@
  * so the gateway and the bridge can be tested against a double.
  */
 
-/**
- * One message. Subscribers get it read-only: the same object may be handed to every in-process
- * subscriber of a message (no copy per subscriber on the hot path).
- */
-export interface BrokerMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: 0 | 1 | 2;
-  readonly retain: boolean;
+import type { Message } from '../message.js';
+
+/** A message inside the broker core: the one message shape, and who owns it when it is retained. */
+export interface BrokerMessage extends Message {
   /**
    * Who is charged for it when it sets a retained message (the local broker's per-client cap):
    * the MQTT-SN client's id. Absent: the origin's (bridge, store), counted in the totals only.

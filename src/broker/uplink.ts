@@ -5,7 +5,7 @@
  * at once, publishes go into the broker core, and a lost client's will is published here. The
  * bridge, when configured, sits behind the broker core and is not the gateway's business.
  */
-import type { Uplink, UplinkMessage, UplinkQoS, UplinkWill } from '../uplink/port.js';
+import type { Uplink, Message, QoS, Will } from '../uplink/port.js';
 import type { BrokerCore } from './types.js';
 
 /** Origin tag of messages the gateway publishes into the broker core. */
@@ -16,12 +16,12 @@ export function brokerUplink(broker: BrokerCore): Uplink {
     listen: (deliver) => broker.subscribe('#', (msg) => deliver(msg)),
     connect: () => 'accepted',
     // A retained message is charged to the client that set it (the broker's per-client cap).
-    publish: (clientId: string | undefined, msg: UplinkMessage) => broker.publish(msg.retain && clientId !== undefined ? { ...msg, owner: clientId } : msg, MQTTSN_ORIGIN),
+    publish: (clientId: string | undefined, msg: Message) => broker.publish(msg.retain && clientId !== undefined ? { ...msg, owner: clientId } : msg, MQTTSN_ORIGIN),
     // Granted as asked: the broker core takes every QoS.
-    subscribe: (_clientId: string, _filter: string, qos: UplinkQoS) => qos,
+    subscribe: (_clientId: string, _filter: string, qos: QoS) => qos,
     retained: (filter) => broker.retained(filter),
     unsubscribe: () => undefined,
-    disconnect: (clientId: string, graceful: boolean, will?: UplinkWill) =>
+    disconnect: (clientId: string, graceful: boolean, will?: Will) =>
       graceful || will === undefined ? undefined : broker.publish({ topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, owner: clientId }, MQTTSN_ORIGIN),
   };
 }

@@ -31,7 +31,7 @@ import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
-import type { Uplink, UplinkMessage, UplinkSink } from '../uplink/port.js';
+import type { Uplink, Message, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayDeps {
   options: GatewayOptions;
@@ -455,7 +455,7 @@ export class Gateway implements GatewayCore {
   }
 
   /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
-  #fanOut(msg: UplinkMessage): void {
+  #fanOut(msg: Message): void {
     const seq = ++this.#matchSeq;
     const targets: Session[] = [];
     this.subscriptions.match(msg.topic, (s, filter) => {

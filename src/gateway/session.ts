@@ -10,6 +10,7 @@ import { LazySet } from './lazy.js';
 import { CountedMap } from './topic-budget.js';
 import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
+import type { Will } from '../message.js';
 
 /**
  * - `await-willtopic` / `await-willmsg`: CONNECT with Will=1 accepted, the will dance is running
@@ -21,12 +22,6 @@ import type { Delivery, Link } from './types.js';
  */
 export type SessionState = Phase['state'];
 
-export interface Will {
-  topic: string;
-  payload: Buffer;
-  qos: SubQoS;
-  retain: boolean;
-}
 
 /** How the client subscribed; decides the topic form of what the gateway sends back. */
 export type SubscriptionKind = 'name' | 'wildcard' | 'short' | 'predefined';

@@ -3,7 +3,7 @@
  * It is also the in-memory half of the SQLite queue, which mirrors every change to its file
  * through the three hooks (`stored`, `removed`, `cleared`), so the bookkeeping lives once.
  */
-import { sizeOf, type OutboundMessage, type OutboundQueue, type OutboundQueueLimits, type PushResult, type QueuedMessage } from './types.js';
+import { sizeOf, type Message, type OutboundQueue, type OutboundQueueLimits, type PushResult, type QueuedMessage } from './types.js';
 
 interface Entry extends QueuedMessage {
   readonly size: number;
@@ -47,7 +47,7 @@ export class MemoryOutboundQueue implements OutboundQueue {
     return this.#dropped;
   }
 
-  push(msg: OutboundMessage): PushResult {
+  push(msg: Message): PushResult {
     const size = sizeOf(msg);
     if (size > this.limits.maxBytes) {
       // Evicting everything would still not make room; the newcomer is the one to go.

@@ -10,12 +10,9 @@
 
 export type PersistedState = 'active' | 'asleep' | 'disconnected' | 'lost';
 
-export interface PersistedWill {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-}
+import type { Message, Will } from '../message.js';
+
+export type { Will };
 
 export interface PersistedSession {
   clientId: string;
@@ -26,7 +23,7 @@ export interface PersistedSession {
   cleanSession: boolean;
   keepAliveSec: number;
   sleepSec: number;
-  will: PersistedWill | undefined;
+  will: Will | undefined;
   subscriptions: Array<{ filter: string; qos: 0 | 1 | 2; kind: 'name' | 'wildcard' | 'short' | 'predefined' }>;
   topics: Array<{ id: number; name: string }>;
 }
@@ -45,11 +42,8 @@ export interface PersistedDelivery {
   sent?: { msgId: number; stage: 'puback' | 'pubrec' | 'pubcomp' };
 }
 
-export interface RetainedMessage {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-}
+/** Retained by definition, so without the flag. */
+export type RetainedMessage = Omit<Message, 'retain'>;
 
 export interface StoredState {
   sessions: PersistedSession[];

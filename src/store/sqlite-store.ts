@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.js';
-import type { PersistedDelivery, PersistedSession, PersistedState, PersistedWill, RetainedMessage, SessionStore, StoredState } from './session-store.js';
+import type { PersistedDelivery, PersistedSession, PersistedState, Will, RetainedMessage, SessionStore, StoredState } from './session-store.js';
 import { SqliteFile, type SqliteFileOptions, type StoreHealth } from './sqlite-file.js';
 import { SqliteOutboundQueue } from './sqlite-queue.js';
 import type { OutboundQueueLimits } from './types.js';
@@ -313,7 +313,7 @@ function sameRow(a: SessionRow, b: SessionRow): boolean {
 
 /** The session's own row; its topic ids and subscriptions are rows of their own, added by `load()`. */
 function sessionFromRow(r: SessionRow): PersistedSession {
-  const will: PersistedWill | undefined =
+  const will: Will | undefined =
     r.will_topic === null ? undefined : { topic: r.will_topic, payload: r.will_payload ?? Buffer.alloc(0), qos: (r.will_qos ?? 0) as QoS, retain: r.will_retain === 1 };
   return {
     clientId: r.client_id,

@@ -3,16 +3,13 @@
  * on restart) and will get a SQLite one; both pass the same conformance suite in `test/store/`.
  */
 
-/** A message waiting for the upstream broker. */
-export interface OutboundMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: 0 | 1 | 2;
-  readonly retain: boolean;
-}
+import type { Message } from '../message.js';
+
+/** What the upstream queue holds: the one message shape of src/message.ts. */
+export type { Message };
 
 /** A message in the queue, with its place in line. */
-export interface QueuedMessage extends OutboundMessage {
+export interface QueuedMessage extends Message {
   /**
    * Position in the queue: strictly increasing in push order, never reused while the queue lives
    * (a durable queue keeps counting across restarts), never 0, so 0 can mean "before the first".
@@ -57,7 +54,7 @@ export interface OutboundQueue {
   readonly dropped: number;
 
   /** Appends a message, dropping the oldest entries when needed to stay within the limits. */
-  push(msg: OutboundMessage): PushResult;
+  push(msg: Message): PushResult;
   /** Up to `limit` entries with `seq > afterSeq` (default 0: from the oldest), oldest first; nothing is removed. */
   peek(limit: number, afterSeq?: number): QueuedMessage[];
   /** Removes and returns the oldest entry. */
@@ -71,6 +68,6 @@ export interface OutboundQueue {
 }
 
 /** What an entry costs against `maxBytes`: its topic in UTF-8 and its payload. */
-export function sizeOf(msg: OutboundMessage): number {
+export function sizeOf(msg: Message): number {
   return Buffer.byteLength(msg.topic, 'utf8') + msg.payload.length;
 }

@@ -13,7 +13,9 @@
  * the bridge and the bridge and broker never import the gateway.
  */
 
-export type UplinkQoS = 0 | 1 | 2;
+import type { Message, QoS, Will } from '../message.js';
+
+export type { Message, QoS, Will };
 
 /**
  * The value at once, or a promise of it. An answer the port has at hand is handed over
@@ -21,37 +23,23 @@ export type UplinkQoS = 0 | 1 | 2;
  */
 export type Answer<T> = T | Promise<T>;
 
-export interface UplinkWill {
-  topic: string;
-  payload: Buffer;
-  qos: UplinkQoS;
-  retain: boolean;
-}
-
-export interface UplinkMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: UplinkQoS;
-  readonly retain: boolean;
-}
-
 /** What a client's connection is opened with, from its CONNECT (and will). */
 export interface ClientConnectRequest {
   /** the MQTT-SN client id; the bridge may prefix it upstream */
   clientId: string;
   cleanSession: boolean;
   keepAliveSec: number;
-  will: UplinkWill | undefined;
+  will: Will | undefined;
   /** the session goes on (a sleeper's CONNECT without will): a standing connection is kept whatever the clean-session flag */
   resume?: boolean;
   /** subscriptions the session already holds (a session restored at start): made again upstream when its session is gone */
-  subscriptions?: ReadonlyArray<{ filter: string; qos: UplinkQoS }>;
+  subscriptions?: ReadonlyArray<{ filter: string; qos: QoS }>;
 }
 
 /** Where the messages of a client's own connection go: the gateway's queue for that client. */
 export interface UplinkSink {
   /** `done` once the message is the gateway's (queued, and stored when there is a store): the upstream ack waits for it */
-  message(msg: UplinkMessage, done: () => void): void;
+  message(msg: Message, done: () => void): void;
 }
 
 /**
@@ -68,7 +56,7 @@ export interface Uplink {
    * port has none (each client's come through its sink; taking the broker core's too would
    * deliver twice). Resolves with the function that stops them.
    */
-  listen(deliver: (msg: UplinkMessage) => void): Promise<() => Promise<void>>;
+  listen(deliver: (msg: Message) => void): Promise<() => Promise<void>>;
   /**
    * Makes sure the client has a connection with these parameters. `persistent` (a session
    * restored at start): no answer is waited for; the connection is retried until it stands.
@@ -79,11 +67,11 @@ export interface Uplink {
    * (upstream: acknowledged); rejects with `PublishRefusedError` for what will never be taken, with
    * anything else for "not now".
    */
-  publish(clientId: string | undefined, msg: UplinkMessage): Promise<void>;
+  publish(clientId: string | undefined, msg: Message): Promise<void>;
   /** The QoS granted, or 128 for a refusal; rejects for "not now". */
-  subscribe(clientId: string, filter: string, qos: UplinkQoS): Answer<number>;
+  subscribe(clientId: string, filter: string, qos: QoS): Answer<number>;
   /** Retained messages the gateway delivers after SUBACK; none where the upstream sends its own. */
-  retained(filter: string): Promise<readonly UplinkMessage[]>;
+  retained(filter: string): Promise<readonly Message[]>;
   /** Done once nothing of the filter follows (or at once where nothing is held). */
   unsubscribe(clientId: string, filter: string): Answer<void>;
   /**
@@ -91,7 +79,7 @@ export interface Uplink {
    * and `will`, if any, is published; a promise is returned when the port publishes it itself
    * (resolved once published), nothing when the upstream broker does.
    */
-  disconnect(clientId: string, graceful: boolean, will?: UplinkWill): Promise<void> | undefined;
+  disconnect(clientId: string, graceful: boolean, will?: Will): Promise<void> | undefined;
 }
 
 /** A publish the uplink would never take (a service's limits): the client is told 0x03, not "later". */

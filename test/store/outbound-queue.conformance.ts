@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { OutboundMessage, OutboundQueue, OutboundQueueLimits, QueuedMessage } from '../../src/store/types.js';
+import type { Message, OutboundQueue, OutboundQueueLimits, QueuedMessage } from '../../src/store/types.js';
 
 export interface OutboundQueueFactory {
   /** A new, empty queue. */
@@ -18,7 +18,7 @@ export interface OutboundQueueFactory {
 
 const BIG: OutboundQueueLimits = { maxMessages: 1_000_000, maxBytes: 1 << 30 };
 
-const msg = (topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 1, retain = false): OutboundMessage => ({
+const msg = (topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 1, retain = false): Message => ({
   topic,
   payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
   qos,
