@@ -5,7 +5,7 @@ import { PREDEFINED_ID_MAX } from './predefined-topics.js';
 
 export const limitsSchema = z
   .strictObject({
-    maxSessions: z.int().min(1).default(100_000).describe('Sessions of all states together; a CONNECT beyond it gets CONNACK 0x01 (congestion).'),
+    maxSessions: z.int().min(1).default(100_000).describe('Sessions of all states together. When reached, a new client takes the place of the session absent longest, else of one that did nothing since its CONNACK, else gets CONNACK 0x01 (congestion).'),
     maxPendingConnects: z
       .int()
       .min(1)
