@@ -24,6 +24,7 @@ import type { BrokerMessage } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { OutboundQueue, QueuedMessage } from '../store/types.js';
+import { validateTopicName } from '../topics/topic-names.js';
 import type { EchoFilter } from './echo.js';
 import { pacerFor, shapeOutbound, type Pacer, type UpstreamProfile } from './profiles/index.js';
 import type { TopicRules } from './rules.js';
@@ -73,6 +74,7 @@ export class OutboundPath {
   /** paces PUBLISH to the profile's rate; undefined without a profile */
   readonly #bucket: Pacer | undefined;
   readonly #refusals: ThrottledWarn;
+  readonly #invalid: ThrottledWarn;
   /** the established connection to send on; undefined while there is none */
   #conn: UpstreamConnection | undefined;
   /** a renewal waits for the in-flight acknowledgements: nothing new from the queue meanwhile */
@@ -103,6 +105,7 @@ export class OutboundPath {
     this.#clock = deps.clock;
     this.#profile = deps.profile;
     this.#bucket = deps.profile === undefined ? undefined : pacerFor(deps.clock, deps.profile);
+    this.#invalid = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, 'more messages not sent upstream: their topic is not a topic name (the last one here)');
     this.#refusals = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, `more messages not sent upstream: ${deps.profile?.service ?? 'the service'} would refuse them (the last one's topic and reason here)`);
   }
 
@@ -161,6 +164,7 @@ export class OutboundPath {
     this.#pacer?.cancel();
     this.#pacer = undefined;
     this.#refusals.flush();
+    this.#invalid.flush();
     this.#conn = undefined;
     this.#dropWaitingQos0();
   }
@@ -183,6 +187,14 @@ export class OutboundPath {
       const shaped = this.#shape(p, out);
       if (shaped === undefined) return;
       out = shaped;
+    }
+    // Checked again here, whatever let it into the broker core: one PUBLISH with a wildcard
+    // topic gets the whole connection closed (MQTT 3.1.1 §4.7.1), and queued it would come back
+    // at every reconnect.
+    const invalid = validateTopicName(out.topic);
+    if (invalid !== undefined) {
+      this.#noteInvalid(out, invalid);
+      return;
     }
     if (out.qos === 0) {
       this.#sendQos0(out);
@@ -359,6 +371,11 @@ export class OutboundPath {
       { profile: p.name, topic: m.topic, bytes: m.payload.length, reason, refusedTotal: this.#counters.refusedByProfile },
       `message not sent upstream: ${p.service} would refuse it (${reason}); not truncated, dropped`,
     );
+  }
+
+  #noteInvalid(m: UpstreamMessage, reason: string): void {
+    this.#counters.refusedInvalidTopic++;
+    this.#invalid.warn({ topic: JSON.stringify(m.topic), reason, refusedTotal: this.#counters.refusedInvalidTopic }, `message not sent upstream: its topic is not a topic name (${reason})`);
   }
 
   #noteDropped(n: number): void {

@@ -24,6 +24,7 @@ import type { Clock } from '../clock.js';
 import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
+import { validateTopicName } from '../topics/topic-names.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BridgeErrorCode } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
@@ -185,6 +186,13 @@ export class TransparentBridge implements Bridge, Uplink {
   }
 
   async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<void> {
+    // One PUBLISH with a wildcard topic gets the connection closed (MQTT 3.1.1 §4.7.1): never sent.
+    const invalid = validateTopicName(msg.topic);
+    if (invalid !== undefined) {
+      this.counters.refusedInvalidTopic++;
+      this.logOnce('invalidTopic', { clientId, topic: JSON.stringify(msg.topic), reason: invalid }, 'message not sent upstream: its topic is not a topic name');
+      throw new PublishRefusedError(msg.topic);
+    }
     const p = this.#profile;
     if (p !== undefined) {
       const shaped = shapeOutbound(p, msg, this.counters);
