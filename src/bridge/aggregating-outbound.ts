@@ -62,6 +62,20 @@ function qos0MaxWaitMs(p: UpstreamProfile): number {
   return p.publishWindow?.windowMs ?? Math.max(1000, 2000 / p.publishRate.perSecond);
 }
 
+/**
+ * A connection the upstream closes this soon after a message went out may have been closed over
+ * that message (MQTT 3.1.1 has no negative PUBACK: a broker closes the connection on a packet it
+ * will not take, mosquitto on one over its max_packet_size, say).
+ */
+export const SUSPECT_WINDOW_MS = 5000;
+/**
+ * Closed this many times in a row with the message alone in flight, it is set aside: left in the
+ * queue it would be sent first on every connection and close each one, and nothing behind it would
+ * ever go (a "poison" message). Two: one close can be the network's, two in a row right after the
+ * same message and nothing else are the broker's answer to it.
+ */
+const POISON_STRIKES = 2;
+
 /** Queue-full drops and profile refusals are logged at most this often (each is counted). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -90,8 +104,18 @@ export class OutboundPath {
   #qos0Waiting: Array<{ msg: UpstreamMessage; at: number }> = [];
   /** when both QoS 0 and the queue wait, whose turn the next send is */
   #qos0Turn = false;
-  /** seqs sent on the current connection and not yet acknowledged */
-  readonly #inFlight = new Set<number>();
+  /** seqs sent on the current connection and not yet acknowledged, with when each went and what it was */
+  readonly #inFlight = new Map<number, { at: number; msg: QueuedMessage }>();
+  /**
+   * After the upstream closed a connection right after a send, messages go one at a time until the
+   * last one that was in flight then is acknowledged: the one a close follows alone is the poison.
+   * The seq to reach; 0 while not probing.
+   */
+  #probeUntil = 0;
+  /** the message the last connections closed right after, alone in flight, and how many times */
+  #suspect: { seq: number; strikes: number } | undefined;
+  /** the connection is being given up over a publish that failed on our side: that close says nothing about a message */
+  #abandoning = false;
   /** the last seq handed to the current connection: reading on from here */
   #cursor = 0;
   /** the highest seq ever sent: anything at or below it that is sent again is a re-send */
@@ -152,11 +176,48 @@ export class OutboundPath {
 
   /** The connection went: what was in flight is sent again on the next one. Returns how much was. */
   lost(): number {
+    if (!this.#abandoning) this.#judgeLoss();
+    this.#abandoning = false;
     const unacked = this.#inFlight.size;
     this.#inFlight.clear();
     this.#dropWaitingQos0();
     this.detach();
     return unacked;
+  }
+
+  /**
+   * Was the connection closed over a message? Right after a send with several in flight: probe,
+   * one at a time. Right after a send with one alone in flight: a strike against it, and at
+   * POISON_STRIKES it is set aside (out of the queue, counted, logged with its topic).
+   */
+  #judgeLoss(): void {
+    const now = this.#clock.now();
+    let latest = -Infinity;
+    let highest = 0;
+    for (const [seq, f] of this.#inFlight) {
+      latest = Math.max(latest, f.at);
+      highest = Math.max(highest, seq);
+    }
+    if (now - latest > SUSPECT_WINDOW_MS) return;
+    if (this.#inFlight.size > 1) {
+      this.#probeUntil = Math.max(this.#probeUntil, highest);
+      return;
+    }
+    const [seq, { msg }] = this.#inFlight.entries().next().value as [number, { at: number; msg: QueuedMessage }];
+    const strikes = this.#suspect?.seq === seq ? this.#suspect.strikes + 1 : 1;
+    this.#probeUntil = Math.max(this.#probeUntil, seq);
+    if (strikes < POISON_STRIKES) {
+      this.#suspect = { seq, strikes };
+      return;
+    }
+    this.#suspect = undefined;
+    this.#inFlight.delete(seq);
+    if (!this.#queue.ack(seq)) return;
+    this.#counters.setAside++;
+    this.#deps.logger.warn(
+      { topic: msg.topic, bytes: msg.payload.length, qos: msg.qos, closes: strikes, setAsideTotal: this.#counters.setAside },
+      'message set aside: the upstream closed the connection right after it, every time it was sent alone; dropped from the queue so that what is behind it goes',
+    );
   }
 
   /** The bridge stops: no more sends, and the held-back log lines are written. */
@@ -283,7 +344,7 @@ export class OutboundPath {
       return;
     }
     for (;;) {
-      const room = this.#deps.maxInflight - this.#inFlight.size;
+      const room = this.#window() - this.#inFlight.size;
       if (room <= 0) return;
       const batch = this.#queue.peek(room, this.#cursor);
       if (batch.length === 0) return;
@@ -300,7 +361,7 @@ export class OutboundPath {
   #pumpPaced(conn: UpstreamConnection, bucket: Pacer, p: UpstreamProfile): void {
     for (;;) {
       this.#expireQos0(p);
-      const queued = this.#inFlight.size < this.#deps.maxInflight ? this.#queue.peek(1, this.#cursor)[0] : undefined;
+      const queued = this.#inFlight.size < this.#window() ? this.#queue.peek(1, this.#cursor)[0] : undefined;
       const qos0 = this.#qos0Waiting.length > 0;
       if (queued === undefined && !qos0) return;
       const pause = this.#pausedUntil - this.#clock.now();
@@ -321,6 +382,11 @@ export class OutboundPath {
     }
   }
 
+  /** maxInflight, or one at a time while probing for a poison message */
+  #window(): number {
+    return this.#probeUntil === 0 ? this.#deps.maxInflight : 1;
+  }
+
   #schedulePump(ms: number): void {
     if (this.#pacer !== undefined) return;
     this.#pacer = this.#clock.setTimeout(() => {
@@ -331,7 +397,7 @@ export class OutboundPath {
 
   #send(conn: UpstreamConnection, m: QueuedMessage): void {
     this.#cursor = m.seq;
-    this.#inFlight.add(m.seq);
+    this.#inFlight.set(m.seq, { at: this.#clock.now(), msg: m });
     if (m.seq > this.#highestSent) {
       this.#highestSent = m.seq;
       this.#counters.sent++;
@@ -348,10 +414,14 @@ export class OutboundPath {
     if (!this.#inFlight.delete(seq)) return;
     if (err) {
       // MQTT.js fails a publish only when the connection cannot carry it any more.
+      this.#abandoning = true;
       this.#deps.failed(conn, err);
       return;
     }
     if (this.#queue.ack(seq)) this.#counters.acked++;
+    if (this.#suspect?.seq === seq) this.#suspect = undefined;
+    // Everything that was in flight at the suspicious close is through: full window again.
+    if (this.#probeUntil !== 0 && seq >= this.#probeUntil) this.#probeUntil = 0;
     if (this.#inFlight.size === 0 && this.#deps.idle(conn)) return;
     this.pump();
   }
