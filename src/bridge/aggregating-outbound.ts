@@ -28,6 +28,7 @@ import { validateTopicName } from '../topics/topic-names.js';
 import type { EchoFilter } from './echo.js';
 import { pacerFor, shapeOutbound, type Pacer, type UpstreamProfile } from './profiles/index.js';
 import type { TopicRules } from './rules.js';
+import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BRIDGE_ORIGIN, type BridgeCounters } from './types.js';
 import type { UpstreamConnection, UpstreamMessage } from './upstream.js';
@@ -62,19 +63,6 @@ function qos0MaxWaitMs(p: UpstreamProfile): number {
   return p.publishWindow?.windowMs ?? Math.max(1000, 2000 / p.publishRate.perSecond);
 }
 
-/**
- * A connection the upstream closes this soon after a message went out may have been closed over
- * that message (MQTT 3.1.1 has no negative PUBACK: a broker closes the connection on a packet it
- * will not take, mosquitto on one over its max_packet_size, say).
- */
-export const SUSPECT_WINDOW_MS = 5000;
-/**
- * Closed this many times in a row with the message alone in flight, it is set aside: left in the
- * queue it would be sent first on every connection and close each one, and nothing behind it would
- * ever go (a "poison" message). Two: one close can be the network's, two in a row right after the
- * same message and nothing else are the broker's answer to it.
- */
-const POISON_STRIKES = 2;
 
 /** Queue-full drops and profile refusals are logged at most this often (each is counted). */
 const DROP_LOG_INTERVAL_MS = 10_000;

@@ -25,6 +25,7 @@ import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { validateTopicName } from '../topics/topic-names.js';
+import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BridgeErrorCode } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
@@ -209,7 +210,19 @@ export class TransparentBridge implements Bridge, Uplink {
       if (msg.qos === 0) this.counters.droppedOffline++;
       throw new Error(`the upstream connection of ${clientId ?? 'the gateway'} is not up`);
     }
-    await link.publish(msg);
+    const sentAt = this.#deps.clock.now();
+    try {
+      await link.publish(msg);
+    } catch (err) {
+      // The client still holds a QoS 1/2 message it got 0x01 for and sends it again: one its
+      // connection is closed over every time would close it forever. 0x03 makes the client let go.
+      if (msg.qos > 0 && this.#deps.clock.now() - sentAt <= SUSPECT_WINDOW_MS && link.strike(msg) >= POISON_STRIKES) {
+        this.counters.setAside++;
+        this.logOnce('setAside', { clientId, topic: msg.topic, bytes: msg.payload.length, setAsideTotal: this.counters.setAside }, 'message refused: the upstream closed the connection right after it, time after time');
+        throw new PublishRefusedError(msg.topic);
+      }
+      throw err;
+    }
   }
 
   async subscribe(clientId: string, filter: string, qos: SubQoS): Promise<number> {
@@ -277,6 +290,11 @@ function keeps(link: ClientLink, req: ClientRequest): boolean {
   return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
 }
 
+/** The client's retransmission of a message (MQTT-SN §6.13: the same topic and payload, DUP set). */
+function sameMessage(a: UpstreamMessage, b: UpstreamMessage): boolean {
+  return a.topic === b.topic && a.qos === b.qos && a.payload.equals(b.payload);
+}
+
 type LinkBasics = Pick<ReconnectingUpstreamDeps, 'clock' | 'random' | 'reconnect' | 'profile' | 'counters'>;
 
 interface LinkEvents {
@@ -299,6 +317,8 @@ class ClientLink {
   /** retry even before the first success (a restored session, the gateway's own connection) */
   #persistent: boolean;
   #waiters: Array<(o: ConnectOutcome) => void> = [];
+  /** the last message whose publish failed right after it was sent (see poison.ts), and how many times in a row */
+  #suspect: { msg: UpstreamMessage; strikes: number } | undefined;
 
   constructor(
     bridge: TransparentBridge,
@@ -367,10 +387,18 @@ class ClientLink {
     return new Promise((resolve, reject) => {
       conn.publish(msg, (err) => {
         if (err !== undefined) return reject(err);
+        if (this.#suspect !== undefined && sameMessage(this.#suspect.msg, msg)) this.#suspect = undefined;
         this.#bridge.counters.acked++;
         resolve();
       });
     });
+  }
+
+  /** The connection failed right after `msg`: how many times in a row now (another message starts over). */
+  strike(msg: UpstreamMessage): number {
+    const strikes = this.#suspect !== undefined && sameMessage(this.#suspect.msg, msg) ? this.#suspect.strikes + 1 : 1;
+    this.#suspect = strikes >= POISON_STRIKES ? undefined : { msg, strikes };
+    return strikes;
   }
 
   async subscribe(filter: string, qos: SubQoS): Promise<number> {

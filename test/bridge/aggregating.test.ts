@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BridgeErrorCode } from '../../src/bridge/errors.js';
-import { SUSPECT_WINDOW_MS } from '../../src/bridge/aggregating-outbound.js';
+import { SUSPECT_WINDOW_MS } from '../../src/bridge/poison.js';
 import { BRIDGE_ORIGIN } from '../../src/bridge/types.js';
 import { withFakeBridge, type FakeBridgeCtx } from './fake-bridge.js';
 
