@@ -124,6 +124,8 @@ export interface ClientRights {
 
 const MAX_CACHED_RIGHTS = 10_000;
 
+const DOLLAR = 0x24; // '$'
+
 const NO_RIGHTS: ClientRights = { publish: [], subscribe: [] };
 
 /** A client id that would change a filter's meaning if put in it. */
@@ -183,7 +185,19 @@ export class Authorizer {
     return this.#acl !== undefined;
   }
 
+  /**
+   * Whether `topic` is the server's: MQTT 3.1.1 §4.7.2 keeps topics starting with `$` for it, and
+   * the local listener refuses `$SYS/` to its clients. MQTT-SN clients are held to the same:
+   * `$SYS` never, another `$` topic (`$aws/things/...`) only where an ACL rule names it, since a
+   * leading wildcard never matches one ([MQTT-4.7.2-1]); without an ACL, none.
+   */
+  reserved(topic: string): boolean {
+    if (topic.charCodeAt(0) !== DOLLAR) return false;
+    return topic === '$SYS' || topic.startsWith('$SYS/') || this.#acl === undefined;
+  }
+
   mayPublish(clientId: string, topic: string): boolean {
+    if (this.reserved(topic)) return false;
     if (this.#acl === undefined) return true;
     return this.rights(clientId).publish.some((f) => topicMatchesFilter(f, topic));
   }

@@ -16,6 +16,7 @@ import {
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
+import { RESERVED } from './publish.js';
 import type { GatewayCore } from '../core.js';
 import { abandonInFlight } from '../outbox.js';
 import { transition } from '../shell.js';
@@ -210,7 +211,7 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, lin
   }
   // A will is a publish by the client: the ACL holds for it too, or it would be a way around it.
   const denied = validateTopicName(p.willTopic) === undefined && !gw.auth.mayPublish(s.clientId, p.willTopic);
-  if (denied) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+  if (denied) willRefused(gw, s, p.willTopic);
   if (denied || validateTopicName(p.willTopic) !== undefined) {
     s.pendingConnect.timer.cancel();
     s.pendingConnect = undefined;
@@ -219,6 +220,10 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, lin
   }
   s.pendingConnect.willTopic = { topic: p.willTopic, qos: p.qos, retain: p.retain };
   transition(gw, s, { type: 'willTopicTaken' });
+}
+
+function willRefused(gw: GatewayCore, s: Session, topic: string): void {
+  gw.refused('notAuthorized', gw.auth.reserved(topic) ? `will topic not allowed: ${RESERVED}` : 'will topic not allowed by the ACL', { clientId: s.clientId, topic });
 }
 
 export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket, link: Link): void {
@@ -241,7 +246,7 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
   } else if (validateTopicName(p.willTopic) !== undefined || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
-    if (validateTopicName(p.willTopic) === undefined) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+    if (validateTopicName(p.willTopic) === undefined) willRefused(gw, s, p.willTopic);
     gw.send(link, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {

@@ -10,6 +10,9 @@ import type { Session } from '../session.js';
 import { bump } from '../stats.js';
 import type { Link } from '../types.js';
 
+/** Why a `$` topic is refused, for the log line. */
+export const RESERVED = 'topics starting with $ are the broker\'s ($SYS never; others only where an auth.acl rule names them)';
+
 /** The TopicId field as the PUBLISH carried it, for the PUBACK that echoes it. */
 function topicField(p: PublishPacket): number {
   switch (p.topicIdType) {
@@ -80,8 +83,8 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     // Anyone may forge a QoS -1 datagram: `auth.qosMinusOne` says from where and to what; a
     // sender with a session is held to its ACL as well.
     const kind = p.topicIdType === 'predefined' ? { type: 'predefined' as const, id: p.topicId } : { type: p.topicIdType === 'short' ? ('short' as const) : ('inline' as const) };
-    if (!gw.auth.qosMinusOne(link.peer.key, kind) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
-      gw.refused('notAuthorized', 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
+    if (gw.auth.reserved(topic) || !gw.auth.qosMinusOne(link.peer.key, kind) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
+      gw.refused('notAuthorized', gw.auth.reserved(topic) ? `QoS -1 PUBLISH not allowed: ${RESERVED}` : 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
     void gw.publish({ topic, payload: p.payload, qos: 0, retain: p.retain }, s).catch(() => undefined);
@@ -103,7 +106,7 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
   }
   const topic = resolved.topic;
   if (!gw.auth.mayPublish(s.clientId, topic)) {
-    gw.refused('notAuthorized', 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
+    gw.refused('notAuthorized', gw.auth.reserved(topic) ? `PUBLISH refused: ${RESERVED}` : 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
     gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
