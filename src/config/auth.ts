@@ -71,9 +71,16 @@ const qosMinusOneAuth = z
   .strictObject({
     topics: z
       .union([z.literal('all'), z.array(z.int().min(1).max(0xfffe))])
-      .default('all')
-      .describe('Predefined topic ids QoS -1 may publish to: "all", or a list of ids.'),
-    shortTopics: z.boolean().default(true).describe('Whether QoS -1 may publish to short (two-character) topic names.'),
+      .optional()
+      .describe(
+        'Predefined topic ids QoS -1 may publish to: "all", or a list of ids. Absent: "all" without auth.acl; with auth.acl, none for a ' +
+          'sender with no session (a QoS -1 datagram has no client id the ACL could hold it to, so it goes only where this names), and "all" ' +
+          "for a connected sender, whom its own ACL rights then limit.",
+      ),
+    shortTopics: z
+      .boolean()
+      .optional()
+      .describe('Whether QoS -1 may publish to short (two-character) topic names. Absent: true without auth.acl; with auth.acl, false for a sender with no session, true for a connected one (held to its ACL).'),
     peers: peers
       .optional()
       .describe('Peer patterns QoS -1 is accepted from. Absent: anywhere, unless auth.clients is set, then only from peers some allowed client may use.'),

@@ -13,8 +13,10 @@ export interface AuthOptions {
   /** allow-list; absent: every client id may connect */
   clients?: ReadonlyArray<{ clientId: string; peers?: readonly string[] | undefined }> | undefined;
   qosMinusOne: {
-    topics: 'all' | readonly number[];
-    shortTopics: boolean;
+    /** absent: "all" without an ACL; with one, none for a sender without a session (its ACL decides for one with) */
+    topics?: 'all' | readonly number[] | undefined;
+    /** absent: true without an ACL; with one, false for a sender without a session */
+    shortTopics?: boolean | undefined;
     peers?: readonly string[] | undefined;
   };
   /** absent: everything allowed; present: a client no rule matches may do nothing */
@@ -135,8 +137,9 @@ export class Authorizer {
   readonly takeover: 'allow' | 'deny';
   readonly #clients: Map<string, PeerMatcher | undefined> | undefined;
   readonly #qosMinusOnePeer: PeerMatcher | undefined;
-  readonly #qosMinusOneTopics: ReadonlySet<number> | 'all';
-  readonly #qosMinusOneShort: boolean;
+  /** as configured; undefined: not named (see `qosMinusOne`) */
+  readonly #qosMinusOneTopics: ReadonlySet<number> | 'all' | undefined;
+  readonly #qosMinusOneShort: boolean | undefined;
   readonly #acl: CompiledRule[] | undefined;
   /** rights by client id, computed on first use */
   readonly #rights = new Map<string, ClientRights>();
@@ -154,7 +157,7 @@ export class Authorizer {
       const anywhere = o.clients.some((c) => c.peers === undefined);
       this.#qosMinusOnePeer = anywhere ? undefined : anyOf(all);
     }
-    this.#qosMinusOneTopics = q.topics === 'all' ? 'all' : new Set(q.topics);
+    this.#qosMinusOneTopics = q.topics === undefined || q.topics === 'all' ? q.topics : new Set(q.topics);
     this.#qosMinusOneShort = q.shortTopics;
     this.#acl = o.acl?.map((r) => ({ clientId: clientIdPattern(r.clientId), publish: r.publish, subscribe: r.subscribe }));
   }
@@ -167,17 +170,25 @@ export class Authorizer {
     return peer === undefined || peer(peerKey) ? 'ok' : 'wrongPeer';
   }
 
-  /** QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. */
-  qosMinusOne(peerKey: string, topic: { type: 'predefined'; id: number } | { type: 'short' } | { type: 'inline' }): boolean {
+  /**
+   * QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. `fromSession`: the
+   * sender's address has a session, whose ACL the caller checks as well.
+   */
+  qosMinusOne(peerKey: string, topic: { type: 'predefined'; id: number } | { type: 'short' } | { type: 'inline' }, fromSession: boolean): boolean {
     if (this.#qosMinusOnePeer !== undefined && !this.#qosMinusOnePeer(peerKey)) return false;
+    // A datagram from no session has no client id the ACL could hold it to: with an ACL it goes
+    // only where `auth.qosMinusOne` itself names, or the ACL would have a back door any datagram
+    // opens. Without an ACL, and for a sender with a session (held to its ACL), open by default.
+    const open = this.#acl === undefined || fromSession;
+    const topics = this.#qosMinusOneTopics ?? (open ? 'all' : undefined);
     switch (topic.type) {
       case 'predefined':
-        return this.#qosMinusOneTopics === 'all' || this.#qosMinusOneTopics.has(topic.id);
+        return topics === 'all' || (topics?.has(topic.id) ?? false);
       case 'short':
-        return this.#qosMinusOneShort;
+        return this.#qosMinusOneShort ?? open;
       case 'inline':
         // Paho's inline names are not predefined ids: only an unrestricted topic list lets them through.
-        return this.#qosMinusOneTopics === 'all';
+        return topics === 'all';
     }
   }
 

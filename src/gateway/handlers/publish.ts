@@ -83,7 +83,7 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     // Anyone may forge a QoS -1 datagram: `auth.qosMinusOne` says from where and to what; a
     // sender with a session is held to its ACL as well.
     const kind = p.topicIdType === 'predefined' ? { type: 'predefined' as const, id: p.topicId } : { type: p.topicIdType === 'short' ? ('short' as const) : ('inline' as const) };
-    if (gw.auth.reserved(topic) || !gw.auth.qosMinusOne(link.peer.key, kind) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
+    if (gw.auth.reserved(topic) || !gw.auth.qosMinusOne(link.peer.key, kind, s !== undefined) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
       gw.refused('notAuthorized', gw.auth.reserved(topic) ? `QoS -1 PUBLISH not allowed: ${RESERVED}` : 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
