@@ -57,23 +57,11 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     gw.logger.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
     return;
   }
-  const verdict = gw.auth.connect(p.clientId, link.peer.key);
-  if (verdict !== 'ok') {
-    // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
-    gw.refused('notAuthorized', verdict === 'unknownClient' ? 'CONNECT refused: client id not allowed' : 'CONNECT refused: client id not allowed from this peer', { peer: link.peer.key, clientId: p.clientId });
+  const existing = gw.sessions.get(p.clientId);
+  // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
+  if (!mayComeFrom(gw, 'CONNECT', p.clientId, existing, link)) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
-  }
-  const existing = gw.sessions.get(p.clientId);
-  const away = existing === undefined ? undefined : takenOver(existing, link);
-  if (existing !== undefined && away !== undefined) {
-    const fields = { clientId: p.clientId, from: away.peer.key, to: link.peer.key };
-    if (gw.auth.takeover === 'deny') {
-      gw.refused('takeoverRefused', 'CONNECT refused: client id connected from another address (auth.takeover "deny")', fields);
-      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
-      return;
-    }
-    gw.logger.info(fields, 'client id taken over by a new address');
   }
   // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
   // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
@@ -139,6 +127,37 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     timer: gw.clock.setTimeout(() => abandonConnect(gw, session), gw.options.timers.connectTimeoutMs),
   };
   transition(gw, s, { type: 'willRequested', link });
+}
+
+/**
+ * The one rule for a CONNECT and a sleeper's PINGREQ, which both name a client id and would hand
+ * its session (a sleeper's buffered messages) to the sender: the id must be allowed from the
+ * sender's peer (`auth.clients`), and a session in use (connected, in its will exchange, asleep or
+ * awake) moves to another peer only under `auth.takeover: "allow"`. A previous peer the gateway
+ * does not know (restored from a store whose transport was renamed) counts as another peer.
+ * Refusals are counted and logged here; the caller answers.
+ */
+function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up', clientId: string, s: Session | undefined, link: Link): boolean {
+  const verdict = gw.auth.connect(clientId, link.peer.key);
+  if (verdict !== 'ok') {
+    gw.refused('notAuthorized', verdict === 'unknownClient' ? `${what} refused: client id not allowed` : `${what} refused: client id not allowed from this peer`, { peer: link.peer.key, clientId });
+    return false;
+  }
+  if (s === undefined || !inUse(s)) return true;
+  const from = s.link?.peer.key;
+  if (from === link.peer.key) return true;
+  const fields = { clientId, from: from ?? '(unknown)', to: link.peer.key, state: s.state };
+  if (gw.auth.takeover === 'deny') {
+    gw.refused('takeoverRefused', `${what} refused: client id in use from another address (auth.takeover "deny")`, fields);
+    return false;
+  }
+  gw.logger.info(fields, what === 'CONNECT' ? 'client id taken over by a new address' : 'sleeper woke from a new address');
+  return true;
+}
+
+/** A session some peer holds: a CONNECT or wake-up from elsewhere takes it over. */
+function inUse(s: Session): boolean {
+  return s.reachable || s.state === 'asleep' || s.state === 'await-willtopic' || s.state === 'await-willmsg';
 }
 
 /** The link at another address where the session is in use, which a CONNECT on `link` would take it from. */
@@ -286,19 +305,9 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
     // The client id lets a sleeper come back from a new address (§4.12.2); the address is
     // updated, but only where a CONNECT from there would be allowed, or a PINGREQ naming a
     // client would hand its buffered messages to anyone.
-    if (sleeper.link !== undefined && sleeper.link.peer.key !== link.peer.key) {
-      const fields = { clientId: sleeper.clientId, from: sleeper.link.peer.key, to: link.peer.key };
-      if (gw.auth.connect(sleeper.clientId, link.peer.key) !== 'ok') {
-        gw.refused('notAuthorized', 'wake-up refused: client id not allowed from this peer', fields);
-        gw.send(link, { type: 'DISCONNECT' });
-        return;
-      }
-      if (gw.auth.takeover === 'deny') {
-        gw.refused('takeoverRefused', 'wake-up refused: sleeper woke from another address (auth.takeover "deny")', fields);
-        gw.send(link, { type: 'DISCONNECT' });
-        return;
-      }
-      gw.logger.info(fields, 'sleeper woke from a new address');
+    if (!mayComeFrom(gw, 'wake-up', sleeper.clientId, sleeper, link)) {
+      gw.send(link, { type: 'DISCONNECT' });
+      return;
     }
     gw.bind(sleeper, link);
     gw.logger.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
