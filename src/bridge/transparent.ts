@@ -20,7 +20,7 @@
  * the client's QoS 1/2 publishes are answered 0x01 (congestion) and the client, which still holds
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
@@ -52,6 +52,24 @@ export interface TransparentBridgeDeps {
 /** Refusals and drops are logged at most this often per kind (each is counted). */
 const LOG_INTERVAL_MS = 10_000;
 
+/**
+ * A new will reopens the client's upstream connection (MQTT 3.1.1 cannot change a live will): the
+ * reopening waits this long for more updates, so a WILLTOPICUPD and WILLMSGUPD pair, or a burst,
+ * costs one connection, not one each. The old connection carries the client meanwhile.
+ */
+export const WILL_RECONNECT_DEBOUNCE_MS = 500;
+
+/** `upstream.maxConnections` when the config leaves it out. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+
+/** A will update waiting for WILL_RECONNECT_DEBOUNCE_MS: the newest request, and the answers owed. */
+interface PendingReopen {
+  req: ClientRequest;
+  sink: ClientSink;
+  timer: TimerHandle;
+  waiters: Array<(o: ConnectOutcome) => void>;
+}
+
 export class TransparentBridge implements Bridge, Uplink {
   readonly mode = 'transparent' as const;
   readonly #deps: TransparentBridgeDeps;
@@ -60,6 +78,10 @@ export class TransparentBridge implements Bridge, Uplink {
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #warns = new Map<string, ThrottledWarn>();
+  /** will updates waiting to reopen a client's connection, by client id */
+  readonly #reopening = new Map<string, PendingReopen>();
+  /** client connections replaced or dropped whose socket is not closed yet: they count against the cap */
+  #closing = 0;
   #own: ClientLink | undefined;
   #closed = false;
   readonly counters: BridgeCounters = zeroCounters();
@@ -107,6 +129,7 @@ export class TransparentBridge implements Bridge, Uplink {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of this.#warns.values()) w.flush();
+    for (const id of [...this.#reopening.keys()]) this.#settleReopen(id, 'unavailable');
     const links = [...this.#links.values()];
     this.#links.clear();
     // DISCONNECT: the devices did not vanish, the gateway stopped; their wills stay unpublished.
@@ -162,15 +185,85 @@ export class TransparentBridge implements Bridge, Uplink {
 
   connect(req: ClientRequest, sink: ClientSink, persistent = false): Promise<ConnectOutcome> {
     if (this.#closed) return Promise.resolve('unavailable');
+    const c = this.#deps.config;
+    // The two connections would knock each other off the broker, over and over (MQTT 3.1.1 §3.1.4).
+    if (c.clientIdPrefix + req.clientId === c.clientId) {
+      this.counters.refusedIdCollision++;
+      this.logOnce('idCollision', { clientId: req.clientId, upstreamClientId: c.clientId }, "client refused: its upstream client id is the gateway's own (upstream.clientId); give the device another id, or set upstream.clientIdPrefix");
+      return Promise.resolve('refused');
+    }
     const old = this.#links.get(req.clientId);
     if (old !== undefined && old.state !== 'ended' && keeps(old, req)) {
+      this.#settleReopen(req.clientId, 'accepted');
       old.sink = sink;
       return old.outcome();
+    }
+    if (old !== undefined && old.state === 'connected' && req.resume === true) return this.#reopenLater(req, sink);
+    return this.#open(req, sink, persistent);
+  }
+
+  /** A new will for a connected client: reopened once the updates stop for WILL_RECONNECT_DEBOUNCE_MS. */
+  #reopenLater(req: ClientRequest, sink: ClientSink): Promise<ConnectOutcome> {
+    let p = this.#reopening.get(req.clientId);
+    if (p === undefined) {
+      const id = req.clientId;
+      p = { req, sink, waiters: [], timer: this.#deps.clock.setTimeout(() => this.#reopenNow(id), WILL_RECONNECT_DEBOUNCE_MS) };
+      this.#reopening.set(id, p);
+    } else {
+      p.req = req;
+      p.sink = sink;
+    }
+    const pending = p;
+    return new Promise((resolve) => pending.waiters.push(resolve));
+  }
+
+  #reopenNow(clientId: string): void {
+    const p = this.#reopening.get(clientId);
+    if (p === undefined) return;
+    this.#reopening.delete(clientId);
+    this.#open(p.req, p.sink, false).then(
+      (o) => {
+        for (const w of p.waiters) w(o);
+      },
+      () => {
+        for (const w of p.waiters) w('unavailable');
+      },
+    );
+  }
+
+  /** A will update still waiting is answered `outcome` and not made (a newer CONNECT or the end decided). */
+  #settleReopen(clientId: string, outcome: ConnectOutcome): void {
+    const p = this.#reopening.get(clientId);
+    if (p === undefined) return;
+    this.#reopening.delete(clientId);
+    p.timer.cancel();
+    for (const w of p.waiters) w(outcome);
+  }
+
+  /** Upstream connections open or closing, the gateway's own included. */
+  get openConnections(): number {
+    return this.#links.size + this.#closing + (this.#own === undefined ? 0 : 1);
+  }
+
+  #end(link: ClientLink, graceful: boolean): void {
+    this.#closing++;
+    void link.end(graceful).finally(() => this.#closing--);
+  }
+
+  #open(req: ClientRequest, sink: ClientSink, persistent: boolean): Promise<ConnectOutcome> {
+    this.#settleReopen(req.clientId, 'unavailable');
+    const old = this.#links.get(req.clientId);
+    const max = this.#deps.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    // The old connection of this client is about to go; any other new one must fit under the cap.
+    if (this.openConnections - (old === undefined ? 0 : 1) >= max) {
+      this.counters.refusedConnectionCap++;
+      this.logOnce('connectionCap', { clientId: req.clientId, maxConnections: max, open: this.openConnections }, 'client connection refused for now: upstream.maxConnections reached (CONNACK 0x01)');
+      return Promise.resolve('unavailable');
     }
     if (old !== undefined) {
       this.#links.delete(req.clientId);
       // The device is alive and reconnecting: no will for the connection it replaces.
-      void old.end(true);
+      this.#end(old, true);
     }
     const link = new ClientLink(this, req, this.#connectorFor(req), persistent, {
       onEnded: () => {
@@ -243,10 +336,11 @@ export class TransparentBridge implements Bridge, Uplink {
 
   /** Dropped without DISCONNECT, the upstream broker publishes the will the connection carries. */
   disconnect(clientId: string, graceful: boolean): undefined {
+    this.#settleReopen(clientId, 'unavailable');
     const link = this.#links.get(clientId);
     if (link === undefined) return;
     this.#links.delete(clientId);
-    void link.end(graceful);
+    this.#end(link, graceful);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────

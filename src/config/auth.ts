@@ -126,6 +126,12 @@ export const rateLimitsSchema = z
         'Stops one host from opening sessions from thousands of source ports; the burst lets a site behind one NAT address reconnect after a power cut.',
     ),
     registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
+    willUpdatePerClient: bucket(
+      0.2,
+      4,
+      'WILLTOPICUPD and WILLMSGUPD per client id; beyond it WILLTOPICRESP / WILLMSGRESP 0x01 (congestion) and the will stays as it was. ' +
+        'In transparent mode each update reopens the client\'s upstream connection (MQTT 3.1.1 cannot change a live will): the default lets a device change its will twice at once, then once every 5 s.',
+    ),
     publishPerPeer: bucket(2000, 4000, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped. The default is far above what a sensor sends and caps a flood from one address.'),
   })
   .prefault({})

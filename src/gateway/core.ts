@@ -44,6 +44,8 @@ export interface GatewayCore {
     readonly connectByAddress: PeerRateLimiter;
     readonly register: PeerRateLimiter;
     readonly publish: PeerRateLimiter;
+    /** keyed by client id: each will update may reopen an upstream connection */
+    readonly willUpdate: PeerRateLimiter;
   };
 
   /** bytes waiting in the queues of every session together (`limits.maxBufferedBytesTotal`) */

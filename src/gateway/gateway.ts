@@ -100,6 +100,7 @@ export class Gateway implements GatewayCore {
       connectByAddress: new PeerRateLimiter(this.clock, rate.connectPerAddress),
       register: new PeerRateLimiter(this.clock, rate.registerPerPeer),
       publish: new PeerRateLimiter(this.clock, rate.publishPerPeer),
+      willUpdate: new PeerRateLimiter(this.clock, rate.willUpdatePerClient),
     };
     this.#refusalLog = new LogThrottle(this.clock, REFUSAL_LOG_INTERVAL_MS);
   }

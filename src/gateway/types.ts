@@ -37,6 +37,7 @@ export interface GatewayOptions {
       connectPerAddress: BucketOptions;
       registerPerPeer: BucketOptions;
       publishPerPeer: BucketOptions;
+      willUpdatePerClient: BucketOptions;
     };
   };
   auth: AuthOptions;

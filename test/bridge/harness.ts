@@ -3,7 +3,7 @@
  * MQTT-SN nodes (firmware-sim) in front of it, MQTT.js clients on the upstream mosquitto.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
+import { SimError, SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
 import type { Bridge } from '../../src/bridge/types.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../src/index.js';
@@ -151,4 +151,15 @@ export function suiteParts(url: () => string, cleanup: Array<() => Promise<unkno
       return w;
     },
   };
+}
+
+/** The return code the gateway refused a node's request with (a SimError's), or undefined when it was accepted. */
+export async function refusal(p: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    if (err instanceof SimError) return err.returnCode;
+    throw err;
+  }
 }

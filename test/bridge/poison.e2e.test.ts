@@ -8,21 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SimError } from '../../firmware-sim/index.js';
 import { ReturnCode } from '../../src/codec/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
-import { suiteParts, until } from './harness.js';
+import { refusal, suiteParts, until } from './harness.js';
 
-/** The return code the gateway refused a publish with, or undefined when it was accepted. */
-async function refusal(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    if (err instanceof SimError) return err.returnCode;
-    throw err;
-  }
-}
 
 describe('bridge: a poison message is set aside (real mosquitto)', () => {
   let mosq: Mosquitto;

@@ -84,6 +84,7 @@ describe('config: defaults', () => {
           connectPerPeer: { perSecond: 5, burst: 10 },
           connectPerAddress: { perSecond: 20, burst: 100 },
           registerPerPeer: { perSecond: 50, burst: 200 },
+          willUpdatePerClient: { perSecond: 0.2, burst: 4 },
           publishPerPeer: { perSecond: 2000, burst: 4000 },
         },
       },

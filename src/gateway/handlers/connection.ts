@@ -260,7 +260,16 @@ export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket, link: L
   accept(gw, s);
 }
 
+/** Over `limits.rate.willUpdatePerClient`: answered 0x01, the will unchanged. */
+function willUpdateRefused(gw: GatewayCore, s: Session, link: Link, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): boolean {
+  if (gw.rates.willUpdate.take(s.clientId)) return false;
+  gw.refused('rateLimited', 'will update over the per-client rate limit', { clientId: s.clientId, peer: link.peer.key });
+  gw.send(link, { type, returnCode: ReturnCode.CONGESTION });
+  return true;
+}
+
 export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacket, link: Link): void {
+  if (willUpdateRefused(gw, s, link, 'WILLTOPICRESP')) return;
   // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
@@ -276,6 +285,7 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
 }
 
 export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket, link: Link): void {
+  if (willUpdateRefused(gw, s, link, 'WILLMSGRESP')) return;
   // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
   s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
   gw.persistence.session(s);
