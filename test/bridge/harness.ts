@@ -163,3 +163,14 @@ export async function refusal(p: Promise<unknown>): Promise<number | undefined> 
     throw err;
   }
 }
+
+/** The return code of a refused CONNECT from a fresh node (undefined when accepted); the node's socket is closed either way. */
+export async function connectRefusal(udpPort: number, clientId: string): Promise<number | undefined> {
+  const link = await UdpLink.open({ gateway: { host: '127.0.0.1', port: udpPort, family: 4 } });
+  const node = new SimNode({ link, clientId, retryMs: 1000, reconnect: false });
+  try {
+    return await refusal(node.connect());
+  } finally {
+    await node.close();
+  }
+}
