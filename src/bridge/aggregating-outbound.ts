@@ -24,9 +24,11 @@ import type { BrokerMessage } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { OutboundQueue, QueuedMessage } from '../store/types.js';
+import { validateTopicName } from '../topics/topic-names.js';
 import type { EchoFilter } from './echo.js';
 import { pacerFor, shapeOutbound, type Pacer, type UpstreamProfile } from './profiles/index.js';
 import type { TopicRules } from './rules.js';
+import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BRIDGE_ORIGIN, type BridgeCounters } from './types.js';
 import type { UpstreamConnection, UpstreamMessage } from './upstream.js';
@@ -61,6 +63,7 @@ function qos0MaxWaitMs(p: UpstreamProfile): number {
   return p.publishWindow?.windowMs ?? Math.max(1000, 2000 / p.publishRate.perSecond);
 }
 
+
 /** Queue-full drops and profile refusals are logged at most this often (each is counted). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -73,6 +76,7 @@ export class OutboundPath {
   /** paces PUBLISH to the profile's rate; undefined without a profile */
   readonly #bucket: Pacer | undefined;
   readonly #refusals: ThrottledWarn;
+  readonly #invalid: ThrottledWarn;
   /** the established connection to send on; undefined while there is none */
   #conn: UpstreamConnection | undefined;
   /** a renewal waits for the in-flight acknowledgements: nothing new from the queue meanwhile */
@@ -88,8 +92,18 @@ export class OutboundPath {
   #qos0Waiting: Array<{ msg: UpstreamMessage; at: number }> = [];
   /** when both QoS 0 and the queue wait, whose turn the next send is */
   #qos0Turn = false;
-  /** seqs sent on the current connection and not yet acknowledged */
-  readonly #inFlight = new Set<number>();
+  /** seqs sent on the current connection and not yet acknowledged, with when each went and what it was */
+  readonly #inFlight = new Map<number, { at: number; msg: QueuedMessage }>();
+  /**
+   * After the upstream closed a connection right after a send, messages go one at a time until the
+   * last one that was in flight then is acknowledged: the one a close follows alone is the poison.
+   * The seq to reach; 0 while not probing.
+   */
+  #probeUntil = 0;
+  /** the message the last connections closed right after, alone in flight, and how many times */
+  #suspect: { seq: number; strikes: number } | undefined;
+  /** the connection is being given up over a publish that failed on our side: that close says nothing about a message */
+  #abandoning = false;
   /** the last seq handed to the current connection: reading on from here */
   #cursor = 0;
   /** the highest seq ever sent: anything at or below it that is sent again is a re-send */
@@ -103,6 +117,7 @@ export class OutboundPath {
     this.#clock = deps.clock;
     this.#profile = deps.profile;
     this.#bucket = deps.profile === undefined ? undefined : pacerFor(deps.clock, deps.profile);
+    this.#invalid = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, 'more messages not sent upstream: their topic is not a topic name (the last one here)');
     this.#refusals = new ThrottledWarn(deps.clock, deps.logger, DROP_LOG_INTERVAL_MS, `more messages not sent upstream: ${deps.profile?.service ?? 'the service'} would refuse them (the last one's topic and reason here)`);
   }
 
@@ -149,6 +164,8 @@ export class OutboundPath {
 
   /** The connection went: what was in flight is sent again on the next one. Returns how much was. */
   lost(): number {
+    if (!this.#abandoning) this.#judgeLoss();
+    this.#abandoning = false;
     const unacked = this.#inFlight.size;
     this.#inFlight.clear();
     this.#dropWaitingQos0();
@@ -156,11 +173,47 @@ export class OutboundPath {
     return unacked;
   }
 
+  /**
+   * Was the connection closed over a message? Right after a send with several in flight: probe,
+   * one at a time. Right after a send with one alone in flight: a strike against it, and at
+   * POISON_STRIKES it is set aside (out of the queue, counted, logged with its topic).
+   */
+  #judgeLoss(): void {
+    const now = this.#clock.now();
+    let latest = -Infinity;
+    let highest = 0;
+    for (const [seq, f] of this.#inFlight) {
+      latest = Math.max(latest, f.at);
+      highest = Math.max(highest, seq);
+    }
+    if (now - latest > SUSPECT_WINDOW_MS) return;
+    if (this.#inFlight.size > 1) {
+      this.#probeUntil = Math.max(this.#probeUntil, highest);
+      return;
+    }
+    const [seq, { msg }] = this.#inFlight.entries().next().value as [number, { at: number; msg: QueuedMessage }];
+    const strikes = this.#suspect?.seq === seq ? this.#suspect.strikes + 1 : 1;
+    this.#probeUntil = Math.max(this.#probeUntil, seq);
+    if (strikes < POISON_STRIKES) {
+      this.#suspect = { seq, strikes };
+      return;
+    }
+    this.#suspect = undefined;
+    this.#inFlight.delete(seq);
+    if (!this.#queue.ack(seq)) return;
+    this.#counters.setAside++;
+    this.#deps.logger.warn(
+      { topic: msg.topic, bytes: msg.payload.length, qos: msg.qos, closes: strikes, setAsideTotal: this.#counters.setAside },
+      'message set aside: the upstream closed the connection right after it, every time it was sent alone; dropped from the queue so that what is behind it goes',
+    );
+  }
+
   /** The bridge stops: no more sends, and the held-back log lines are written. */
   close(): void {
     this.#pacer?.cancel();
     this.#pacer = undefined;
     this.#refusals.flush();
+    this.#invalid.flush();
     this.#conn = undefined;
     this.#dropWaitingQos0();
   }
@@ -183,6 +236,14 @@ export class OutboundPath {
       const shaped = this.#shape(p, out);
       if (shaped === undefined) return;
       out = shaped;
+    }
+    // Checked again here, whatever let it into the broker core: one PUBLISH with a wildcard
+    // topic gets the whole connection closed (MQTT 3.1.1 §4.7.1), and queued it would come back
+    // at every reconnect.
+    const invalid = validateTopicName(out.topic);
+    if (invalid !== undefined) {
+      this.#noteInvalid(out, invalid);
+      return;
     }
     if (out.qos === 0) {
       this.#sendQos0(out);
@@ -271,7 +332,7 @@ export class OutboundPath {
       return;
     }
     for (;;) {
-      const room = this.#deps.maxInflight - this.#inFlight.size;
+      const room = this.#window() - this.#inFlight.size;
       if (room <= 0) return;
       const batch = this.#queue.peek(room, this.#cursor);
       if (batch.length === 0) return;
@@ -288,7 +349,7 @@ export class OutboundPath {
   #pumpPaced(conn: UpstreamConnection, bucket: Pacer, p: UpstreamProfile): void {
     for (;;) {
       this.#expireQos0(p);
-      const queued = this.#inFlight.size < this.#deps.maxInflight ? this.#queue.peek(1, this.#cursor)[0] : undefined;
+      const queued = this.#inFlight.size < this.#window() ? this.#queue.peek(1, this.#cursor)[0] : undefined;
       const qos0 = this.#qos0Waiting.length > 0;
       if (queued === undefined && !qos0) return;
       const pause = this.#pausedUntil - this.#clock.now();
@@ -309,6 +370,11 @@ export class OutboundPath {
     }
   }
 
+  /** maxInflight, or one at a time while probing for a poison message */
+  #window(): number {
+    return this.#probeUntil === 0 ? this.#deps.maxInflight : 1;
+  }
+
   #schedulePump(ms: number): void {
     if (this.#pacer !== undefined) return;
     this.#pacer = this.#clock.setTimeout(() => {
@@ -319,7 +385,7 @@ export class OutboundPath {
 
   #send(conn: UpstreamConnection, m: QueuedMessage): void {
     this.#cursor = m.seq;
-    this.#inFlight.add(m.seq);
+    this.#inFlight.set(m.seq, { at: this.#clock.now(), msg: m });
     if (m.seq > this.#highestSent) {
       this.#highestSent = m.seq;
       this.#counters.sent++;
@@ -336,10 +402,14 @@ export class OutboundPath {
     if (!this.#inFlight.delete(seq)) return;
     if (err) {
       // MQTT.js fails a publish only when the connection cannot carry it any more.
+      this.#abandoning = true;
       this.#deps.failed(conn, err);
       return;
     }
     if (this.#queue.ack(seq)) this.#counters.acked++;
+    if (this.#suspect?.seq === seq) this.#suspect = undefined;
+    // Everything that was in flight at the suspicious close is through: full window again.
+    if (this.#probeUntil !== 0 && seq >= this.#probeUntil) this.#probeUntil = 0;
     if (this.#inFlight.size === 0 && this.#deps.idle(conn)) return;
     this.pump();
   }
@@ -359,6 +429,11 @@ export class OutboundPath {
       { profile: p.name, topic: m.topic, bytes: m.payload.length, reason, refusedTotal: this.#counters.refusedByProfile },
       `message not sent upstream: ${p.service} would refuse it (${reason}); not truncated, dropped`,
     );
+  }
+
+  #noteInvalid(m: UpstreamMessage, reason: string): void {
+    this.#counters.refusedInvalidTopic++;
+    this.#invalid.warn({ topic: JSON.stringify(m.topic), reason, refusedTotal: this.#counters.refusedInvalidTopic }, `message not sent upstream: its topic is not a topic name (${reason})`);
   }
 
   #noteDropped(n: number): void {

@@ -20,10 +20,12 @@
  * the client's QoS 1/2 publishes are answered 0x01 (congestion) and the client, which still holds
  * them, sends them again later: nothing is acknowledged that the upstream does not have.
  */
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
+import { validateTopicName } from '../topics/topic-names.js';
+import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BridgeErrorCode } from './errors.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
@@ -50,6 +52,24 @@ export interface TransparentBridgeDeps {
 /** Refusals and drops are logged at most this often per kind (each is counted). */
 const LOG_INTERVAL_MS = 10_000;
 
+/**
+ * A new will reopens the client's upstream connection (MQTT 3.1.1 cannot change a live will): the
+ * reopening waits this long for more updates, so a WILLTOPICUPD and WILLMSGUPD pair, or a burst,
+ * costs one connection, not one each. The old connection carries the client meanwhile.
+ */
+export const WILL_RECONNECT_DEBOUNCE_MS = 500;
+
+/** `upstream.maxConnections` when the config leaves it out. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+
+/** A will update waiting for WILL_RECONNECT_DEBOUNCE_MS: the newest request, and the answers owed. */
+interface PendingReopen {
+  req: ClientRequest;
+  sink: ClientSink;
+  timer: TimerHandle;
+  waiters: Array<(o: ConnectOutcome) => void>;
+}
+
 export class TransparentBridge implements Bridge, Uplink {
   readonly mode = 'transparent' as const;
   readonly #deps: TransparentBridgeDeps;
@@ -58,6 +78,10 @@ export class TransparentBridge implements Bridge, Uplink {
   readonly #links = new Map<string, ClientLink>();
   readonly #listeners = new Set<(connected: boolean) => void>();
   readonly #warns = new Map<string, ThrottledWarn>();
+  /** will updates waiting to reopen a client's connection, by client id */
+  readonly #reopening = new Map<string, PendingReopen>();
+  /** client connections replaced or dropped whose socket is not closed yet: they count against the cap */
+  #closing = 0;
   #own: ClientLink | undefined;
   #closed = false;
   readonly counters: BridgeCounters = zeroCounters();
@@ -105,6 +129,7 @@ export class TransparentBridge implements Bridge, Uplink {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of this.#warns.values()) w.flush();
+    for (const id of [...this.#reopening.keys()]) this.#settleReopen(id, 'unavailable');
     const links = [...this.#links.values()];
     this.#links.clear();
     // DISCONNECT: the devices did not vanish, the gateway stopped; their wills stay unpublished.
@@ -160,15 +185,85 @@ export class TransparentBridge implements Bridge, Uplink {
 
   connect(req: ClientRequest, sink: ClientSink, persistent = false): Promise<ConnectOutcome> {
     if (this.#closed) return Promise.resolve('unavailable');
+    const c = this.#deps.config;
+    // The two connections would knock each other off the broker, over and over (MQTT 3.1.1 §3.1.4).
+    if (c.clientIdPrefix + req.clientId === c.clientId) {
+      this.counters.refusedIdCollision++;
+      this.logOnce('idCollision', { clientId: req.clientId, upstreamClientId: c.clientId }, "client refused: its upstream client id is the gateway's own (upstream.clientId); give the device another id, or set upstream.clientIdPrefix");
+      return Promise.resolve('refused');
+    }
     const old = this.#links.get(req.clientId);
     if (old !== undefined && old.state !== 'ended' && keeps(old, req)) {
+      this.#settleReopen(req.clientId, 'accepted');
       old.sink = sink;
       return old.outcome();
+    }
+    if (old !== undefined && old.state === 'connected' && req.resume === true) return this.#reopenLater(req, sink);
+    return this.#open(req, sink, persistent);
+  }
+
+  /** A new will for a connected client: reopened once the updates stop for WILL_RECONNECT_DEBOUNCE_MS. */
+  #reopenLater(req: ClientRequest, sink: ClientSink): Promise<ConnectOutcome> {
+    let p = this.#reopening.get(req.clientId);
+    if (p === undefined) {
+      const id = req.clientId;
+      p = { req, sink, waiters: [], timer: this.#deps.clock.setTimeout(() => this.#reopenNow(id), WILL_RECONNECT_DEBOUNCE_MS) };
+      this.#reopening.set(id, p);
+    } else {
+      p.req = req;
+      p.sink = sink;
+    }
+    const pending = p;
+    return new Promise((resolve) => pending.waiters.push(resolve));
+  }
+
+  #reopenNow(clientId: string): void {
+    const p = this.#reopening.get(clientId);
+    if (p === undefined) return;
+    this.#reopening.delete(clientId);
+    this.#open(p.req, p.sink, false).then(
+      (o) => {
+        for (const w of p.waiters) w(o);
+      },
+      () => {
+        for (const w of p.waiters) w('unavailable');
+      },
+    );
+  }
+
+  /** A will update still waiting is answered `outcome` and not made (a newer CONNECT or the end decided). */
+  #settleReopen(clientId: string, outcome: ConnectOutcome): void {
+    const p = this.#reopening.get(clientId);
+    if (p === undefined) return;
+    this.#reopening.delete(clientId);
+    p.timer.cancel();
+    for (const w of p.waiters) w(outcome);
+  }
+
+  /** Upstream connections open or closing, the gateway's own included. */
+  get openConnections(): number {
+    return this.#links.size + this.#closing + (this.#own === undefined ? 0 : 1);
+  }
+
+  #end(link: ClientLink, graceful: boolean): void {
+    this.#closing++;
+    void link.end(graceful).finally(() => this.#closing--);
+  }
+
+  #open(req: ClientRequest, sink: ClientSink, persistent: boolean): Promise<ConnectOutcome> {
+    this.#settleReopen(req.clientId, 'unavailable');
+    const old = this.#links.get(req.clientId);
+    const max = this.#deps.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    // The old connection of this client is about to go; any other new one must fit under the cap.
+    if (this.openConnections - (old === undefined ? 0 : 1) >= max) {
+      this.counters.refusedConnectionCap++;
+      this.logOnce('connectionCap', { clientId: req.clientId, maxConnections: max, open: this.openConnections }, 'client connection refused for now: upstream.maxConnections reached (CONNACK 0x01)');
+      return Promise.resolve('unavailable');
     }
     if (old !== undefined) {
       this.#links.delete(req.clientId);
       // The device is alive and reconnecting: no will for the connection it replaces.
-      void old.end(true);
+      this.#end(old, true);
     }
     const link = new ClientLink(this, req, this.#connectorFor(req), persistent, {
       onEnded: () => {
@@ -185,6 +280,13 @@ export class TransparentBridge implements Bridge, Uplink {
   }
 
   async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<void> {
+    // One PUBLISH with a wildcard topic gets the connection closed (MQTT 3.1.1 §4.7.1): never sent.
+    const invalid = validateTopicName(msg.topic);
+    if (invalid !== undefined) {
+      this.counters.refusedInvalidTopic++;
+      this.logOnce('invalidTopic', { clientId, topic: JSON.stringify(msg.topic), reason: invalid }, 'message not sent upstream: its topic is not a topic name');
+      throw new PublishRefusedError(msg.topic);
+    }
     const p = this.#profile;
     if (p !== undefined) {
       const shaped = shapeOutbound(p, msg, this.counters);
@@ -201,7 +303,19 @@ export class TransparentBridge implements Bridge, Uplink {
       if (msg.qos === 0) this.counters.droppedOffline++;
       throw new Error(`the upstream connection of ${clientId ?? 'the gateway'} is not up`);
     }
-    await link.publish(msg);
+    const sentAt = this.#deps.clock.now();
+    try {
+      await link.publish(msg);
+    } catch (err) {
+      // The client still holds a QoS 1/2 message it got 0x01 for and sends it again: one its
+      // connection is closed over every time would close it forever. 0x03 makes the client let go.
+      if (msg.qos > 0 && this.#deps.clock.now() - sentAt <= SUSPECT_WINDOW_MS && link.strike(msg) >= POISON_STRIKES) {
+        this.counters.setAside++;
+        this.logOnce('setAside', { clientId, topic: msg.topic, bytes: msg.payload.length, setAsideTotal: this.counters.setAside }, 'message refused: the upstream closed the connection right after it, time after time');
+        throw new PublishRefusedError(msg.topic);
+      }
+      throw err;
+    }
   }
 
   async subscribe(clientId: string, filter: string, qos: SubQoS): Promise<number> {
@@ -222,10 +336,11 @@ export class TransparentBridge implements Bridge, Uplink {
 
   /** Dropped without DISCONNECT, the upstream broker publishes the will the connection carries. */
   disconnect(clientId: string, graceful: boolean): undefined {
+    this.#settleReopen(clientId, 'unavailable');
     const link = this.#links.get(clientId);
     if (link === undefined) return;
     this.#links.delete(clientId);
-    void link.end(graceful);
+    this.#end(link, graceful);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -269,6 +384,11 @@ function keeps(link: ClientLink, req: ClientRequest): boolean {
   return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
 }
 
+/** The client's retransmission of a message (MQTT-SN §6.13: the same topic and payload, DUP set). */
+function sameMessage(a: UpstreamMessage, b: UpstreamMessage): boolean {
+  return a.topic === b.topic && a.qos === b.qos && a.payload.equals(b.payload);
+}
+
 type LinkBasics = Pick<ReconnectingUpstreamDeps, 'clock' | 'random' | 'reconnect' | 'profile' | 'counters'>;
 
 interface LinkEvents {
@@ -291,6 +411,8 @@ class ClientLink {
   /** retry even before the first success (a restored session, the gateway's own connection) */
   #persistent: boolean;
   #waiters: Array<(o: ConnectOutcome) => void> = [];
+  /** the last message whose publish failed right after it was sent (see poison.ts), and how many times in a row */
+  #suspect: { msg: UpstreamMessage; strikes: number } | undefined;
 
   constructor(
     bridge: TransparentBridge,
@@ -359,10 +481,18 @@ class ClientLink {
     return new Promise((resolve, reject) => {
       conn.publish(msg, (err) => {
         if (err !== undefined) return reject(err);
+        if (this.#suspect !== undefined && sameMessage(this.#suspect.msg, msg)) this.#suspect = undefined;
         this.#bridge.counters.acked++;
         resolve();
       });
     });
+  }
+
+  /** The connection failed right after `msg`: how many times in a row now (another message starts over). */
+  strike(msg: UpstreamMessage): number {
+    const strikes = this.#suspect !== undefined && sameMessage(this.#suspect.msg, msg) ? this.#suspect.strikes + 1 : 1;
+    this.#suspect = strikes >= POISON_STRIKES ? undefined : { msg, strikes };
+    return strikes;
   }
 
   async subscribe(filter: string, qos: SubQoS): Promise<number> {

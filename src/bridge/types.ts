@@ -31,6 +31,14 @@ export interface BridgeCounters {
   droppedCongested: number;
   /** messages the upstream profile refused because the service would not take them (see the log) */
   refusedByProfile: number;
+  /** messages not sent upstream because their upstream topic is not an MQTT topic name (wildcards, U+0000): the upstream would close the connection over one */
+  refusedInvalidTopic: number;
+  /** QoS 1/2 messages taken out of the queue because the upstream closed the connection right after them, time after time (see the log) */
+  setAside: number;
+  /** transparent mode: CONNECTs refused because the device's upstream client id is the gateway's own */
+  refusedIdCollision: number;
+  /** transparent mode: CONNECTs and will updates answered 0x01 because upstream.maxConnections were open */
+  refusedConnectionCap: number;
   /** messages sent at a lower QoS than they came with because the service's profile caps it */
   qosDowngraded: number;
   /** QoS 0 messages dropped because the profile's publish rate had no room for them within a short wait (QoS 1/2 wait instead) */
@@ -68,6 +76,10 @@ export function zeroCounters(): BridgeCounters {
     droppedOffline: 0,
     droppedCongested: 0,
     refusedByProfile: 0,
+    refusedInvalidTopic: 0,
+    setAside: 0,
+    refusedIdCollision: 0,
+    refusedConnectionCap: 0,
     qosDowngraded: 0,
     droppedRateLimited: 0,
     coalesced: 0,

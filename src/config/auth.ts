@@ -71,9 +71,16 @@ const qosMinusOneAuth = z
   .strictObject({
     topics: z
       .union([z.literal('all'), z.array(z.int().min(1).max(0xfffe))])
-      .default('all')
-      .describe('Predefined topic ids QoS -1 may publish to: "all", or a list of ids.'),
-    shortTopics: z.boolean().default(true).describe('Whether QoS -1 may publish to short (two-character) topic names.'),
+      .optional()
+      .describe(
+        'Predefined topic ids QoS -1 may publish to: "all", or a list of ids. Absent: "all" without auth.acl; with auth.acl, none for a ' +
+          'sender with no session (a QoS -1 datagram has no client id the ACL could hold it to, so it goes only where this names), and "all" ' +
+          "for a connected sender, whom its own ACL rights then limit.",
+      ),
+    shortTopics: z
+      .boolean()
+      .optional()
+      .describe('Whether QoS -1 may publish to short (two-character) topic names. Absent: true without auth.acl; with auth.acl, false for a sender with no session, true for a connected one (held to its ACL).'),
     retain: z
       .boolean()
       .default(false)
@@ -134,6 +141,12 @@ export const rateLimitsSchema = z
         'Stops one host from opening sessions from thousands of source ports; the burst lets a site behind one NAT address reconnect after a power cut.',
     ),
     registerPerPeer: bucket(50, 200, 'REGISTER per peer address; beyond it REGACK 0x01.'),
+    willUpdatePerClient: bucket(
+      0.2,
+      4,
+      'WILLTOPICUPD and WILLMSGUPD per client id; beyond it WILLTOPICRESP / WILLMSGRESP 0x01 (congestion) and the will stays as it was. ' +
+        'In transparent mode each update reopens the client\'s upstream connection (MQTT 3.1.1 cannot change a live will): the default lets a device change its will twice at once, then once every 5 s.',
+    ),
     publishPerPeer: bucket(2000, 4000, 'PUBLISH per peer address (all QoS); beyond it QoS 1/2 get PUBACK 0x01, QoS 0/-1 are dropped. The default is far above what a sensor sends and caps a flood from one address.'),
     datagramsPerAddress: bucket(
       5000,

@@ -221,6 +221,14 @@ export const upstreamSchema = z
       .max(65_535)
       .default('')
       .describe('Transparent mode: prepended to each MQTT-SN client id upstream, e.g. "site1-", so devices of several gateways cannot collide.'),
+    maxConnections: z
+      .int()
+      .min(2)
+      .optional()
+      .describe(
+        'Transparent mode: upstream connections open at once, the gateway\'s own and those still closing included. A CONNECT (or will update) that would open one more is answered 0x01 (try later). ' +
+          'Default: 1000, what one small host keeps open comfortably; the upstream broker has limits of its own.',
+      ),
     clients: z
       .array(clientCredentials)
       .default([])
@@ -315,7 +323,7 @@ export const upstreamSchema = z
       }
       // Only where transparent mode is possible is it offered as the fix.
       const fix = u.profile === 'azure-iot-hub' || u.profile === 'adafruit-io' ? `remove it (the ${u.profile} profile works in aggregating mode only)` : 'remove it, or set "mode": "transparent"';
-      for (const key of ['clientIdPrefix', 'clients'] as const) {
+      for (const key of ['clientIdPrefix', 'clients', 'maxConnections'] as const) {
         if (given(u[key])) report(ctx, [key], ConfigIssueCode.INCONSISTENT, `applies to transparent mode only; ${fix}`, undefined);
       }
     }

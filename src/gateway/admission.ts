@@ -110,6 +110,8 @@ export class Admission {
     readonly publish: AdaptiveLimiter;
     /** frames of any kind per network address, before decoding: only ever under pressure */
     readonly datagrams: AdaptiveLimiter;
+    /** keyed by client id: each will update may reopen an upstream connection, so it holds always */
+    readonly willUpdate: AdaptiveLimiter;
   };
   /** sessions created by a CONNECT that did nothing since, oldest first, with their address */
   readonly #idle = new Map<Session, string>();
@@ -133,6 +135,7 @@ export class Admission {
       publish: limiter(r.publishPerPeer, enforced),
       // Dropping unread is for a gateway that is falling behind, never a fixed cap (enforce: "always" too).
       datagrams: limiter(r.datagramsPerAddress, pressed),
+      willUpdate: limiter(r.willUpdatePerClient, (): boolean => true),
     };
   }
 

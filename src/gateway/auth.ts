@@ -13,8 +13,10 @@ export interface AuthOptions {
   /** allow-list; absent: every client id may connect */
   clients?: ReadonlyArray<{ clientId: string; peers?: readonly string[] | undefined }> | undefined;
   qosMinusOne: {
-    topics: 'all' | readonly number[];
-    shortTopics: boolean;
+    /** absent: "all" without an ACL; with one, none for a sender without a session (its ACL decides for one with) */
+    topics?: 'all' | readonly number[] | undefined;
+    /** absent: true without an ACL; with one, false for a sender without a session */
+    shortTopics?: boolean | undefined;
     peers?: readonly string[] | undefined;
     /** whether QoS -1 may set or clear retained messages; absent: no */
     retain?: boolean | undefined;
@@ -126,6 +128,8 @@ export interface ClientRights {
 
 const MAX_CACHED_RIGHTS = 10_000;
 
+const DOLLAR = 0x24; // '$'
+
 const NO_RIGHTS: ClientRights = { publish: [], subscribe: [] };
 
 /** A client id that would change a filter's meaning if put in it. */
@@ -135,8 +139,9 @@ export class Authorizer {
   readonly takeover: 'allow' | 'deny';
   readonly #clients: Map<string, PeerMatcher | undefined> | undefined;
   readonly #qosMinusOnePeer: PeerMatcher | undefined;
-  readonly #qosMinusOneTopics: ReadonlySet<number> | 'all';
-  readonly #qosMinusOneShort: boolean;
+  /** as configured; undefined: not named (see `qosMinusOne`) */
+  readonly #qosMinusOneTopics: ReadonlySet<number> | 'all' | undefined;
+  readonly #qosMinusOneShort: boolean | undefined;
   /** `qosMinusOne.retain`: a QoS -1 PUBLISH's retain flag is honoured */
   readonly qosMinusOneRetain: boolean;
   readonly #acl: CompiledRule[] | undefined;
@@ -156,7 +161,7 @@ export class Authorizer {
       const anywhere = o.clients.some((c) => c.peers === undefined);
       this.#qosMinusOnePeer = anywhere ? undefined : anyOf(all);
     }
-    this.#qosMinusOneTopics = q.topics === 'all' ? 'all' : new Set(q.topics);
+    this.#qosMinusOneTopics = q.topics === undefined || q.topics === 'all' ? q.topics : new Set(q.topics);
     this.#qosMinusOneShort = q.shortTopics;
     this.qosMinusOneRetain = q.retain === true;
     this.#acl = o.acl?.map((r) => ({ clientId: clientIdPattern(r.clientId), publish: r.publish, subscribe: r.subscribe }));
@@ -175,17 +180,25 @@ export class Authorizer {
     return this.#clients?.has(clientId) ?? false;
   }
 
-  /** QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. */
-  qosMinusOne(peerKey: string, topic: { type: 'predefined'; id: number } | { type: 'short' } | { type: 'inline' }): boolean {
+  /**
+   * QoS -1 (MQTT-SN.md §4.8): who may send it, and to which kind of topic. `fromSession`: the
+   * sender's address has a session, whose ACL the caller checks as well.
+   */
+  qosMinusOne(peerKey: string, topic: { type: 'predefined'; id: number } | { type: 'short' } | { type: 'inline' }, fromSession: boolean): boolean {
     if (this.#qosMinusOnePeer !== undefined && !this.#qosMinusOnePeer(peerKey)) return false;
+    // A datagram from no session has no client id the ACL could hold it to: with an ACL it goes
+    // only where `auth.qosMinusOne` itself names, or the ACL would have a back door any datagram
+    // opens. Without an ACL, and for a sender with a session (held to its ACL), open by default.
+    const open = this.#acl === undefined || fromSession;
+    const topics = this.#qosMinusOneTopics ?? (open ? 'all' : undefined);
     switch (topic.type) {
       case 'predefined':
-        return this.#qosMinusOneTopics === 'all' || this.#qosMinusOneTopics.has(topic.id);
+        return topics === 'all' || (topics?.has(topic.id) ?? false);
       case 'short':
-        return this.#qosMinusOneShort;
+        return this.#qosMinusOneShort ?? open;
       case 'inline':
         // Paho's inline names are not predefined ids: only an unrestricted topic list lets them through.
-        return this.#qosMinusOneTopics === 'all';
+        return topics === 'all';
     }
   }
 
@@ -193,7 +206,20 @@ export class Authorizer {
     return this.#acl !== undefined;
   }
 
+  /**
+   * Whether `topic` is the server's own: MQTT 3.1.1 §4.7.2 keeps `$` topics for it, and the local
+   * listener refuses `$SYS/` to its clients; MQTT-SN clients are held to the same. Other `$` topics
+   * stay open without an ACL: devices publish AWS IoT shadow updates (`$aws/things/...`) through
+   * the bridge. With an ACL they go only where a rule names them, since a leading wildcard never
+   * matches a `$` topic ([MQTT-4.7.2-1]).
+   */
+  reserved(topic: string): boolean {
+    if (topic.charCodeAt(0) !== DOLLAR) return false;
+    return topic === '$SYS' || topic.startsWith('$SYS/');
+  }
+
   mayPublish(clientId: string, topic: string): boolean {
+    if (this.reserved(topic)) return false;
     if (this.#acl === undefined) return true;
     return this.rights(clientId).publish.some((f) => topicMatchesFilter(f, topic));
   }

@@ -49,6 +49,7 @@ export interface GatewayOptions {
       connectPerAddress: BucketOptions;
       registerPerPeer: BucketOptions;
       publishPerPeer: BucketOptions;
+      willUpdatePerClient: BucketOptions;
       /** frames of any kind per network address, checked before decoding, only under pressure */
       datagramsPerAddress: BucketOptions;
     };

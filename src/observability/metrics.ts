@@ -201,7 +201,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
     const optional = (key: 'queueLimit' | 'queueBytes' | 'queueBytesLimit' | 'connections', name: string, help: string): void => {
       if (first[key] !== undefined) readGauge(registry, name, help, [], () => [[{}, upstream()[key] ?? 0]]);
     };
-    const optionalCounter = (key: 'sent' | 'received' | 'dropped', name: string, help: string): void => {
+    const optionalCounter = (key: 'sent' | 'received' | 'dropped' | 'invalidTopic' | 'setAside', name: string, help: string): void => {
       if (first[key] !== undefined) readCounter(registry, name, help, [], () => [[{}, upstream()[key] ?? 0]]);
     };
     optional('queueLimit', 'upstream_queue_limit', 'The most messages the upstream queue keeps.');
@@ -211,6 +211,8 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
     optionalCounter('sent', 'upstream_messages_sent_total', 'Messages the bridge sent to the upstream broker.');
     optionalCounter('received', 'upstream_messages_received_total', 'Messages the bridge took from the upstream broker.');
     optionalCounter('dropped', 'upstream_dropped_total', 'Messages the bridge dropped.');
+    optionalCounter('invalidTopic', 'upstream_invalid_topic_total', 'Messages not sent upstream because their topic is no MQTT topic name (a wildcard, U+0000): the upstream would close the connection over one.');
+    optionalCounter('setAside', 'upstream_set_aside_total', 'Messages taken out of the upstream queue because the upstream closed the connection right after each, time after time (see the log for the topic).');
     // A profile is configured or not for the life of the bridge, like the figures above.
     if (first.profile !== undefined) {
       for (const [key, name, help] of PROFILE_METRICS) {

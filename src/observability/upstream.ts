@@ -26,6 +26,10 @@ export interface UpstreamStatus {
   readonly received?: number;
   /** messages the bridge dropped (queue full, rejected), since start */
   readonly dropped?: number;
+  /** messages not sent upstream because their topic is no MQTT topic name, since start */
+  readonly invalidTopic?: number;
+  /** messages set aside because the upstream closed the connection right after each, time after time, since start */
+  readonly setAside?: number;
   /** what the bridge did to keep a hosted service's rules, when it follows an upstream profile */
   readonly profile?: ProfileCounters;
 }
@@ -85,6 +89,8 @@ export interface BridgeStatusLike {
     droppedOffline: number;
     droppedCongested: number;
     droppedInbound: number;
+    refusedInvalidTopic?: number;
+    setAside?: number;
     refusedByProfile?: number;
     qosDowngraded?: number;
     droppedRateLimited?: number;
@@ -110,6 +116,8 @@ export function bridgeStatusProvider(bridge: { status(): BridgeStatusLike }): Up
       sent: c.sent,
       received: c.received,
       dropped: c.droppedQueueFull + c.droppedOffline + c.droppedCongested + c.droppedInbound,
+      ...(c.refusedInvalidTopic === undefined ? {} : { invalidTopic: c.refusedInvalidTopic }),
+      ...(c.setAside === undefined ? {} : { setAside: c.setAside }),
       ...(s.profile === undefined
         ? {}
         : {

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BridgeErrorCode } from '../../src/bridge/errors.js';
+import { SUSPECT_WINDOW_MS } from '../../src/bridge/poison.js';
 import { BRIDGE_ORIGIN } from '../../src/bridge/types.js';
 import { withFakeBridge, type FakeBridgeCtx } from './fake-bridge.js';
 
@@ -81,6 +82,13 @@ describe('aggregating bridge: gateway to upstream', () => {
       clock.advance(100);
       assert.equal(fake.connections.length, 2);
       fake.last.accept();
+      // The close came right after sends: one at a time until '4', the last in flight then, is
+      // through (a message the upstream closes the connection over is found that way), then the
+      // full window again.
+      assert.deepEqual(fake.last.payloads(), ['3']);
+      fake.last.ack(1);
+      assert.deepEqual(fake.last.payloads(), ['3', '4']);
+      fake.last.ack(1);
       assert.deepEqual(fake.last.payloads(), ['3', '4', '5']);
       fake.last.ack();
       const s = bridge.status();
@@ -101,6 +109,54 @@ describe('aggregating bridge: gateway to upstream', () => {
       assert.equal(bridge.connected, true);
       assert.deepEqual(fake.last.payloads(), ['1'], 'still waiting for the new connection to acknowledge it');
       assert.equal(bridge.status().queue.messages, 1);
+    }));
+
+  it('sets aside, counts and logs a message the upstream closes the connection over each time it goes alone', () =>
+    withBridge({ reconnect: { initialMs: 100, maxMs: 100 } }, async ({ fake, clock, bridge, local, logs }) => {
+      fake.last.accept();
+      for (const p of ['ok-1', 'poison', 'ok-2']) await local('t', p, 1);
+      fake.last.ack(1);
+      fake.last.drop(); // right after 'poison' and 'ok-2' went out
+      clock.advance(100);
+      fake.last.accept();
+      assert.deepEqual(fake.last.payloads(), ['poison'], 'one at a time now');
+      fake.last.drop(); // alone in flight: a first strike
+      clock.advance(100);
+      fake.last.accept();
+      assert.deepEqual(fake.last.payloads(), ['poison']);
+      fake.last.drop(); // the second: set aside
+      clock.advance(100);
+      fake.last.accept();
+      assert.deepEqual(fake.last.payloads(), ['ok-2'], 'what was behind it goes');
+      fake.last.ack();
+      const s = bridge.status();
+      assert.equal(s.counters.setAside, 1);
+      assert.equal(s.queue.messages, 0);
+      assert.equal(logs.find((l) => l.msg.startsWith('message set aside'))?.level, 'warn');
+    }));
+
+  it('sets nothing aside for a close long after the send, or one close followed by an ack', () =>
+    withBridge({ reconnect: { initialMs: 100, maxMs: 100 } }, async ({ fake, clock, bridge, local }) => {
+      fake.last.accept();
+      await local('t', 'slow', 1);
+      clock.advance(SUSPECT_WINDOW_MS + 1);
+      fake.last.drop(); // no answer for a while, then the network went: not the message's doing
+      clock.advance(100);
+      fake.last.accept();
+      await local('t', 'next', 1);
+      assert.deepEqual(fake.last.payloads(), ['slow', 'next'], 'the full window: nothing suspected');
+      fake.last.drop(); // right after the sends: probing
+      clock.advance(100);
+      fake.last.accept();
+      fake.last.drop(); // 'slow' alone: one strike
+      clock.advance(100);
+      fake.last.accept();
+      fake.last.ack(); // then taken: it was the network after all
+      fake.last.ack();
+      const s = bridge.status();
+      assert.equal(s.counters.setAside, 0);
+      assert.equal(s.queue.messages, 0);
+      assert.equal(s.counters.acked, 2);
     }));
 
   it('treats a failed publish on a live connection as a lost connection', () =>

@@ -3,7 +3,7 @@
  * MQTT-SN nodes (firmware-sim) in front of it, MQTT.js clients on the upstream mosquitto.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
+import { SimError, SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
 import type { Bridge } from '../../src/bridge/types.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createGateway, type RunningGateway } from '../../src/index.js';
@@ -151,4 +151,26 @@ export function suiteParts(url: () => string, cleanup: Array<() => Promise<unkno
       return w;
     },
   };
+}
+
+/** The return code the gateway refused a node's request with (a SimError's), or undefined when it was accepted. */
+export async function refusal(p: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    if (err instanceof SimError) return err.returnCode;
+    throw err;
+  }
+}
+
+/** The return code of a refused CONNECT from a fresh node (undefined when accepted); the node's socket is closed either way. */
+export async function connectRefusal(udpPort: number, clientId: string): Promise<number | undefined> {
+  const link = await UdpLink.open({ gateway: { host: '127.0.0.1', port: udpPort, family: 4 } });
+  const node = new SimNode({ link, clientId, retryMs: 1000, reconnect: false });
+  try {
+    return await refusal(node.connect());
+  } finally {
+    await node.close();
+  }
 }

@@ -8,26 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimError, SimNode, UdpLink, type SimMessage } from '../../firmware-sim/index.js';
+import { SimError, type SimMessage } from '../../firmware-sim/index.js';
 import { ReturnCode } from '../../src/codec/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { expectNothing } from '../helpers/wait.js';
-import { isMarker, markerDown, markerUp, publisher, startBridgedGateway, suiteParts, until } from './harness.js';
+import { connectRefusal, isMarker, markerDown, markerUp, publisher, startBridgedGateway, suiteParts, until } from './harness.js';
 
-/** The return code of a refused CONNECT (undefined when accepted); the node's socket is closed either way. */
-async function connectRefusal(udpPort: number, clientId: string): Promise<number | undefined> {
-  const link = await UdpLink.open({ gateway: { host: '127.0.0.1', port: udpPort, family: 4 } });
-  const node = new SimNode({ link, clientId, retryMs: 1000, reconnect: false });
-  try {
-    await node.connect();
-    return undefined;
-  } catch (err) {
-    if (err instanceof SimError) return err.returnCode;
-    throw err;
-  } finally {
-    await node.close();
-  }
-}
 
 describe('transparent mode with mosquitto', () => {
   let mosq: Mosquitto;

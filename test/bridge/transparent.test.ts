@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttUpstreamOptions } from '../../src/bridge/mqtt-upstream.js';
-import { TransparentBridge } from '../../src/bridge/transparent.js';
+import { TransparentBridge, WILL_RECONNECT_DEBOUNCE_MS } from '../../src/bridge/transparent.js';
 import { ReturnCode } from '../../src/codec/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { UpstreamConfig } from '../../src/config/upstream.js';
@@ -248,6 +248,10 @@ describe('transparent mode: messages', () => {
     c.send({ type: 'WILLTOPICUPD', qos: 1, retain: false, willTopic: 'dev/w/status' });
     await settle();
     c.nothing();
+    // Reopened once the updates have stopped for a moment; the old connection carries the client meanwhile.
+    assert.equal(first.ended, undefined);
+    h.clock.advance(WILL_RECONNECT_DEBOUNCE_MS);
+    await settle();
     assert.equal(first.ended, 'graceful');
     assert.equal(opened.at(-1)?.will?.topic, 'dev/w/status');
     up.last.accept(true);
@@ -261,6 +265,8 @@ describe('transparent mode: messages', () => {
     await connect(h, up, c, 'dev-wc', { cleanSession: true });
     await c.subscribe('cmd/#', 1);
     c.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: 'dev/wc/status' });
+    await settle();
+    h.clock.advance(WILL_RECONNECT_DEBOUNCE_MS);
     await settle();
     up.last.accept(false);
     await settle();

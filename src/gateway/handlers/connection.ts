@@ -16,6 +16,7 @@ import {
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
+import { RESERVED } from './publish.js';
 import type { GatewayCore } from '../core.js';
 import { abandonInFlight } from '../outbox.js';
 import { transition } from '../shell.js';
@@ -57,23 +58,11 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     gw.clientLog.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
     return;
   }
-  const verdict = gw.auth.connect(p.clientId, link.peer.key);
-  if (verdict !== 'ok') {
-    // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
-    gw.refused('notAuthorized', verdict === 'unknownClient' ? 'CONNECT refused: client id not allowed' : 'CONNECT refused: client id not allowed from this peer', { peer: link.peer.key, clientId: p.clientId });
+  const existing = gw.sessions.get(p.clientId);
+  // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
+  if (!mayComeFrom(gw, 'CONNECT', p.clientId, existing, link)) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
-  }
-  const existing = gw.sessions.get(p.clientId);
-  const away = existing === undefined ? undefined : takenOver(existing, link);
-  if (existing !== undefined && away !== undefined) {
-    const fields = { clientId: p.clientId, from: away.peer.key, to: link.peer.key };
-    if (gw.auth.takeover === 'deny') {
-      gw.refused('takeoverRefused', 'CONNECT refused: client id connected from another address (auth.takeover "deny")', fields);
-      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
-      return;
-    }
-    gw.clientLog.info(fields, 'client id taken over by a new address');
   }
   // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
   // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
@@ -148,6 +137,37 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     timer: gw.clock.setTimeout(() => abandonConnect(gw, session), gw.options.timers.connectTimeoutMs),
   };
   transition(gw, s, { type: 'willRequested', link });
+}
+
+/**
+ * The one rule for a CONNECT and a sleeper's PINGREQ, which both name a client id and would hand
+ * its session (a sleeper's buffered messages) to the sender: the id must be allowed from the
+ * sender's peer (`auth.clients`), and a session in use (connected, in its will exchange, asleep or
+ * awake) moves to another peer only under `auth.takeover: "allow"`. A previous peer the gateway
+ * does not know (restored from a store whose transport was renamed) counts as another peer.
+ * Refusals are counted and logged here; the caller answers.
+ */
+function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up', clientId: string, s: Session | undefined, link: Link): boolean {
+  const verdict = gw.auth.connect(clientId, link.peer.key);
+  if (verdict !== 'ok') {
+    gw.refused('notAuthorized', verdict === 'unknownClient' ? `${what} refused: client id not allowed` : `${what} refused: client id not allowed from this peer`, { peer: link.peer.key, clientId });
+    return false;
+  }
+  if (s === undefined || !inUse(s)) return true;
+  const from = s.link?.peer.key;
+  if (from === link.peer.key) return true;
+  const fields = { clientId, from: from ?? '(unknown)', to: link.peer.key, state: s.state };
+  if (gw.auth.takeover === 'deny') {
+    gw.refused('takeoverRefused', `${what} refused: client id in use from another address (auth.takeover "deny")`, fields);
+    return false;
+  }
+  gw.clientLog.info(fields, what === 'CONNECT' ? 'client id taken over by a new address' : 'sleeper woke from a new address');
+  return true;
+}
+
+/** A session some peer holds: a CONNECT or wake-up from elsewhere takes it over. */
+function inUse(s: Session): boolean {
+  return s.reachable || s.state === 'asleep' || s.state === 'await-willtopic' || s.state === 'await-willmsg';
 }
 
 /** The link at another address where the session is in use, which a CONNECT on `link` would take it from. */
@@ -232,7 +252,7 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, lin
   }
   // A will is a publish by the client: the ACL holds for it too, or it would be a way around it.
   const denied = validateTopicName(p.willTopic) === undefined && !gw.auth.mayPublish(s.clientId, p.willTopic);
-  if (denied) gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
+  if (denied) willRefused(gw, s, p.willTopic);
   if (denied || validateTopicName(p.willTopic) !== undefined || tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) {
     s.pendingConnect.timer.cancel();
     s.pendingConnect = undefined;
@@ -241,6 +261,10 @@ export function onWillTopic(gw: GatewayCore, s: Session, p: WillTopicPacket, lin
   }
   s.pendingConnect.willTopic = { topic: p.willTopic, qos: p.qos, retain: p.retain };
   transition(gw, s, { type: 'willTopicTaken' });
+}
+
+function willRefused(gw: GatewayCore, s: Session, topic: string): void {
+  gw.refused('notAuthorized', gw.auth.reserved(topic) ? `will topic not allowed: ${RESERVED}` : 'will topic not allowed by the ACL', { clientId: s.clientId, topic });
 }
 
 export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket, link: Link): void {
@@ -258,14 +282,21 @@ export function onWillMsg(gw: GatewayCore, s: Session, p: WillMsgPacket, link: L
   accept(gw, s);
 }
 
+/** Over `limits.rate.willUpdatePerClient`: answered 0x01, the will unchanged. */
+function willUpdateRefused(gw: GatewayCore, s: Session, link: Link, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): boolean {
+  if (gw.rates.willUpdate.take(s.clientId)) return false;
+  gw.refused('rateLimited', 'will update over the per-client rate limit', { clientId: s.clientId, peer: link.peer.key });
+  gw.send(link, { type, returnCode: ReturnCode.CONGESTION });
+  return true;
+}
+
 export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacket, link: Link): void {
+  if (willUpdateRefused(gw, s, link, 'WILLTOPICRESP')) return;
   // §4.4: an empty WILLTOPICUPD deletes both the will topic and the will message.
   if (p.willTopic === null || p.willTopic === '') {
     s.will = undefined;
   } else if (validateTopicName(p.willTopic) !== undefined || tooLong(p.willTopic, gw.options.limits.maxTopicBytes) || !gw.auth.mayPublish(s.clientId, p.willTopic)) {
-    if (validateTopicName(p.willTopic) === undefined && !tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) {
-      gw.refused('notAuthorized', 'will topic not allowed by the ACL', { clientId: s.clientId, topic: p.willTopic });
-    }
+    if (validateTopicName(p.willTopic) === undefined && !tooLong(p.willTopic, gw.options.limits.maxTopicBytes)) willRefused(gw, s, p.willTopic);
     gw.send(link, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   } else {
@@ -276,6 +307,7 @@ export function onWillTopicUpd(gw: GatewayCore, s: Session, p: WillTopicUpdPacke
 }
 
 export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket, link: Link): void {
+  if (willUpdateRefused(gw, s, link, 'WILLMSGRESP')) return;
   // Without a will topic the message is kept for a later WILLTOPICUPD; an empty topic is never published.
   s.will = s.will ? { ...s.will, payload: p.willMsg } : { topic: '', qos: 0, retain: false, payload: p.willMsg };
   gw.persistence.session(s);
@@ -305,19 +337,9 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
     // The client id lets a sleeper come back from a new address (§4.12.2); the address is
     // updated, but only where a CONNECT from there would be allowed, or a PINGREQ naming a
     // client would hand its buffered messages to anyone.
-    if (sleeper.link !== undefined && sleeper.link.peer.key !== link.peer.key) {
-      const fields = { clientId: sleeper.clientId, from: sleeper.link.peer.key, to: link.peer.key };
-      if (gw.auth.connect(sleeper.clientId, link.peer.key) !== 'ok') {
-        gw.refused('notAuthorized', 'wake-up refused: client id not allowed from this peer', fields);
-        gw.send(link, { type: 'DISCONNECT' });
-        return;
-      }
-      if (gw.auth.takeover === 'deny') {
-        gw.refused('takeoverRefused', 'wake-up refused: sleeper woke from another address (auth.takeover "deny")', fields);
-        gw.send(link, { type: 'DISCONNECT' });
-        return;
-      }
-      gw.clientLog.info(fields, 'sleeper woke from a new address');
+    if (!mayComeFrom(gw, 'wake-up', sleeper.clientId, sleeper, link)) {
+      gw.send(link, { type: 'DISCONNECT' });
+      return;
     }
     gw.bind(sleeper, link);
     gw.clientLog.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');

@@ -11,6 +11,9 @@ import { bump } from '../stats.js';
 import { tooLong } from '../topic-budget.js';
 import type { Link } from '../types.js';
 
+/** Why a `$` topic is refused, for the log line. */
+export const RESERVED = 'topics starting with $ are the broker\'s ($SYS never; others only where an auth.acl rule names them)';
+
 /** The TopicId field as the PUBLISH carried it, for the PUBACK that echoes it. */
 function topicField(p: PublishPacket): number {
   switch (p.topicIdType) {
@@ -26,6 +29,19 @@ function topicField(p: PublishPacket): number {
   }
 }
 
+/**
+ * The topic name a PUBLISH means, checked: every form ends up as an MQTT topic name, and a short
+ * name (two bytes straight off the radio, `+/`, `a#`, U+0000), a registered name restored from an
+ * older store or a predefined one must not carry wildcards into the broker core, its retained
+ * store or the upstream, which closes the connection over one (MQTT 3.1.1 §4.7.1).
+ */
+function publishTopic(gw: GatewayCore, s: Session | undefined, p: PublishPacket): { topic: string } | { unknown: true } | { invalid: string; topic: string } {
+  const topic = topicOf(gw, s, p);
+  if (topic === undefined) return { unknown: true };
+  const invalid = validateTopicName(topic);
+  return invalid === undefined ? { topic } : { invalid, topic };
+}
+
 /** The full topic name a PUBLISH means for this client, or undefined when the id is unknown. */
 function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): string | undefined {
   switch (p.topicIdType) {
@@ -36,7 +52,7 @@ function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): str
     case 'short':
       return p.topicName;
     case 'inline':
-      return gw.options.qosMinusOne.inlineTopicNames && validateTopicName(p.topicName) === undefined ? p.topicName : undefined;
+      return gw.options.qosMinusOne.inlineTopicNames ? p.topicName : undefined;
   }
 }
 
@@ -51,22 +67,25 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
   if (p.qos === -1) {
     // §4.8: from any address, connected or not; forwarded at QoS 0; nothing is ever sent back,
     // not even for an unknown id. A connected sender's session is not disturbed.
-    const topic = topicOf(gw, undefined, p);
-    if (topic === undefined) {
+    const resolved = publishTopic(gw, undefined, p);
+    if ('invalid' in resolved) {
+      gw.refused('invalidTopic', `QoS -1 PUBLISH on an invalid topic name dropped: ${resolved.invalid}`, { peer: link.peer.key, topic: JSON.stringify(resolved.topic) });
+      return;
+    }
+    if ('unknown' in resolved) {
       const why =
         p.topicIdType === 'inline'
-          ? gw.options.qosMinusOne.inlineTopicNames
-            ? 'QoS -1 PUBLISH with an invalid inline topic name dropped'
-            : 'QoS -1 PUBLISH with an inline topic name dropped: qosMinusOne.inlineTopicNames is off'
+          ? 'QoS -1 PUBLISH with an inline topic name dropped: qosMinusOne.inlineTopicNames is off'
           : 'QoS -1 PUBLISH on an unknown predefined topic id dropped';
       gw.refused('qosMinusOneRejected', why, { peer: link.peer.key, clientId: s?.clientId });
       return;
     }
+    const topic = resolved.topic;
     // Anyone may forge a QoS -1 datagram: `auth.qosMinusOne` says from where and to what; a
     // sender with a session is held to its ACL as well.
     const kind = p.topicIdType === 'predefined' ? { type: 'predefined' as const, id: p.topicId } : { type: p.topicIdType === 'short' ? ('short' as const) : ('inline' as const) };
-    if (!gw.auth.qosMinusOne(link.peer.key, kind) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
-      gw.refused('notAuthorized', 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
+    if (gw.auth.reserved(topic) || !gw.auth.qosMinusOne(link.peer.key, kind, s !== undefined) || (s !== undefined && !gw.auth.mayPublish(s.clientId, topic))) {
+      gw.refused('notAuthorized', gw.auth.reserved(topic) ? `QoS -1 PUBLISH not allowed: ${RESERVED}` : 'QoS -1 PUBLISH not allowed', { peer: link.peer.key, topic });
       return;
     }
     // A retained message outlives the datagram: only where auth.qosMinusOne.retain allows it.
@@ -80,15 +99,18 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     gw.send(link, { type: 'DISCONNECT' });
     return;
   }
-  const topic = topicOf(gw, s, p);
-  if (topic === undefined) {
-    // §4.7: PUBACK 0x02 for an unknown id, whatever the QoS (Paho skips QoS 0; the spec does not).
-    bump(gw.stats.dropped, 'invalidTopic');
+  const resolved = publishTopic(gw, s, p);
+  if (!('topic' in resolved) || 'invalid' in resolved) {
+    // §4.7: PUBACK 0x02 for an unknown id, whatever the QoS (Paho skips QoS 0; the spec does not);
+    // a short name that is no topic name is as unusable as an unknown id.
+    if ('invalid' in resolved) gw.refused('invalidTopic', `PUBLISH on an invalid topic name refused: ${resolved.invalid}`, { clientId: s.clientId, topic: JSON.stringify(resolved.topic) });
+    else bump(gw.stats.dropped, 'invalidTopic');
     gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID });
     return;
   }
+  const topic = resolved.topic;
   if (!gw.auth.mayPublish(s.clientId, topic)) {
-    gw.refused('notAuthorized', 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
+    gw.refused('notAuthorized', gw.auth.reserved(topic) ? `PUBLISH refused: ${RESERVED}` : 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
     gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
     return;
   }
