@@ -13,7 +13,7 @@ import type { EchoFilter } from './echo.js';
 import { batchSubscriptions, type ProfileInbound, type UpstreamProfile } from './profiles/index.js';
 import type { TopicRules } from './rules.js';
 import { BRIDGE_ORIGIN, type BridgeCounters } from './types.js';
-import type { UpstreamConnection, UpstreamMessage } from './upstream.js';
+import type { UpstreamConnection, Message } from './upstream.js';
 
 export interface InboundPathDeps {
   broker: BrokerCore;
@@ -78,7 +78,7 @@ export class InboundPath {
   }
 
   /** A message from upstream; `done` acknowledges it upstream once the broker core has it (or never will). */
-  fromUpstream(msg: UpstreamMessage, done: () => void): void {
+  fromUpstream(msg: Message, done: () => void): void {
     const claimed = this.#deps.profile?.inbound?.(msg.topic, msg.payload);
     if (claimed !== undefined) {
       this.#fromProfile(msg, claimed, done);
@@ -100,7 +100,7 @@ export class InboundPath {
   }
 
   /** A message the profile claimed: a service notice to act on, or one to deliver under the topic it chose. */
-  #fromProfile(msg: UpstreamMessage, claimed: ProfileInbound, done: () => void): void {
+  #fromProfile(msg: Message, claimed: ProfileInbound, done: () => void): void {
     const service = this.#deps.profile?.service;
     switch (claimed.kind) {
       case 'throttle':
@@ -119,7 +119,7 @@ export class InboundPath {
     }
   }
 
-  #deliver(msg: UpstreamMessage, local: BrokerMessage, done: () => void): void {
+  #deliver(msg: Message, local: BrokerMessage, done: () => void): void {
     const bad = validateTopicName(local.topic);
     if (bad !== undefined) {
       this.#counters.droppedInbound++;

@@ -31,7 +31,7 @@ import type { TopicRules } from './rules.js';
 import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import { BRIDGE_ORIGIN, type BridgeCounters } from './types.js';
-import type { UpstreamConnection, UpstreamMessage } from './upstream.js';
+import type { UpstreamConnection, Message } from './upstream.js';
 
 export interface OutboundPathDeps {
   maxInflight: number;
@@ -89,7 +89,7 @@ export class OutboundPath {
   /** upstream topic -> seq of its newest queued message, for coalescing (profiles that coalesce) */
   readonly #newestByTopic = new Map<string, number>();
   /** QoS 0 waiting for the profile's budget, oldest first, with when each came */
-  #qos0Waiting: Array<{ msg: UpstreamMessage; at: number }> = [];
+  #qos0Waiting: Array<{ msg: Message; at: number }> = [];
   /** when both QoS 0 and the queue wait, whose turn the next send is */
   #qos0Turn = false;
   /** seqs sent on the current connection and not yet acknowledged, with when each went and what it was */
@@ -230,7 +230,7 @@ export class OutboundPath {
     const route = rules.outbound(msg.topic, msg.qos);
     if (route === undefined) return;
     if (!this.#singleLocalSubscription && !rules.carries(filter, route)) return;
-    let out: UpstreamMessage = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
+    let out: Message = { topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain };
     const p = this.#profile;
     if (p !== undefined) {
       const shaped = this.#shape(p, out);
@@ -257,7 +257,7 @@ export class OutboundPath {
   }
 
   /** The message as the service takes it (see `shapeOutbound`), or undefined when it would refuse it. */
-  #shape(p: UpstreamProfile, msg: UpstreamMessage): UpstreamMessage | undefined {
+  #shape(p: UpstreamProfile, msg: Message): Message | undefined {
     const out = shapeOutbound(p, msg, this.#counters);
     if (!('refused' in out)) return out;
     this.#noteRefused(p, msg, out.refused);
@@ -275,7 +275,7 @@ export class OutboundPath {
     if (waiting > this.#highestSent && this.#queue.ack(waiting)) this.#counters.coalesced++;
   }
 
-  #sendQos0(msg: UpstreamMessage): void {
+  #sendQos0(msg: Message): void {
     const conn = this.#conn;
     if (conn === undefined) {
       this.#counters.droppedOffline++;
@@ -300,7 +300,7 @@ export class OutboundPath {
     this.#publishQos0(conn, msg);
   }
 
-  #publishQos0(conn: UpstreamConnection, msg: UpstreamMessage): void {
+  #publishQos0(conn: UpstreamConnection, msg: Message): void {
     this.#counters.sent++;
     this.#noteEcho(msg);
     conn.publish(msg);
@@ -414,7 +414,7 @@ export class OutboundPath {
     this.pump();
   }
 
-  #noteEcho(m: UpstreamMessage): void {
+  #noteEcho(m: Message): void {
     const rules = this.#deps.rules;
     if (rules.hasInbound && rules.subscribedUpstream(m.topic)) this.#deps.echo.sent(m.topic, m.payload);
   }
@@ -423,7 +423,7 @@ export class OutboundPath {
    * Counted each time, logged at most every DROP_LOG_INTERVAL_MS (a device stuck on a bad topic
    * must not flood the log), and a burst's held-back tail is logged when the window ends.
    */
-  #noteRefused(p: UpstreamProfile, m: UpstreamMessage, reason: string): void {
+  #noteRefused(p: UpstreamProfile, m: Message, reason: string): void {
     this.#counters.refusedByProfile++;
     this.#refusals.warn(
       { profile: p.name, topic: m.topic, bytes: m.payload.length, reason, refusedTotal: this.#counters.refusedByProfile },
@@ -431,7 +431,7 @@ export class OutboundPath {
     );
   }
 
-  #noteInvalid(m: UpstreamMessage, reason: string): void {
+  #noteInvalid(m: Message, reason: string): void {
     this.#counters.refusedInvalidTopic++;
     this.#invalid.warn({ topic: JSON.stringify(m.topic), reason, refusedTotal: this.#counters.refusedInvalidTopic }, `message not sent upstream: its topic is not a topic name (${reason})`);
   }

@@ -74,4 +74,4 @@ export { BridgeError, BridgeErrorCode, classifyUpstreamError } from './errors.js
 export { mqttConnector, type MqttUpstreamOptions } from './mqtt-upstream.js';
 export { TopicRules, type Route } from './rules.js';
 export { BRIDGE_ORIGIN, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
-export type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from './upstream.js';
+export type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, Message } from './upstream.js';

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import mqtt, { DefaultMessageIdProvider, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from '../broker/packet-size.js';
 import { BridgeError, BridgeErrorCode } from './errors.js';
-import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from './upstream.js';
+import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, Message } from './upstream.js';
 
 export interface MqttUpstreamOptions {
   url: string;
@@ -132,7 +132,7 @@ class MqttUpstream implements UpstreamConnection {
     return (this.#client.stream as Partial<Socket> | undefined)?.writableLength ?? 0;
   }
 
-  publish(msg: UpstreamMessage, done?: (err?: Error) => void): void {
+  publish(msg: Message, done?: (err?: Error) => void): void {
     this.#cork();
     const opts = { qos: msg.qos, retain: msg.retain };
     if (done === undefined || msg.qos === 0) this.#client.publish(msg.topic, msg.payload, opts);

@@ -10,7 +10,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { classifyUpstreamError, type BridgeError } from './errors.js';
 import { profileReconnectDelay, type UpstreamProfile } from './profiles/index.js';
 import type { BridgeCounters, BridgeStatus, UpstreamState } from './types.js';
-import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
+import type { UpstreamConnection, UpstreamConnector, Message } from './upstream.js';
 
 export interface ConnectionLoss {
   error: BridgeError;
@@ -34,7 +34,7 @@ export interface ReconnectingUpstreamDeps {
   /** `afterFailure`: attempts had failed, or a connection was lost, since the last success */
   connected: (conn: UpstreamConnection, sessionPresent: boolean, afterFailure: boolean) => void;
   /** a message on the current connection (a stale one's are acknowledged and dropped) */
-  message: (msg: UpstreamMessage, done: () => void) => void;
+  message: (msg: Message, done: () => void) => void;
   closed: (loss: ConnectionLoss) => void;
   /** whether a connection that failed or was lost is tried again; default always */
   retries?: (error: BridgeError, established: boolean) => boolean;

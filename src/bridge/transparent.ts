@@ -32,7 +32,7 @@ import type { MqttUpstreamOptions } from './mqtt-upstream.js';
 import { profileFor, shapeOutbound, type UpstreamProfile } from './profiles/index.js';
 import { reconnectDelay, ReconnectingUpstream, type ConnectionLoss, type ReconnectingUpstreamDeps } from './reconnecting-upstream.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus, type UpstreamState } from './types.js';
-import type { UpstreamConnection, UpstreamConnector, UpstreamMessage } from './upstream.js';
+import type { UpstreamConnection, UpstreamConnector, Message } from './upstream.js';
 
 import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Uplink, type UplinkSink as ClientSink, type QoS as SubQoS } from '../uplink/port.js';
 
@@ -179,7 +179,7 @@ export class TransparentBridge implements Bridge, Uplink {
   }
 
   /** None from here: the upstream sends a new subscription its retained messages itself. */
-  retained(): Promise<readonly UpstreamMessage[]> {
+  retained(): Promise<readonly Message[]> {
     return Promise.resolve([]);
   }
 
@@ -279,7 +279,7 @@ export class TransparentBridge implements Bridge, Uplink {
     return link.outcome();
   }
 
-  async publish(clientId: string | undefined, msg: UpstreamMessage): Promise<void> {
+  async publish(clientId: string | undefined, msg: Message): Promise<void> {
     // One PUBLISH with a wildcard topic gets the connection closed (MQTT 3.1.1 §4.7.1): never sent.
     const invalid = validateTopicName(msg.topic);
     if (invalid !== undefined) {
@@ -385,7 +385,7 @@ function keeps(link: ClientLink, req: ClientRequest): boolean {
 }
 
 /** The client's retransmission of a message (MQTT-SN §6.13: the same topic and payload, DUP set). */
-function sameMessage(a: UpstreamMessage, b: UpstreamMessage): boolean {
+function sameMessage(a: Message, b: Message): boolean {
   return a.topic === b.topic && a.qos === b.qos && a.payload.equals(b.payload);
 }
 
@@ -412,7 +412,7 @@ class ClientLink {
   #persistent: boolean;
   #waiters: Array<(o: ConnectOutcome) => void> = [];
   /** the last message whose publish failed right after it was sent (see poison.ts), and how many times in a row */
-  #suspect: { msg: UpstreamMessage; strikes: number } | undefined;
+  #suspect: { msg: Message; strikes: number } | undefined;
 
   constructor(
     bridge: TransparentBridge,
@@ -471,7 +471,7 @@ class ClientLink {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  publish(msg: UpstreamMessage): Promise<void> {
+  publish(msg: Message): Promise<void> {
     const conn = this.#link.conn!;
     this.#bridge.counters.sent++;
     if (msg.qos === 0) {
@@ -489,7 +489,7 @@ class ClientLink {
   }
 
   /** The connection failed right after `msg`: how many times in a row now (another message starts over). */
-  strike(msg: UpstreamMessage): number {
+  strike(msg: Message): number {
     const strikes = this.#suspect !== undefined && sameMessage(this.#suspect.msg, msg) ? this.#suspect.strikes + 1 : 1;
     this.#suspect = strikes >= POISON_STRIKES ? undefined : { msg, strikes };
     return strikes;

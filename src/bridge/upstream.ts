@@ -5,14 +5,9 @@
  * bridge with a scripted double instead of a broker.
  */
 
-type QoS = 0 | 1 | 2;
+import type { Message, QoS } from '../message.js';
 
-export interface UpstreamMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
+export type { Message, QoS };
 
 export interface UpstreamHandlers {
   /** CONNACK 0 arrived. */
@@ -22,7 +17,7 @@ export interface UpstreamHandlers {
    * PUBACK / PUBREC waits for it, so a message is acknowledged upstream only once it is in.
    * Messages arrive one at a time, in order.
    */
-  message(msg: UpstreamMessage, done: () => void): void;
+  message(msg: Message, done: () => void): void;
   /** The attempt failed or the connection ended; last call, exactly once (unless `end` came first). */
   closed(err: Error | undefined, established: boolean): void;
 }
@@ -32,7 +27,7 @@ export interface UpstreamConnection {
    * Sends a PUBLISH. For QoS 1 and 2 `done` is called once the broker acknowledged it (PUBACK,
    * PUBCOMP), or with an error when it cannot be any more; for QoS 0 it is not called.
    */
-  publish(msg: UpstreamMessage, done?: (err?: Error) => void): void;
+  publish(msg: Message, done?: (err?: Error) => void): void;
   /** SUBSCRIBE; resolves with the granted QoS per filter (128: refused). */
   subscribe(subs: ReadonlyArray<{ filter: string; qos: QoS }>): Promise<number[]>;
   /** UNSUBSCRIBE; resolves on UNSUBACK. */

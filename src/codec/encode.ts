@@ -6,7 +6,7 @@
  * up to a total of 255 and the 3-byte form above, up to 65535 (§1.1).
  */
 import { CodecErrorCode, EncodeError } from '../errors.js';
-import { Flag, MsgType, TopicIdTypeBits, USED_FLAGS } from './constants.js';
+import { Flag, MsgType, TOPIC_ID_MAX, TOPIC_ID_MIN, TopicIdTypeBits, USED_FLAGS } from './constants.js';
 import { frame, MAX_MESSAGE_LENGTH } from './framing.js';
 import type { LengthFormHint, Packet, PublishPacket, QoS, SubscriptionTopic } from './packets.js';
 
@@ -40,7 +40,7 @@ function unusedFlags(p: LengthFormHint, type: number): number {
 
 function topicIdAssignable(v: number, type: string): number {
   u16(v, 'topicId');
-  if (v === 0 || v === 0xffff) fail(CodecErrorCode.BAD_TOPIC, `${type}: topic id 0x${v.toString(16).padStart(4, '0')} is reserved`);
+  if (v < TOPIC_ID_MIN || v > TOPIC_ID_MAX) fail(CodecErrorCode.BAD_TOPIC, `${type}: topic id 0x${v.toString(16).padStart(4, '0')} is reserved`);
   return v;
 }
 

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { TOPIC_ID_MAX, TOPIC_ID_MIN } from '../codec/constants.js';
 import { ConfigIssueCode } from './errors.js';
 
 /** `udp:10.1.0.0/16`, `udp:[fd00::]/8` or `udp:fd00::/8`: a CIDR block on the UDP source address. */
@@ -70,7 +71,7 @@ const aclRule = aclRuleSchema({
 const qosMinusOneAuth = z
   .strictObject({
     topics: z
-      .union([z.literal('all'), z.array(z.int().min(1).max(0xfffe))])
+      .union([z.literal('all'), z.array(z.int().min(TOPIC_ID_MIN).max(TOPIC_ID_MAX))])
       .optional()
       .describe(
         'Predefined topic ids QoS -1 may publish to: "all", or a list of ids. Absent: "all" without auth.acl; with auth.acl, none for a ' +

@@ -1,7 +1,7 @@
 /** The `limits` section: resource limits per client and for the gateway as a whole. */
 import { z } from 'zod';
 import { pressureSchema, rateLimitsSchema } from './auth.js';
-import { PREDEFINED_ID_MAX } from './predefined-topics.js';
+import { TOPIC_ID_MAX } from '../codec/constants.js';
 
 export const limitsSchema = z
   .strictObject({
@@ -17,7 +17,7 @@ export const limitsSchema = z
     maxRegistrationsPerClient: z
       .int()
       .min(1)
-      .max(PREDEFINED_ID_MAX)
+      .max(TOPIC_ID_MAX)
       .default(1000)
       .describe('Normal topic ids per client (at most 65534: 0x0000 and 0xFFFF are reserved).'),
     maxSubscriptionsPerClient: z.int().min(1).default(100).describe('Subscriptions per client; a SUBSCRIBE beyond it gets SUBACK 0x01.'),

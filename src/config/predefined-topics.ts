@@ -3,12 +3,11 @@
  * 0b01), each id and each name once.
  */
 import { z } from 'zod';
+import { TOPIC_ID_MAX, TOPIC_ID_MIN } from '../codec/constants.js';
 import { ConfigIssueCode } from './errors.js';
 import { always, isRecord, report, type IssueSink } from './fields.js';
 
-/** Predefined ids take the whole TopicId range except the reserved 0x0000 and 0xFFFF (MQTT-SN.md §1.5 TopicId, §4.5). */
-export const PREDEFINED_ID_MIN = 1;
-export const PREDEFINED_ID_MAX = 0xfffe;
+// Predefined ids take the whole TopicId range except the reserved 0x0000 and 0xFFFF (MQTT-SN.md §1.5 TopicId, §4.5).
 // The same rule as a pattern, so an editor flags a bad id before the gateway does.
 const PREDEFINED_ID_PATTERN = '^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-4])$';
 // Wildcards are for SUBSCRIBE only (MQTT-SN.md §1.5, TopicName); U+0000 is forbidden in MQTT topic names.
@@ -67,12 +66,12 @@ function checkPredefinedId(id: string, ctx: IssueSink): void {
     report(ctx, [id], ConfigIssueCode.INVALID_TOPIC_ID, `${JSON.stringify(id)} has a leading zero; expected ${JSON.stringify(String(Number(id)))}`, id);
   } else {
     const n = Number(id);
-    if (n < PREDEFINED_ID_MIN || n > PREDEFINED_ID_MAX) {
+    if (n < TOPIC_ID_MIN || n > TOPIC_ID_MAX) {
       report(
         ctx,
         [id],
         ConfigIssueCode.TOPIC_ID_OUT_OF_RANGE,
-        `${id} is out of range; expected a topic id from ${PREDEFINED_ID_MIN} to ${PREDEFINED_ID_MAX} (0 and 65535 are reserved)`,
+        `${id} is out of range; expected a topic id from ${TOPIC_ID_MIN} to ${TOPIC_ID_MAX} (0 and 65535 are reserved)`,
         id,
       );
     }

@@ -24,7 +24,6 @@ import { completeUpstream, upstreamSchema } from './upstream.js';
 
 export { LOG_LEVELS, type LogLevel } from './log.js';
 export { DEFAULT_MAX_FRAME_SIZE, DEFAULT_PARTIAL_FRAME_TIMEOUT_MS, SERIAL_FRAMINGS, type SerialFraming } from './transports.js';
-export { PREDEFINED_ID_MAX, PREDEFINED_ID_MIN } from './predefined-topics.js';
 
 /**
  * The top level. Extension points: later features add their section here, next to the others

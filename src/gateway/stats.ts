@@ -4,7 +4,8 @@
  */
 import type { PacketType } from '../codec/index.js';
 
-export type DropReason =
+/** Why the gateway dropped or refused something: counted (`dropped`) and logged through its throttled log (`GatewayCore.refused`). */
+export type RefusalReason =
   | 'decode'
   | 'unknownClient'
   | 'badState'
@@ -40,8 +41,6 @@ export type DropReason =
   /** a QoS 0 or -1 PUBLISH shed because the broker core is behind (`MAX_PUBLISH_BACKLOG` unsettled publishes) */
   | 'overloaded';
 
-/** Drops that are counted and logged through the gateway's throttled log (`GatewayCore.refused`). */
-export type RefusalReason = DropReason;
 
 /** Messages a client answers a gateway request with; their return codes are counted. */
 export type RefusingMessage = 'REGACK' | 'PUBACK';
@@ -53,7 +52,7 @@ export interface GatewayStats {
   publishIn: Record<'-1' | '0' | '1' | '2', number>;
   /** PUBLISH sent to clients, by QoS */
   publishOut: Record<'0' | '1' | '2', number>;
-  dropped: Partial<Record<DropReason, number>>;
+  dropped: Partial<Record<RefusalReason, number>>;
   decodeErrors: Partial<Record<string, number>>;
   /** refusals by clients of what the gateway sent them, by message and return code ("0x03") */
   clientRefusals: Record<RefusingMessage, Partial<Record<string, number>>>;

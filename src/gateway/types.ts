@@ -2,6 +2,7 @@
 import type { Peer, Transport } from '../transport/types.js';
 import type { AuthOptions } from './auth.js';
 import type { BucketOptions } from '../token-bucket.js';
+import type { Message } from '../message.js';
 
 /**
  * The gateway's part of the configuration. The config layer owns the defaults and hands this
@@ -84,11 +85,7 @@ export interface Link {
 }
 
 /** A message on its way to one client. */
-export interface Delivery {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
+export interface Delivery extends Message {
   /** its entry in the session store, while it is stored */
   seq?: number | undefined;
   /** the MsgId and QoS stage once sent; a resend (after a restart too) reuses the MsgId */

@@ -28,13 +28,9 @@ export interface PersistedSession {
   topics: Array<{ id: number; name: string }>;
 }
 
-export interface PersistedDelivery {
+export interface PersistedDelivery extends Message {
   /** place in the client's queue: increasing, never reused while the store lives */
   seq: number;
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
   /**
    * Set once the gateway sent it: the MsgId used and how far the QoS flow got, so a restart
    * resends with the same MsgId (DUP) or, after PUBREC, sends PUBREL instead (MQTT-SN.md §4.7).

@@ -8,10 +8,7 @@
  */
 import { TopicError, TopicErrorCode } from './errors.js';
 import { validateTopicName } from './topic-names.js';
-
-/** §4.5: ids are 0x0001..0xFFFE; 0x0000 and 0xFFFF are never assigned (MQTT-SN.md §7). */
-export const MIN_TOPIC_ID = 0x0001;
-export const MAX_TOPIC_ID = 0xfffe;
+import { TOPIC_ID_MAX, TOPIC_ID_MIN } from '../codec/constants.js';
 
 const DECIMAL = /^[0-9]+$/;
 
@@ -33,7 +30,7 @@ export class PredefinedTopics {
       const bad = (why: string): TopicError =>
         new TopicError(TopicErrorCode.BAD_PREDEFINED_TOPIC, `predefined topic ${JSON.stringify(key)}: ${why}`, key);
       const id = DECIMAL.test(key) ? Number(key) : NaN;
-      if (!(id >= MIN_TOPIC_ID && id <= MAX_TOPIC_ID)) throw bad(`the id must be a decimal integer from ${MIN_TOPIC_ID} to ${MAX_TOPIC_ID}`);
+      if (!(id >= TOPIC_ID_MIN && id <= TOPIC_ID_MAX)) throw bad(`the id must be a decimal integer from ${TOPIC_ID_MIN} to ${TOPIC_ID_MAX}`);
       // The table comes from a JSON file: the type says string, the file may not.
       if (typeof name !== 'string') throw bad('the topic name must be a string');
       const reason = validateTopicName(name);
@@ -127,7 +124,7 @@ export class TopicRegistry {
   #byNameMap: Map<string, number> | undefined;
   #byIdMap: Map<number, string> | undefined;
   /** Every id below `#next` is in use, predefined, or waiting in `#freed`. */
-  #next = MIN_TOPIC_ID;
+  #next = TOPIC_ID_MIN;
   #freed: number[] = [];
   #freedHead = 0;
 
@@ -136,9 +133,9 @@ export class TopicRegistry {
    * @param limit most registrations at once (0..65534); beyond it `idFor` answers `'full'`
    * @param budget shared with other registries: a new name that does not fit gets `'full'` too
    */
-  constructor(predefined?: PredefinedTopics, limit: number = MAX_TOPIC_ID, budget: TopicBudget = { bytes: 0, limit: Infinity }) {
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_TOPIC_ID) {
-      throw new TopicError(TopicErrorCode.BAD_LIMIT, `the registration limit must be an integer from 0 to ${MAX_TOPIC_ID}, not ${limit}`, String(limit));
+  constructor(predefined?: PredefinedTopics, limit: number = TOPIC_ID_MAX, budget: TopicBudget = { bytes: 0, limit: Infinity }) {
+    if (!Number.isInteger(limit) || limit < 0 || limit > TOPIC_ID_MAX) {
+      throw new TopicError(TopicErrorCode.BAD_LIMIT, `the registration limit must be an integer from 0 to ${TOPIC_ID_MAX}, not ${limit}`, String(limit));
     }
     this.#predefined = predefined;
     this.#limit = limit;
@@ -216,7 +213,7 @@ export class TopicRegistry {
     for (const name of this.#byIdMap?.values() ?? []) this.#budget.bytes -= topicCost(name);
     this.#byIdMap = undefined;
     this.#byNameMap = undefined;
-    this.#next = MIN_TOPIC_ID;
+    this.#next = TOPIC_ID_MIN;
     this.#freed = [];
     this.#freedHead = 0;
   }
@@ -241,7 +238,7 @@ export class TopicRegistry {
     for (const entry of entries) {
       const { id, name } = entry;
       let reason: string | undefined;
-      if (!Number.isInteger(id) || id < MIN_TOPIC_ID || id > MAX_TOPIC_ID) reason = `id ${id} is outside ${MIN_TOPIC_ID}..${MAX_TOPIC_ID}`;
+      if (!Number.isInteger(id) || id < TOPIC_ID_MIN || id > TOPIC_ID_MAX) reason = `id ${id} is outside ${TOPIC_ID_MIN}..${TOPIC_ID_MAX}`;
       else if (this.#predefined?.has(id) === true) reason = `id ${id} is now a predefined topic id`;
       else if (this.#has(id)) reason = `id ${id} is given twice`;
       else if (typeof name !== 'string') reason = 'the name is not a string';
@@ -262,7 +259,7 @@ export class TopicRegistry {
   }
 
   #take(): number | undefined {
-    while (this.#next <= MAX_TOPIC_ID) {
+    while (this.#next <= TOPIC_ID_MAX) {
       const id = this.#next++;
       if (!this.#has(id) && this.#predefined?.has(id) !== true) return id;
     }

@@ -1,7 +1,7 @@
 import { TransportError, TransportErrorCode } from '../errors.js';
 import { noopLogger, RateLimitedWarn, type Logger } from './log.js';
 import type {
-  DropReason,
+  FrameDropReason,
   Peer,
   StatusEvent,
   Transport,
@@ -118,7 +118,7 @@ export abstract class TransportBase<P extends Peer> implements Transport<P> {
   }
 
   /** Counts a drop and logs it, rate-limited per reason: a warning, or `info` for a drop the config asked for. */
-  protected drop(reason: DropReason, detail: object, msg: string, level: 'warn' | 'info' = 'warn'): void {
+  protected drop(reason: FrameDropReason, detail: object, msg: string, level: 'warn' | 'info' = 'warn'): void {
     this.counters.dropped[reason]++;
     this.limited[level](reason, { transport: this.name, reason, ...detail }, msg);
   }

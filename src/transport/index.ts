@@ -1,7 +1,7 @@
 /** The transport layer: media in, `(peer, frame)` out. See `types.ts` for the contract. */
 export type {
   DeliveryReport,
-  DropReason,
+  FrameDropReason,
   Peer,
   StatusEvent,
   Transport,
@@ -9,7 +9,7 @@ export type {
   TransportState,
   TransportStats,
 } from './types.js';
-export { DROP_REASONS } from './types.js';
+export { FRAME_DROP_REASONS } from './types.js';
 export type { Logger } from './log.js';
 export { noopLogger } from './log.js';
 export {

@@ -5,7 +5,7 @@ import { lengthMatches } from './frame-length.js';
 import { RawDecoder } from './raw.js';
 import { SerialLink, type SerialLinkOptions } from './serial-link.js';
 import { SlipDecoder, slipEncode, type FrameSink, type StreamDecoder } from './slip.js';
-import type { DropReason, Peer } from './types.js';
+import type { FrameDropReason, Peer } from './types.js';
 
 export interface SerialCommonOptions extends BaseOptions, SerialLinkOptions {
   /**
@@ -37,7 +37,7 @@ export abstract class SerialTransportBase<P extends Peer> extends TransportBase<
   /** what decoders report to: frames go to the adapter, drops to the counters and the log */
   protected readonly sink: FrameSink = {
     frame: (frame) => this.onDecoded(frame),
-    drop: (reason: DropReason, detail: object, msg: string) => this.drop(reason, detail, msg),
+    drop: (reason: FrameDropReason, detail: object, msg: string) => this.drop(reason, detail, msg),
   };
 
   constructor(options: SerialCommonOptions, defaultIdleMs = 500) {

@@ -9,7 +9,7 @@
  * exact allocation and one port write whose completion we can observe; the tests check it
  * byte for byte against `SlipEncoder` and check the decoder against `SlipEncoder`'s output.
  */
-import type { DropReason } from './types.js';
+import type { FrameDropReason } from './types.js';
 
 export const END = 0xc0;
 export const ESC = 0xdb;
@@ -50,7 +50,7 @@ export function slipEncode(message: Buffer, leadingEnd: boolean): Buffer {
 export interface FrameSink {
   /** a complete frame in a Buffer of its own */
   frame(frame: Buffer): void;
-  drop(reason: DropReason, detail: object, msg: string): void;
+  drop(reason: FrameDropReason, detail: object, msg: string): void;
 }
 
 /** A byte-stream de-framer: SLIP here, XBee API in `xbee-api.ts`. */

@@ -90,7 +90,7 @@ export interface TransportEvents<P extends Peer = Peer> {
 }
 
 /** Why received bytes were thrown away. Every adapter reports all of them (zero when n/a). */
-export type DropReason =
+export type FrameDropReason =
   /** a frame longer than the medium allows (FRAMING.md §1.3, §2.7) */
   | 'oversize'
   /** bytes outside any frame (serial noise), counted per run of bytes */
@@ -104,7 +104,7 @@ export type DropReason =
   /** a well-formed frame of a kind this gateway does not use (an XBee AT response), or refused by config (0xFE with `"forwarder": false`) */
   | 'unsupported';
 
-export const DROP_REASONS: readonly DropReason[] = [
+export const FRAME_DROP_REASONS: readonly FrameDropReason[] = [
   'oversize',
   'garbage',
   'badChecksum',
@@ -119,7 +119,7 @@ export interface TransportStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
-  dropped: Record<DropReason, number>;
+  dropped: Record<FrameDropReason, number>;
   /** send/broadcast calls that were rejected (too large, not open, medium error) */
   sendErrors: number;
   /** link-layer delivery failures and status timeouts (XBee) */

@@ -6,15 +6,16 @@
  * Subscription matching: one topic against a trie of 3 filters per session for 100,000 sessions,
  * against the same for 100 sessions. A ratio near 1: the cost goes by depth, not by filters.
  */
-import { MAX_TOPIC_ID, TopicRegistry } from '../../src/topics/registry.js';
+import { TOPIC_ID_MAX } from '../../src/codec/constants.js';
+import { TopicRegistry } from '../../src/topics/registry.js';
 import { TopicTrie } from '../../src/topics/trie.js';
 import { measure, type Row } from './measure.js';
 
 /** `size` ids taken, the counter past the last id: each call assigns a new name and frees its id again. */
 function churn(size: number): () => void {
   const r = new TopicRegistry();
-  for (let i = 1; i <= MAX_TOPIC_ID; i++) r.idFor(`t/${i}`);
-  for (let i = size + 1; i <= MAX_TOPIC_ID; i++) r.delete(i);
+  for (let i = 1; i <= TOPIC_ID_MAX; i++) r.idFor(`t/${i}`);
+  for (let i = size + 1; i <= TOPIC_ID_MAX; i++) r.delete(i);
   let name = 0;
   return () => {
     const id = r.idFor(`n/${name++}`);
@@ -42,9 +43,9 @@ export function runTopicsBench(): Row[] {
   const fewSessions = measure(matching(100));
   const manySessions = measure(matching(100_000));
   const small = measure(churn(1000));
-  const full = measure(churn(MAX_TOPIC_ID - 1));
+  const full = measure(churn(TOPIC_ID_MAX - 1));
   return [
     { name: 'match a topic among 300,000 filters', opsPerSec: manySessions, baseline: 'among 300 filters', ratio: manySessions / fewSessions, baselineOps: fewSessions },
-    { name: `assign + delete with ${MAX_TOPIC_ID - 1} of ${MAX_TOPIC_ID} ids taken`, opsPerSec: full, baseline: 'same with 1000 taken', ratio: full / small, baselineOps: small },
+    { name: `assign + delete with ${TOPIC_ID_MAX - 1} of ${TOPIC_ID_MAX} ids taken`, opsPerSec: full, baseline: 'same with 1000 taken', ratio: full / small, baselineOps: small },
   ];
 }

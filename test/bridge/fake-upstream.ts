@@ -2,10 +2,10 @@
  * A scripted upstream for bridge tests without a broker: every connection the bridge opens is
  * recorded, and the test decides when it connects, fails, drops, acknowledges or delivers.
  */
-import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, UpstreamMessage } from '../../src/bridge/upstream.js';
+import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, Message } from '../../src/bridge/upstream.js';
 
 export interface Published {
-  msg: UpstreamMessage;
+  msg: Message;
   done: ((err?: Error) => void) | undefined;
 }
 
@@ -20,7 +20,7 @@ export class FakeConnection implements UpstreamConnection {
 
   constructor(readonly handlers: UpstreamHandlers) {}
 
-  publish(msg: UpstreamMessage, done?: (err?: Error) => void): void {
+  publish(msg: Message, done?: (err?: Error) => void): void {
     this.published.push({ msg, done });
   }
 

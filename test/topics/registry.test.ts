@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TopicError, TopicErrorCode } from '../../src/topics/errors.js';
-import { MAX_TOPIC_ID, PredefinedTopics, TopicRegistry } from '../../src/topics/registry.js';
+import { TOPIC_ID_MAX } from '../../src/codec/constants.js';
+import { PredefinedTopics, TopicRegistry } from '../../src/topics/registry.js';
 
 function badPredefined(table: Record<string, unknown>, subject: string): void {
   assert.throws(
@@ -96,7 +97,7 @@ describe('TopicRegistry', () => {
       if (id === 'full') break;
       ids.add(id);
     }
-    assert.equal(ids.size, MAX_TOPIC_ID - 2);
+    assert.equal(ids.size, TOPIC_ID_MAX - 2);
     assert.ok(!ids.has(0) && !ids.has(0xffff) && !ids.has(100) && !ids.has(65534));
     assert.equal(Math.min(...ids), 1);
     assert.equal(Math.max(...ids), 65533);
@@ -104,7 +105,7 @@ describe('TopicRegistry', () => {
 
   it('reuses freed ids only when fresh ones run out, oldest first', () => {
     const r = new TopicRegistry();
-    for (let i = 1; i <= MAX_TOPIC_ID; i++) assert.equal(r.idFor(`t/${i}`), i);
+    for (let i = 1; i <= TOPIC_ID_MAX; i++) assert.equal(r.idFor(`t/${i}`), i);
     assert.equal(r.idFor('more'), 'full');
     r.delete(500);
     r.delete(7);
@@ -117,16 +118,16 @@ describe('TopicRegistry', () => {
   // (test/bench/topics.ts); here, that churn on a full table always hands out the freed id.
   it('hands out the one freed id under churn on a full id space', () => {
     const r = new TopicRegistry();
-    for (let i = 1; i <= MAX_TOPIC_ID; i++) r.idFor(`t/${i}`);
+    for (let i = 1; i <= TOPIC_ID_MAX; i++) r.idFor(`t/${i}`);
     let name = 0;
     for (let i = 0; i < 200_000; i++) {
-      const id = (i * 7919) % MAX_TOPIC_ID + 1;
+      const id = (i * 7919) % TOPIC_ID_MAX + 1;
       if (r.delete(id)) {
         const got = r.idFor(`n/${name++}`);
         assert.equal(got, id, 'the only free id is the one just freed');
       }
     }
-    assert.equal(r.size, MAX_TOPIC_ID);
+    assert.equal(r.size, TOPIC_ID_MAX);
   });
 
   it('clears to an empty table that starts at 1 again', () => {

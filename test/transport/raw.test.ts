@@ -7,12 +7,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encapsulate } from '../../src/transport/forwarder.js';
 import { RawDecoder } from '../../src/transport/raw.js';
-import type { DropReason } from '../../src/transport/types.js';
+import type { FrameDropReason } from '../../src/transport/types.js';
 import { hex, nasty, PINGREQ, publish, vectors } from './helpers.js';
 
-function collect(max = 1024): { dec: RawDecoder; frames: Buffer[]; drops: DropReason[] } {
+function collect(max = 1024): { dec: RawDecoder; frames: Buffer[]; drops: FrameDropReason[] } {
   const frames: Buffer[] = [];
-  const drops: DropReason[] = [];
+  const drops: FrameDropReason[] = [];
   const dec = new RawDecoder(max, { frame: (f) => frames.push(f), drop: (r) => drops.push(r) });
   return { dec, frames, drops };
 }

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { SlipDecoder as RefDecoder, SlipEncoder as RefEncoder } from '@serialport/parser-slip-encoder';
 import { SlipDecoder, slipEncode } from '../../src/transport/slip.js';
 import { lengthMatches } from '../../src/transport/frame-length.js';
-import type { DropReason } from '../../src/transport/types.js';
+import type { FrameDropReason } from '../../src/transport/types.js';
 import { hex, nasty, publish, vectors } from './helpers.js';
 
-function collect(max = 1024): { dec: SlipDecoder; frames: Buffer[]; drops: DropReason[] } {
+function collect(max = 1024): { dec: SlipDecoder; frames: Buffer[]; drops: FrameDropReason[] } {
   const frames: Buffer[] = [];
-  const drops: DropReason[] = [];
+  const drops: FrameDropReason[] = [];
   const dec = new SlipDecoder(max, { frame: (f) => frames.push(f), drop: (r) => drops.push(r) });
   return { dec, frames, drops };
 }

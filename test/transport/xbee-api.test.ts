@@ -2,12 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApiDecoder, encodeApiFrame, encodeTransmitRequest, type ApiMode } from '../../src/transport/xbee-api.js';
-import type { DropReason } from '../../src/transport/types.js';
+import type { FrameDropReason } from '../../src/transport/types.js';
 import { hex, vectors } from './helpers.js';
 
 function collect(mode: ApiMode, max = 128) {
   const frames: Buffer[] = [];
-  const drops: DropReason[] = [];
+  const drops: FrameDropReason[] = [];
   const dec = createApiDecoder(mode, max, { frame: (f) => frames.push(f), drop: (r) => drops.push(r) });
   return { dec, frames, drops };
 }

@@ -9,7 +9,7 @@ import { adafruitIoProfile } from './adafruit-io.js';
 import { awsIotProfile } from './aws-iot.js';
 import { azureIotHubProfile, type AzureDevice } from './azure-iot-hub.js';
 import type { BridgeCounters } from '../types.js';
-import type { UpstreamMessage } from '../upstream.js';
+import type { Message } from '../upstream.js';
 import type { UpstreamProfile } from './types.js';
 import { TokenBucket } from '../../token-bucket.js';
 
@@ -136,9 +136,9 @@ export function refusalReason(p: UpstreamProfile, topic: string, payload: Buffer
  */
 export function shapeOutbound(
   p: UpstreamProfile,
-  msg: UpstreamMessage,
+  msg: Message,
   counters: Pick<BridgeCounters, 'qosDowngraded' | 'retainDropped'>,
-): UpstreamMessage | { refused: string } {
+): Message | { refused: string } {
   let out = msg;
   if (p.mapOutbound !== undefined) {
     const mapped = p.mapOutbound(out.topic);
