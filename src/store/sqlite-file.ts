@@ -25,19 +25,19 @@
  * (SQLite's default) and cut back to `journal_size_limit` after each checkpoint, so it does not
  * keep the size of its largest batch either.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fdatasync, fdatasyncSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { noopLogger, type Logger } from '../logger.js';
 import { StoreError, StoreErrorCode } from './errors.js';
-import { inspect, migrate, SCHEMA_VERSION, SEQ_COUNTER } from './sqlite-schema.js';
+import { deferred, lostBatch, openWal, syncFailed, type Waiter } from './sqlite-durability.js';
+import { IDENTITY_CHECK_MS, identityOf, systemWatchClock, whatMoved, type FileIdentity, type WatchClock } from './sqlite-identity.js';
+import { openDatabase, type OpenOptions } from './sqlite-open.js';
+import { SEQ_COUNTER } from './sqlite-schema.js';
 
-export interface SqliteFileOptions {
+export { IDENTITY_CHECK_MS, type WatchClock } from './sqlite-identity.js';
+
+export interface SqliteFileOptions extends OpenOptions {
   logger?: Logger;
-  /** How long to wait for another process's lock before failing with `LOCKED`; default 2000 ms (a restart racing its predecessor's exit). */
-  lockTimeoutMs?: number;
-  /** Run `PRAGMA quick_check` at open, so a damaged file stops the start instead of failing later; default true. */
-  check?: boolean;
   /**
    * The clock the file's identity is checked on (every IDENTITY_CHECK_MS, besides before each
    * acknowledgement); default the system clock. Tests pass a fake one.
@@ -46,14 +46,6 @@ export interface SqliteFileOptions {
   /** `fs.fdatasync`; a unit test passes one that fails, as a dying disk would. */
   fdatasync?: (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
 }
-
-/** The part of the gateway's Clock the file uses (store/ imports no gateway module). */
-export interface WatchClock {
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-}
-
-/** How often an idle store checks that its path still names the file it writes. */
-export const IDENTITY_CHECK_MS = 5000;
 
 /** Why the store cannot make writes durable now; undefined when it can. */
 export interface StoreHealth {
@@ -65,8 +57,6 @@ export interface StoreHealth {
 
 /** Seqs are reserved on disk this many at a time, so handing one out is not a write of its own. */
 const SEQ_BLOCK = 4096;
-/** The WAL is truncated to this after a checkpoint. */
-const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 /** Free pages kept for reuse rather than returned to the file system. */
 const KEEP_FREE_PAGES = 256;
 /** At most this many pages are returned per maintenance, bounding the pause. */
@@ -76,22 +66,11 @@ const MAX_SYNCS = 2;
 /** Maintenance runs after a commit at most this often. */
 const MAINTAIN_EVERY_MS = 30_000;
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 interface Batch {
   /** the first write that failed: the whole batch is rolled back */
   error: unknown;
   /** what undoes, in memory, what the batch's writes did there: run newest first when it is lost */
   undo: Array<() => void>;
-}
-
-interface Waiter extends Deferred {
-  /** durable once this many batches are committed and synced */
-  upTo: number;
 }
 
 const RESOLVED = Promise.resolve();
@@ -136,7 +115,7 @@ export class SqliteFile {
   #fatal = false;
   /** the probe batch of a failing store: healthy again once it is synced with nothing lost since */
   #probe: { upTo: number; failedBefore: number } | undefined;
-  readonly #identity: { db: Stats; wal: Stats | undefined };
+  readonly #identity: FileIdentity;
   readonly #fdatasync: NonNullable<SqliteFileOptions['fdatasync']>;
   #watch: { cancel(): void } | undefined;
 
@@ -160,8 +139,8 @@ export class SqliteFile {
     this.#walFd = openWal(path);
     if (this.#walFd !== undefined) db.pragma('synchronous = NORMAL');
     // The lock is held from here on (EXCLUSIVE), so the file at the path now is the one we write.
-    this.#identity = { db: statSync(path), wal: this.#walFd === undefined ? undefined : fstatSync(this.#walFd) };
-    const clock = options.clock ?? { setTimeout: (fn: () => void, ms: number) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } };
+    this.#identity = identityOf(path, this.#walFd);
+    const clock = options.clock ?? systemWatchClock;
     const watch = (): void => {
       if (this.checkIdentity() && this.#failure !== undefined) this.#startProbe();
       if (!this.#closed) this.#watch = clock.setTimeout(watch, IDENTITY_CHECK_MS);
@@ -195,7 +174,7 @@ export class SqliteFile {
    */
   checkIdentity(): boolean {
     if (this.#closed || this.#fatal) return !this.#fatal;
-    const moved = changed(this.path, this.#identity.db) ?? (this.#identity.wal === undefined ? undefined : changed(`${this.path}-wal`, this.#identity.wal));
+    const moved = whatMoved(this.path, this.#identity);
     if (moved === undefined) return true;
     this.#fail(new StoreError(StoreErrorCode.GONE, `store ${this.path}: ${moved} while the gateway had it open; nothing is acknowledged any more: restart the gateway (it opens the file now at the path)`, { path: this.path }), true);
     return false;
@@ -219,48 +198,7 @@ export class SqliteFile {
    * SQLite database, is damaged, belongs to another program, or was written by a newer gateway.
    */
   static open(path: string, options: SqliteFileOptions = {}): SqliteFile {
-    let db: Database.Database;
-    try {
-      createPrivate(path);
-      db = new Database(path, { timeout: options.lockTimeoutMs ?? 2000 });
-    } catch (err) {
-      throw openError(err, path);
-    }
-    try {
-      db.pragma('locking_mode = EXCLUSIVE');
-      const found = inspect(db);
-      switch (found.kind) {
-        case 'foreign': {
-          const what = found.tables.length === 0 ? `application id ${found.applicationId}` : `tables ${found.tables.slice(0, 5).join(', ')}${found.tables.length > 5 ? ', ...' : ''}`;
-          throw new StoreError(StoreErrorCode.FOREIGN, `store ${path} is a SQLite database of another program (${what}); point store.path at another file`, { path });
-        }
-        case 'ours':
-          if (found.version > SCHEMA_VERSION) {
-            throw new StoreError(
-              StoreErrorCode.TOO_NEW,
-              `store ${path} has schema version ${found.version}, written by a newer gateway; this one knows up to ${SCHEMA_VERSION}: run the newer version, or move the file away to start empty`,
-              { path },
-            );
-          }
-          if (options.check !== false) quickCheck(db, path);
-          break;
-        case 'empty':
-          // Only possible before the first table exists; it is what lets maintain() shrink the file.
-          db.pragma('auto_vacuum = INCREMENTAL');
-          break;
-      }
-      // Changing the journal mode writes the header: the first moment another process's lock shows.
-      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
-      if (mode !== 'wal') throw new StoreError(StoreErrorCode.OPEN_FAILED, `store ${path} cannot use WAL mode (got ${mode})`, { path });
-      db.pragma('synchronous = FULL');
-      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-      migrate(db, found.kind === 'ours' ? found.version : 0);
-      return new SqliteFile(db, path, options.logger ?? noopLogger, options);
-    } catch (err) {
-      db.close();
-      if (err instanceof StoreError) throw err;
-      throw openError(err, path);
-    }
+    return openDatabase(path, options, (db) => new SqliteFile(db, path, options.logger ?? noopLogger, options));
   }
 
   /**
@@ -504,97 +442,5 @@ export class SqliteFile {
       n++;
     }
     if (n > 0) this.#waiters.splice(0, n);
-  }
-}
-
-/**
- * Creates a missing store file readable by its owner alone (0600): it holds every device's
- * messages, wills and session state. SQLite gives the WAL the database file's mode, so the WAL
- * is private too. An empty file is a new database to SQLite; an existing one is left as it is.
- */
-function createPrivate(path: string): void {
-  if (path === ':memory:' || path === '') return;
-  try {
-    closeSync(openSync(path, 'wx', 0o600));
-  } catch {
-    // EEXIST: there already, left as it is. Anything else (no such folder) is SQLite's to report, in its words.
-  }
-}
-
-/** A descriptor of the WAL (which the write just before created), its directory entry made durable. */
-function openWal(path: string): number | undefined {
-  let fd: number;
-  try {
-    fd = openSync(`${path}-wal`, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  } catch {
-    // Not every platform syncs a directory; the entry is on the disk at the next checkpoint anyway.
-  }
-  return fd;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Database.SqliteError ? err.code : undefined;
-}
-
-function syncFailed(cause: unknown, path: string): StoreError {
-  const why = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError(StoreErrorCode.SYNC_FAILED, `store ${path}: fsync failed (${why}); what was written may never reach the disk: nothing is acknowledged any more, check the disk and restart the gateway`, { cause, path });
-}
-
-/** How the file at `path` differs from `known` (deleted, replaced), or undefined when it is the same. */
-function changed(path: string, known: Stats): string | undefined {
-  let now: Stats;
-  try {
-    now = statSync(path);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${path} was deleted` : `${path} cannot be checked (${(err as Error).message})`;
-  }
-  return now.dev === known.dev && now.ino === known.ino ? undefined : `${path} was replaced by another file`;
-}
-
-function lostBatch(cause: unknown, path: string): StoreError {
-  const why = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError(StoreErrorCode.WRITE_FAILED, `store ${path}: writes could not be committed: ${why}`, { cause, path });
-}
-
-/** A failure while opening, in the words a person acts on. */
-function openError(err: unknown, path: string): StoreError {
-  const code = sqliteCode(err) ?? '';
-  const why = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new StoreError(StoreErrorCode.CORRUPT, `store ${path} is not a usable SQLite database (${why}); the gateway does not overwrite it: move it away to start empty, or point store.path elsewhere`, { cause: err, path });
-  }
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new StoreError(StoreErrorCode.LOCKED, `store ${path} is in use by another process (another gateway on the same file?)`, { cause: err, path });
-  }
-  return new StoreError(StoreErrorCode.OPEN_FAILED, `store ${path} cannot be opened for writing: ${why}`, { cause: err, path });
-}
-
-/** `PRAGMA quick_check`: the structure of every page, without the cost of checking indexes against tables. */
-function quickCheck(db: Database.Database, path: string): void {
-  const rows = db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
-  const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
-  if (problems.length > 0) {
-    throw new StoreError(StoreErrorCode.CORRUPT, `store ${path} is damaged (${problems.join('; ')}); move it away to start empty, or point store.path elsewhere`, { path });
   }
 }
