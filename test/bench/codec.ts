@@ -3,7 +3,7 @@
  * against a `Buffer.from` copy of the same bytes measured in the same run, so the ratio means
  * something on any machine. The 2.0 demultiplexer's cost is measured the same way.
  */
-import { decode, demultiplex, encode, v2, type Packet } from '../../src/codec/index.js';
+import { decode, DecodeError, demultiplex, encode, v2, type Packet } from '../../src/codec/index.js';
 import { measure, type Row } from './measure.js';
 
 const payload = Buffer.from('{"t":21.5,"h":40.2,"b":9}'.slice(0, 20));
@@ -62,5 +62,11 @@ export function runCodecBench(): Row[] {
   if (sink === 0) throw new Error('unreachable: keeps the work alive');
   rows.push({ name: 'demultiplex (sender with a VC)', opsPerSec: known, baseline: 'Buffer.from copy', ratio: known / baseline, baselineOps: baseline });
   rows.push({ name: 'demultiplex (stranger, type outside the table)', opsPerSec: stranger, baseline: 'Buffer.from copy', ratio: stranger / baseline, baselineOps: baseline });
+  // What a flood of garbage costs once it gets past admission: a malformed frame decoded to its error.
+  const garbage = Buffer.from('05ee0a0709', 'hex');
+  const bad = measure(() => {
+    sink += decode(garbage) instanceof DecodeError ? 1 : 0;
+  });
+  rows.push({ name: 'decode a malformed frame (to its DecodeError)', opsPerSec: bad, baseline: 'Buffer.from copy', ratio: bad / baseline, baselineOps: baseline });
   return rows;
 }

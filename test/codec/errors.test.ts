@@ -96,3 +96,15 @@ describe('codec: encode refuses packets that cannot be sent', () => {
     assert.equal(encode(p).length, 65535);
   });
 });
+
+describe('codec: a decode error is cheap and leaves stack traces alone', () => {
+  it('carries no stack frames (it is returned for every bad frame, never thrown) and restores Error.stackTraceLimit', () => {
+    const before = Error.stackTraceLimit;
+    const r = decode(Buffer.from('05ee0a0709', 'hex'));
+    assert.ok(r instanceof DecodeError);
+    assert.equal(r.stack?.split('\n').filter((l) => l.trim().startsWith('at ')).length, 0);
+    assert.equal(Error.stackTraceLimit, before);
+    const other = new Error('elsewhere');
+    assert.ok((other.stack ?? '').includes(' at '), 'other errors keep their stack');
+  });
+});
