@@ -10,6 +10,8 @@ import { createGateway, type RunningGateway } from '../../src/index.js';
 import type { Logger } from '../../src/logger.js';
 import { UdpTransport } from '../../src/transport/udp.js';
 import { until } from '../helpers/wait.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
+import { after, before } from 'node:test';
 
 // The one wait helper, re-exported for the tests that import it from here.
 export { until };
@@ -173,4 +175,25 @@ export async function connectRefusal(udpPort: number, clientId: string): Promise
   } finally {
     await node.close();
   }
+}
+
+/**
+ * One mosquitto for the describe block this is called in (started before its tests, closed after
+ * them and after everything they opened), and the parts to build on it.
+ */
+export function mosquittoSuite(defaults: Record<string, unknown> = {}): SuiteParts & { cleanup: Array<() => Promise<unknown>> } {
+  let mosq: Mosquitto | undefined;
+  const cleanup: Array<() => Promise<unknown>> = [];
+  before(async () => {
+    mosq = await Mosquitto.start();
+  });
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+    await mosq?.close();
+  });
+  const url = (): string => {
+    if (mosq === undefined) throw new Error('mosquitto is not running yet: use the parts inside a test');
+    return mosq.url;
+  };
+  return { ...suiteParts(url, cleanup, defaults), cleanup };
 }

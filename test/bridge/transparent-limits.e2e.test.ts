@@ -7,23 +7,13 @@
  * cap's own test, which lowers it to reach it with three devices.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ReturnCode } from '../../src/codec/index.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
-import { connectRefusal, markerUp, suiteParts, until } from './harness.js';
+import { connectRefusal, markerUp, mosquittoSuite, until } from './harness.js';
 
 
 describe('transparent mode: id collision, will updates, connection cap (real mosquitto)', () => {
-  let mosq: Mosquitto;
-  const cleanup: Array<() => Promise<unknown>> = [];
-  before(async () => {
-    mosq = await Mosquitto.start();
-  });
-  after(async () => {
-    for (const c of cleanup.reverse()) await c();
-    await mosq.close();
-  });
-  const { gateway, node, watcher } = suiteParts(() => mosq.url, cleanup, { mode: 'transparent' });
+  const { gateway, node, watcher } = mosquittoSuite({ mode: 'transparent' });
 
   it("refuses a device whose upstream client id is the gateway's own; the gateway's connection stays up", async () => {
     const gw = await gateway({ clientId: 'site-gw' });

@@ -9,12 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ReturnCode } from '../../src/codec/index.js';
 import { harness, settle } from '../gateway/harness.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
 import { expectNothing } from '../helpers/wait.js';
-import { markerUp, suiteParts, until } from '../bridge/harness.js';
+import { markerUp, mosquittoSuite, until } from '../bridge/harness.js';
 
 /** QoS -1 PUBLISH (flags 0x62: QoS -1, short topic) of `name` (two bytes) carrying `payload`. */
 function qosMinusOneShort(name: Buffer, payload: string): Buffer {
@@ -63,16 +62,7 @@ describe('topic names are checked on entry', () => {
 });
 
 describe('topic names are checked again before the upstream (real mosquitto)', () => {
-  let mosq: Mosquitto;
-  const cleanup: Array<() => Promise<unknown>> = [];
-  before(async () => {
-    mosq = await Mosquitto.start();
-  });
-  after(async () => {
-    for (const c of cleanup.reverse()) await c();
-    await mosq.close();
-  });
-  const { gateway, node, watcher } = suiteParts(() => mosq.url, cleanup);
+  const { gateway, node, watcher, cleanup } = mosquittoSuite();
 
   it('a QoS -1 datagram with a wildcard short name from nobody neither reaches nor disconnects the upstream', async () => {
     // The shipped defaults: no `auth`, the default `#` bridge rule both ways.
