@@ -8,6 +8,7 @@
  * ```
  */
 import type { Packet, PacketOf, PacketType } from '../codec/index.js';
+import { ReasonCode as V2Reason } from '../codec/v2/constants.js';
 import type { GatewayCore } from './core.js';
 import { verdict, type Verdict } from './guard.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
@@ -73,7 +74,7 @@ function refuse(gw: GatewayCore, v: Exclude<Verdict, 'handle'>, link: Link, s: S
       return;
     case 'unknownClient':
       bump(gw.stats.dropped, 'unknownClient');
-      return gw.send(link, { type: 'DISCONNECT' });
+      return gw.send(link, { type: 'DISCONNECT' }, V2Reason.NO_VIRTUAL_CONNECTION);
     case 'notForwarder':
       return gw.refused('badState', 'forwarder-encapsulated frame dropped: its transport does not have "forwarder": true', { peer: link.peer.key, transport: link.transport.name });
     case 'badState':

@@ -259,10 +259,19 @@ function countRefusal(gw: GatewayCore, answer: RefusingMessage, returnCode: numb
   bump(gw.stats.clientRefusals[answer], `0x${returnCode.toString(16).padStart(2, '0')}`);
 }
 
-/** PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL again). */
-export function onPubrec(gw: GatewayCore, s: Session, msgId: number): void {
+/**
+ * PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL
+ * again). A refusal (2.0's PUBREC of 0x80 or more, [3.6.4]) ends the exchange as a PUBACK refusal does.
+ */
+export function onPubrec(gw: GatewayCore, s: Session, msgId: number, returnCode = 0): void {
   const f = s.inFlight;
   if (f?.kind !== 'publish' || f.msgId !== msgId || !s.link) return;
+  if (returnCode !== 0 && f.stage === 'pubrec') {
+    countRefusal(gw, 'PUBACK', returnCode);
+    gw.refused('clientRefused', 'client refused a PUBLISH: message lost to it', { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode });
+    settle(gw, s);
+    return;
+  }
   if (f.stage === 'pubrec') {
     f.stage = 'pubcomp';
     gw.persistence.sent(s, f.delivery, msgId, 'pubcomp');

@@ -3,7 +3,7 @@
  * field, never a set of booleans; everything else is the data the states need.
  */
 import type { TimerHandle } from '../clock.js';
-import type { PublishTopic, SubQoS } from '../codec/index.js';
+import type { PublishTopic, SnVersion, SubQoS } from '../codec/index.js';
 import type { TopicBudget, TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazySet } from './lazy.js';
@@ -62,7 +62,17 @@ export interface PendingConnect {
 export class Session {
   /** the state, with the link it is reached at; changed only by `transition()` (shell.ts) */
   phase: Phase = { state: 'disconnected', link: undefined };
+  /** the MQTT-SN version of the CONNECT that made the session what it is (a CONNECT of the other version starts it clean) */
+  version: SnVersion = '1.2';
+  /** the session ends with its connection (1.2 clean session; 2.0 Session Expiry Interval 0) */
   cleanSession = true;
+  /**
+   * 2.0 Session Expiry Interval in seconds [3.1.9]: how long an absent session is kept, 0xFFFFFFFF
+   * for ever. Undefined for 1.2, whose kept sessions last `limits.sessionExpirySec`.
+   */
+  sessionExpirySec: number | undefined;
+  /** whether the last CONNECT found this session kept (2.0 CONNACK Session Present [3.2.2.1]) */
+  sessionPresent = false;
   keepAliveSec = 0;
   /** sleep duration in seconds while asleep or awake */
   sleepSec = 0;

@@ -52,7 +52,9 @@ function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): str
     case 'short':
       return p.topicName;
     case 'inline':
-      return gw.options.qosMinusOne.inlineTopicNames ? p.topicName : undefined;
+      // A full Topic Name in a QoS 0-2 PUBLISH is 2.0's [3.6.2.4] (wire-v2.ts); without a session
+      // (2.0 PUBWOS, Paho's QoS -1 extension) anyone may name any topic: only where configured.
+      return p.qos !== -1 || gw.options.qosMinusOne.inlineTopicNames ? p.topicName : undefined;
   }
 }
 
