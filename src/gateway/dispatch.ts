@@ -68,6 +68,16 @@ export function dispatch(gw: GatewayCore, link: Link, s: Session | undefined, p:
   handler?.(gw, link, s, p);
 }
 
+/**
+ * Runs `handle` where the guard lets `p` in, else refuses it as `dispatch` would: for a version
+ * adapter (wire-v2.ts) whose request says more than its 1.2 form (SUBSCRIBE's options).
+ */
+export function guarded(gw: GatewayCore, link: Link, s: Session | undefined, p: Packet, handle: (s: Session) => void): void {
+  const v = verdict(s?.state ?? 'none', p.type);
+  if (v !== 'handle') return refuse(gw, v, link, s, p);
+  if (s !== undefined) handle(s);
+}
+
 function refuse(gw: GatewayCore, v: Exclude<Verdict, 'handle'>, link: Link, s: Session | undefined, p: Packet): void {
   switch (v) {
     case 'ignore':

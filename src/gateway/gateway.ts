@@ -104,6 +104,8 @@ export class Gateway implements GatewayCore {
   #advertiseTimer: TimerHandle | undefined;
   #noBroadcast = new Set<Transport>();
   #matchSeq = 0;
+  /** payloads published by sessions with a No Local subscription, by the publishing session (see `publish`) */
+  readonly #ownPayloads = new WeakMap<Buffer, Session>();
   readonly #mayAdvertise: () => boolean;
   readonly #refusalLog: LogThrottle;
   #running = false;
@@ -492,6 +494,8 @@ export class Gateway implements GatewayCore {
       return Promise.resolve();
     }
     this.#publishBacklog++;
+    // No Local, emulated in the broker core: the fan-out knows the sender's message by its payload object.
+    if (from?.noLocal === true) this.#ownPayloads.set(d.payload, from);
     const settled = this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
     settled.then(this.#settled, this.#settled);
     return settled;
@@ -516,19 +520,27 @@ export class Gateway implements GatewayCore {
   #fanOut(msg: Message): void {
     const seq = ++this.#matchSeq;
     const targets: Session[] = [];
+    const publisher = this.#ownPayloads.get(msg.payload);
     this.subscriptions.match(msg.topic, (s, filter) => {
-      const q = s.subscriptions.get(filter)?.qos ?? 0;
+      const sub = s.subscriptions.get(filter);
+      // 2.0 No Local [3.7.2.1]: not by this subscription to the client that published it.
+      if (sub?.noLocal === true && s === publisher) return;
+      const q = sub?.qos ?? 0;
+      // Live messages go out with retain 0 (MQTT 3.1.1 §3.3.1.3), unless a 2.0 subscription asks
+      // for the publisher's flag (Retain as Published [3.7.2.3]; the broker core hands it on).
+      const retain = sub?.retainAsPublished === true && msg.retain;
       if (s.matchSeq !== seq) {
         s.matchSeq = seq;
         s.matchQos = q;
+        s.matchRetain = retain;
         targets.push(s);
-      } else if (q > s.matchQos) {
-        s.matchQos = q;
+      } else {
+        if (q > s.matchQos) s.matchQos = q;
+        if (retain) s.matchRetain = true;
       }
     });
     for (const s of targets) {
-      // Live messages go out with retain 0; only a delivery caused by SUBSCRIBE carries it (MQTT 3.1.1 §3.3.1.3).
-      enqueue(this, s, { topic: msg.topic, payload: msg.payload, qos: Math.min(msg.qos, s.matchQos) as 0 | 1 | 2, retain: false });
+      enqueue(this, s, { topic: msg.topic, payload: msg.payload, qos: Math.min(msg.qos, s.matchQos) as 0 | 1 | 2, retain: s.matchRetain });
     }
   }
 

@@ -29,6 +29,18 @@ export type SubscriptionKind = 'name' | 'wildcard' | 'short' | 'predefined';
 export interface Subscription {
   qos: SubQoS;
   kind: SubscriptionKind;
+  /** 2.0 No Local [3.7.2.1]: the client's own messages are not delivered to it by this subscription */
+  noLocal?: boolean;
+  /** 2.0 Retain as Published [3.7.2.3]: live messages keep their publisher's retain flag */
+  retainAsPublished?: boolean;
+}
+
+/** 2.0 subscription options [3.7.2]; 1.2 has none (all false, retained messages sent on every SUBSCRIBE). */
+export interface SubscribeOptions {
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  /** 0 send retained messages, 1 only for a new subscription, 2 never */
+  retainHandling: 0 | 1 | 2;
 }
 
 /** The gateway's buffer budget: its bytes, and the sessions whose queues hold any (for fair shares, outbox.ts). */
@@ -102,6 +114,9 @@ export class Session {
   /** scratch of the broker fan-out: the dispatch this session was last matched in */
   matchSeq = -1;
   matchQos: SubQoS = 0;
+  matchRetain = false;
+  /** it has had a No Local subscription: its publishes are remembered for the fan-out (Gateway.publish) */
+  noLocal = false;
   /** transparent mode: the CONNECT whose upstream connection is being opened; an older answer is stale */
   connectAttempt = 0;
 

@@ -15,12 +15,13 @@
  * optional third argument of `send` (else the reference's 1.2 -> 2.0 mapping, MQTT-SN-2.0.md §4).
  */
 import { randomUUID } from 'node:crypto';
-import { ReturnCode, type Packet, type PublishTopic } from '../codec/index.js';
+import { ReturnCode, type Packet, type PacketOf, type PublishTopic } from '../codec/index.js';
 import * as v2 from '../codec/v2/index.js';
 import type { Will } from '../message.js';
 import { hasWildcards, validateTopicName } from '../topics/topic-names.js';
 import type { GatewayCore } from './core.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, guarded } from './dispatch.js';
+import { onSubscribe } from './handlers/subscribe.js';
 import { clientIdFits, connect, connectAllowedNow } from './handlers/connection.js';
 import { RESERVED } from './handlers/publish.js';
 import { onPubrec } from './outbox.js';
@@ -223,10 +224,12 @@ function onRegisterV2(gw: GatewayCore, link: Link & { v2: V2Link }, s: Session |
  */
 function onSubscribeV2(gw: GatewayCore, link: Link & { v2: V2Link }, s: Session | undefined, p: v2.PacketOf<'SUBSCRIBE'>): void {
   const base = { type: 'SUBSCRIBE' as const, dup: false, qos: p.qos, msgId: p.packetId };
+  const options = { noLocal: p.noLocal, retainAsPublished: p.retainAsPublished, retainHandling: p.retainHandling };
+  const subscribe = (q: PacketOf<'SUBSCRIBE'>): void => guarded(gw, link, s, q, (session) => onSubscribe(gw, session, q, link, options));
   switch (p.topicType) {
     case 'predefined':
       ask(link.v2, p.packetId, 'predefinedAlias');
-      return dispatch(gw, link, s, { ...base, topicIdType: 'predefined', topicId: p.topicAlias });
+      return subscribe({ ...base, topicIdType: 'predefined', topicId: p.topicAlias });
     case 'session': {
       const name = s?.registry.nameOf(p.topicAlias);
       ask(link.v2, p.packetId, 'name');
@@ -234,16 +237,16 @@ function onSubscribeV2(gw: GatewayCore, link: Link & { v2: V2Link }, s: Session 
         bump(gw.stats.dropped, 'invalidTopic');
         return gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.packetId, returnCode: ReturnCode.INVALID_TOPIC_ID });
       }
-      return dispatch(gw, link, s, { ...base, topicIdType: 'normal', topicName: name ?? '' });
+      return subscribe({ ...base, topicIdType: 'normal', topicName: name ?? '' });
     }
     case 'filter': {
       const predefined = hasWildcards(p.topicFilter) ? undefined : gw.predefined.idOf(p.topicFilter);
       if (predefined !== undefined) {
         ask(link.v2, p.packetId, 'predefinedName');
-        return dispatch(gw, link, s, { ...base, topicIdType: 'predefined', topicId: predefined });
+        return subscribe({ ...base, topicIdType: 'predefined', topicId: predefined });
       }
       ask(link.v2, p.packetId, hasWildcards(p.topicFilter) ? 'wildcard' : 'name');
-      return dispatch(gw, link, s, { ...base, topicIdType: 'normal', topicName: p.topicFilter });
+      return subscribe({ ...base, topicIdType: 'normal', topicName: p.topicFilter });
     }
   }
 }

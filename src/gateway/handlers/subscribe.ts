@@ -3,13 +3,16 @@ import { ReturnCode, type SubQoS, type SubscribePacket, type UnsubscribePacket }
 import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
-import type { Session, SubscriptionKind } from '../session.js';
+import type { Session, SubscribeOptions, SubscriptionKind } from '../session.js';
 import { bump } from '../stats.js';
 import { tooLong } from '../topic-budget.js';
 import { fits, topicCost } from '../../topics/registry.js';
 import type { Link } from '../types.js';
 
-export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link): void {
+/** What a 1.2 SUBSCRIBE means: no options, retained messages after every SUBACK (MQTT-SN 1.2 §6.9). */
+const V12_OPTIONS: SubscribeOptions = { noLocal: false, retainAsPublished: false, retainHandling: 0 };
+
+export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link, options: SubscribeOptions = V12_OPTIONS): void {
   const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
   // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
   // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
@@ -75,7 +78,8 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   }
   const record = (qos: SubQoS, store: boolean): void => {
     if (!s.subscriptions.has(filter)) gw.subscriptions.add(filter, s);
-    s.subscriptions.set(filter, { qos, kind });
+    s.subscriptions.set(filter, options === V12_OPTIONS ? { qos, kind } : { qos, kind, noLocal: options.noLocal, retainAsPublished: options.retainAsPublished });
+    if (options.noLocal) s.noLocal = true;
     // A new SUBSCRIBE is the client asking again for topics whose REGISTER it refused (§4.6).
     if (kind === 'wildcard') s.refusedTopics.clear();
     else s.refusedTopics.delete(filter);
@@ -97,6 +101,8 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
       const unchanged = repeat && granted === requested;
       record(granted as SubQoS, !unchanged);
       if (unchanged) return;
+      // 2.0 Retain Handling [3.7.2.2]: 2 never, 1 only for a subscription that is new.
+      if (options.retainHandling === 2 || (options.retainHandling === 1 && existing !== undefined)) return;
       // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
       gw.uplink.retained(filter).then(
         (messages) => {
