@@ -72,10 +72,16 @@ function fairShareRoom(gw: GatewayCore, s: Session, cost: number, limit: number)
 export function pump(gw: GatewayCore, s: Session): void {
   // Held while the client waits for the PUBACK / PUBREC of its own PUBLISH (see Session.acksOwed).
   if (s.acksOwed > 0) return;
-  while (s.reachable && s.inFlight === undefined && s.queue.length > 0) {
+  while (s.reachable && s.inFlight === undefined && s.queue.length > 0 && !awakeLimitReached(s)) {
+    if (s.state === 'awake') s.awakeSent++;
     start(gw, s, s.queue.shift()!);
   }
-  if (s.state === 'awake' && s.inFlight === undefined && s.queue.length === 0) transition(gw, s, { type: 'flushed' });
+  if (s.state === 'awake' && s.inFlight === undefined && (s.queue.length === 0 || awakeLimitReached(s))) transition(gw, s, { type: 'flushed' });
+}
+
+/** 2.0 [4.14.2]: a wake delivers at most Default Awake Messages; PINGRESP then says how many wait. */
+function awakeLimitReached(s: Session): boolean {
+  return s.state === 'awake' && s.awakeLimit !== undefined && s.awakeSent >= s.awakeLimit;
 }
 
 type Resolved = { topic: PublishTopic } | { register: number } | 'full';

@@ -88,6 +88,10 @@ export class Session {
   keepAliveSec = 0;
   /** sleep duration in seconds while asleep or awake */
   sleepSec = 0;
+  /** 2.0 Default Awake Messages [3.1.8]: at most this many messages per wake; undefined (1.2, or 0 in CONNECT): all */
+  awakeLimit: number | undefined;
+  /** messages sent since the client last woke up */
+  awakeSent = 0;
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;

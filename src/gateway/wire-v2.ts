@@ -157,6 +157,8 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     // [3.1.9]: absent or 0, the session ends with the Virtual Connection.
     cleanSession: sessionExpirySec === 0,
     sessionExpirySec,
+    // [3.1.8]: 0 or absent leaves it to the server, which sends everything.
+    awakeLimit: p.defaultAwakeMessages === 0 ? undefined : p.defaultAwakeMessages,
     will,
     resumesSleeper: false,
   });
@@ -300,6 +302,9 @@ function onSleepreq(gw: GatewayCore, link: Link, s: Session | undefined, p: v2.P
   if (!hasVc(s)) return noVc(gw, link, p.type);
   if (p.sleepDuration === 0) return protocolError(gw, s, 'SLEEPREQ with Sleep Duration 0');
   s.sleepSec = p.sleepDuration;
+  // Retain Topic Aliases 0 [3.15.2.1]: the session aliases are forgotten for the sleep and told
+  // again by REGISTER before their next use, as after a reconnect (predefined ones stay).
+  if (!p.retainTopicAliases) s.confirmedIds.clear();
   transition(gw, s, { type: 'sleep' });
   gw.sendV2(link, { type: 'SLEEPRESP', packetId: p.packetId, reasonCode: RC.SUCCESS });
   gw.clientLog.info({ clientId: s.clientId, duration: p.sleepDuration }, 'client asleep');
@@ -362,6 +367,8 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
       return connack;
     }
     case 'PINGRESP':
+      // [3.12.3]: a wake cut short by Default Awake Messages says how many wait (255: more than 254).
+      if (s?.state === 'asleep' && s.queue.length > 0) return { type: 'PINGRESP', packetId: link.pingId, appMessagesRemaining: Math.min(s.queue.length, 255) };
       return { type: 'PINGRESP', packetId: link.pingId };
     case 'DISCONNECT':
       // Without a reason from the sender: an address the gateway cannot place, or a packet its state does not allow.

@@ -43,6 +43,8 @@ export interface ConnectRequest {
   cleanSession: boolean;
   /** 2.0 Session Expiry Interval in seconds; undefined for 1.2 */
   sessionExpirySec?: number | undefined;
+  /** 2.0 Default Awake Messages; undefined: every buffered message on each wake */
+  awakeLimit?: number | undefined;
   /**
    * `exchange`: 1.2's WILLTOPICREQ / WILLMSGREQ exchange follows; `unchanged`: a 1.2 CONNECT
    * without the Will flag keeps what the session has; else the will itself (2.0 [3.1.3]), or none.
@@ -186,6 +188,7 @@ export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
   s.version = version;
   s.cleanSession = p.cleanSession;
   s.sessionExpirySec = p.sessionExpirySec;
+  s.awakeLimit = p.awakeLimit;
   s.keepAliveSec = p.keepAliveSec;
 
   if (p.will !== 'exchange') {
@@ -405,6 +408,7 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
       return;
     }
     gw.bind(sleeper, link);
+    sleeper.awakeSent = 0;
     gw.clientLog.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
     // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
     // supervise the client.
