@@ -26,7 +26,7 @@ import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-la
 import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
-import { admittedWhileDrainingV2, newV2Link, onV2Packet, toV2 } from './wire-v2.js';
+import { admittedWhileDrainingV2, decodeV2, newV2Link, onV2Packet, toV2 } from './wire-v2.js';
 import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
@@ -246,7 +246,7 @@ export class Gateway implements GatewayCore {
     const s = this.byPeer.get(peer.key);
     const withVc = s !== undefined && s.state !== 'disconnected' && s.state !== 'lost' ? s.version : undefined;
     if (demultiplex(frame, { session: withVc, isSleeping12Client: this.#isSleeping12Client }).version === '2.0') {
-      const p = v2.decode(frame);
+      const p = decodeV2(frame);
       // The 2.0 state of this address follows its frames: the session's, or a new one for a stranger.
       const link = { transport, peer, v2: s?.link?.v2 ?? newV2Link() };
       if (this.#admitted(link, s, frame, p, (x) => admittedWhileDrainingV2(x, s))) this.#handled(link, p.type, () => onV2Packet(this, link, s, p));

@@ -141,6 +141,12 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
     gw.refused('tooLarge', "message larger than the client's transport maxFrameSize: not delivered", { clientId: s.clientId, topic: d.topic, size: publishSize(d), limit: link.transport.maxFrameSize });
     return;
   }
+  // 2.0 MQTT-SN-3.1.7-2/-3: nor one over the Maximum Packet Size the client asked for; it counts as delivered.
+  if (s.maxPacketSize > 0 && publishSize(d) > s.maxPacketSize) {
+    gw.persistence.done(s, d);
+    gw.refused('tooLarge', "message larger than the client's Maximum Packet Size: not delivered", { clientId: s.clientId, topic: d.topic, size: publishSize(d), limit: s.maxPacketSize });
+    return;
+  }
   bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');
   if (d.qos === 0) {
     gw.send(link, { type: 'PUBLISH', dup: false, qos: 0, retain: d.retain, msgId: 0, payload: d.payload, ...r.topic });

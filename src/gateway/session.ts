@@ -92,6 +92,8 @@ export class Session {
   awakeLimit: number | undefined;
   /** messages sent since the client last woke up */
   awakeSent = 0;
+  /** 2.0 Maximum Packet Size [3.1.7]: the largest packet the client takes; 0 (and 1.2): no limit but the medium's */
+  maxPacketSize = 0;
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;

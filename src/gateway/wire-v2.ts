@@ -15,7 +15,7 @@
  * optional third argument of `send` (else the reference's 1.2 -> 2.0 mapping, MQTT-SN-2.0.md §4).
  */
 import { randomUUID } from 'node:crypto';
-import { ReturnCode, type Packet, type PacketOf, type PublishTopic } from '../codec/index.js';
+import { DecodeError, ReturnCode, type Packet, type PacketOf, type PublishTopic } from '../codec/index.js';
 import * as v2 from '../codec/v2/index.js';
 import type { Will } from '../message.js';
 import { hasWildcards, validateTopicName } from '../topics/topic-names.js';
@@ -38,6 +38,23 @@ const RC = v2.ReasonCode;
  * client has one in flight [4.9]; a few more cover retries with new ids and refused requests.
  */
 const MAX_ASKED = 8;
+
+/** Reason Codes a client's DISCONNECT may carry [Fig 2-7, 3.13.4]. */
+const CLIENT_DISCONNECT_REASONS = new Set<number>([0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x8c, 0x93, 0x95, 0x96, 0x97, 0x98, 0xe6, 0xe7, 0xe8, 0xf2, 0xf3, 0xf4]);
+
+/**
+ * Decodes a 2.0 frame. AMBIG-7: a DISCONNECT with both Session Expiry Interval and Reason Code is
+ * read in the order of the draft's Fig 3-23 (interval first; the draft wins over the reference's
+ * note that Paho and Maps-Messaging put the Reason Code first), unless that reading gives a Reason
+ * Code no client sends and the other order gives one it does: then the peer is one of those.
+ */
+export function decodeV2(frame: Buffer): v2.Decoded | DecodeError {
+  const p = v2.decode(frame);
+  if (p instanceof DecodeError || p.type !== 'DISCONNECT' || p.sessionExpiryInterval === undefined || p.reasonCode === undefined) return p;
+  if (CLIENT_DISCONNECT_REASONS.has(p.reasonCode)) return p;
+  const rcFirst = v2.decode(frame, { disconnectReasonCodeFirst: true });
+  return !(rcFirst instanceof DecodeError) && rcFirst.type === 'DISCONNECT' && CLIENT_DISCONNECT_REASONS.has(rcFirst.reasonCode ?? 0) ? rcFirst : p;
+}
 
 export function newV2Link(): V2Link {
   return { connectId: 0, pingId: 0, asked: new Map() };
@@ -159,6 +176,8 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     sessionExpirySec,
     // [3.1.8]: 0 or absent leaves it to the server, which sends everything.
     awakeLimit: p.defaultAwakeMessages === 0 ? undefined : p.defaultAwakeMessages,
+    // AMBIG-3: 0 is "no limit" (PR #166), whatever MQTT-SN-3.1.7-1's wording.
+    maxPacketSize: p.maxPacketSize,
     will,
     resumesSleeper: false,
   });

@@ -153,6 +153,16 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
     assert.equal(h.gateway.sessions.has('e'), false);
   });
 
+  it('reads a DISCONNECT of a peer that puts the Reason Code before the interval (Paho), where Fig 3-23 reads nonsense', async () => {
+    const h = await harness();
+    const c = new V2Client(h, 'a');
+    await c.connect('rc', { sessionExpiry: 60, will: { topicType: 'name', topicName: 'gone/rc', qos: 0, retain: false, payload: Buffer.from('w') } });
+    c.sendRaw('0b0e060400000258627965'); // the vector's alt_hex_rc_before_sei: 0x04, 600 s, "bye"
+    await settle();
+    assert.deepEqual(h.broker.on('gone/rc'), ['w']);
+    assert.equal(h.gateway.sessions.get('rc')?.sessionExpirySec, 600);
+  });
+
   it('answers a DISCONNECT that sets an interval on a session that had none with DISCONNECT 0x82 and ends it', async () => {
     const h = await harness();
     const c = new V2Client(h, 'a');

@@ -127,6 +127,20 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
     assert.equal(h.gateway.sessions.get('w')?.inFlight, undefined);
   });
 
+  it("does not send a message over the client's Maximum Packet Size, and counts it", async () => {
+    const h = await harness();
+    const c = new V2Client(h, 'a');
+    c.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: false, allowServerSuggestedValues: false, packetId: 1, protocolVersion: 2, keepAlive: 60, maxPacketSize: 20, clientId: 'tiny' });
+    await settle();
+    c.take();
+    await c.subscribe('big/one', 0);
+    await h.publishFromBroker('big/one', 'x'.repeat(14)); // 7 + 14 bytes: one too many
+    c.nothing();
+    assert.equal(h.gateway.stats.dropped.tooLarge, 1);
+    await h.publishFromBroker('big/one', 'x'.repeat(13));
+    assert.equal(c.one('PUBLISH').payload.length, 13);
+  });
+
   it('applies No Local and Retain as Published, and Retain Handling 1 and 2', async () => {
     const h = await harness();
     const c = new V2Client(h, 'a');

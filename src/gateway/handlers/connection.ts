@@ -45,6 +45,8 @@ export interface ConnectRequest {
   sessionExpirySec?: number | undefined;
   /** 2.0 Default Awake Messages; undefined: every buffered message on each wake */
   awakeLimit?: number | undefined;
+  /** 2.0 Maximum Packet Size; 0 or undefined: the medium's limit only */
+  maxPacketSize?: number | undefined;
   /**
    * `exchange`: 1.2's WILLTOPICREQ / WILLMSGREQ exchange follows; `unchanged`: a 1.2 CONNECT
    * without the Will flag keeps what the session has; else the will itself (2.0 [3.1.3]), or none.
@@ -189,6 +191,7 @@ export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
   s.cleanSession = p.cleanSession;
   s.sessionExpirySec = p.sessionExpirySec;
   s.awakeLimit = p.awakeLimit;
+  s.maxPacketSize = p.maxPacketSize ?? 0;
   s.keepAliveSec = p.keepAliveSec;
 
   if (p.will !== 'exchange') {
