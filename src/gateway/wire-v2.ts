@@ -397,7 +397,8 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
     case 'REGACK': {
       const asked = link.asked.get(packet.msgId);
       link.asked.delete(packet.msgId);
-      const reasonCode = reason ?? reasonOf(packet.returnCode);
+      // REGACK has no 0x80 [Fig 2-7]: 1.2's "not supported" is 0x83 there.
+      const reasonCode = reason ?? (packet.returnCode === ReturnCode.NOT_SUPPORTED ? RC.IMPLEMENTATION_SPECIFIC_ERROR : reasonOf(packet.returnCode));
       const regack: v2.PacketOf<'REGACK'> = { type: 'REGACK', topicType: asked === 'predefinedName' ? 'predefined' : 'session', packetId: packet.msgId, reasonCode };
       if (packet.returnCode === ReturnCode.ACCEPTED) regack.topicAlias = packet.topicId;
       return regack;

@@ -77,6 +77,24 @@ describe('gateway 2.0: PUBLISH from a client', () => {
   });
 });
 
+describe('gateway 2.0: refusals say why', () => {
+  it('answers the ACL with 0x87 and a bad filter with 0x8F, where 1.2 can only say 0x03', async () => {
+    const h = await harness({ auth: { acl: [{ clientId: 'sensor-%', publish: ['sensors/%c/#'], subscribe: ['cmd/%c/#'] }] } });
+    const c = new V2Client(h, 'a');
+    await c.connect('sensor-1');
+    c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, packetId: 9, topicType: 'name', topicName: 'sensors/sensor-2/t', payload: Buffer.from('x') });
+    await settle();
+    assert.deepEqual(c.takeHex(), ['0504000987']);
+    c.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, packetId: 37, topicType: 'filter', topicFilter: 'cmd/#/x' });
+    await settle();
+    assert.deepEqual(c.takeHex(), [vector('suback_topic_filter_invalid')]);
+    c.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, packetId: 38, topicType: 'filter', topicFilter: 'cmd/other/#' });
+    await settle();
+    assert.deepEqual(c.takeHex(), ['060901002687']);
+    assert.deepEqual(h.broker.published, []);
+  });
+});
+
 describe('gateway 2.0: SUBSCRIBE and delivery', () => {
   it('answers SUBACKs as the vectors do: no alias for a wildcard or a predefined alias, a session alias for a name', async () => {
     const h = await harness({ predefinedTopics: PREDEFINED });

@@ -1,5 +1,6 @@
 /** SUBSCRIBE and UNSUBSCRIBE (MQTT-SN.md §4.9). */
 import { ReturnCode, type SubQoS, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
+import { ReasonCode as V2Reason } from '../../codec/v2/constants.js';
 import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
@@ -13,7 +14,8 @@ import type { Link } from '../types.js';
 const V12_OPTIONS: SubscribeOptions = { noLocal: false, retainAsPublished: false, retainHandling: 0 };
 
 export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link, options: SubscribeOptions = V12_OPTIONS): void {
-  const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
+  /** `v2Reason`: what a 2.0 client is told where 1.2's 0x03 says less (wire-v2.ts) */
+  const reject = (returnCode: number, v2Reason?: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode }, v2Reason);
   // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
   // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
   const requested: SubQoS = p.qos === -1 ? 0 : p.qos;
@@ -29,10 +31,10 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
         return reject(ReturnCode.NOT_SUPPORTED);
       }
       if (hasWildcards(filter)) {
-        if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED, V2Reason.TOPIC_FILTER_INVALID);
         kind = 'wildcard'; // SUBACK carries 0x0000; ids come later by REGISTER (§4.6)
       } else {
-        if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED, V2Reason.TOPIC_FILTER_INVALID);
         kind = 'name';
       }
       break;
@@ -54,7 +56,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   // Within an ACL filter, not merely overlapping it: `a/#` from a client allowed `a/b/#` would read `a/c`.
   if (!gw.auth.maySubscribe(s.clientId, filter)) {
     gw.refused('notAuthorized', 'SUBSCRIBE refused by the ACL', { clientId: s.clientId, filter });
-    return reject(ReturnCode.NOT_SUPPORTED);
+    return reject(ReturnCode.NOT_SUPPORTED, V2Reason.NOT_AUTHORIZED);
   }
   const existing = s.subscriptions.get(filter);
   if (existing === undefined && s.subscriptions.size >= gw.options.limits.maxSubscriptionsPerClient) {
