@@ -103,6 +103,8 @@ export interface V2Link {
   assignedClientId?: string | undefined;
   /** what the client's pending requests named, by Packet Identifier, for the 2.0-only fields of their answers */
   readonly asked: Map<number, AskedTopic>;
+  /** the Packet Identifier of the client's request the gateway has not answered yet (one in flight, [4.9]) */
+  pending?: number | undefined;
 }
 
 /** How a SUBSCRIBE or REGISTER named its topic, which decides the Topic Type of SUBACK / REGACK [3.5.2.1, 3.8.2.1]. */

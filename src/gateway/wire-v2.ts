@@ -70,6 +70,8 @@ const hasVc = (s: Session | undefined): s is Session => s !== undefined && s.sta
 
 /** One decoded 2.0 packet from `link` (whose `v2` is set), `s` the session at its address. */
 export function onV2Packet(gw: GatewayCore, link: Link & { v2: V2Link }, s: Session | undefined, p: v2.Packet): void {
+  const request = requestIdOf(p);
+  if (request !== undefined && !oneInFlight(gw, link.v2, s, request)) return;
   switch (p.type) {
     case 'CONNECT':
       return onConnectV2(gw, link, p);
@@ -134,10 +136,43 @@ export function onV2Packet(gw: GatewayCore, link: Link & { v2: V2Link }, s: Sess
   }
 }
 
+/** The Packet Identifier of a request the gateway must answer before the client may send another [4.9]. */
+function requestIdOf(p: v2.Packet): number | undefined {
+  if (p.type === 'PUBLISH') return p.packetId; // QoS 0 has none: not counted
+  return REQUESTS.has(p.type) && 'packetId' in p ? p.packetId : undefined;
+}
+
+/** Requests a client sends with a Packet Identifier and waits on [4.9], beside PUBLISH QoS 1/2. */
+const REQUESTS = new Set<v2.PacketName>(['PUBREL', 'REGISTER', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PINGREQ', 'SLEEPREQ']);
+
+/**
+ * MQTT-SN-4.9-1: a second request with another Packet Identifier while one is unanswered is a
+ * Receive Maximum violation: DISCONNECT 0x93 and the Virtual Connection ends. A repeat of the
+ * pending one (a retransmission) is fine. AUTH is never a request here (no method is served).
+ */
+function oneInFlight(gw: GatewayCore, link: V2Link, s: Session | undefined, packetId: number): boolean {
+  if (!hasVc(s)) return true; // refused as without a session anyway
+  if (link.pending !== undefined && link.pending !== packetId) {
+    gw.refused('protocolError', '2.0 client sent a second request before its first was answered (one in flight, [4.9]); DISCONNECT 0x93', { clientId: s.clientId, pending: link.pending, packetId });
+    if (s.link !== undefined) gw.sendV2(s.link, { type: 'DISCONNECT', reasonCode: RC.RECEIVE_MAXIMUM_EXCEEDED });
+    gw.lose(s, 'one-in-flight violated');
+    return false;
+  }
+  link.pending = packetId;
+  return true;
+}
+
+/** The gateway answered the client's request `packetId`: the next one may come. */
+function answered(link: V2Link, packetId: number): number {
+  if (link.pending === packetId) link.pending = undefined;
+  return packetId;
+}
+
 /** [3.1.19]: validate, then the same CONNECT as 1.2's, with the will inside and Session Expiry. */
 function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketOf<'CONNECT'>): void {
   link.v2.connectId = p.packetId;
   link.v2.assignedClientId = undefined;
+  link.v2.pending = undefined;
   if (!connectAllowedNow(gw, link, p.clientId)) return;
   const refuse = (reason: number, why: string, counted: 'unsupported' | 'protocolError' | 'notAuthorized' | 'invalidTopic'): void => {
     gw.refused(counted, `2.0 CONNECT refused: ${why}`, { peer: link.peer.key, clientId: p.clientId, reasonCode: `0x${reason.toString(16)}` });
@@ -317,7 +352,7 @@ function onDisconnectV2(gw: GatewayCore, link: Link, s: Session | undefined, p: 
  * duration: buffered, woken by PINGREQ, supervised for the sleep duration times 1.5.
  * A new SLEEPREQ while asleep restarts the sleep timer (MQTT-SN-3.15.5-7).
  */
-function onSleepreq(gw: GatewayCore, link: Link, s: Session | undefined, p: v2.PacketOf<'SLEEPREQ'>): void {
+function onSleepreq(gw: GatewayCore, link: Link & { v2: V2Link }, s: Session | undefined, p: v2.PacketOf<'SLEEPREQ'>): void {
   if (!hasVc(s)) return noVc(gw, link, p.type);
   if (p.sleepDuration === 0) return protocolError(gw, s, 'SLEEPREQ with Sleep Duration 0');
   s.sleepSec = p.sleepDuration;
@@ -325,7 +360,7 @@ function onSleepreq(gw: GatewayCore, link: Link, s: Session | undefined, p: v2.P
   // again by REGISTER before their next use, as after a reconnect (predefined ones stay).
   if (!p.retainTopicAliases) s.confirmedIds.clear();
   transition(gw, s, { type: 'sleep' });
-  gw.sendV2(link, { type: 'SLEEPRESP', packetId: p.packetId, reasonCode: RC.SUCCESS });
+  gw.sendV2(link, { type: 'SLEEPRESP', packetId: answered(link.v2, p.packetId), reasonCode: RC.SUCCESS });
   gw.clientLog.info({ clientId: s.clientId, duration: p.sleepDuration }, 'client asleep');
 }
 
@@ -387,6 +422,7 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
     }
     case 'PINGRESP':
       // [3.12.3]: a wake cut short by Default Awake Messages says how many wait (255: more than 254).
+      answered(link, link.pingId);
       if (s?.state === 'asleep' && s.queue.length > 0) return { type: 'PINGRESP', packetId: link.pingId, appMessagesRemaining: Math.min(s.queue.length, 255) };
       return { type: 'PINGRESP', packetId: link.pingId };
     case 'DISCONNECT':
@@ -399,7 +435,7 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
       link.asked.delete(packet.msgId);
       // REGACK has no 0x80 [Fig 2-7]: 1.2's "not supported" is 0x83 there.
       const reasonCode = reason ?? (packet.returnCode === ReturnCode.NOT_SUPPORTED ? RC.IMPLEMENTATION_SPECIFIC_ERROR : reasonOf(packet.returnCode));
-      const regack: v2.PacketOf<'REGACK'> = { type: 'REGACK', topicType: asked === 'predefinedName' ? 'predefined' : 'session', packetId: packet.msgId, reasonCode };
+      const regack: v2.PacketOf<'REGACK'> = { type: 'REGACK', topicType: asked === 'predefinedName' ? 'predefined' : 'session', packetId: answered(link, packet.msgId), reasonCode };
       if (packet.returnCode === ReturnCode.ACCEPTED) regack.topicAlias = packet.topicId;
       return regack;
     }
@@ -418,17 +454,17 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
       return publish;
     }
     case 'PUBACK':
-      return packet.msgId === 0 ? undefined : { type: 'PUBACK', packetId: packet.msgId, reasonCode: reason ?? reasonOf(packet.returnCode) };
+      return packet.msgId === 0 ? undefined : { type: 'PUBACK', packetId: answered(link, packet.msgId), reasonCode: reason ?? reasonOf(packet.returnCode) };
     case 'PUBREC':
-      return { type: 'PUBREC', packetId: packet.msgId, reasonCode: reason ?? RC.SUCCESS };
+      return { type: 'PUBREC', packetId: answered(link, packet.msgId), reasonCode: reason ?? RC.SUCCESS };
     case 'PUBREL':
       return { type: 'PUBREL', packetId: packet.msgId, reasonCode: reason ?? RC.SUCCESS };
     case 'PUBCOMP':
-      return { type: 'PUBCOMP', packetId: packet.msgId, reasonCode: reason ?? RC.SUCCESS };
+      return { type: 'PUBCOMP', packetId: answered(link, packet.msgId), reasonCode: reason ?? RC.SUCCESS };
     case 'SUBACK':
       return suback(packet, link, reason);
     case 'UNSUBACK':
-      return { type: 'UNSUBACK', packetId: packet.msgId, reasonCode: reason ?? RC.SUCCESS };
+      return { type: 'UNSUBACK', packetId: answered(link, packet.msgId), reasonCode: reason ?? RC.SUCCESS };
     case 'GWINFO':
       return { type: 'GWINFO', gatewayId: packet.gwId };
     case 'ADVERTISE':
@@ -459,6 +495,7 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
 function suback(packet: Extract<Packet, { type: 'SUBACK' }>, link: V2Link, reason: number | undefined): v2.PacketOf<'SUBACK'> {
   const asked = link.asked.get(packet.msgId);
   link.asked.delete(packet.msgId);
+  answered(link, packet.msgId);
   const ok = packet.returnCode === ReturnCode.ACCEPTED;
   const reasonCode = reason ?? (ok ? packet.qos : reasonOf(packet.returnCode));
   if (!ok || asked === 'wildcard' || asked === 'predefinedAlias' || packet.topicId === 0) return { type: 'SUBACK', topicType: 'predefined', packetId: packet.msgId, reasonCode };

@@ -77,6 +77,28 @@ describe('gateway 2.0: PUBLISH from a client', () => {
   });
 });
 
+describe('gateway 2.0: one request in flight per client [4.9]', () => {
+  it('takes a retransmission of the pending request, and ends the connection with DISCONNECT 0x93 on a second one', async () => {
+    const h = await harness();
+    const c = new V2Client(h, 'a');
+    await c.connect('one', { will: { topicType: 'name', topicName: 'gone/one', qos: 0, retain: false, payload: Buffer.from('w') } });
+    const q1 = (packetId: number, payload: string): void =>
+      c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, packetId, topicType: 'name', topicName: 'a/b', payload: Buffer.from(payload) });
+    q1(1, 'first');
+    q1(1, 'first'); // its PUBACK is not out yet: a retransmission
+    await settle();
+    assert.deepEqual(c.takeHex(), ['0504000100', '0504000100']);
+    q1(2, 'second'); // answered: the next one may come
+    q1(3, 'third'); // before the answer to 2
+    assert.deepEqual(c.takeHex(), ['040e0493']);
+    await settle();
+    c.take();
+    assert.equal(h.gateway.sessions.has('one'), false);
+    assert.deepEqual(h.broker.on('gone/one'), ['w'], 'the connection ended without DISCONNECT: the will is published');
+    assert.equal(h.gateway.stats.dropped.protocolError, 1);
+  });
+});
+
 describe('gateway 2.0: refusals say why', () => {
   it('answers the ACL with 0x87 and a bad filter with 0x8F, where 1.2 can only say 0x03', async () => {
     const h = await harness({ auth: { acl: [{ clientId: 'sensor-%', publish: ['sensors/%c/#'], subscribe: ['cmd/%c/#'] }] } });
