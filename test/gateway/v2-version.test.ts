@@ -94,6 +94,24 @@ describe('gateway: the protocol version of a session', () => {
     assert.equal(h.gateway.sessions.get('dev')?.version, '2.0');
   });
 
+  it("reads a 1.2 sleeper's wake-up PINGREQ from a new address as 1.2, though its bytes are also a 2.0 ADVERTISE", async () => {
+    const h = await harness();
+    const old = h.client('here');
+    await old.connect('abc', { cleanSession: false });
+    old.send({ type: 'DISCONNECT', duration: 60 });
+    old.take();
+    await h.publishFromBroker('x', 'queued'); // nothing subscribed: the wake-up ends at once
+    // `05 16 61 62 63`: 1.2 PINGREQ "abc", and a well-formed 2.0 ADVERTISE (gateway 0x61, 0x6263 s).
+    const moved = h.client('there');
+    moved.sendRaw('0516616263');
+    assert.deepEqual(moved.take().map((p) => p.type), ['PINGRESP']);
+    assert.equal(h.gateway.sessions.get('abc')?.link?.peer.key, 'there');
+    // From an address the gateway does not know, without a 1.2 sleeper of that id, it is a 2.0 ADVERTISE: dropped.
+    const stranger = h.client('elsewhere');
+    stranger.sendRaw('0516787978');
+    stranger.nothing();
+  });
+
   it('answers 2.0 packets that need a session from an address without one with DISCONNECT 0xF4, and a DISCONNECT with nothing', async () => {
     const h = await harness();
     const c = new V2Client(h, 'stranger');
