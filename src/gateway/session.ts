@@ -94,6 +94,8 @@ export class Session {
   awakeSent = 0;
   /** 2.0 Maximum Packet Size [3.1.7]: the largest packet the client takes; 0 (and 1.2): no limit but the medium's */
   maxPacketSize = 0;
+  /** 2.0 Net Addr [3.1.2.6]: the client may move to another address by Connection Encapsulation */
+  allowAddressChange = false;
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;

@@ -22,7 +22,7 @@ import { hasWildcards, validateTopicName } from '../topics/topic-names.js';
 import type { GatewayCore } from './core.js';
 import { dispatch, guarded } from './dispatch.js';
 import { onSubscribe } from './handlers/subscribe.js';
-import { clientIdFits, connect, connectAllowedNow } from './handlers/connection.js';
+import { clientIdFits, connect, connectAllowedNow, mayComeFrom } from './handlers/connection.js';
 import { RESERVED } from './handlers/publish.js';
 import { onPubrec } from './outbox.js';
 import type { Session } from './session.js';
@@ -122,8 +122,7 @@ export function onV2Packet(gw: GatewayCore, link: Link & { v2: V2Link }, s: Sess
       gw.refused('unsupported', 'Protection Encapsulation (0xFF) not supported: answered DISCONNECT 0xF2', { peer: link.peer.key });
       return gw.sendV2(link, { type: 'DISCONNECT', reasonCode: RC.PROTECTION_NOT_SUPPORTED });
     case 'CONNECTION_ENCAPSULATION':
-      // [3.18]: honoured only for a CONNECT with Net Addr 1, which this gateway does not serve yet.
-      return gw.refused('unsupported', 'Connection Encapsulation (0xFE, 2.0) not supported yet: dropped', { peer: link.peer.key, clientId: p.clientId });
+      return onConnectionEncapsulation(gw, link, p);
     case 'CONNACK':
     case 'SUBACK':
     case 'UNSUBACK':
@@ -213,9 +212,39 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     awakeLimit: p.defaultAwakeMessages === 0 ? undefined : p.defaultAwakeMessages,
     // AMBIG-3: 0 is "no limit" (PR #166), whatever MQTT-SN-3.1.7-1's wording.
     maxPacketSize: p.maxPacketSize,
+    allowAddressChange: p.allowNetworkAddressChanges,
     will,
     resumesSleeper: false,
   });
+}
+
+/** What a client may wrap in a Connection Encapsulation (MQTT-SN-3.18-3). */
+const MOVABLE = new Set<v2.PacketName>(['PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE', 'REGISTER', 'DISCONNECT', 'SLEEPREQ', 'PINGREQ']);
+
+/**
+ * [3.18]: a client whose address changed (a NAT rebinding, a sleeper waking elsewhere) names its
+ * Client Identifier around a packet; its Virtual Connection moves to the new address and the packet
+ * is handled there. Only for a CONNECT with Net Addr 1 (MQTT-SN-3.1.2.6-1: else a protocol error
+ * that ends the VC), and only where a CONNECT from there would be let in (auth.clients,
+ * auth.takeover): the draft warns that anyone who knows the id could otherwise take the session.
+ */
+function onConnectionEncapsulation(gw: GatewayCore, link: Link, p: v2.PacketOf<'CONNECTION_ENCAPSULATION'>): void {
+  const s = gw.sessions.get(p.clientId);
+  if (!hasVc(s) || s.version !== '2.0') return noVc(gw, link, p.type);
+  if (!s.allowAddressChange) return protocolError(gw, s, 'Connection Encapsulation without Net Addr in CONNECT');
+  const inner = decodeV2(p.packet);
+  if (inner instanceof DecodeError) {
+    bump(gw.stats.decodeErrors, inner.code);
+    return gw.refused('decode', 'malformed packet inside a Connection Encapsulation dropped', { clientId: s.clientId, peer: link.peer.key, code: inner.code });
+  }
+  if (!MOVABLE.has(inner.type)) return protocolError(gw, s, `${inner.type} inside a Connection Encapsulation`);
+  if (!mayComeFrom(gw, 'address change', s.clientId, s, link)) return noVc(gw, link, p.type);
+  // Heard from, wherever it is now (handleFrame only touched a session at this address).
+  s.lastSeen = gw.clock.now();
+  const moved = { transport: link.transport, peer: link.peer, v2: s.link?.v2 ?? newV2Link() };
+  if (s.link?.peer.key !== link.peer.key) gw.bind(s, moved);
+  bump(gw.stats.packetsIn, inner.type);
+  onV2Packet(gw, moved, s, inner);
 }
 
 /** The name a Will's topic means [3.1.10]: a session alias only of a session the CONNECT keeps. */

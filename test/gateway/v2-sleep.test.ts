@@ -19,7 +19,7 @@ async function sleeper(connect: Partial<v2.PacketOf<'CONNECT'>> = {}): Promise<{
   await c.subscribe('t/#', 1);
   c.sendVector('sleepreq_drop_session_aliases');
   assert.deepEqual(c.takeHex(), ['061400005100']);
-  assert.equal(h.gateway.sessions.get('zz')?.state, 'asleep');
+  assert.equal(h.gateway.sessions.get(connect.clientId ?? 'zz')?.state, 'asleep');
   return { h, c };
 }
 
@@ -104,5 +104,27 @@ describe('gateway 2.0: sleep', () => {
     c.sendRaw('0913000052' + '00000000');
     assert.deepEqual(c.takeHex(), ['040e0482']);
     assert.equal(h.gateway.sessions.has('x0'), false);
+  });
+
+  it('wakes a sleeper whose address changed through Connection Encapsulation, and delivers there', async () => {
+    const { h, c } = await sleeper({ allowNetworkAddressChanges: true, clientId: 'test' });
+    await h.publishFromBroker('t/1', 'waiting', 1);
+    const there = new V2Client(h, 'b');
+    there.sendVector('connection_encapsulation_pingreq'); // client "test", PINGREQ id 0x42
+    await settle();
+    assert.equal(await collect(there), 'waiting');
+    assert.deepEqual(there.takeHex(), [vector('pingresp')]);
+    c.nothing();
+    assert.equal(h.gateway.sessions.get('test')?.link?.peer.key, 'b');
+  });
+
+  it('ends the connection of a client that moves without Net Addr in its CONNECT (protocol error)', async () => {
+    const { h, c } = await sleeper({ clientId: 'test' });
+    const there = new V2Client(h, 'b');
+    there.sendVector('connection_encapsulation_pingreq');
+    await settle();
+    assert.deepEqual(c.takeHex(), ['040e0482']);
+    there.nothing();
+    assert.equal(h.gateway.sessions.has('test'), false);
   });
 });

@@ -47,6 +47,8 @@ export interface ConnectRequest {
   awakeLimit?: number | undefined;
   /** 2.0 Maximum Packet Size; 0 or undefined: the medium's limit only */
   maxPacketSize?: number | undefined;
+  /** 2.0 Net Addr [3.1.2.6]: the client may move by Connection Encapsulation */
+  allowAddressChange?: boolean | undefined;
   /**
    * `exchange`: 1.2's WILLTOPICREQ / WILLMSGREQ exchange follows; `unchanged`: a 1.2 CONNECT
    * without the Will flag keeps what the session has; else the will itself (2.0 [3.1.3]), or none.
@@ -192,6 +194,7 @@ export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
   s.sessionExpirySec = p.sessionExpirySec;
   s.awakeLimit = p.awakeLimit;
   s.maxPacketSize = p.maxPacketSize ?? 0;
+  s.allowAddressChange = p.allowAddressChange ?? false;
   s.keepAliveSec = p.keepAliveSec;
 
   if (p.will !== 'exchange') {
@@ -216,7 +219,7 @@ export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
  * does not know (restored from a store whose transport was renamed) counts as another peer.
  * Refusals are counted and logged here; the caller answers.
  */
-function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up', clientId: string, s: Session | undefined, link: Link): boolean {
+export function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up' | 'address change', clientId: string, s: Session | undefined, link: Link): boolean {
   const verdict = gw.auth.connect(clientId, link.peer.key);
   if (verdict !== 'ok') {
     gw.refused('notAuthorized', verdict === 'unknownClient' ? `${what} refused: client id not allowed` : `${what} refused: client id not allowed from this peer`, { peer: link.peer.key, clientId });
