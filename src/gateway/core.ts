@@ -11,6 +11,7 @@ import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
 import type { Admission } from './admission.js';
 import type { BufferBudget, Session } from './session.js';
+import type { PasswordChecker, PasswordGate } from './password-gate.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -52,6 +53,11 @@ export interface GatewayCore {
 
   /** Counts a refusal and logs it, at most one line per reason every few seconds (a flood must not flood the log). */
   refused(reason: RefusalReason, why: string, fields: object): void;
+
+  /** Users and passwords for 2.0 MQTT-BASIC (the local listener's password file), read at each CONNECT; undefined: none configured */
+  readonly passwords: () => PasswordChecker | undefined;
+  /** bounds how many MQTT-BASIC checks run and wait at once */
+  readonly passwordGate: PasswordGate;
 
   /**
    * Encodes and sends in the link's version: a packet to a 2.0 link is translated (wire-v2.ts),

@@ -26,6 +26,7 @@ import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-la
 import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
+import { PasswordGate, type PasswordChecker } from './password-gate.js';
 import { admittedWhileDrainingV2, decodeV2, newV2Link, onV2Packet, toV2 } from './wire-v2.js';
 import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { enforceAuth, type Revoked } from './revoke.js';
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   uplink?: Uplink;
   /** the event loop's mean delay in ms, a pressure signal; default: measured while started */
   eventLoopLag?: LagProbe;
+  /** users and passwords 2.0 clients' MQTT-BASIC is checked against, read at each CONNECT (a reload may replace them) */
+  passwords?: () => PasswordChecker | undefined;
 }
 
 export { MQTTSN_ORIGIN } from '../broker/uplink.js';
@@ -97,6 +100,8 @@ export class Gateway implements GatewayCore {
   readonly pendingConnects = { count: 0 };
   readonly topicBytes: TopicBudget;
   readonly #absent = new AbsentSessions();
+  readonly passwords: () => PasswordChecker | undefined;
+  readonly passwordGate = new PasswordGate();
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
@@ -130,6 +135,7 @@ export class Gateway implements GatewayCore {
     this.topicBytes = { bytes: 0, limit: deps.options.limits.maxTopicBytesTotal };
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
+    this.passwords = deps.passwords ?? ((): undefined => undefined);
     this.uplink = deps.uplink ?? brokerUplink(deps.broker);
     const lag = deps.eventLoopLag ?? ((): number => this.#lag?.lagMs() ?? 0);
     this.admission = new Admission(this.clock, deps.options.limits, {

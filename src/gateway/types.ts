@@ -105,6 +105,8 @@ export interface V2Link {
   readonly asked: Map<number, AskedTopic>;
   /** the Packet Identifier of the client's request the gateway has not answered yet (one in flight, [4.9]) */
   pending?: number | undefined;
+  /** the authentication method of the last CONNECT, which CONNACK names again (MQTT-SN-4.11.1-5) */
+  authMethod?: string | undefined;
 }
 
 /** How a SUBSCRIBE or REGISTER named its topic, which decides the Topic Type of SUBACK / REGACK [3.5.2.1, 3.8.2.1]. */

@@ -22,7 +22,8 @@ import { hasWildcards, validateTopicName } from '../topics/topic-names.js';
 import type { GatewayCore } from './core.js';
 import { dispatch, guarded } from './dispatch.js';
 import { onSubscribe } from './handlers/subscribe.js';
-import { clientIdFits, connect, connectAllowedNow, mayComeFrom } from './handlers/connection.js';
+import { clientIdFits, connect, connectAllowedNow, mayComeFrom, type ConnectRequest } from './handlers/connection.js';
+import { basicCredentials } from './password-gate.js';
 import { RESERVED } from './handlers/publish.js';
 import { onPubrec } from './outbox.js';
 import type { Session } from './session.js';
@@ -172,8 +173,9 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
   link.v2.connectId = p.packetId;
   link.v2.assignedClientId = undefined;
   link.v2.pending = undefined;
+  link.v2.authMethod = undefined;
   if (!connectAllowedNow(gw, link, p.clientId)) return;
-  const refuse = (reason: number, why: string, counted: 'unsupported' | 'protocolError' | 'notAuthorized' | 'invalidTopic'): void => {
+  const refuse = (reason: number, why: string, counted: 'unsupported' | 'protocolError' | 'notAuthorized' | 'invalidTopic' | 'congestion'): void => {
     gw.refused(counted, `2.0 CONNECT refused: ${why}`, { peer: link.peer.key, clientId: p.clientId, reasonCode: `0x${reason.toString(16)}` });
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED }, reason);
   };
@@ -181,8 +183,10 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
   if (p.protocolVersion !== v2.PROTOCOL_VERSION) return refuse(RC.UNSUPPORTED_PROTOCOL_VERSION, `protocol version ${p.protocolVersion}`, 'unsupported');
   // MQTT-SN-3.1.6-4: Keep Alive cannot be switched off in 2.0.
   if (p.keepAlive === 0) return refuse(RC.PROTOCOL_ERROR, 'Keep Alive 0', 'protocolError');
-  // [4.11]: no authentication method is served yet; MQTT-SN-4.11 lets the server say 0x8C.
-  if (p.auth !== undefined) return refuse(RC.BAD_AUTHENTICATION_METHOD, `authentication method ${JSON.stringify(p.auth.method)} not supported`, 'unsupported');
+  // [4.11]: MQTT-BASIC is the one method served (one step, no AUTH exchange); another gets 0x8C.
+  const credentials = p.auth === undefined || p.auth.method !== MQTT_BASIC ? undefined : basicCredentials(p.auth.data);
+  if (p.auth !== undefined && p.auth.method !== MQTT_BASIC) return refuse(RC.BAD_AUTHENTICATION_METHOD, `authentication method ${JSON.stringify(p.auth.method)} not supported`, 'unsupported');
+  if (p.auth !== undefined && credentials === undefined) return refuse(RC.MALFORMED_PACKET, 'MQTT-BASIC data is not a user name and a password', 'protocolError');
   let clientId = p.clientId;
   if (clientId === '') {
     // MQTT-SN-3.2.11-2: an empty Client Identifier gets one, carried back in CONNACK.
@@ -201,7 +205,7 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     will = { topic, qos: p.will.qos, retain: p.will.retain, payload: p.will.payload };
   }
   if (link.v2.assignedClientId !== undefined) gw.clientLog.info({ peer: link.peer.key, clientId }, 'CONNECT with an empty client id: client id assigned');
-  connect(gw, link, {
+  const request: ConnectRequest = {
     clientId,
     keepAliveSec: p.keepAlive,
     cleanStart: p.cleanStart,
@@ -215,8 +219,26 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     allowAddressChange: p.allowNetworkAddressChanges,
     will,
     resumesSleeper: false,
+  };
+  const users = gw.passwords();
+  if (credentials === undefined) return connect(gw, link, request);
+  link.v2.authMethod = MQTT_BASIC;
+  // Without a password file (broker.auth) nothing can be checked: credentials are taken as an
+  // MQTT broker without authentication takes them.
+  if (users === undefined) return connect(gw, link, request);
+  const checked = gw.passwordGate.check(users, credentials.username, credentials.password);
+  if (checked === undefined) return refuse(RC.SERVER_BUSY, 'too many password checks under way', 'congestion');
+  void checked.then((ok) => {
+    // A newer CONNECT from this address (its own check pending, or done) has the last word.
+    if (link.v2.connectId !== p.packetId) return;
+    if (ok) connect(gw, link, request);
+    // MQTT 5's code for it, which the draft's table carries for CONNACK (Fig 2-7).
+    else refuse(RC.BAD_USER_NAME_OR_PASSWORD, `bad user name or password for ${JSON.stringify(credentials.username)}`, 'notAuthorized');
   });
 }
+
+/** The authentication method of MQTT user names and passwords [4.11]. */
+const MQTT_BASIC = 'MQTT-BASIC';
 
 /** What a client may wrap in a Connection Encapsulation (MQTT-SN-3.18-3). */
 const MOVABLE = new Set<v2.PacketName>(['PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE', 'REGISTER', 'DISCONNECT', 'SLEEPREQ', 'PINGREQ']);
@@ -447,6 +469,8 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
       // MQTT-SN-3.2.2.1: Session Present is 0 on a refusal.
       const connack: v2.PacketOf<'CONNACK'> = { type: 'CONNACK', sessionPresent: ok && (s?.sessionPresent ?? false), packetId: link.connectId, reasonCode };
       if (ok && link.assignedClientId !== undefined) connack.assignedClientId = link.assignedClientId;
+      // MQTT-SN-4.11.1-5: the method of the CONNECT, here one step with no data back.
+      if (ok && link.authMethod !== undefined) connack.auth = { method: link.authMethod, data: Buffer.alloc(0) };
       return connack;
     }
     case 'PINGRESP':
