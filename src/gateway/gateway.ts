@@ -14,7 +14,7 @@ import { decode, DecodeError, demultiplex, encode, v2, type Packet } from '../co
 import { noopLogger, peerFields, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry, type TopicBudget } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
-import type { SessionStore, StoredState } from '../store/session-store.js';
+import type { SessionStore } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
 import { dispatch } from './dispatch.js';
@@ -26,14 +26,17 @@ import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-la
 import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
+import { restoreSessions } from './restore.js';
+import { FanOut } from './fan-out.js';
 import { PasswordGate, type PasswordChecker } from './password-gate.js';
-import { admittedWhileDrainingV2, decodeV2, newV2Link, onV2Packet, toV2 } from './wire-v2.js';
+import { admittedWhileDrainingV2, decodeV2, newV2Link, onV2Packet } from './wire-v2.js';
+import { toV2 } from './wire-v2-out.js';
 import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
-import type { Uplink, Message, UplinkSink } from '../uplink/port.js';
+import type { Uplink, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayDeps {
   options: GatewayOptions;
@@ -108,9 +111,7 @@ export class Gateway implements GatewayCore {
   #unsubscribeBroker: (() => Promise<void>) | undefined;
   #advertiseTimer: TimerHandle | undefined;
   #noBroadcast = new Set<Transport>();
-  #matchSeq = 0;
-  /** payloads published by sessions with a No Local subscription, by the publishing session (see `publish`) */
-  readonly #ownPayloads = new WeakMap<Buffer, Session>();
+  readonly #fanOut = new FanOut(this.subscriptions, (s, d) => enqueue(this, s, d));
   readonly #mayAdvertise: () => boolean;
   readonly #refusalLog: LogThrottle;
   #running = false;
@@ -193,8 +194,8 @@ export class Gateway implements GatewayCore {
    */
   async start(): Promise<void> {
     const stored = await this.persistence.load();
-    if (stored !== undefined) this.#restore(stored);
-    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut(msg));
+    if (stored !== undefined) restoreSessions(this, this.#transports, stored);
+    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut.message(msg));
     this.#running = true;
     if (this.#lagProbe) this.#lag ??= startLagMonitor();
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
@@ -443,49 +444,6 @@ export class Gateway implements GatewayCore {
     transition(this, s, { type: 'lose', reason });
   }
 
-  /**
-   * Sessions from the store: kept state, queues (with what was in flight), QoS 2 ids. An active
-   * client is supervised from now and gets what was in flight again; a sleeper sleeps on.
-   */
-  #restore(stored: StoredState): void {
-    const now = this.clock.now();
-    for (const p of stored.sessions) {
-      const s = this.createSession(p.clientId);
-      s.cleanSession = p.cleanSession;
-      s.keepAliveSec = p.keepAliveSec;
-      s.sleepSec = p.sleepSec;
-      s.will = p.will;
-      for (const sub of p.subscriptions) {
-        s.subscriptions.set(sub.filter, { qos: sub.qos, kind: sub.kind });
-        this.subscriptions.add(sub.filter, s);
-      }
-      const rejected = s.registry.restore(p.topics);
-      if (rejected.length > 0) this.logger.warn({ clientId: s.clientId, rejected }, 'stored topic ids no longer valid (predefined topics changed?)');
-      for (const d of stored.queues.get(p.clientId) ?? []) s.queue.push({ topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain, seq: d.seq, sent: d.sent });
-      for (const id of stored.qos2.get(p.clientId) ?? []) s.qos2Received.add(id);
-      const transport = this.#transports.find((t) => t.name === p.transport);
-      const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
-      if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
-      s.lastSeen = now;
-      // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
-      const link = s.link;
-      s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
-    }
-    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
-    // Stored under the auth of the last run: checked against today's before anything is sent.
-    enforceAuth(this, 'restore');
-    for (const s of this.sessions.values()) {
-      if (s.reachable || s.state === 'asleep') {
-        // Reopened in the background: the client is not waiting for a CONNACK.
-        const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
-        const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
-        void this.uplink.connect(req, this.uplinkSink(s), true);
-      }
-      this.supervise(s);
-      if (s.state === 'active') this.pump(s);
-    }
-  }
-
   enqueue(s: Session, d: Delivery): void {
     enqueue(this, s, d);
   }
@@ -500,8 +458,7 @@ export class Gateway implements GatewayCore {
       return Promise.resolve();
     }
     this.#publishBacklog++;
-    // No Local, emulated in the broker core: the fan-out knows the sender's message by its payload object.
-    if (from?.noLocal === true) this.#ownPayloads.set(d.payload, from);
+    this.#fanOut.published(d.payload, from);
     const settled = this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
     settled.then(this.#settled, this.#settled);
     return settled;
@@ -520,34 +477,6 @@ export class Gateway implements GatewayCore {
         this.persistence.durable().then(done, done);
       },
     };
-  }
-
-  /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
-  #fanOut(msg: Message): void {
-    const seq = ++this.#matchSeq;
-    const targets: Session[] = [];
-    const publisher = this.#ownPayloads.get(msg.payload);
-    this.subscriptions.match(msg.topic, (s, filter) => {
-      const sub = s.subscriptions.get(filter);
-      // 2.0 No Local [3.7.2.1]: not by this subscription to the client that published it.
-      if (sub?.noLocal === true && s === publisher) return;
-      const q = sub?.qos ?? 0;
-      // Live messages go out with retain 0 (MQTT 3.1.1 §3.3.1.3), unless a 2.0 subscription asks
-      // for the publisher's flag (Retain as Published [3.7.2.3]; the broker core hands it on).
-      const retain = sub?.retainAsPublished === true && msg.retain;
-      if (s.matchSeq !== seq) {
-        s.matchSeq = seq;
-        s.matchQos = q;
-        s.matchRetain = retain;
-        targets.push(s);
-      } else {
-        if (q > s.matchQos) s.matchQos = q;
-        if (retain) s.matchRetain = true;
-      }
-    });
-    for (const s of targets) {
-      enqueue(this, s, { topic: msg.topic, payload: msg.payload, qos: Math.min(msg.qos, s.matchQos) as 0 | 1 | 2, retain: s.matchRetain });
-    }
   }
 
   /** §4.2: ADVERTISE on every transport that can broadcast, every T_ADV. */
