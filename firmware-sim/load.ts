@@ -15,6 +15,7 @@ import { parseUdpUrl, type UdpAddress } from './link.js';
 import { UdpLink } from './links/udp.js';
 import { SimNode } from './node.js';
 import { RunStats, type LatencySummary } from './stats.js';
+import type { ProtocolVersion } from './wire/index.js';
 
 export interface LoadOptions {
   /** `udp://host:port` or a parsed address */
@@ -37,6 +38,8 @@ export interface LoadOptions {
   payload?: (seq: number) => Buffer | string;
   /** default 300 s: keep-alive pings are not the load under test */
   keepAlive?: number;
+  /** the MQTT-SN version of every node; default '1.2' (2.0 has no short names: use 'register' or 'predefined') */
+  protocol?: ProtocolVersion;
   /** CONNECTs started per second during setup; default 1000 */
   connectRate?: number;
   /** T_RETRY and N_RETRY of the nodes; default 5000 ms and 3 */
@@ -116,6 +119,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     (link, i) =>
       new SimNode({
         link,
+        protocol: o.protocol,
         clientId: `${clientPrefix}${String(i + 1).padStart(width, '0')}`,
         clock,
         retryMs: o.retryMs ?? 5000,
