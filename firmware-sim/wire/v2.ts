@@ -150,7 +150,8 @@ function packetOf(i: Intent): v2.Packet {
       // Retain T = 1: the session aliases stay valid while asleep, as 1.2's topic ids do [3.15.2.1].
       return { type: 'SLEEPREQ', retainTopicAliases: true, packetId: id(i), sleepDuration: i.duration };
     case 'DISCONNECT':
-      return { type: 'DISCONNECT', reasonCode: i.withWill ? RC.DISCONNECT_WITH_WILL : RC.SUCCESS };
+      // [3.13.4]: an absent Reason Code is 0x00 Normal disconnection (the will is discarded); 0x04 asks for it.
+      return i.withWill ? { type: 'DISCONNECT', reasonCode: RC.DISCONNECT_WITH_WILL } : { type: 'DISCONNECT' };
     case 'WILLTOPICUPD':
     case 'WILLMSGUPD':
       return refuse('MQTT-SN 2.0 has no will update [1.2.1]: connect again with the new will');
