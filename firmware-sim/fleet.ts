@@ -82,6 +82,15 @@ export interface FleetProgress {
   stopping: boolean;
 }
 
+/**
+ * The version of node `i`: round-robin over rounds of the profiles, so that every profile runs in
+ * every version (`a,b` with `1.2,2`: a/1.2, b/1.2, a/2, b/2, ...). Observers go round the versions.
+ */
+export function nodeProtocol(i: number, o: Pick<FleetOptions, 'profiles' | 'protocols'>): ProtocolVersion {
+  const versions = o.protocols && o.protocols.length > 0 ? o.protocols : (['1.2'] as const);
+  return versions[Math.floor(i / Math.max(1, o.profiles.length)) % versions.length]!;
+}
+
 /** mulberry32: a small seedable PRNG so a run can be repeated exactly. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -141,8 +150,7 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   const nodes: SimNode[] = [];
   const connectedOnce = new Set<SimNode>();
   stats.nodesTotal = o.nodes;
-  const versions = o.protocols && o.protocols.length > 0 ? o.protocols : (['1.2'] as const);
-  const versionOf = (i: number): ProtocolVersion => (i < o.nodes ? versions[Math.floor(i / o.profiles.length) % versions.length]! : versions[(i - o.nodes) % versions.length]!);
+  const versionOf = (i: number): ProtocolVersion => (i < o.nodes ? nodeProtocol(i, o) : nodeProtocol(i - o.nodes, { profiles: [o.profiles[0]!], protocols: o.protocols }));
 
   for (let i = 0; i < total; i++) {
     const protocol = versionOf(i);

@@ -92,6 +92,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const qos = o.qos ?? 1;
   const topicMode = o.topic ?? (qos === -1 ? 'predefined' : 'register');
   if (qos === -1 && topicMode === 'register') throw new SimError(SimErrorCode.BAD_ARGUMENT, 'QoS -1 needs topic "short" or "predefined" (§4.8)');
+  if (o.protocol === '2' && topicMode === 'short') throw new SimError(SimErrorCode.BAD_ARGUMENT, 'MQTT-SN 2.0 has no short topic names [2.4]: topic "register" or "predefined"');
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'nodes must be a positive integer');
   if (!(o.rate > 0)) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'rate must be > 0');
   const gateway = typeof o.gateway === 'string' ? parseUdpUrl(o.gateway) : o.gateway;

@@ -7,6 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatReport, main, parseCli } from '../../firmware-sim/cli.js';
+import { nodeProtocol } from '../../firmware-sim/fleet.js';
+import { runLoad } from '../../firmware-sim/load.js';
 import { PROFILE_NAMES } from '../../firmware-sim/profiles.js';
 import type { SimReport } from '../../firmware-sim/stats.js';
 import { DualResponder } from './dual-responder.js';
@@ -63,9 +65,25 @@ describe('firmware-sim --protocol', () => {
     assert.ok(gw.of12('PUBLISH').some((p) => p.qos === -1));
   });
 
+  it('runLoad drives 2.0 nodes, each its own peer, and refuses short names for them', async () => {
+    const before12 = gw.peers('1.2').size;
+    const r = await runLoad({ gateway: gw.url, nodes: 20, protocol: '2', rate: 500, durationMs: 60_000, maxMessages: 100, qos: 1, connectRate: 2000, clientPrefix: 'load2-' });
+    assert.deepEqual(r.nodes, { requested: 20, connected: 20, failed: 0 });
+    assert.equal(r.sent, 100);
+    assert.equal(r.acknowledged, r.sent);
+    const connects = gw.of2('CONNECT').filter((c) => c.clientId.startsWith('load2-'));
+    assert.equal(new Set(connects.map((c) => c.clientId)).size, 20);
+    assert.equal(gw.peers('1.2').size, before12, 'no 1.2 packet from a 2.0 load node');
+    await assert.rejects(runLoad({ gateway: gw.url, nodes: 1, protocol: '2', rate: 1, durationMs: 10, qos: 0, topic: 'short' }), { code: 'SIM_ERR_BAD_ARGUMENT' });
+  });
+
   it('assigns versions round-robin over rounds of the profiles, so every profile runs in every version', () => {
     const cfg = parseCli(['--gateway', 'udp://127.0.0.1:1884', '--protocol', '1.2, 2', '--profile', 'temperature,door']);
-    assert.deepEqual(cfg?.fleet.protocols, ['1.2', '2']);
+    assert.ok(cfg);
+    assert.deepEqual(cfg.fleet.protocols, ['1.2', '2']);
+    const run = (n: number, o: Parameters<typeof nodeProtocol>[1]): string[] => Array.from({ length: n }, (_, i) => `${o.profiles[i % o.profiles.length]}/${nodeProtocol(i, o)}`);
+    assert.deepEqual(run(6, cfg.fleet), ['temperature/1.2', 'door/1.2', 'temperature/2', 'door/2', 'temperature/1.2', 'door/1.2']);
+    assert.deepEqual(run(3, { profiles: ['sleepy'], protocols: ['1.2', '2', '2'] }), ['sleepy/1.2', 'sleepy/2', 'sleepy/2']);
     assert.deepEqual(parseCli(['--gateway', 'udp://127.0.0.1:1884'])?.fleet.protocols, ['1.2']);
     assert.deepEqual(parseCli(['--gateway', 'udp://127.0.0.1:1884', '--protocol', '2.0', '--session-expiry', '600'])?.fleet.sessionExpiry, 600);
   });
