@@ -302,6 +302,40 @@ describe('SimNode --protocol 2 against a scripted 2.0 gateway (UDP 127.0.0.1)', 
     assert.equal(await ping, 1000);
   });
 
+  it('loses the gateway after N_RETRY unanswered PINGREQs (MQTT-SN-3.1.6-3) and reconnects with a new CONNECT, subscriptions and credentials included', async () => {
+    const clock = new FakeClock();
+    const node = await node2({ clock, retryMs: 1000, maxRetries: 2, reconnect: { initialDelayMs: 500, maxDelayMs: 500 }, random: () => 0.999 });
+    const events: string[] = [];
+    node.on('lost', (e) => events.push(`lost:${e.code}`));
+    node.on('reconnected', () => events.push('reconnected'));
+    const first = await connect2(gw, node, { clientId: 'fragile', keepAlive: 5, auth: { username: 'f', password: 'p' } });
+    const sub = node.subscribe('cmd/fragile', 1);
+    const s = await gw.next('SUBSCRIBE');
+    await gw.send(s, { type: 'SUBACK', topicType: 'session', packetId: s.packet.packetId, topicAlias: 3, reasonCode: 1 });
+    await sub;
+    clock.advance(5000);
+    const ping = await gw.next('PINGREQ');
+    clock.advance(1000);
+    // Retransmitted unchanged, Packet Identifier included [4.4.2].
+    assert.deepEqual((await gw.next('PINGREQ')).frame, ping.frame);
+    clock.advance(1000);
+    await gw.next('PINGREQ');
+    clock.advance(1000);
+    await until(() => node.state === 'lost', 5000, 'the gateway to be lost');
+    assert.deepEqual(events, ['lost:SIM_ERR_TIMEOUT']);
+    clock.advance(500);
+    const c = await gw.next('CONNECT');
+    assert.equal(c.packet.clientId, 'fragile');
+    assert.deepEqual(c.packet.auth, first.packet.auth);
+    assert.notEqual(c.packet.packetId, first.packet.packetId);
+    await gw.send(c, { type: 'CONNACK', sessionPresent: false, packetId: c.packet.packetId, reasonCode: 0 });
+    const s2 = await gw.next('SUBSCRIBE');
+    assert.equal(s2.packet.topicType === 'filter' && s2.packet.topicFilter, 'cmd/fragile');
+    await gw.send(s2, { type: 'SUBACK', topicType: 'session', packetId: s2.packet.packetId, topicAlias: 3, reasonCode: 1 });
+    await until(() => events.length === 2, 5000, 'the reconnection to finish');
+    assert.equal(node.state, 'active');
+  });
+
   it('sleeps with SLEEPREQ, wakes with PINGREQ, takes the flush and is asleep again at PINGRESP [4.14.2]', async () => {
     const node = await node2();
     const c = await connect2(gw, node, { clientId: 'sleepy-3', cleanSession: false });
