@@ -126,8 +126,9 @@ function packetOf(i: Intent): v2.Packet {
         return { type: 'PUBWOS', retain: i.retain, payload: i.payload, ...t };
       }
       // MQTT-SN-3.6.2.2.3-1: DUP stays 0 for QoS 0 and 1; a resent QoS 1 PUBLISH is identical.
-      const base = { type: 'PUBLISH', dup: i.qos === 2 && i.dup, qos: i.qos, retain: i.retain, payload: i.payload, ...topicRef(i.topic) } as const;
-      return i.qos === 0 ? base : { ...base, packetId: i.msgId };
+      const p: v2.PublishPacket = { type: 'PUBLISH', dup: i.qos === 2 && i.dup, qos: i.qos, retain: i.retain, payload: i.payload, ...topicRef(i.topic) };
+      if (i.qos !== 0) p.packetId = i.msgId;
+      return p;
     }
     case 'PUBACK':
       return i.invalidTopic ? { type: 'PUBACK', packetId: i.msgId, reasonCode: RC.UNKNOWN_TOPIC_ALIAS } : { type: 'PUBACK', packetId: i.msgId };
