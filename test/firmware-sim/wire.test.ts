@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { DecodeError, v2 } from '../../src/codec/index.js';
 import { SimError, SimErrorCode } from '../../firmware-sim/errors.js';
 import { basicAuthData } from '../../firmware-sim/wire/v2.js';
-import { parseProtocol, wireFor, type Event, type Intent, type Result } from '../../firmware-sim/wire/index.js';
+import { parseProtocol, wireFor, type Event, type Intent, type ProtocolVersion, type Result } from '../../firmware-sim/wire/index.js';
 
 const vectors = new Map(
   (JSON.parse(readFileSync(new URL('../fixtures/vectors-2.0.json', import.meta.url), 'utf8')) as { vectors: Array<{ name: string; hex: string }> }).vectors.map((v) => [v.name, v.hex]),
@@ -160,5 +160,7 @@ describe('firmware-sim 2.0 wire against the CSD01 vectors', () => {
 
   it('reads --protocol values: 1.2, 2 and 2.0; nothing else', () => {
     assert.deepEqual(['1.2', '2', '2.0', ' 2 ', '1', '3', ''].map(parseProtocol), ['1.2', '2', '2', '2', undefined, undefined, undefined]);
+    // A library caller's typo is named with the choices, not a TypeError later.
+    assert.throws(() => wireFor('2.0' as ProtocolVersion), (e: unknown) => badArgument(e) && e instanceof Error && e.message === `protocol "2.0": expected '1.2' or '2'`);
   });
 });
