@@ -70,7 +70,8 @@ ${PROFILE_NAMES.map((n) => `                           ${n.padEnd(12)} ${profile
 
 Protocol timers (MQTT-SN 1.2 §4.13):
   --retry-ms N           T_RETRY in ms (default 10000)
-  --retries N            N_RETRY (default 3)
+  --retries N            N_RETRY (default 3); a 2.0 CONNECT is never resent (MQTT-SN-4.4.2-1):
+                         after one T_RETRY the node connects anew, with backoff
 
 Run control and output:
   --ramp S               spread node starts over S seconds (default: 10 ms per node, max 10 s)
