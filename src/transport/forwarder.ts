@@ -31,7 +31,8 @@ export interface ForwardedPeer<P extends Peer = Peer> extends Peer {
   readonly nodeId: Buffer;
   /**
    * The forwarder's network address (`forwarder.address ?? forwarder.key`): per-address limits
-   * count a forwarder as one address, so node ids a sender makes up cannot escape them.
+   * count a forwarder as one address, so node ids a sender makes up cannot escape them. Behind a
+   * trusted front end (UDP `frontEnds`), the device's own IP address, which the node id carries.
    */
   readonly address: string;
 }
