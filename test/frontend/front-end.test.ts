@@ -71,6 +71,14 @@ describe('front end', () => {
     assert.equal(fe.stats().toDevices, 2);
   });
 
+  it('sends ADVERTISE with its own GwId and the interval as Duration when configured (a loopback listener stands in for the LAN)', async () => {
+    const instance = await endpoint();
+    const lan = await endpoint();
+    const fe = await startFrontEnd({ host: '127.0.0.1', port: 0, instances: [{ host: '127.0.0.1', port: instance.port }], gatewayId: 4, advertise: { address: '127.0.0.1', port: lan.port, intervalSec: 900 } });
+    running.push(fe);
+    assert.equal((await lan.got.next()).toString('hex'), '0500040384');
+  });
+
   it('drops a forwarder-encapsulated datagram from a device: 1.2 has no encapsulation inside one', async () => {
     const instance = await endpoint();
     const device = await endpoint();
