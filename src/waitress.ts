@@ -19,7 +19,7 @@ export type Verdict<F> =
   | false
   /** my answer: the request completes with it */
   | true
-  /** the peer moved the exchange on (e.g. asked for the next step): send `next` now, and from now on; retries and T_RETRY restart */
+  /** the peer moved the exchange on (e.g. asked for the next step): send `next` now, and from now on (`retransmit` no longer applies); retries and T_RETRY restart */
   | { next: F }
   /** the peer repeated its last step: send the current frame again and restart T_RETRY, no retry counted */
   | 'resend';
@@ -29,7 +29,7 @@ export interface WaitRequest<F, A, T> {
   tag: T;
   frame: F;
   match(answer: A): Verdict<F>;
-  /** what a retransmission sends, e.g. the frame with DUP=1; default the current frame */
+  /** what a retransmission of the first frame sends, e.g. it with DUP=1; default the current frame */
   retransmit?: () => F;
   /** the wait before retransmission number `retries + 1` (and before the time-out); default T_RETRY */
   delay?: (retries: number) => number;
@@ -71,6 +71,8 @@ export interface WaitressOptions<F, A, T> {
 interface Entry<F, A, T> extends Pending<T> {
   retries: number;
   frame: F;
+  /** the request's `retransmit` until a `{ next }` step replaces the frame */
+  retransmit: (() => F) | undefined;
   timer: TimerHandle | undefined;
   done: boolean;
   request: WaitRequest<F, A, T>;
@@ -100,6 +102,7 @@ export class Waitress<F, A, T> {
         startedAt: this.#o.clock.now(),
         retries: 0,
         frame: request.frame,
+        retransmit: request.retransmit,
         timer: undefined,
         done: false,
         request,
@@ -125,6 +128,7 @@ export class Waitress<F, A, T> {
       } else {
         if (verdict !== 'resend') {
           e.frame = verdict.next;
+          e.retransmit = undefined;
           e.retries = 0;
         }
         this.#o.send(e.frame, e);
@@ -137,12 +141,30 @@ export class Waitress<F, A, T> {
 
   /** whether a waiting request's tag satisfies `test` (e.g. a message id still in flight) */
   some(test: (tag: T) => boolean): boolean {
-    return this.#entries.some((e) => test(e.tag));
+    return this.find(test) !== undefined;
+  }
+
+  /** the first waiting request whose tag satisfies `test` (its retransmissions so far, say) */
+  find(test: (tag: T) => boolean): Pending<T> | undefined {
+    return this.#entries.find((e) => test(e.tag));
   }
 
   /** Restarts T_RETRY of the requests whose tag satisfies `test`, retries kept (MQTT-SN.md §4.12: an awake client's wait). */
   restartTimers(test: (tag: T) => boolean): void {
     for (const e of this.#entries) if (test(e.tag)) this.#arm(e);
+  }
+
+  /**
+   * Stops T_RETRY of the requests whose tag satisfies `test`: nothing more is sent for them and
+   * they do not time out, but they still take their answers (a gateway stopping gracefully). An
+   * answer that moves one on (`{ next }`, 'resend') starts its T_RETRY again.
+   */
+  stopTimers(test: (tag: T) => boolean): void {
+    for (const e of this.#entries) {
+      if (!test(e.tag)) continue;
+      e.timer?.cancel();
+      e.timer = undefined;
+    }
   }
 
   /** Fails every waiting request with `error`, in order, and stops their timers. */
@@ -152,6 +174,8 @@ export class Waitress<F, A, T> {
 
   #arm(e: Entry<F, A, T>): void {
     e.timer?.cancel();
+    // An answer may come back synchronously while the frame is being sent (an in-memory link).
+    if (e.done) return;
     const delay = e.request.delay ? e.request.delay(e.retries) : this.#o.retryMs;
     e.timer = this.#o.clock.setTimeout(() => this.#fired(e), delay);
   }
@@ -167,7 +191,7 @@ export class Waitress<F, A, T> {
     }
     e.retries++;
     this.#o.retransmitting?.(e);
-    if (e.request.retransmit) e.frame = e.request.retransmit();
+    if (e.retransmit) e.frame = e.retransmit();
     this.#o.send(e.frame, e);
     this.#arm(e);
   }
