@@ -58,36 +58,31 @@ describe('test/run.mjs: one failing test cannot hang the run', () => {
   after(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
-  async function folder(): Promise<string> {
-    const d = await mkdtemp(join(tmpdir(), 'mqttsn-run-guard-'));
-    dirs.push(d);
-    return d;
+  /** Writes a test file that `then`s, runs it through run.mjs with `timeoutMs` a file, and gives its child's pid. */
+  async function runFile(then: 'hangs' | 'fails', timeoutMs: number): Promise<{ code: number | null; out: string; err: string; file: string; pid: number }> {
+    const dir = await mkdtemp(join(tmpdir(), 'mqttsn-run-guard-'));
+    dirs.push(dir);
+    const file = join(dir, `${then}.test.ts`);
+    const pidFile = join(dir, 'pid');
+    await writeFile(file, testFile(pidFile, then));
+    const r = await run(file, { TEST_FILE_TIMEOUT_MS: String(timeoutMs) });
+    return { ...r, file, pid: Number(await readFile(pidFile, 'utf8')) };
   }
 
   it('a file that hangs is stopped after TEST_FILE_TIMEOUT_MS and named, and its child is killed', { timeout: scaled(120_000) }, async () => {
-    const dir = await folder();
-    const file = join(dir, 'hangs.test.ts');
-    const pidFile = join(dir, 'pid');
-    await writeFile(file, testFile(pidFile, 'hangs'));
     // Long enough for the file to start under tsx on a busy machine, short for a test.
-    const r = await run(file, { TEST_FILE_TIMEOUT_MS: String(scaled(15_000)) });
+    const r = await runFile('hangs', scaled(15_000));
     assert.notEqual(r.code, 0, 'the run fails');
-    assert.match(r.err, new RegExp(`run\\.mjs: ${file.replaceAll('.', '\\.')} hung`), `the hung file is named on stderr:\n${r.err}`);
-    const pid = Number(await readFile(pidFile, 'utf8'));
-    await until(() => !alive(pid), scaled(5000), `the hung file's child ${pid} killed`);
+    assert.match(r.err, new RegExp(`run\\.mjs: ${r.file.replaceAll('.', '\\.')} hung`), `the hung file is named on stderr:\n${r.err}`);
+    await until(() => !alive(r.pid), scaled(5000), `the hung file's child ${r.pid} killed`);
   });
 
   it("a failed test's child is killed after its file's tests, so the file ends without waiting for the timeout", { timeout: scaled(120_000) }, async () => {
-    const dir = await folder();
-    const file = join(dir, 'fails.test.ts');
-    const pidFile = join(dir, 'pid');
-    await writeFile(file, testFile(pidFile, 'fails'));
     // Far longer than the file needs; were the child left running, the file would reach it and be named as hung.
-    const r = await run(file, { TEST_FILE_TIMEOUT_MS: String(scaled(60_000)) });
+    const r = await runFile('fails', scaled(60_000));
     assert.notEqual(r.code, 0, 'the run fails');
     assert.match(r.out, /failed before its cleanup/);
     assert.doesNotMatch(r.err, /hung/);
-    const pid = Number(await readFile(pidFile, 'utf8'));
-    await until(() => !alive(pid), scaled(5000), `the failed test's child ${pid} killed`);
+    await until(() => !alive(r.pid), scaled(5000), `the failed test's child ${r.pid} killed`);
   });
 });
