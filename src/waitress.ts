@@ -3,8 +3,9 @@
  * sent, and sent again every T_RETRY until an answer it accepts arrives; after N_RETRY
  * retransmissions it fails. The waitress knows neither packets nor sockets: the owner says how a
  * frame goes out, what a request accepts, and what a time-out is. It is a leaf module (only the
- * clock interface is imported), so a client (firmware-sim), the gateway's outbound side and a
- * bridge can all wait this one way.
+ * clock interface is imported), so a client (firmware-sim's requests) and the gateway's outbound
+ * side (gateway/outbox.ts: REGISTER, PUBLISH and PUBREL toward a client) wait this one way. The
+ * transparent bridge does not: see bridge/client-link.ts for why.
  *
  * ```
  *  wait(r) ─► send(frame) ─► T_RETRY ─► send(retransmit()) ─► ... N_RETRY ... ─► T_RETRY ─► timeout
@@ -76,8 +77,9 @@ interface Entry<F, A, T> extends Pending<T> {
   timer: TimerHandle | undefined;
   done: boolean;
   request: WaitRequest<F, A, T>;
-  resolve(answer: A): void;
-  reject(error: Error): void;
+  /** the promise of `wait`; none for `start` */
+  resolve: ((answer: A) => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
 }
 
 /** The requests of one client (or one peer), in the order they were made. */
@@ -96,23 +98,34 @@ export class Waitress<F, A, T> {
 
   /** Sends `request.frame` and resolves with the answer `match` takes; rejects with `timeoutError` after N_RETRY. */
   wait(request: WaitRequest<F, A, T>): Promise<A> {
-    return new Promise<A>((resolve, reject) => {
-      const entry: Entry<F, A, T> = {
-        tag: request.tag,
-        startedAt: this.#o.clock.now(),
-        retries: 0,
-        frame: request.frame,
-        retransmit: request.retransmit,
-        timer: undefined,
-        done: false,
-        request,
-        resolve,
-        reject,
-      };
-      this.#entries.push(entry);
-      if (!request.skipFirstSend) this.#o.send(entry.frame, entry);
-      this.#arm(entry);
-    });
+    return new Promise<A>((resolve, reject) => this.#start(request, resolve, reject));
+  }
+
+  /**
+   * `wait` without the promise, for an owner that acts on the answer where `offer` returns it
+   * and on the time-out in `expired` (the gateway's outbox, once per message: a promise there
+   * was most of the waitress's cost).
+   */
+  start(request: WaitRequest<F, A, T>): void {
+    this.#start(request, undefined, undefined);
+  }
+
+  #start(request: WaitRequest<F, A, T>, resolve: Entry<F, A, T>['resolve'], reject: Entry<F, A, T>['reject']): void {
+    const entry: Entry<F, A, T> = {
+      tag: request.tag,
+      startedAt: this.#o.clock.now(),
+      retries: 0,
+      frame: request.frame,
+      retransmit: request.retransmit,
+      timer: undefined,
+      done: false,
+      request,
+      resolve,
+      reject,
+    };
+    this.#entries.push(entry);
+    if (!request.skipFirstSend) this.#o.send(entry.frame, entry);
+    this.#arm(entry);
   }
 
   /**
@@ -203,7 +216,7 @@ export class Waitress<F, A, T> {
     const i = this.#entries.indexOf(e);
     if (i >= 0) this.#entries.splice(i, 1);
     this.#o.settled?.(e, outcome);
-    if ('answer' in outcome) e.resolve(outcome.answer);
-    else e.reject(outcome.error);
+    if ('answer' in outcome) e.resolve?.(outcome.answer);
+    else e.reject?.(outcome.error);
   }
 }

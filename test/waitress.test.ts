@@ -227,4 +227,15 @@ describe('Waitress (fake clock)', () => {
     assert.deepEqual(await w.wait(request('publish1', 9, 'PUBACK')), { type: 'PUBACK', msgId: 9 });
     assert.equal(clock.pending(), 0);
   });
+
+  it('start waits as wait does, without a promise: the answer comes back from offer, the time-out through expired', () => {
+    const { w, sent, events, clock } = setup({ maxRetries: 1 });
+    w.start(request('publish1', 1, 'PUBACK'));
+    w.start(request('publish1', 2, 'PUBACK'));
+    assert.equal(w.offer({ type: 'PUBACK', msgId: 1 })?.request.tag.msgId, 1);
+    clock.advance(2 * RETRY_MS);
+    assert.deepEqual(sent, ['publish1#1:publish1(1)', 'publish1#2:publish1(2)', 'publish1#2:publish1(2)']);
+    assert.deepEqual(events.slice(-2), [`settled publish1 no answer to publish1 after 1 after ${2 * RETRY_MS}`, 'expired publish1']);
+    assert.equal(w.size, 0);
+  });
 });

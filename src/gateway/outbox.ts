@@ -186,12 +186,10 @@ function requests(gw: GatewayCore, s: Session): Waitress<Packet, OutboxAnswer, I
 /**
  * Sends the request's frame and waits for its answer: §4.13, the frame again after T_RETRY
  * (`retransmit`: a PUBLISH with DUP), N_RETRY times. Answers reach the waitress through the on*
- * handlers below, which act on what it matched; the promise tells nothing they do not know.
+ * handlers below, which act on what it matched; a time-out is `unanswered`.
  */
 function wait(gw: GatewayCore, s: Session, f: InFlight, frame: Packet, retransmit?: () => Packet): void {
-  requests(gw, s)
-    .wait({ tag: f, frame, match: (a) => answers(gw, s, f, a), retransmit })
-    .catch(() => {}); // timed out (see `unanswered`) or abandoned
+  requests(gw, s).start({ tag: f, frame, match: (a) => answers(gw, s, f, a), retransmit });
 }
 
 /** Whether `a` answers `f` (§4.7): REGACK a REGISTER; PUBACK, or PUBREC then PUBCOMP, a PUBLISH. */
