@@ -119,6 +119,11 @@ function parseProtocols(v: string | undefined): ProtocolVersion[] {
   });
 }
 
+/** parseArgs options of one type, named (parseArgs still types each value by its name). */
+function options<const T extends 'string' | 'boolean', const K extends string>(type: T, names: readonly K[]): Record<K, { type: T }> {
+  return Object.fromEntries(names.map((n) => [n, { type }])) as Record<K, { type: T }>;
+}
+
 /** argv (without node and script) -> configuration; `undefined` means --help. */
 export function parseCli(argv: string[]): CliConfig | undefined {
   // parseArgs takes "-1" for an option: glue a negative number to its option (--qos -1).
@@ -138,40 +143,9 @@ export function parseCli(argv: string[]): CliConfig | undefined {
       strict: true,
       allowPositionals: false,
       options: {
-        gateway: { type: 'string' },
-        search: { type: 'string' },
-        serial: { type: 'string' },
-        framing: { type: 'string' },
-        baud: { type: 'string' },
-        'xbee-role': { type: 'string' },
-        forwarder: { type: 'boolean' },
-        nodes: { type: 'string' },
-        profile: { type: 'string' },
-        rate: { type: 'string' },
-        qos: { type: 'string' },
-        duration: { type: 'string' },
-        count: { type: 'string' },
-        'keep-alive': { type: 'string' },
-        'persistent-session': { type: 'boolean' },
-        will: { type: 'boolean' },
-        sleep: { type: 'string' },
-        'predefined-id': { type: 'string' },
-        protocol: { type: 'string' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        'session-expiry': { type: 'string' },
-        'client-prefix': { type: 'string' },
-        'topic-prefix': { type: 'string' },
-        observe: { type: 'boolean' },
-        'no-observe': { type: 'boolean' },
-        'retry-ms': { type: 'string' },
-        retries: { type: 'string' },
-        ramp: { type: 'string' },
-        drain: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        'expect-no-loss': { type: 'boolean' },
+        ...options('string', ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'sleep', 'protocol', 'username', 'password', 'session-expiry']),
+        ...options('string', ['predefined-id', 'client-prefix', 'topic-prefix', 'retry-ms', 'retries', 'ramp', 'drain', 'seed']),
+        ...options('boolean', ['forwarder', 'persistent-session', 'will', 'observe', 'no-observe', 'json', 'quiet', 'expect-no-loss']),
         help: { type: 'boolean', short: 'h' },
       },
     }));

@@ -121,6 +121,22 @@ async function untilActive(ctx: ProfileContext): Promise<boolean> {
 }
 
 /**
+ * The sensor loop: connects, then after every `gap()` (waiting out a reconnect) publishes a
+ * reading on `<prefix>/<id>/<name>`. `readings` runs once connected (its random draws come after
+ * the connect's, as they always did) and gives what makes each reading.
+ */
+async function everyGap(ctx: ProfileContext, name: string, gap: () => number, readings: () => () => Record<string, unknown>, qos: QoS, retain = false): Promise<void> {
+  if (!(await connectWithRetry(ctx))) return;
+  const topic = `${ctx.topicPrefix}/${ctx.clientId}/${name}`;
+  const reading = readings();
+  let seq = 0;
+  while (await wait(ctx, gap())) {
+    if (!(await untilActive(ctx))) return;
+    await emit(ctx, ++seq, { topic }, reading(), qos, retain);
+  }
+}
+
+/**
  * Listens for messages, subscribes to `filter` at QoS 1, then runs `body`; a failed subscribe
  * ends the profile quietly (the run report shows it), and the listener goes with the run.
  */
@@ -171,19 +187,18 @@ const temperature: Profile = {
   name: 'temperature',
   description: 'periodic temperature/humidity sensor: {"t":21.4,"h":40.2,"bat":87} at --rate per node, --qos',
   async run(ctx) {
-    if (!(await connectWithRetry(ctx))) return;
-    const topic = `${ctx.topicPrefix}/${ctx.clientId}/temperature`;
-    let t = 18 + 6 * ctx.random();
-    let h = 35 + 20 * ctx.random();
-    let bat = 100;
-    let seq = 0;
-    while (await wait(ctx, period(ctx))) {
-      if (!(await untilActive(ctx))) return;
-      t += (ctx.random() - 0.5) * 0.4;
-      h = Math.min(99, Math.max(5, h + (ctx.random() - 0.5)));
-      if (ctx.random() < 0.01) bat = Math.max(0, bat - 1);
-      await emit(ctx, ++seq, { topic }, { t: round1(t), h: round1(h), bat }, ctx.qos);
-    }
+    const readings = (): (() => Record<string, unknown>) => {
+      let t = 18 + 6 * ctx.random();
+      let h = 35 + 20 * ctx.random();
+      let bat = 100;
+      return () => {
+        t += (ctx.random() - 0.5) * 0.4;
+        h = Math.min(99, Math.max(5, h + (ctx.random() - 0.5)));
+        if (ctx.random() < 0.01) bat = Math.max(0, bat - 1);
+        return { t: round1(t), h: round1(h), bat };
+      };
+    };
+    await everyGap(ctx, 'temperature', () => period(ctx), readings, ctx.qos);
   },
 };
 
@@ -224,15 +239,9 @@ const door: Profile = {
   name: 'door',
   description: 'door contact: {"open":true} at QoS 1, retained, on random events (mean --rate per node)',
   async run(ctx) {
-    if (!(await connectWithRetry(ctx))) return;
-    const topic = `${ctx.topicPrefix}/${ctx.clientId}/door`;
     let open = false;
-    let seq = 0;
-    while (await wait(ctx, eventGap(ctx))) {
-      if (!(await untilActive(ctx))) return;
-      open = !open;
-      await emit(ctx, ++seq, { topic }, { open, bat: 90 }, 1, true);
-    }
+    const reading = (): Record<string, unknown> => ({ open: (open = !open), bat: 90 });
+    await everyGap(ctx, 'door', () => eventGap(ctx), () => reading, 1, true);
   },
 };
 

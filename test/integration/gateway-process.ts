@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from '../helpers/children.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { scaled } from '../helpers/time-scale.js';
 import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
@@ -50,7 +51,7 @@ export async function startGateway(
     ...extra,
   };
   await writeFile(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: string[] = [];
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
