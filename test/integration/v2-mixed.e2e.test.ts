@@ -116,4 +116,28 @@ describe('1.2 and 2.0 clients on one gateway port', () => {
     await neu.close();
     await watcher.endAsync();
   });
+  it('wakes a 2.0 sleeper whose address changed through Connection Encapsulation and delivers its message there', async () => {
+    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { reconnectPeriod: 0 });
+    const before = await Sn2Client.open(gw.udpPort);
+    // CONNECT with Net Addr (0x20) and Clean Start, Keep Alive 60, client "mover" [3.1.2.6].
+    before.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: true, allowServerSuggestedValues: false, packetId: 1, protocolVersion: 2, keepAlive: 60, maxPacketSize: 0, clientId: 'mover' });
+    assert.equal((await before.next('CONNACK')).reasonCode, 0);
+    before.send({ type: 'SUBSCRIBE', noLocal: false, qos: 1, retainAsPublished: false, retainHandling: 0, packetId: 2, topicType: 'filter', topicFilter: 'mix/move' });
+    const suback = await before.next('SUBACK');
+    before.send({ type: 'SLEEPREQ', retainTopicAliases: true, packetId: 3, sleepDuration: 60 });
+    await before.next('SLEEPRESP');
+    await watcher.publishAsync('mix/move', 'while you slept', { qos: 1 });
+    await before.close();
+
+    // The same device from a new source port (a NAT rebinding): PINGREQ inside a Connection Encapsulation.
+    const after = await Sn2Client.open(gw.udpPort);
+    after.send({ type: 'CONNECTION_ENCAPSULATION', clientId: 'mover', packet: v2.encode({ type: 'PINGREQ', packetId: 4 }) });
+    const pub = await after.next('PUBLISH');
+    assert.deepEqual([pub.payload.toString(), 'topicAlias' in pub ? pub.topicAlias : -1], ['while you slept', suback.topicAlias]);
+    after.send({ type: 'PUBACK', packetId: pub.packetId! });
+    assert.equal((await after.next('PINGRESP')).packetId, 4);
+    assert.deepEqual(after.notV2, []);
+    await after.close();
+    await watcher.endAsync();
+  });
 });
