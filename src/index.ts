@@ -63,6 +63,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   // First: a store file the gateway must not use (damaged, another program's, in use) stops the
   // start before anything listens.
   const listenerAuth = config.broker.auth === undefined ? undefined : readListenerAuth(config.broker.auth);
+  let users = listenerAuth?.users;
   const store = openStore(config.store, { logger: childLogger(logger, { part: 'store' }), clock });
   const sessionStore = store.sessions;
   const broker = await createLocalBroker({
@@ -110,6 +111,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     mayAdvertise: () => bridge?.connected ?? true,
     // Transparent mode: the bridge answers for each client; otherwise the broker core does.
     uplink: bridge?.uplink,
+    // 2.0 clients' MQTT-BASIC is checked against the local listener's users (broker.auth).
+    passwords: () => users,
   });
   let retained: RetainedPersistence | undefined;
   const transports: Transport[] = [];
@@ -167,9 +170,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const reloadListenerPasswords = (): number | undefined => {
     const auth = config.broker.auth;
     if (auth === undefined) return undefined;
-    const users = readUsers(auth.passwordFile);
-    broker.replaceListenerUsers(users);
-    return users.size;
+    const read = readUsers(auth.passwordFile);
+    broker.replaceListenerUsers(read);
+    users = read;
+    return read.size;
   };
   return { gateway, broker, transports, bridge, http, store, reloadListenerPasswords, close };
 }

@@ -4,13 +4,14 @@
  */
 import type { BrokerCore } from '../broker/types.js';
 import type { Clock } from '../clock.js';
-import type { Packet } from '../codec/index.js';
+import type { Packet, v2 } from '../codec/index.js';
 import type { Logger } from '../logger.js';
 import type { PredefinedTopics, TopicBudget } from '../topics/registry.js';
 import type { TopicTrie } from '../topics/trie.js';
 import type { Authorizer } from './auth.js';
 import type { Admission } from './admission.js';
 import type { BufferBudget, Session } from './session.js';
+import type { PasswordChecker, PasswordGate } from './password-gate.js';
 import type { Persistence } from './persistence.js';
 import type { GatewayStats, RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
@@ -53,8 +54,19 @@ export interface GatewayCore {
   /** Counts a refusal and logs it, at most one line per reason every few seconds (a flood must not flood the log). */
   refused(reason: RefusalReason, why: string, fields: object): void;
 
-  /** Encodes and sends; a failure is counted and logged, never thrown. */
-  send(link: Link, packet: Packet): void;
+  /** Users and passwords for 2.0 MQTT-BASIC (the local listener's password file), read at each CONNECT; undefined: none configured */
+  readonly passwords: () => PasswordChecker | undefined;
+  /** bounds how many MQTT-BASIC checks run and wait at once */
+  readonly passwordGate: PasswordGate;
+
+  /**
+   * Encodes and sends in the link's version: a packet to a 2.0 link is translated (wire-v2.ts),
+   * `v2Reason` its Reason Code there when the 1.2 return code says less. A failure is counted and
+   * logged, never thrown.
+   */
+  send(link: Link, packet: Packet, v2Reason?: number): void;
+  /** Sends a packet that only 2.0 has (SLEEPRESP, DISCONNECT with a Reason Code...) to a 2.0 link. */
+  sendV2(link: Link, packet: v2.Packet): void;
   /** Creates a session for a client id (the caller checked the session limit). */
   createSession(clientId: string): Session;
   /** Points a session at a new link, unbinding the old peer. */

@@ -8,6 +8,7 @@
  * ```
  */
 import type { Packet, PacketOf, PacketType } from '../codec/index.js';
+import { ReasonCode as V2Reason } from '../codec/v2/constants.js';
 import type { GatewayCore } from './core.js';
 import { verdict, type Verdict } from './guard.js';
 import { onConnect, onDisconnect, onPingreq, onSearchGw, onWillMsg, onWillMsgUpd, onWillTopic, onWillTopicUpd } from './handlers/connection.js';
@@ -67,13 +68,23 @@ export function dispatch(gw: GatewayCore, link: Link, s: Session | undefined, p:
   handler?.(gw, link, s, p);
 }
 
+/**
+ * Runs `handle` where the guard lets `p` in, else refuses it as `dispatch` would: for a version
+ * adapter (wire-v2.ts) whose request says more than its 1.2 form (SUBSCRIBE's options).
+ */
+export function guarded(gw: GatewayCore, link: Link, s: Session | undefined, p: Packet, handle: (s: Session) => void): void {
+  const v = verdict(s?.state ?? 'none', p.type);
+  if (v !== 'handle') return refuse(gw, v, link, s, p);
+  if (s !== undefined) handle(s);
+}
+
 function refuse(gw: GatewayCore, v: Exclude<Verdict, 'handle'>, link: Link, s: Session | undefined, p: Packet): void {
   switch (v) {
     case 'ignore':
       return;
     case 'unknownClient':
       bump(gw.stats.dropped, 'unknownClient');
-      return gw.send(link, { type: 'DISCONNECT' });
+      return gw.send(link, { type: 'DISCONNECT' }, V2Reason.NO_VIRTUAL_CONNECTION);
     case 'notForwarder':
       return gw.refused('badState', 'forwarder-encapsulated frame dropped: its transport does not have "forwarder": true', { peer: link.peer.key, transport: link.transport.name });
     case 'badState':

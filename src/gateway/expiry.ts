@@ -9,6 +9,11 @@
 import type { GatewayCore } from './core.js';
 import type { Session } from './session.js';
 
+/** Session Expiry Interval meaning "never" [3.1.9]. */
+export const NEVER_EXPIRES = 0xffffffff;
+/** 2.0's supervision factor for Keep Alive and Sleep Duration. */
+const V2_SILENCE_FACTOR = 1.5;
+
 export type SilenceEnd = { ms: number; then: 'lose' | 'expire' };
 
 /** Disconnected or lost, and not in the middle of a new CONNECT. */
@@ -18,7 +23,8 @@ export function isAbsent(s: Session): boolean {
 
 /** What ends the session after how long without a message, or undefined: nothing by time. */
 export function silenceLimit(gw: GatewayCore, s: Session): SilenceEnd | undefined {
-  const { keepAliveFactor } = gw.options.timers;
+  // MQTT-SN-3.1.6-2, -4.14.2-1: 1.5 times keep alive (or sleep duration) is 2.0's rule, not a setting.
+  const keepAliveFactor = s.version === '2.0' ? V2_SILENCE_FACTOR : gw.options.timers.keepAliveFactor;
   const { sessionExpirySec, idleSessionSec } = gw.options.limits;
   switch (s.state) {
     case 'active':
@@ -31,7 +37,11 @@ export function silenceLimit(gw: GatewayCore, s: Session): SilenceEnd | undefine
       return s.sleepSec > 0 ? { ms: s.sleepSec * 1000 * keepAliveFactor, then: 'lose' } : undefined;
     case 'disconnected':
     case 'lost':
-      return isAbsent(s) && sessionExpirySec > 0 ? { ms: sessionExpirySec * 1000, then: 'expire' } : undefined;
+      if (!isAbsent(s)) return undefined;
+      // 2.0 [3.1.9]: the client's Session Expiry Interval, 0xFFFFFFFF for ever (limits.maxSessions
+      // may still evict it, oldest absent first, as it may a 1.2 session).
+      if (s.sessionExpirySec !== undefined) return s.sessionExpirySec === NEVER_EXPIRES ? undefined : { ms: s.sessionExpirySec * 1000, then: 'expire' };
+      return sessionExpirySec > 0 ? { ms: sessionExpirySec * 1000, then: 'expire' } : undefined;
     case 'awake': // flushing its buffer, the wake ends it (PINGRESP) and supervision resumes
     case 'await-willtopic': // the will exchange has its own timer (timers.connectTimeoutMs)
     case 'await-willmsg':

@@ -10,11 +10,11 @@
 import { brokerUplink } from '../broker/uplink.js';
 import type { BrokerCore } from '../broker/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { decode, DecodeError, encode, type Packet } from '../codec/index.js';
+import { decode, DecodeError, demultiplex, encode, v2, type Packet } from '../codec/index.js';
 import { noopLogger, peerFields, type Logger } from '../logger.js';
 import { PredefinedTopics, TopicRegistry, type TopicBudget } from '../topics/registry.js';
 import { TopicTrie } from '../topics/trie.js';
-import type { SessionStore, StoredState } from '../store/session-store.js';
+import type { SessionStore } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
 import { dispatch } from './dispatch.js';
@@ -26,12 +26,17 @@ import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-la
 import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
+import { restoreSessions } from './restore.js';
+import { FanOut } from './fan-out.js';
+import { PasswordGate, type PasswordChecker } from './password-gate.js';
+import { admittedWhileDrainingV2, decodeV2, newV2Link, onV2Packet } from './wire-v2.js';
+import { toV2 } from './wire-v2-out.js';
 import { LogThrottle, PeerLineBudget } from '../log-throttle.js';
 import { enforceAuth, type Revoked } from './revoke.js';
 import { Session } from './session.js';
 import { bump, createStats, type GatewayStats, type RefusalReason } from './stats.js';
 import type { Delivery, GatewayOptions, Link } from './types.js';
-import type { Uplink, Message, UplinkSink } from '../uplink/port.js';
+import type { Uplink, UplinkSink } from '../uplink/port.js';
 
 export interface GatewayDeps {
   options: GatewayOptions;
@@ -52,6 +57,8 @@ export interface GatewayDeps {
   uplink?: Uplink;
   /** the event loop's mean delay in ms, a pressure signal; default: measured while started */
   eventLoopLag?: LagProbe;
+  /** users and passwords 2.0 clients' MQTT-BASIC is checked against, read at each CONNECT (a reload may replace them) */
+  passwords?: () => PasswordChecker | undefined;
 }
 
 export { MQTTSN_ORIGIN } from '../broker/uplink.js';
@@ -66,6 +73,12 @@ export { MQTTSN_ORIGIN } from '../broker/uplink.js';
  * and a quarter second of the gateway's QoS 0 throughput: enough to ride out a burst.
  */
 export const MAX_PUBLISH_BACKLOG = 10_000;
+
+/**
+ * Node fires a timer of more than 2^31-1 ms at once: longer silences (a 2.0 Session Expiry
+ * Interval of days, up to 136 years) are waited for in steps of this, the check re-arming.
+ */
+const MAX_TIMER_DELAY_MS = 0x7fffffff;
 
 /** Drops of one kind are logged at most once per this interval, with a count of those held back. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -90,13 +103,15 @@ export class Gateway implements GatewayCore {
   readonly pendingConnects = { count: 0 };
   readonly topicBytes: TopicBudget;
   readonly #absent = new AbsentSessions();
+  readonly passwords: () => PasswordChecker | undefined;
+  readonly passwordGate = new PasswordGate();
 
   #transports: Transport[] = [];
   #detach: Array<() => void> = [];
   #unsubscribeBroker: (() => Promise<void>) | undefined;
   #advertiseTimer: TimerHandle | undefined;
   #noBroadcast = new Set<Transport>();
-  #matchSeq = 0;
+  readonly #fanOut = new FanOut(this.subscriptions, (s, d) => enqueue(this, s, d));
   readonly #mayAdvertise: () => boolean;
   readonly #refusalLog: LogThrottle;
   #running = false;
@@ -121,6 +136,7 @@ export class Gateway implements GatewayCore {
     this.topicBytes = { bytes: 0, limit: deps.options.limits.maxTopicBytesTotal };
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
+    this.passwords = deps.passwords ?? ((): undefined => undefined);
     this.uplink = deps.uplink ?? brokerUplink(deps.broker);
     const lag = deps.eventLoopLag ?? ((): number => this.#lag?.lagMs() ?? 0);
     this.admission = new Admission(this.clock, deps.options.limits, {
@@ -178,8 +194,8 @@ export class Gateway implements GatewayCore {
    */
   async start(): Promise<void> {
     const stored = await this.persistence.load();
-    if (stored !== undefined) this.#restore(stored);
-    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut(msg));
+    if (stored !== undefined) restoreSessions(this, this.#transports, stored);
+    this.#unsubscribeBroker = await this.uplink.listen((msg) => this.#fanOut.message(msg));
     this.#running = true;
     if (this.#lagProbe) this.#lag ??= startLagMonitor();
     if (this.options.timers.advertiseIntervalSec > 0) this.#advertise();
@@ -222,7 +238,11 @@ export class Gateway implements GatewayCore {
     this.#unsubscribeBroker = undefined;
   }
 
-  /** One frame from a transport: decode, guard by state, dispatch. Never throws. */
+  /**
+   * One frame from a transport: tell its version, decode, guard by state, dispatch. Never throws.
+   * A peer with a Virtual Connection is read in its session's version; any other's frame is
+   * classified by the demultiplexer (codec/demux.ts, MQTT-SN-2.0.md §7).
+   */
   handleFrame(transport: Transport, peer: Peer, frame: Buffer): void {
     // Under pressure, a source over its share is shed here, unread: decoding is most of what a
     // flood of garbage or CONNECTs costs, and the socket drains faster for everyone else.
@@ -230,24 +250,43 @@ export class Gateway implements GatewayCore {
       this.refused('shed', 'frames over limits.rate.datagramsPerAddress dropped before decoding', { peer: peer.key, address: peer.address });
       return;
     }
-    const p = decode(frame);
     const s = this.byPeer.get(peer.key);
-    if (this.#draining && (p instanceof DecodeError || !admittedWhileDraining(p, s))) {
-      this.#drainRefused++;
+    const withVc = s !== undefined && s.state !== 'disconnected' && s.state !== 'lost' ? s.version : undefined;
+    if (demultiplex(frame, { session: withVc, isSleeping12Client: this.#isSleeping12Client }).version === '2.0') {
+      const p = decodeV2(frame);
+      // The 2.0 state of this address follows its frames: the session's, or a new one for a stranger.
+      const link = { transport, peer, v2: s?.link?.v2 ?? newV2Link() };
+      if (this.#admitted(link, s, frame, p, (x) => admittedWhileDrainingV2(x, s))) this.#handled(link, p.type, () => onV2Packet(this, link, s, p));
       return;
+    }
+    const p = decode(frame);
+    const link = { transport, peer };
+    if (this.#admitted(link, s, frame, p, (x) => admittedWhileDraining(x, s))) this.#handled(link, p.type, () => dispatch(this, link, s, p));
+  }
+
+  readonly #isSleeping12Client = (clientId: string): boolean => {
+    const s = this.sessions.get(clientId);
+    return s !== undefined && s.version === '1.2' && (s.state === 'asleep' || s.state === 'awake');
+  };
+
+  /** What every decoded frame goes through, whatever its version: draining, malformed input, counts, supervision. */
+  #admitted<P extends { type: string }>(link: Link, s: Session | undefined, frame: Buffer, p: P | DecodeError, draining: (p: P) => boolean): p is P {
+    if (this.#draining && (p instanceof DecodeError || !draining(p))) {
+      this.#drainRefused++;
+      return false;
     }
     if (p instanceof DecodeError) {
       bump(this.stats.decodeErrors, p.code);
-      const fields = { peer: peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex') };
+      const fields = { peer: link.peer.key, code: p.code, detail: p.message, bytes: frame.subarray(0, 64).toString('hex'), version: link.v2 === undefined ? '1.2' : '2.0' };
       // Every frame at debug; from a connected client a dropped frame may be a device about to
       // hang, so the operator is told at info too (rate limited). Noise from addresses with no
       // session stays at debug.
       this.logger.debug(fields, 'malformed frame dropped');
       if (s !== undefined && s.state !== 'disconnected' && s.state !== 'lost') this.refused('decode', 'malformed frame from a connected client dropped', { ...fields, clientId: s.clientId });
       else bump(this.stats.dropped, 'decode');
-      return;
+      return false;
     }
-    bump(this.stats.packetsIn, p.type);
+    bump(this.stats.packetsIn, p.type as keyof GatewayStats['packetsIn']);
     // §4.11: any message from the client restarts its supervision.
     if (s !== undefined) {
       s.lastSeen = this.clock.now();
@@ -255,15 +294,27 @@ export class Gateway implements GatewayCore {
       if (p.type !== 'CONNECT') this.admission.active(s);
     }
     if (p.type === 'CONNECT') this.admission.connectSeen();
+    return true;
+  }
+
+  #handled(link: Link, type: string, handle: () => void): void {
     try {
-      dispatch(this, { transport, peer }, s, p);
+      handle();
     } catch (err) {
       // A handler defect costs this one message, never the gateway.
-      this.logger.error({ peer: peer.key, type: p.type, err }, 'handler failed');
+      this.logger.error({ peer: link.peer.key, type, err }, 'handler failed');
     }
   }
 
-  send(link: Link, packet: Packet): void {
+  /** The one place that picks the encoder: a 2.0 link gets the 2.0 form of the packet (wire-v2.ts). */
+  send(link: Link, packet: Packet, v2Reason?: number): void {
+    if (link.v2 !== undefined) {
+      const translated = toV2(packet, link.v2, this.byPeer.get(link.peer.key), v2Reason);
+      // The will exchange and 1.2's error PUBACK to a QoS 0 PUBLISH have no 2.0 form: never sent to a 2.0 client.
+      if (translated !== undefined) this.sendV2(link, translated);
+      else this.logger.debug({ peer: link.peer.key, type: packet.type }, '1.2 message without a 2.0 form not sent to a 2.0 client');
+      return;
+    }
     let bytes: Buffer;
     try {
       bytes = encode(packet);
@@ -272,10 +323,26 @@ export class Gateway implements GatewayCore {
       this.logger.warn({ peer: link.peer.key, type: packet.type, err }, 'message could not be encoded');
       return;
     }
-    bump(this.stats.packetsOut, packet.type);
+    this.#transmit(link, packet.type, bytes);
+  }
+
+  sendV2(link: Link, packet: v2.Packet): void {
+    let bytes: Buffer;
+    try {
+      bytes = v2.encode(packet);
+    } catch (err) {
+      bump(this.stats.dropped, 'tooLarge');
+      this.logger.warn({ peer: link.peer.key, type: packet.type, err, version: '2.0' }, 'message could not be encoded');
+      return;
+    }
+    this.#transmit(link, packet.type, bytes);
+  }
+
+  #transmit(link: Link, type: keyof GatewayStats['packetsOut'], bytes: Buffer): void {
+    bump(this.stats.packetsOut, type);
     link.transport.send(link.peer, bytes).catch((err: unknown) => {
       bump(this.stats.dropped, 'sendFailed');
-      this.logger.debug({ peer: link.peer.key, type: packet.type, err }, 'send failed');
+      this.logger.debug({ peer: link.peer.key, type, err }, 'send failed');
     });
   }
 
@@ -326,7 +393,7 @@ export class Gateway implements GatewayCore {
     if (s === undefined) return false;
     s.pendingConnect?.timer.cancel();
     s.pendingConnect = undefined;
-    if (s.link !== undefined) this.send(s.link, { type: 'DISCONNECT' });
+    if (s.link !== undefined) this.send(s.link, { type: 'DISCONNECT' }, v2.ReasonCode.ADMINISTRATIVE_ACTION);
     transition(this, s, { type: 'disconnect' });
     return true;
   }
@@ -349,7 +416,7 @@ export class Gateway implements GatewayCore {
       if (limit === undefined || this.sessions.get(s.clientId) !== s) return;
       const idle = this.clock.now() - s.lastSeen;
       if (idle < limit.ms) {
-        s.supervision = this.clock.setTimeout(check, limit.ms - idle);
+        s.supervision = this.clock.setTimeout(check, Math.min(limit.ms - idle, MAX_TIMER_DELAY_MS));
       } else if (limit.then === 'expire') {
         this.stats.sessionsEnded.expired++;
         this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, 'absent session expired (limits.sessionExpirySec)');
@@ -359,7 +426,7 @@ export class Gateway implements GatewayCore {
         this.lose(s, reason);
       }
     };
-    s.supervision = this.clock.setTimeout(check, Math.max(0, first.ms - (this.clock.now() - s.lastSeen)));
+    s.supervision = this.clock.setTimeout(check, Math.min(Math.max(0, first.ms - (this.clock.now() - s.lastSeen)), MAX_TIMER_DELAY_MS));
   }
 
   evictOldestAbsent(): boolean {
@@ -377,49 +444,6 @@ export class Gateway implements GatewayCore {
     transition(this, s, { type: 'lose', reason });
   }
 
-  /**
-   * Sessions from the store: kept state, queues (with what was in flight), QoS 2 ids. An active
-   * client is supervised from now and gets what was in flight again; a sleeper sleeps on.
-   */
-  #restore(stored: StoredState): void {
-    const now = this.clock.now();
-    for (const p of stored.sessions) {
-      const s = this.createSession(p.clientId);
-      s.cleanSession = p.cleanSession;
-      s.keepAliveSec = p.keepAliveSec;
-      s.sleepSec = p.sleepSec;
-      s.will = p.will;
-      for (const sub of p.subscriptions) {
-        s.subscriptions.set(sub.filter, { qos: sub.qos, kind: sub.kind });
-        this.subscriptions.add(sub.filter, s);
-      }
-      const rejected = s.registry.restore(p.topics);
-      if (rejected.length > 0) this.logger.warn({ clientId: s.clientId, rejected }, 'stored topic ids no longer valid (predefined topics changed?)');
-      for (const d of stored.queues.get(p.clientId) ?? []) s.queue.push({ topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain, seq: d.seq, sent: d.sent });
-      for (const id of stored.qos2.get(p.clientId) ?? []) s.qos2Received.add(id);
-      const transport = this.#transports.find((t) => t.name === p.transport);
-      const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
-      if (transport !== undefined && peer !== undefined) this.bind(s, { transport, peer });
-      s.lastSeen = now;
-      // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
-      const link = s.link;
-      s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
-    }
-    if (stored.sessions.length > 0) this.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
-    // Stored under the auth of the last run: checked against today's before anything is sent.
-    enforceAuth(this, 'restore');
-    for (const s of this.sessions.values()) {
-      if (s.reachable || s.state === 'asleep') {
-        // Reopened in the background: the client is not waiting for a CONNACK.
-        const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
-        const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
-        void this.uplink.connect(req, this.uplinkSink(s), true);
-      }
-      this.supervise(s);
-      if (s.state === 'active') this.pump(s);
-    }
-  }
-
   enqueue(s: Session, d: Delivery): void {
     enqueue(this, s, d);
   }
@@ -434,6 +458,7 @@ export class Gateway implements GatewayCore {
       return Promise.resolve();
     }
     this.#publishBacklog++;
+    this.#fanOut.published(d.payload, from);
     const settled = this.uplink.publish(from?.clientId, { topic: d.topic, payload: d.payload, qos: d.qos, retain: d.retain });
     settled.then(this.#settled, this.#settled);
     return settled;
@@ -452,26 +477,6 @@ export class Gateway implements GatewayCore {
         this.persistence.durable().then(done, done);
       },
     };
-  }
-
-  /** A message of the broker core to every session whose subscriptions match, once each, at the highest granted QoS. */
-  #fanOut(msg: Message): void {
-    const seq = ++this.#matchSeq;
-    const targets: Session[] = [];
-    this.subscriptions.match(msg.topic, (s, filter) => {
-      const q = s.subscriptions.get(filter)?.qos ?? 0;
-      if (s.matchSeq !== seq) {
-        s.matchSeq = seq;
-        s.matchQos = q;
-        targets.push(s);
-      } else if (q > s.matchQos) {
-        s.matchQos = q;
-      }
-    });
-    for (const s of targets) {
-      // Live messages go out with retain 0; only a delivery caused by SUBSCRIBE carries it (MQTT 3.1.1 §3.3.1.3).
-      enqueue(this, s, { topic: msg.topic, payload: msg.payload, qos: Math.min(msg.qos, s.matchQos) as 0 | 1 | 2, retain: false });
-    }
   }
 
   /** §4.2: ADVERTISE on every transport that can broadcast, every T_ADV. */

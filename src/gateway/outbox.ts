@@ -74,10 +74,16 @@ function fairShareRoom(gw: GatewayCore, s: Session, cost: number, limit: number)
 export function pump(gw: GatewayCore, s: Session): void {
   // Held while the client waits for the PUBACK / PUBREC of its own PUBLISH (see Session.acksOwed).
   if (s.acksOwed > 0) return;
-  while (s.reachable && s.inFlight === undefined && s.queue.length > 0) {
+  while (s.reachable && s.inFlight === undefined && s.queue.length > 0 && !awakeLimitReached(s)) {
+    if (s.state === 'awake') s.awakeSent++;
     start(gw, s, s.queue.shift()!);
   }
-  if (s.state === 'awake' && s.inFlight === undefined && s.queue.length === 0) transition(gw, s, { type: 'flushed' });
+  if (s.state === 'awake' && s.inFlight === undefined && (s.queue.length === 0 || awakeLimitReached(s))) transition(gw, s, { type: 'flushed' });
+}
+
+/** 2.0 [4.14.2]: a wake delivers at most Default Awake Messages; PINGRESP then says how many wait. */
+function awakeLimitReached(s: Session): boolean {
+  return s.state === 'awake' && s.awakeLimit !== undefined && s.awakeSent >= s.awakeLimit;
 }
 
 type Resolved = { topic: PublishTopic } | { register: number } | 'full';
@@ -137,6 +143,12 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   if (publishSize(d) > link.transport.maxFrameSize) {
     gw.persistence.done(s, d);
     gw.refused('tooLarge', "message larger than the client's transport maxFrameSize: not delivered", { clientId: s.clientId, topic: d.topic, size: publishSize(d), limit: link.transport.maxFrameSize });
+    return;
+  }
+  // 2.0 MQTT-SN-3.1.7-2/-3: nor one over the Maximum Packet Size the client asked for; it counts as delivered.
+  if (s.maxPacketSize > 0 && publishSize(d) > s.maxPacketSize) {
+    gw.persistence.done(s, d);
+    gw.refused('tooLarge', "message larger than the client's Maximum Packet Size: not delivered", { clientId: s.clientId, topic: d.topic, size: publishSize(d), limit: s.maxPacketSize });
     return;
   }
   bump(gw.stats.publishOut, String(d.qos) as '0' | '1' | '2');
@@ -301,8 +313,20 @@ function countRefusal(gw: GatewayCore, answer: RefusingMessage, returnCode: numb
   bump(gw.stats.clientRefusals[answer], `0x${returnCode.toString(16).padStart(2, '0')}`);
 }
 
-/** PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL again). */
-export function onPubrec(gw: GatewayCore, s: Session, msgId: number): void {
+/**
+ * PUBREC from the client: answer PUBREL and wait for PUBCOMP (a repeated PUBREC gets PUBREL
+ * again). A refusal (2.0's PUBREC of 0x80 or more, [3.6.4]) ends the exchange as a PUBACK refusal does.
+ */
+export function onPubrec(gw: GatewayCore, s: Session, msgId: number, returnCode = 0): void {
+  if (returnCode !== 0) {
+    const f = s.inFlight;
+    if (f?.kind !== 'publish' || f.msgId !== msgId || f.stage !== 'pubrec') return;
+    countRefusal(gw, 'PUBACK', returnCode);
+    gw.refused('clientRefused', 'client refused a PUBLISH: message lost to it', { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode });
+    s.requests?.failAll(REFUSED);
+    settle(gw, s, f);
+    return;
+  }
   if (s.requests?.offer({ type: 'PUBREC', msgId }) !== undefined) return; // PUBREL sent, see `answers`
   // A PUBREC again once the PUBREL went (the PUBREL lost, or crossing it): the PUBREL again, and
   // T_RETRY runs on, so a client that never sends PUBCOMP is still given up after N_RETRY.
@@ -330,3 +354,4 @@ export function abandonInFlight(gw: GatewayCore, s: Session, keep: boolean): voi
 
 /** What an abandoned request is failed with (one error: nothing reads it, and a stack costs). */
 const ABANDONED = new Error('the client left with the request in flight');
+const REFUSED = new Error('the client refused the request');

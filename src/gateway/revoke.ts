@@ -5,6 +5,7 @@
  * the gateway was down), that old state is checked again: clients no longer allowed lose their
  * session, subscriptions and wills no longer allowed are removed.
  */
+import { ReasonCode as V2Reason } from '../codec/v2/constants.js';
 import { whenAnswered } from './answer.js';
 import type { GatewayCore } from './core.js';
 import type { Session } from './session.js';
@@ -36,7 +37,7 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
   for (const s of [...gw.sessions.values()]) {
     if (!mayStay(gw, s)) {
       // Told to go, as after a takeover; no will: this is the operator's doing, not a failure.
-      if (s.reachable && s.link !== undefined) gw.send(s.link, { type: 'DISCONNECT' });
+      if (s.reachable && s.link !== undefined) gw.send(s.link, { type: 'DISCONNECT' }, V2Reason.NOT_AUTHORIZED);
       gw.dropSession(s);
       revoked.sessions++;
       note(named.sessions, s.clientId);

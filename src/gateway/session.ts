@@ -3,7 +3,7 @@
  * field, never a set of booleans; everything else is the data the states need.
  */
 import type { TimerHandle } from '../clock.js';
-import type { Packet, PublishTopic, SubQoS } from '../codec/index.js';
+import type { Packet, PublishTopic, SnVersion, SubQoS } from '../codec/index.js';
 import type { TopicBudget, TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazySet } from './lazy.js';
@@ -30,6 +30,18 @@ export type SubscriptionKind = 'name' | 'wildcard' | 'short' | 'predefined';
 export interface Subscription {
   qos: SubQoS;
   kind: SubscriptionKind;
+  /** 2.0 No Local [3.7.2.1]: the client's own messages are not delivered to it by this subscription */
+  noLocal?: boolean;
+  /** 2.0 Retain as Published [3.7.2.3]: live messages keep their publisher's retain flag */
+  retainAsPublished?: boolean;
+}
+
+/** 2.0 subscription options [3.7.2]; 1.2 has none (all false, retained messages sent on every SUBSCRIBE). */
+export interface SubscribeOptions {
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  /** 0 send retained messages, 1 only for a new subscription, 2 never */
+  retainHandling: 0 | 1 | 2;
 }
 
 /** The gateway's buffer budget: its bytes, and the sessions whose queues hold any (for fair shares, outbox.ts). */
@@ -70,10 +82,28 @@ export interface PendingConnect {
 export class Session {
   /** the state, with the link it is reached at; changed only by `transition()` (shell.ts) */
   phase: Phase = { state: 'disconnected', link: undefined };
+  /** the MQTT-SN version of the CONNECT that made the session what it is (a CONNECT of the other version starts it clean) */
+  version: SnVersion = '1.2';
+  /** the session ends with its connection (1.2 clean session; 2.0 Session Expiry Interval 0) */
   cleanSession = true;
+  /**
+   * 2.0 Session Expiry Interval in seconds [3.1.9]: how long an absent session is kept, 0xFFFFFFFF
+   * for ever. Undefined for 1.2, whose kept sessions last `limits.sessionExpirySec`.
+   */
+  sessionExpirySec: number | undefined;
+  /** whether the last CONNECT found this session kept (2.0 CONNACK Session Present [3.2.2.1]) */
+  sessionPresent = false;
   keepAliveSec = 0;
   /** sleep duration in seconds while asleep or awake */
   sleepSec = 0;
+  /** 2.0 Default Awake Messages [3.1.8]: at most this many messages per wake; undefined (1.2, or 0 in CONNECT): all */
+  awakeLimit: number | undefined;
+  /** messages sent since the client last woke up */
+  awakeSent = 0;
+  /** 2.0 Maximum Packet Size [3.1.7]: the largest packet the client takes; 0 (and 1.2): no limit but the medium's */
+  maxPacketSize = 0;
+  /** 2.0 Net Addr [3.1.2.6]: the client may move to another address by Connection Encapsulation */
+  allowAddressChange = false;
   lastSeen = 0;
   will: Will | undefined;
   #pendingConnect: PendingConnect | undefined;
@@ -102,6 +132,9 @@ export class Session {
   /** scratch of the broker fan-out: the dispatch this session was last matched in */
   matchSeq = -1;
   matchQos: SubQoS = 0;
+  matchRetain = false;
+  /** it has had a No Local subscription: its publishes are remembered for the fan-out (Gateway.publish) */
+  noLocal = false;
   /** transparent mode: the CONNECT whose upstream connection is being opened; an older answer is stale */
   connectAttempt = 0;
 

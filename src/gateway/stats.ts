@@ -2,7 +2,7 @@
  * Plain counters of the gateway core, cheap to bump on the hot path and read by the metrics
  * layer. Keys are stable: they become metric labels.
  */
-import type { PacketType } from '../codec/index.js';
+import type { PacketType, v2 } from '../codec/index.js';
 
 /** Why the gateway dropped or refused something: counted (`dropped`) and logged through its throttled log (`GatewayCore.refused`). */
 export type RefusalReason =
@@ -39,15 +39,20 @@ export type RefusalReason =
   /** not buffered for a sleeping or absent client: `limits.maxBufferedBytesTotal` reached */
   | 'bufferedBytesFull'
   /** a QoS 0 or -1 PUBLISH shed because the broker core is behind (`MAX_PUBLISH_BACKLOG` unsettled publishes) */
-  | 'overloaded';
+  | 'overloaded'
+  /** a 2.0 feature the gateway does not serve (another protocol version, an AUTH method, Protection or 2.0 Forwarder / Connection Encapsulation), answered with its Reason Code or dropped */
+  | 'unsupported'
+  /** a 2.0 Protocol Error [4.12.1]: the client is told DISCONNECT 0x82 (or CONNACK 0x82) and its Virtual Connection ends */
+  | 'protocolError';
 
 
 /** Messages a client answers a gateway request with; their return codes are counted. */
 export type RefusingMessage = 'REGACK' | 'PUBACK';
 
 export interface GatewayStats {
-  packetsIn: Partial<Record<PacketType, number>>;
-  packetsOut: Partial<Record<PacketType, number>>;
+  /** by type name; 1.2 and 2.0 share the names they have in common */
+  packetsIn: Partial<Record<PacketType | v2.PacketName, number>>;
+  packetsOut: Partial<Record<PacketType | v2.PacketName, number>>;
   /** PUBLISH received from clients, by QoS (-1, 0, 1, 2) */
   publishIn: Record<'-1' | '0' | '1' | '2', number>;
   /** PUBLISH sent to clients, by QoS */

@@ -78,11 +78,47 @@ export interface GatewayOptions {
   };
 }
 
-/** Where a client is reached: the transport it spoke on and the peer there. */
+/** Where a client is reached: the transport it spoke on, the peer there, and the version it speaks. */
 export interface Link {
   transport: Transport;
   peer: Peer;
+  /**
+   * Present exactly when the peer speaks MQTT-SN 2.0 (wire-v2.ts): what is sent on this link is
+   * then translated to 2.0 and encoded by the 2.0 codec, in `GatewayCore.send` and nowhere else.
+   */
+  v2?: V2Link;
 }
+
+/**
+ * The 2.0 facts of one client's link that a 1.2-shaped answer lacks: the Packet Identifiers a
+ * CONNACK and a PINGRESP echo (MQTT-SN-2.2-4; their 1.2 forms carry none), and the Client
+ * Identifier the gateway assigned. The same object follows the client's frames from its address.
+ */
+export interface V2Link {
+  /** of the last CONNECT from this peer */
+  connectId: number;
+  /** of the last PINGREQ from this peer */
+  pingId: number;
+  /** assigned for a CONNECT with an empty Client Identifier; CONNACK must carry it (MQTT-SN-3.2.11-2) */
+  assignedClientId?: string | undefined;
+  /** what the client's pending requests named, by Packet Identifier, for the 2.0-only fields of their answers */
+  readonly asked: Map<number, AskedTopic>;
+  /** the Packet Identifier of the client's request the gateway has not answered yet (one in flight, [4.9]) */
+  pending?: number | undefined;
+  /** the authentication method of the last CONNECT, which CONNACK names again (MQTT-SN-4.11.1-5) */
+  authMethod?: string | undefined;
+}
+
+/** How a SUBSCRIBE or REGISTER named its topic, which decides the Topic Type of SUBACK / REGACK [3.5.2.1, 3.8.2.1]. */
+export type AskedTopic =
+  /** SUBSCRIBE by a predefined alias: SUBACK returns no alias (MQTT-SN-3.8.4-3) */
+  | 'predefinedAlias'
+  /** a name that has a predefined alias: that alias comes back, Topic Type 01 (MQTT-SN-4.7.2.2-2, -5) */
+  | 'predefinedName'
+  /** a wildcard filter: no alias, Topic Type 01 (MQTT-SN-3.8.2.1-2) */
+  | 'wildcard'
+  /** a topic name (or a session alias of one): a session alias comes back */
+  | 'name';
 
 /** A message on its way to one client. */
 export interface Delivery extends Message {

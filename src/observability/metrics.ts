@@ -3,6 +3,7 @@
  * is read on scrape from the counters the gateway and transports keep anyway
  * (`gateway.stats`, `transport.stats()`), so the hot path pays nothing for being observed.
  */
+import type { SnVersion } from '../codec/index.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ListenerAuthStats } from '../broker/listener-auth.js';
 import type { GatewayCore } from '../gateway/core.js';
@@ -25,11 +26,15 @@ export interface MetricsSources {
   listener?: (() => ListenerAuthStats) | undefined;
 }
 
+const SN_VERSIONS: readonly SnVersion[] = ['1.2', '2.0'];
+
 export const SESSION_STATES: readonly SessionState[] = ['await-willtopic', 'await-willmsg', 'active', 'asleep', 'awake', 'disconnected', 'lost'];
 
 /** One pass over the sessions, shared by the gauges of one scrape. */
 interface SessionTotals {
   byState: Record<SessionState, number>;
+  /** by the MQTT-SN version of the CONNECT that made each session */
+  byVersion: Record<SnVersion, number>;
   /** kept for clients that cannot take them now (asleep, away with a kept session) */
   buffered: number;
   /** waiting behind the one in flight, for clients that are reachable */
@@ -43,9 +48,10 @@ interface SessionTotals {
 
 function totals(gateway: GatewayView): SessionTotals {
   const byState = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
-  const t: SessionTotals = { byState, buffered: 0, queued: 0, queuedBytes: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
+  const t: SessionTotals = { byState, byVersion: { '1.2': 0, '2.0': 0 }, buffered: 0, queued: 0, queuedBytes: 0, inFlight: 0, subscriptions: 0, registrations: 0 };
   for (const s of gateway.sessions.values()) {
     byState[s.state]++;
+    t.byVersion[s.version]++;
     if (s.reachable) t.queued += s.queue.length;
     else t.buffered += s.queue.length;
     t.queuedBytes += s.queue.bytes;
@@ -129,6 +135,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
 
   readGauge(registry, 'sessions', 'MQTT-SN sessions by state.', ['state'], () =>
     SESSION_STATES.map((state) => [{ state }, sessions().byState[state]] as const),
+  );
+  readGauge(registry, 'sessions_by_version', 'MQTT-SN sessions by the protocol version of the CONNECT that made them (1.2 or 2.0).', ['version'], () =>
+    SN_VERSIONS.map((version) => [{ version }, sessions().byVersion[version]] as const),
   );
   readGauge(registry, 'buffered_messages', 'Messages kept for clients that are asleep or away (the sleep buffers).', [], () => [[{}, sessions().buffered]]);
   readGauge(registry, 'queued_messages', 'Messages waiting behind the one in flight for awake and active clients.', [], () => [[{}, sessions().queued]]);

@@ -3,6 +3,7 @@
  * connected, from where, when was it last heard, what does it listen to, which topic ids does
  * it know). Will payloads and message payloads are left out: they are the devices' data.
  */
+import type { SnVersion } from '../codec/index.js';
 import type { GatewayCore } from '../gateway/core.js';
 import type { SessionState, SubscriptionKind } from '../gateway/session.js';
 import { inFlightRetries } from '../gateway/outbox.js';
@@ -11,6 +12,8 @@ export type SessionsView = Pick<GatewayCore, 'sessions' | 'clock'>;
 
 export interface SessionInfo {
   clientId: string;
+  /** the MQTT-SN version it speaks: that of the CONNECT that made the session */
+  version: SnVersion;
   state: SessionState;
   /** the transport peer key it is reached at (`udp:192.0.2.7:50001`), null before the first bind */
   peer: string | null;
@@ -19,6 +22,8 @@ export interface SessionInfo {
   /** wall-clock time of the last message from it, ISO 8601 */
   lastSeen: string | null;
   cleanSession: boolean;
+  /** 2.0: the Session Expiry Interval in seconds (4294967295: never); null for 1.2 (limits.sessionExpirySec) */
+  sessionExpirySec: number | null;
   keepAliveSec: number;
   /** while asleep or awake */
   sleepSec: number | null;
@@ -60,11 +65,13 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
   const ageMs = gateway.clock.now() - s.lastSeen;
   return {
     clientId: s.clientId,
+    version: s.version,
     state: s.state,
     peer: s.link?.peer.key ?? null,
     transport: s.link?.transport.name ?? null,
     lastSeen: s.lastSeen > 0 ? new Date(Date.now() - ageMs).toISOString() : null,
     cleanSession: s.cleanSession,
+    sessionExpirySec: s.sessionExpirySec ?? null,
     keepAliveSec: s.keepAliveSec,
     sleepSec: s.state === 'asleep' || s.state === 'awake' ? s.sleepSec : null,
     will: s.will !== undefined && s.will.topic !== '' ? { topic: s.will.topic, qos: s.will.qos, retain: s.will.retain } : null,

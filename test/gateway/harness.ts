@@ -41,7 +41,8 @@ export class MemoryBroker implements BrokerCore {
       if (msg.payload.length === 0) this.#retained.delete(msg.topic);
       else this.#retained.set(msg.topic, msg);
     }
-    for (const s of this.#subs) if (topicMatches(s.filter, msg.topic)) s.handler({ ...msg, retain: false }, origin);
+    // As aedes hands its in-process subscribers the publisher's message (retain flag and payload object included).
+    for (const s of this.#subs) if (topicMatches(s.filter, msg.topic)) s.handler(msg, origin);
     return Promise.resolve();
   }
 

@@ -15,10 +15,13 @@ interface Vector {
 const all = (JSON.parse(readFileSync(new URL('../fixtures/vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
 const byLayer = (layer: Vector['layer']): Buffer[] => all.filter((v) => v.layer === layer).map((v) => Buffer.from(v.hex, 'hex'));
 
-export const VECTORS = { mqttsn: byLayer('mqtt-sn'), slip: byLayer('slip'), api1: byLayer('xbee-api1'), api2: byLayer('xbee-api2') };
+/** The 2.0 vectors too: both versions share every port (#18). */
+const v20 = (JSON.parse(readFileSync(new URL('../fixtures/vectors-2.0.json', import.meta.url), 'utf8')) as { vectors: Array<{ hex: string }> }).vectors.map((v) => Buffer.from(v.hex, 'hex'));
 
-/** Message types of MQTT-SN 1.2, the ones a header may plausibly carry (0xFE: encapsulated). */
-const TYPES = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d, 0xfe];
+export const VECTORS = { mqttsn: [...byLayer('mqtt-sn'), ...v20], slip: byLayer('slip'), api1: byLayer('xbee-api1'), api2: byLayer('xbee-api2') };
+
+/** Message types of MQTT-SN 1.2 and 2.0, the ones a header may plausibly carry (0xFC-0xFF: encapsulations). */
+const TYPES = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d, 0xfc, 0xfe, 0xff];
 
 export class FrameFuzzer {
   constructor(readonly random: () => number) {}

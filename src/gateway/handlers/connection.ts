@@ -14,6 +14,8 @@ import {
   type WillTopicPacket,
   type WillTopicUpdPacket,
 } from '../../codec/index.js';
+import { ReasonCode as V2Reason } from '../../codec/v2/constants.js';
+import type { Will } from '../../message.js';
 import { validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
 import { RESERVED } from './publish.js';
@@ -28,22 +30,41 @@ import type { Link } from '../types.js';
 /** Longest client id accepted; v1.2 says 1-23 characters, real devices send longer (MAC-based ids). */
 const MAX_CLIENT_ID_BYTES = 128;
 
+/**
+ * A CONNECT in the gateway's own words, whichever version sent it: 1.2's CONNECT (and will
+ * exchange) and 2.0's CONNECT (will inside) both become one (wire-v2.ts makes the 2.0 one).
+ */
+export interface ConnectRequest {
+  clientId: string;
+  keepAliveSec: number;
+  /** discard a kept session first (1.2 CleanSession, 2.0 Clean Start) */
+  cleanStart: boolean;
+  /** the session ends with its connection (1.2 CleanSession, 2.0 Session Expiry Interval 0) */
+  cleanSession: boolean;
+  /** 2.0 Session Expiry Interval in seconds; undefined for 1.2 */
+  sessionExpirySec?: number | undefined;
+  /** 2.0 Default Awake Messages; undefined: every buffered message on each wake */
+  awakeLimit?: number | undefined;
+  /** 2.0 Maximum Packet Size; 0 or undefined: the medium's limit only */
+  maxPacketSize?: number | undefined;
+  /** 2.0 Net Addr [3.1.2.6]: the client may move by Connection Encapsulation */
+  allowAddressChange?: boolean | undefined;
+  /**
+   * `exchange`: 1.2's WILLTOPICREQ / WILLMSGREQ exchange follows; `unchanged`: a 1.2 CONNECT
+   * without the Will flag keeps what the session has; else the will itself (2.0 [3.1.3]), or none.
+   */
+  will: 'exchange' | 'unchanged' | Will | undefined;
+  /**
+   * MQTT-SN 1.2 §6.14 reading: a CONNECT without will from a sleeper makes it active again with
+   * its session and buffer, whatever its CleanSession. 2.0 has Clean Start for that [4.14].
+   */
+  resumesSleeper: boolean;
+}
+
+/** A CONNECT of MQTT-SN 1.2 (the ProtocolId and client id checks are 1.2's). */
 export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket): void {
   let p = received;
-  // First, before any work: a CONNECT flood from one address must stay cheap. 0x01 tells an
-  // honest client to try later (§4.3). The address bucket goes first so that a host cycling
-  // through source ports is refused before it costs a per-peer bucket each.
-  const address = link.peer.address ?? link.peer.key;
-  if (!gw.rates.connectByAddress.take(address)) {
-    gw.refused('rateLimited', 'CONNECT over the per-address rate limit', { peer: link.peer.key, address, clientId: p.clientId });
-    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
-    return;
-  }
-  if (!gw.rates.connect.take(link.peer.key)) {
-    gw.refused('rateLimited', 'CONNECT over the per-peer rate limit', { peer: link.peer.key, clientId: p.clientId });
-    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
-    return;
-  }
+  if (!connectAllowedNow(gw, link, p.clientId)) return;
   if (p.clientId.length === 0 && p.cleanSession && p.protocolId === PROTOCOL_ID) {
     // v1.2 wants 1-23 characters, but `mqtt-sn-12` connects with none by default. As an MQTT
     // 3.1.1 broker does for a clean session (§3.1.3.1), the gateway makes one up: nothing of the
@@ -53,21 +74,58 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
   }
   // §4.3: an unknown ProtocolId or an unsupported feature is answered 0x03; an empty client id
   // without clean session names a session nobody could find again.
-  if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || Buffer.byteLength(p.clientId) > MAX_CLIENT_ID_BYTES) {
+  if (p.protocolId !== PROTOCOL_ID || p.clientId.length === 0 || !clientIdFits(p.clientId)) {
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
     gw.clientLog.info({ peer: link.peer.key, clientId: p.clientId, protocolId: p.protocolId }, 'CONNECT refused: protocol id or client id not supported');
     return;
   }
+  connect(gw, link, {
+    clientId: p.clientId,
+    keepAliveSec: p.duration,
+    cleanStart: p.cleanSession,
+    cleanSession: p.cleanSession,
+    will: p.will ? 'exchange' : 'unchanged',
+    resumesSleeper: !p.will,
+  });
+}
+
+/** Whether a client id is short enough to be kept (both versions allow more than 23 characters). */
+export function clientIdFits(clientId: string): boolean {
+  return Buffer.byteLength(clientId) <= MAX_CLIENT_ID_BYTES;
+}
+
+/**
+ * First, before any work: a CONNECT flood from one address must stay cheap. Congestion tells an
+ * honest client to try later (§4.3). The address bucket goes first so that a host cycling
+ * through source ports is refused before it costs a per-peer bucket each.
+ */
+export function connectAllowedNow(gw: GatewayCore, link: Link, clientId: string): boolean {
+  const address = link.peer.address ?? link.peer.key;
+  if (!gw.rates.connectByAddress.take(address)) {
+    gw.refused('rateLimited', 'CONNECT over the per-address rate limit', { peer: link.peer.key, address, clientId });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return false;
+  }
+  if (!gw.rates.connect.take(link.peer.key)) {
+    gw.refused('rateLimited', 'CONNECT over the per-peer rate limit', { peer: link.peer.key, clientId });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+    return false;
+  }
+  return true;
+}
+
+/** A checked CONNECT of either version: takes over, resumes or creates the session and answers CONNACK. */
+export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
   const existing = gw.sessions.get(p.clientId);
   // v1.2 has no "not authorised" code; 0x03 is the refusal that makes a client stop retrying.
   if (!mayComeFrom(gw, 'CONNECT', p.clientId, existing, link)) {
-    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+    gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED }, V2Reason.NOT_AUTHORIZED);
     return;
   }
   // Half-open sessions cost a session and a timer each for up to connectTimeoutMs: capped, so that
   // a flood of CONNECTs with a will (from many addresses) cannot park them by the thousand. A
   // repeated CONNECT of a session already half-open only replaces its own.
-  if (p.will && existing?.pendingConnect === undefined && gw.pendingConnects.count >= gw.options.limits.maxPendingConnects) {
+  if (p.will === 'exchange' && existing?.pendingConnect === undefined && gw.pendingConnects.count >= gw.options.limits.maxPendingConnects) {
     bump(gw.stats.dropped, 'congestion');
     gw.logger.debug({ peer: link.peer.key, clientId: p.clientId, limit: gw.options.limits.maxPendingConnects }, 'CONNECT with a will refused: limits.maxPendingConnects reached');
     gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
@@ -89,7 +147,7 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     }
     if (gw.sessions.size >= gw.options.limits.maxSessions) {
       bump(gw.stats.dropped, 'congestion');
-      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+      gw.send(link, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION }, V2Reason.SERVER_BUSY);
       return;
     }
     s = gw.createSession(p.clientId);
@@ -97,12 +155,13 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
   } else {
     // Takeover from another address: the old connection is closed, as an MQTT broker would.
     const old = takenOver(s, link);
-    if (old !== undefined) gw.send(old, { type: 'DISCONNECT' });
+    if (old !== undefined) gw.send(old, { type: 'DISCONNECT' }, V2Reason.SESSION_TAKEN_OVER);
   }
+  const version = link.v2 === undefined ? '1.2' : '2.0';
 
   // §4.12.3 (ambiguous in v1.2): CONNECT without will from a sleeper is a signal to become
   // active again; the session, its buffer and its flags stay (Paho's and Bisquitt's reading).
-  if ((s.state === 'asleep' || s.state === 'awake') && !p.will) {
+  if ((s.state === 'asleep' || s.state === 'awake') && p.resumesSleeper && s.version === version) {
     // MQTT-SN 1.2 §6.10: a client that CONNECTs instead of waking with PINGREQ (mqtt-sn-tools, a
     // device that rebooted while asleep) may have lost its topic table. As on every reconnect,
     // ids are told again by REGISTER before use, and what was in flight goes again after it.
@@ -110,30 +169,43 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
     s.confirmedIds.clear();
     s.refusedTopics.clear();
     gw.bind(s, link);
-    s.keepAliveSec = p.duration;
+    s.keepAliveSec = p.keepAliveSec;
+    s.sessionPresent = true;
     accept(gw, s, true);
     return;
   }
 
+  // A session kept by the other version starts clean: what one version's client was told (its
+  // topic ids, its will exchange) means nothing to the other's.
+  const cleanStart = p.cleanStart || s.version !== version;
+  // 2.0 [3.2.2.1]: Session Present says whether the client finds what it left; a session that only
+  // now came to be, or that nothing kept (an ended clean one is gone from the table), is not present.
+  s.sessionPresent = existing !== undefined && !cleanStart;
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
-  abandonInFlight(gw, s, !p.cleanSession);
+  abandonInFlight(gw, s, !cleanStart);
   gw.bind(s, link);
-  if (p.cleanSession) clearSession(gw, s);
+  if (cleanStart) clearSession(gw, s);
   // The client may have lost its topic table (§4.3): ids are told again before use.
   s.confirmedIds.clear();
   s.refusedTopics.clear();
+  s.version = version;
   s.cleanSession = p.cleanSession;
-  s.keepAliveSec = p.duration;
+  s.sessionExpirySec = p.sessionExpirySec;
+  s.awakeLimit = p.awakeLimit;
+  s.maxPacketSize = p.maxPacketSize ?? 0;
+  s.allowAddressChange = p.allowAddressChange ?? false;
+  s.keepAliveSec = p.keepAliveSec;
 
-  if (!p.will) {
+  if (p.will !== 'exchange') {
+    if (p.will !== 'unchanged') s.will = p.will;
     accept(gw, s);
     return;
   }
   const session = s;
   s.pendingConnect = {
     cleanSession: p.cleanSession,
-    keepAliveSec: p.duration,
+    keepAliveSec: p.keepAliveSec,
     timer: gw.clock.setTimeout(() => abandonConnect(gw, session), gw.options.timers.connectTimeoutMs),
   };
   transition(gw, s, { type: 'willRequested', link });
@@ -147,7 +219,7 @@ export function onConnect(gw: GatewayCore, link: Link, received: ConnectPacket):
  * does not know (restored from a store whose transport was renamed) counts as another peer.
  * Refusals are counted and logged here; the caller answers.
  */
-function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up', clientId: string, s: Session | undefined, link: Link): boolean {
+export function mayComeFrom(gw: GatewayCore, what: 'CONNECT' | 'wake-up' | 'address change', clientId: string, s: Session | undefined, link: Link): boolean {
   const verdict = gw.auth.connect(clientId, link.peer.key);
   if (verdict !== 'ok') {
     gw.refused('notAuthorized', verdict === 'unknownClient' ? `${what} refused: client id not allowed` : `${what} refused: client id not allowed from this peer`, { peer: link.peer.key, clientId });
@@ -225,7 +297,7 @@ function activate(gw: GatewayCore, s: Session): void {
 function evict(gw: GatewayCore, s: Session): void {
   bump(gw.stats.dropped, 'evictedIdle');
   gw.logger.debug({ clientId: s.clientId, peer: s.link?.peer.key }, 'session that did nothing since CONNACK evicted: the session table is full');
-  if (s.link !== undefined) gw.send(s.link, { type: 'DISCONNECT' });
+  if (s.link !== undefined) gw.send(s.link, { type: 'DISCONNECT' }, V2Reason.SERVER_BUSY);
   gw.dropSession(s);
 }
 
@@ -342,6 +414,7 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
       return;
     }
     gw.bind(sleeper, link);
+    sleeper.awakeSent = 0;
     gw.clientLog.info({ clientId: sleeper.clientId, queued: sleeper.queue.length }, 'client awake');
     // Ends with PINGRESP once nothing is left; while messages are in flight, T_RETRY / N_RETRY
     // supervise the client.
@@ -354,7 +427,7 @@ export function onPingreq(gw: GatewayCore, link: Link, s: Session | undefined, p
   }
   // §4.1: the gateway cannot place this client; DISCONNECT tells it to CONNECT again.
   bump(gw.stats.dropped, 'unknownClient');
-  gw.send(link, { type: 'DISCONNECT' });
+  gw.send(link, { type: 'DISCONNECT' }, V2Reason.NO_VIRTUAL_CONNECTION);
 }
 
 export function onDisconnect(gw: GatewayCore, link: Link, s: Session | undefined, p: DisconnectPacket): void {

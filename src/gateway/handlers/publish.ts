@@ -3,6 +3,7 @@
  * (MQTT-SN.md §4.5-4.8).
  */
 import { ReturnCode, type Packet, type PublishPacket, type RegisterPacket } from '../../codec/index.js';
+import { ReasonCode as V2Reason } from '../../codec/v2/constants.js';
 import { validateTopicName } from '../../topics/topic-names.js';
 import { PublishRefusedError } from '../../uplink/port.js';
 import type { GatewayCore } from '../core.js';
@@ -52,7 +53,9 @@ function topicOf(gw: GatewayCore, s: Session | undefined, p: PublishPacket): str
     case 'short':
       return p.topicName;
     case 'inline':
-      return gw.options.qosMinusOne.inlineTopicNames ? p.topicName : undefined;
+      // A full Topic Name in a QoS 0-2 PUBLISH is 2.0's [3.6.2.4] (wire-v2.ts); without a session
+      // (2.0 PUBWOS, Paho's QoS -1 extension) anyone may name any topic: only where configured.
+      return p.qos !== -1 || gw.options.qosMinusOne.inlineTopicNames ? p.topicName : undefined;
   }
 }
 
@@ -96,7 +99,7 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
   }
   if (s === undefined || !(s.reachable || s.state === 'asleep')) {
     bump(gw.stats.dropped, 'unknownClient');
-    gw.send(link, { type: 'DISCONNECT' });
+    gw.send(link, { type: 'DISCONNECT' }, V2Reason.NO_VIRTUAL_CONNECTION);
     return;
   }
   const resolved = publishTopic(gw, s, p);
@@ -105,13 +108,13 @@ export function onPublish(gw: GatewayCore, link: Link, s: Session | undefined, p
     // a short name that is no topic name is as unusable as an unknown id.
     if ('invalid' in resolved) gw.refused('invalidTopic', `PUBLISH on an invalid topic name refused: ${resolved.invalid}`, { clientId: s.clientId, topic: JSON.stringify(resolved.topic) });
     else bump(gw.stats.dropped, 'invalidTopic');
-    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID });
+    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID }, 'invalid' in resolved ? V2Reason.TOPIC_NAME_INVALID : undefined);
     return;
   }
   const topic = resolved.topic;
   if (!gw.auth.mayPublish(s.clientId, topic)) {
     gw.refused('notAuthorized', gw.auth.reserved(topic) ? `PUBLISH refused: ${RESERVED}` : 'PUBLISH refused by the ACL', { clientId: s.clientId, topic });
-    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED });
+    gw.send(link, { type: 'PUBACK', topicId: topicField(p), msgId: p.msgId, returnCode: ReturnCode.NOT_SUPPORTED }, V2Reason.NOT_AUTHORIZED);
     return;
   }
   const delivery = { topic, payload: p.payload, qos: p.qos, retain: p.retain };

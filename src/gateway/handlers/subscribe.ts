@@ -1,16 +1,21 @@
 /** SUBSCRIBE and UNSUBSCRIBE (MQTT-SN.md §4.9). */
 import { ReturnCode, type SubQoS, type SubscribePacket, type UnsubscribePacket } from '../../codec/index.js';
+import { ReasonCode as V2Reason } from '../../codec/v2/constants.js';
 import { hasWildcards, validateTopicFilter, validateTopicName } from '../../topics/topic-names.js';
 import { whenAnswered } from '../answer.js';
 import type { GatewayCore } from '../core.js';
-import type { Session, SubscriptionKind } from '../session.js';
+import type { Session, SubscribeOptions, SubscriptionKind } from '../session.js';
 import { bump } from '../stats.js';
 import { tooLong } from '../topic-budget.js';
 import { fits, topicCost } from '../../topics/registry.js';
 import type { Link } from '../types.js';
 
-export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link): void {
-  const reject = (returnCode: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode });
+/** What a 1.2 SUBSCRIBE means: no options, retained messages after every SUBACK (MQTT-SN 1.2 §6.9). */
+const V12_OPTIONS: SubscribeOptions = { noLocal: false, retainAsPublished: false, retainHandling: 0 };
+
+export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, link: Link, options: SubscribeOptions = V12_OPTIONS): void {
+  /** `v2Reason`: what a 2.0 client is told where 1.2's 0x03 says less (wire-v2.ts) */
+  const reject = (returnCode: number, v2Reason?: number): void => gw.send(link, { type: 'SUBACK', qos: 0, topicId: 0, msgId: p.msgId, returnCode }, v2Reason);
   // QoS -1 means nothing in a SUBSCRIBE (MQTT-SN.md §7), yet `mqtt-sn-12` sends it and then waits
   // for SUBACK: it is granted QoS 0, the nearest thing it can mean, rather than left unanswered.
   const requested: SubQoS = p.qos === -1 ? 0 : p.qos;
@@ -26,10 +31,10 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
         return reject(ReturnCode.NOT_SUPPORTED);
       }
       if (hasWildcards(filter)) {
-        if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        if (validateTopicFilter(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED, V2Reason.TOPIC_FILTER_INVALID);
         kind = 'wildcard'; // SUBACK carries 0x0000; ids come later by REGISTER (§4.6)
       } else {
-        if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED);
+        if (validateTopicName(filter) !== undefined) return reject(ReturnCode.NOT_SUPPORTED, V2Reason.TOPIC_FILTER_INVALID);
         kind = 'name';
       }
       break;
@@ -51,7 +56,7 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   // Within an ACL filter, not merely overlapping it: `a/#` from a client allowed `a/b/#` would read `a/c`.
   if (!gw.auth.maySubscribe(s.clientId, filter)) {
     gw.refused('notAuthorized', 'SUBSCRIBE refused by the ACL', { clientId: s.clientId, filter });
-    return reject(ReturnCode.NOT_SUPPORTED);
+    return reject(ReturnCode.NOT_SUPPORTED, V2Reason.NOT_AUTHORIZED);
   }
   const existing = s.subscriptions.get(filter);
   if (existing === undefined && s.subscriptions.size >= gw.options.limits.maxSubscriptionsPerClient) {
@@ -75,7 +80,8 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
   }
   const record = (qos: SubQoS, store: boolean): void => {
     if (!s.subscriptions.has(filter)) gw.subscriptions.add(filter, s);
-    s.subscriptions.set(filter, { qos, kind });
+    s.subscriptions.set(filter, options === V12_OPTIONS ? { qos, kind } : { qos, kind, noLocal: options.noLocal, retainAsPublished: options.retainAsPublished });
+    if (options.noLocal) s.noLocal = true;
     // A new SUBSCRIBE is the client asking again for topics whose REGISTER it refused (§4.6).
     if (kind === 'wildcard') s.refusedTopics.clear();
     else s.refusedTopics.delete(filter);
@@ -97,6 +103,8 @@ export function onSubscribe(gw: GatewayCore, s: Session, p: SubscribePacket, lin
       const unchanged = repeat && granted === requested;
       record(granted as SubQoS, !unchanged);
       if (unchanged) return;
+      // 2.0 Retain Handling [3.7.2.2]: 2 never, 1 only for a subscription that is new.
+      if (options.retainHandling === 2 || (options.retainHandling === 1 && existing !== undefined)) return;
       // §4.9: retained messages follow the SUBACK, each with its REGISTER first where needed.
       gw.uplink.retained(filter).then(
         (messages) => {

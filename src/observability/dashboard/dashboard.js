@@ -146,11 +146,12 @@ function drawDetail() {
   const s = state.overview.sessions.shown.find((x) => x.clientId === id);
   if (!s) return figures($('detail-figures'), [['state', 'gone (no session)', 'state-lost']]);
   figures($('detail-figures'), [
-    ['protocol', 'MQTT-SN 1.2'],
+    ['protocol', `MQTT-SN ${s.version}`],
     ['state', s.state, 'state-' + s.state],
     ['transport', s.transport || '—'],
     ['peer', s.peer || '—'],
     ['clean session', String(s.cleanSession)],
+    ['session expiry', s.sessionExpirySec === null ? '—' : s.sessionExpirySec === 4294967295 ? 'never' : `${s.sessionExpirySec} s`],
     ['keep-alive', `${s.keepAliveSec} s`],
     ['sleep', s.sleepSec === null ? '—' : `${s.sleepSec} s`],
     ['last seen', s.lastSeen ? `${s.lastSeen} (${ago(s.lastSeen)})` : '—'],
