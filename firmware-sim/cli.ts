@@ -14,8 +14,9 @@ import { parseUdpUrl } from './link.js';
 import { FRAMINGS, type Framing } from './links/serial.js';
 import { isProfileName, PROFILE_NAMES, profiles, type ProfileName } from './profiles.js';
 import type { SimReport } from './stats.js';
+import { parseProtocol, PROTOCOL_VERSIONS, type ProtocolVersion } from './wire/index.js';
 
-export const HELP = `firmware-sim: simulated MQTT-SN v1.2 devices for trying, testing and loading a gateway
+export const HELP = `firmware-sim: simulated MQTT-SN 1.2 and 2.0 devices for trying, testing and loading a gateway
 
 Usage:
   node --import tsx firmware-sim/cli.ts --gateway udp://127.0.0.1:1884 [options]
@@ -47,6 +48,15 @@ ${PROFILE_NAMES.map((n) => `                           ${n.padEnd(12)} ${profile
   --will                 connect with a will: <topic-prefix>/<id>/status = offline
   --sleep S              sleepy profile: seconds asleep between wake-ups (default 10)
   --predefined-id N      beacon profile: predefined topic id (default 1)
+  --protocol V[,V...]    MQTT-SN version: 1.2 (default) or 2 (OASIS MQTT-SN 2.0 CSD01). A list
+                         mixes versions, assigned round-robin over rounds of --profile: with
+                         --profile a,b --protocol 1.2,2 the nodes run a/1.2, b/1.2, a/2, b/2, ...
+                         so every profile runs in every version; 1.2,2,2 makes two thirds 2.0.
+                         The report counts the nodes of each version.
+  --username U           2.0 nodes: MQTT-BASIC authentication in CONNECT (1.2 has none)
+  --password P           2.0 nodes: the password for --username
+  --session-expiry S     2.0 nodes: Session Expiry Interval in seconds (default 0 with a clean
+                         session, never expiring with --persistent-session, as in 1.2)
   --client-prefix S      client ids are S001, S002, ... (default sim-)
   --topic-prefix S       topics are S/<client id>/... (default sim)
   --observe              require the observers (below): exit 1 if the gateway refuses them
@@ -60,7 +70,8 @@ ${PROFILE_NAMES.map((n) => `                           ${n.padEnd(12)} ${profile
 
 Protocol timers (MQTT-SN 1.2 §4.13):
   --retry-ms N           T_RETRY in ms (default 10000)
-  --retries N            N_RETRY (default 3)
+  --retries N            N_RETRY (default 3); a 2.0 CONNECT is never resent (MQTT-SN-4.4.2-1):
+                         after one T_RETRY the node connects anew, with backoff
 
 Run control and output:
   --ramp S               spread node starts over S seconds (default: 10 ms per node, max 10 s)
@@ -96,6 +107,23 @@ function num(name: string, v: string | undefined, def: number, check: (n: number
 
 const int = (n: number): boolean => Number.isInteger(n);
 
+/** `--protocol 1.2`, `2` or a list like `1.2,2`; a bad value names the flag and the choices. */
+function parseProtocols(v: string | undefined): ProtocolVersion[] {
+  if (v === undefined) return ['1.2'];
+  return v.split(',').map((part) => {
+    const version = parseProtocol(part);
+    if (version === undefined) {
+      throw new UsageError(`--protocol ${JSON.stringify(v)}: expected ${PROTOCOL_VERSIONS.join(' or ')}, or a comma-separated list of them assigned round-robin (e.g. 1.2,2)`);
+    }
+    return version;
+  });
+}
+
+/** parseArgs options of one type, named (parseArgs still types each value by its name). */
+function options<const T extends 'string' | 'boolean', const K extends string>(type: T, names: readonly K[]): Record<K, { type: T }> {
+  return Object.fromEntries(names.map((n) => [n, { type }])) as Record<K, { type: T }>;
+}
+
 /** argv (without node and script) -> configuration; `undefined` means --help. */
 export function parseCli(argv: string[]): CliConfig | undefined {
   // parseArgs takes "-1" for an option: glue a negative number to its option (--qos -1).
@@ -115,36 +143,9 @@ export function parseCli(argv: string[]): CliConfig | undefined {
       strict: true,
       allowPositionals: false,
       options: {
-        gateway: { type: 'string' },
-        search: { type: 'string' },
-        serial: { type: 'string' },
-        framing: { type: 'string' },
-        baud: { type: 'string' },
-        'xbee-role': { type: 'string' },
-        forwarder: { type: 'boolean' },
-        nodes: { type: 'string' },
-        profile: { type: 'string' },
-        rate: { type: 'string' },
-        qos: { type: 'string' },
-        duration: { type: 'string' },
-        count: { type: 'string' },
-        'keep-alive': { type: 'string' },
-        'persistent-session': { type: 'boolean' },
-        will: { type: 'boolean' },
-        sleep: { type: 'string' },
-        'predefined-id': { type: 'string' },
-        'client-prefix': { type: 'string' },
-        'topic-prefix': { type: 'string' },
-        observe: { type: 'boolean' },
-        'no-observe': { type: 'boolean' },
-        'retry-ms': { type: 'string' },
-        retries: { type: 'string' },
-        ramp: { type: 'string' },
-        drain: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        'expect-no-loss': { type: 'boolean' },
+        ...options('string', ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'sleep', 'protocol', 'username', 'password', 'session-expiry']),
+        ...options('string', ['predefined-id', 'client-prefix', 'topic-prefix', 'retry-ms', 'retries', 'ramp', 'drain', 'seed']),
+        ...options('boolean', ['forwarder', 'persistent-session', 'will', 'observe', 'no-observe', 'json', 'quiet', 'expect-no-loss']),
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -197,6 +198,14 @@ export function parseCli(argv: string[]): CliConfig | undefined {
   }
   if (target.kind === 'serial' && target.xbeeRole === 'host' && nodes > 1) throw new UsageError('--xbee-role host drives one module: one node');
   const qos = num('qos', values.qos, 1, (n) => [-1, 0, 1, 2].includes(n), '-1, 0, 1 or 2') as QoS;
+  const protocols = parseProtocols(values.protocol);
+  const speaks2 = protocols.includes('2');
+  for (const k of ['username', 'password', 'session-expiry'] as const) {
+    if (values[k] !== undefined && !speaks2) throw new UsageError(`--${k} applies to MQTT-SN 2.0 nodes: add --protocol 2 (or a list with 2); 1.2 has no ${k === 'session-expiry' ? 'session expiry' : 'authentication'}`);
+  }
+  if (values.password !== undefined && values.username === undefined) throw new UsageError('--password needs --username (MQTT-BASIC sends both)');
+  const keepAlive = num('keep-alive', values['keep-alive'], 60, (n) => int(n) && n >= 0 && n <= 65535, 'seconds 0..65535');
+  if (keepAlive === 0 && speaks2) throw new UsageError('--keep-alive 0: MQTT-SN 2.0 cannot turn keep-alive off (MQTT-SN-3.1.6-4); give 1..65535 with --protocol 2');
   const prefix = values['topic-prefix'] ?? 'sim';
   if (prefix === '' || /[+#]/.test(prefix)) throw new UsageError(`--topic-prefix ${JSON.stringify(prefix)}: expected a topic without wildcards`);
   if (values.observe === true && values['no-observe'] === true) throw new UsageError('--observe and --no-observe exclude each other');
@@ -212,7 +221,12 @@ export function parseCli(argv: string[]): CliConfig | undefined {
       qos,
       durationMs: num('duration', values.duration, 10, (n) => n >= 0, 'seconds >= 0') * 1000,
       count: values.count === undefined ? undefined : num('count', values.count, 0, (n) => int(n) && n >= 1, 'a positive integer'),
-      keepAlive: num('keep-alive', values['keep-alive'], 60, (n) => int(n) && n >= 0 && n <= 65535, 'seconds 0..65535'),
+      keepAlive,
+      protocols,
+      ...(values.username !== undefined ? { auth: { username: values.username, password: values.password ?? '' } } : {}),
+      ...(values['session-expiry'] !== undefined
+        ? { sessionExpiry: num('session-expiry', values['session-expiry'], 0, (n) => int(n) && n >= 0 && n <= 0xffffffff, 'seconds 0..4294967295') }
+        : {}),
       cleanSession: values['persistent-session'] !== true,
       will: values.will === true,
       sleepSec: num('sleep', values.sleep, 10, (n) => int(n) && n >= 1 && n <= 65535, 'seconds 1..65535'),
@@ -244,10 +258,19 @@ export function lossWording(r: SimReport, topicPrefix: string): string {
   return `acknowledgements only: QoS 1/2 publishes the gateway never acknowledged; delivery not observed (${r.observerNote ?? 'no observer'})`;
 }
 
+/** `1.2: 3 nodes (3 connected)   2.0: 3 nodes (2 connected)` */
+function formatProtocols(r: SimReport): string {
+  return PROTOCOL_VERSIONS.flatMap((v) => {
+    const c = r.protocols[v];
+    return c ? [`${v === '2' ? '2.0' : v}: ${c.nodes} node(s) (${c.connected} connected)`] : [];
+  }).join('   ');
+}
+
 export function formatReport(r: SimReport, profileList: string, topicPrefix = 'sim'): string {
   const lines = [
     `firmware-sim report: ${r.nodes.total} node(s) [${profileList}], ${(r.elapsedMs / 1000).toFixed(1)} s`,
     `  nodes          connected ${r.nodes.connected}   never connected ${r.nodes.failed}`,
+    `  protocols      ${formatProtocols(r)}`,
     `  sent           ${r.sent}`,
     `  acknowledged   ${r.acknowledged}`,
     `  received       ${r.received}`,

@@ -1,13 +1,13 @@
 /** Errors of the device simulator: one subclass of the project's base, with stable codes. */
-import { ReturnCode } from '../src/codec/index.js';
 import { MqttSnError } from '../src/errors.js';
+import type { Result } from './wire/types.js';
 
 export const SimErrorCode = {
   /** no answer after N_RETRY retransmissions (MQTT-SN.md §4.13) */
   TIMEOUT: 'SIM_ERR_TIMEOUT',
-  /** the gateway answered with a return code other than 0x00 (§1.4); see `returnCode` */
+  /** the gateway refused: a 1.2 return code other than 0x00 (§1.4) or a 2.0 Reason Code of 0x80 or more; see `returnCode` */
   REJECTED: 'SIM_ERR_REJECTED',
-  /** the gateway said "congestion" (0x01): wait T_WAIT before trying again (§1.4) */
+  /** the gateway said "congestion" (1.2: 0x01; 2.0: 0xF1 or 0x89 Server busy): wait T_WAIT before trying again (§1.4) */
   CONGESTION: 'SIM_ERR_CONGESTION',
   /** the operation needs a connection the node does not have */
   NOT_CONNECTED: 'SIM_ERR_NOT_CONNECTED',
@@ -26,20 +26,25 @@ export type SimErrorCode = (typeof SimErrorCode)[keyof typeof SimErrorCode];
 
 export class SimError extends MqttSnError {
   declare readonly code: SimErrorCode;
-  /** the gateway's return code, for REJECTED and CONGESTION */
+  /** the gateway's return code (1.2) or Reason Code (2.0), for REJECTED and CONGESTION */
   readonly returnCode: number | undefined;
+  /** what that code means, whichever version sent it */
+  readonly meaning: Result['meaning'] | undefined;
 
-  constructor(code: SimErrorCode, message: string, options?: { cause?: unknown; returnCode?: number }) {
+  constructor(code: SimErrorCode, message: string, options?: { cause?: unknown; returnCode?: number; meaning?: Result['meaning'] }) {
     super(code, message, options);
     this.returnCode = options?.returnCode;
+    this.meaning = options?.meaning;
   }
 }
 
-/** The error for a return code other than 0x00 in an answer to `what` (MQTT-SN.md §1.4). */
-export function rcError(what: string, rc: number): SimError {
-  if (rc === ReturnCode.CONGESTION) {
-    return new SimError(SimErrorCode.CONGESTION, `${what}: gateway congested (0x01), wait T_WAIT`, { returnCode: rc });
-  }
-  const why = rc === ReturnCode.INVALID_TOPIC_ID ? 'invalid topic id' : rc === ReturnCode.NOT_SUPPORTED ? 'not supported' : 'rejected';
-  return new SimError(SimErrorCode.REJECTED, `${what}: ${why} (0x${rc.toString(16).padStart(2, '0')})`, { returnCode: rc });
+/** The error for a refusal in an answer to `what` (MQTT-SN.md §1.4; CSD01 [2.3]). */
+export function rcError(what: string, r: Result): SimError {
+  const hex = `0x${r.code.toString(16).padStart(2, '0')}`;
+  const options = { returnCode: r.code, meaning: r.meaning };
+  if (r.meaning === 'congestion') return new SimError(SimErrorCode.CONGESTION, `${what}: gateway congested (${hex}), wait T_WAIT`, options);
+  return new SimError(SimErrorCode.REJECTED, `${what}: ${r.name} (${hex})`, options);
 }
+
+/** A CONNECT answered by something other than CONNACK (2.0: an AUTH step of a method the node does not speak). */
+export const NO_CONNACK: Result = { code: -1, meaning: 'rejected', name: 'no CONNACK' };

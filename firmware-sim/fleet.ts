@@ -14,6 +14,7 @@ import { UdpLink } from './links/udp.js';
 import { SimNode } from './node.js';
 import { deliveryKey, profiles, wait, type ProfileContext, type ProfileName } from './profiles.js';
 import { RunStats, type SimReport } from './stats.js';
+import type { Credentials, ProtocolVersion } from './wire/index.js';
 
 export type FleetTarget =
   | { kind: 'udp'; gateway: UdpAddress }
@@ -26,6 +27,17 @@ export interface FleetOptions {
   nodes: number;
   /** assigned round-robin: node i runs profiles[i % length] */
   profiles: ProfileName[];
+  /**
+   * MQTT-SN versions, assigned round-robin over rounds of the profiles: node i speaks
+   * protocols[floor(i / profiles.length) % length], so every profile runs in every version
+   * (`--profile a,b --protocol 1.2,2`: a/1.2, b/1.2, a/2, b/2, ...). Observer k speaks
+   * protocols[k % length]. Default ['1.2'].
+   */
+  protocols?: ProtocolVersion[];
+  /** 2.0 nodes connect with MQTT-BASIC user name and password (1.2 has no place for them) */
+  auth?: Credentials;
+  /** 2.0 Session Expiry Interval in seconds; default: 0 with clean sessions, never expiring without */
+  sessionExpiry?: number;
   /** publishes per second per node */
   rate: number;
   qos: QoS;
@@ -68,6 +80,15 @@ export interface FleetProgress {
   received: number;
   lost: number;
   stopping: boolean;
+}
+
+/**
+ * The version of node `i`: round-robin over rounds of the profiles, so that every profile runs in
+ * every version (`a,b` with `1.2,2`: a/1.2, b/1.2, a/2, b/2, ...). Observers go round the versions.
+ */
+export function nodeProtocol(i: number, o: Pick<FleetOptions, 'profiles' | 'protocols'>): ProtocolVersion {
+  const versions = o.protocols && o.protocols.length > 0 ? o.protocols : (['1.2'] as const);
+  return versions[Math.floor(i / Math.max(1, o.profiles.length)) % versions.length]!;
 }
 
 /** mulberry32: a small seedable PRNG so a run can be repeated exactly. */
@@ -113,6 +134,7 @@ async function openLinks(target: FleetTarget, count: number): Promise<{ links: L
 }
 
 export async function runFleet(o: FleetOptions): Promise<SimReport> {
+  if (o.protocols?.includes('2') === true && o.keepAlive < 1) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'keepAlive 0: MQTT-SN 2.0 cannot turn keep-alive off (MQTT-SN-3.1.6-4)');
   const clock = o.clock ?? systemClock;
   const stats = new RunStats(() => clock.now());
   const random = seededRandom(o.seed);
@@ -128,10 +150,13 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
   const nodes: SimNode[] = [];
   const connectedOnce = new Set<SimNode>();
   stats.nodesTotal = o.nodes;
+  const versionOf = (i: number): ProtocolVersion => (i < o.nodes ? nodeProtocol(i, o) : nodeProtocol(i - o.nodes, { profiles: [o.profiles[0]!], protocols: o.protocols }));
 
   for (let i = 0; i < total; i++) {
+    const protocol = versionOf(i);
     const node = new SimNode({
       link: links[i]!,
+      protocol,
       clientId: i < o.nodes ? `${o.clientPrefix}${pad(i + 1, o.nodes)}` : `${o.clientPrefix}observer${observers > 1 ? i - o.nodes + 1 : ''}`,
       clock,
       retryMs: o.retryMs,
@@ -143,10 +168,13 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
       predefinedTopics: { [o.predefinedId]: `${o.topicPrefix}/beacon` },
     });
     if (i < o.nodes) {
+      const byVersion = (stats.protocols[protocol] ??= { nodes: 0, connected: 0 });
+      byVersion.nodes++;
       node.on('state', (s) => {
         if (s === 'active' && !connectedOnce.has(node)) {
           connectedOnce.add(node);
           stats.nodesConnected++;
+          byVersion.connected++;
         }
       });
     }
@@ -168,6 +196,9 @@ export async function runFleet(o: FleetOptions): Promise<SimReport> {
     will: o.will,
     sleepSec: o.sleepSec,
     predefinedId: o.predefinedId,
+    // 1.2 has no authentication and no session expiry: only 2.0 nodes carry them.
+    auth: node.protocol === '2' ? o.auth : undefined,
+    sessionExpiry: node.protocol === '2' ? o.sessionExpiry : undefined,
     stats,
     budget,
   });
@@ -291,7 +322,7 @@ function observerCount(o: Pick<FleetOptions, 'nodes' | 'rate'>): number {
 async function startObserver(ctx: ProfileContext, filters: readonly string[]): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await ctx.node.connect({ clientId: ctx.clientId, cleanSession: true, keepAlive: ctx.keepAlive });
+      await ctx.node.connect({ clientId: ctx.clientId, cleanSession: true, keepAlive: ctx.keepAlive, auth: ctx.auth });
       break;
     } catch (err) {
       const congested = err instanceof SimError && err.code === SimErrorCode.CONGESTION;

@@ -3,10 +3,12 @@
  * acknowledged and delivered once (QoS 2 receptions are remembered until PUBREL), REGISTER names
  * an id, PINGREQ is answered, an unsolicited DISCONNECT loses the gateway.
  */
-import { ReturnCode, type Packet, type PublishPacket } from '../src/codec/index.js';
 import { SimError, SimErrorCode } from './errors.js';
 import type { NodeObserver, SimMessage } from './node-types.js';
 import { shortNameBytes, type TopicTable } from './topic-table.js';
+import type { Event, Intent } from './wire/index.js';
+
+type PublishEvent = Extract<Event, { type: 'PUBLISH' }>;
 
 /** What the inbound side may do to its node. */
 export interface InboundHost {
@@ -15,13 +17,15 @@ export interface InboundHost {
   readonly observer: NodeObserver | undefined;
   /** active, asleep or awake: a session the gateway could end */
   connected(): boolean;
-  send(p: Packet): void;
+  send(p: Intent): void;
   /** hands a PUBLISH to the application */
   deliver(msg: SimMessage): void;
   registered(topicId: number, topicName: string): void;
   gateway(gwId: number, from: string | undefined): void;
   lost(err: SimError): void;
   heardSearch(): void;
+  /** 2.0 WAKEUP: messages wait for the sleeping node */
+  wakeup(): void;
 }
 
 export class InboundHandler {
@@ -38,7 +42,7 @@ export class InboundHandler {
     this.#qos2In.clear();
   }
 
-  handle(p: Packet, from: string | undefined): void {
+  handle(p: Event, from: string | undefined): void {
     const h = this.#host;
     switch (p.type) {
       case 'PUBLISH':
@@ -52,7 +56,7 @@ export class InboundHandler {
       case 'REGISTER':
         // §4.6: the gateway names an id it is about to publish with; always accepted.
         h.topics.remember(p.topicName, p.topicId);
-        h.send({ type: 'REGACK', topicId: p.topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+        h.send({ type: 'REGACK', topicId: p.topicId, msgId: p.msgId });
         h.registered(p.topicId, p.topicName);
         return;
       case 'PINGREQ':
@@ -73,59 +77,59 @@ export class InboundHandler {
       case 'SEARCHGW':
         h.heardSearch();
         return;
+      case 'WAKEUP':
+        // 2.0 [3.14]: a hint only; the node may wake now or when it planned to (MQTT-SN-3.14.2-1).
+        h.wakeup();
+        return;
       // Answers to the node's own requests arrive through its request engine, not here; whatever
       // else reaches this point is unexpected from a gateway and is reported to the observer.
+      case 'AUTH':
       case 'CONNACK':
-      case 'CONNECT':
-      case 'ENCAPSULATED':
+      case 'OTHER':
       case 'PINGRESP':
       case 'PUBACK':
       case 'PUBCOMP':
       case 'PUBREC':
       case 'REGACK':
+      case 'SLEEPRESP':
       case 'SUBACK':
-      case 'SUBSCRIBE':
       case 'UNSUBACK':
-      case 'UNSUBSCRIBE':
-      case 'WILLMSG':
       case 'WILLMSGREQ':
       case 'WILLMSGRESP':
-      case 'WILLMSGUPD':
-      case 'WILLTOPIC':
       case 'WILLTOPICREQ':
       case 'WILLTOPICRESP':
-      case 'WILLTOPICUPD':
         break;
     }
     h.observer?.unexpected(p);
   }
 
-  #publish(p: PublishPacket): void {
+  #publish(p: PublishEvent): void {
     const h = this.#host;
+    const t = p.topic;
     let topic: string | undefined;
     let topicId = 0;
-    switch (p.topicIdType) {
+    switch (t.topicIdType) {
       case 'normal':
-        topicId = p.topicId;
-        topic = h.topics.nameOf(p.topicId);
+        topicId = t.topicId;
+        topic = h.topics.nameOf(t.topicId);
         if (topic === undefined) {
-          // §4.10: the client answers PUBACK 0x02 for an id it does not know; the gateway
-          // must then REGISTER it again.
-          if (p.qos === 1 || p.qos === 2) h.send({ type: 'PUBACK', topicId: p.topicId, msgId: p.msgId, returnCode: ReturnCode.INVALID_TOPIC_ID });
+          // §4.10: the client answers PUBACK 0x02 (2.0: 0xF0) for an id it does not know; the
+          // gateway must then REGISTER it again.
+          if (p.qos === 1 || p.qos === 2) h.send({ type: 'PUBACK', topicId: t.topicId, msgId: p.msgId, invalidTopic: true });
           h.observer?.unexpected(p);
           return;
         }
         break;
       case 'predefined':
-        topicId = p.topicId;
-        topic = h.predefined.get(p.topicId);
+        topicId = t.topicId;
+        topic = h.predefined.get(t.topicId);
         break;
       case 'short':
       case 'inline':
-        topic = p.topicName;
+        topic = t.topicName;
         break;
     }
-    const msg: SimMessage = { topic, topicIdType: p.topicIdType, topicId, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup, msgId: p.msgId };
+    const msg: SimMessage = { topic, topicIdType: t.topicIdType, topicId, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup, msgId: p.msgId };
     if (p.qos === 2) {
       // §4.7 mirrored (§4.10): a repeat before PUBREL gets PUBREC again, never a second delivery.
       const repeat = this.#qos2In.has(p.msgId);
@@ -136,8 +140,8 @@ export class InboundHandler {
         return;
       }
     } else if (p.qos === 1) {
-      const wireId = p.topicIdType === 'short' ? shortNameBytes(p.topicName) : topicId;
-      h.send({ type: 'PUBACK', topicId: wireId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+      const wireId = t.topicIdType === 'short' ? shortNameBytes(t.topicName) : topicId;
+      h.send({ type: 'PUBACK', topicId: wireId, msgId: p.msgId, invalidTopic: false });
     }
     h.deliver(msg);
   }

@@ -15,6 +15,7 @@ import { parseUdpUrl, type UdpAddress } from './link.js';
 import { UdpLink } from './links/udp.js';
 import { SimNode } from './node.js';
 import { RunStats, type LatencySummary } from './stats.js';
+import type { ProtocolVersion } from './wire/index.js';
 
 export interface LoadOptions {
   /** `udp://host:port` or a parsed address */
@@ -37,6 +38,8 @@ export interface LoadOptions {
   payload?: (seq: number) => Buffer | string;
   /** default 300 s: keep-alive pings are not the load under test */
   keepAlive?: number;
+  /** the MQTT-SN version of every node; default '1.2' (2.0 has no short names: use 'register' or 'predefined') */
+  protocol?: ProtocolVersion;
   /** CONNECTs started per second during setup; default 1000 */
   connectRate?: number;
   /** T_RETRY and N_RETRY of the nodes; default 5000 ms and 3 */
@@ -89,6 +92,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const qos = o.qos ?? 1;
   const topicMode = o.topic ?? (qos === -1 ? 'predefined' : 'register');
   if (qos === -1 && topicMode === 'register') throw new SimError(SimErrorCode.BAD_ARGUMENT, 'QoS -1 needs topic "short" or "predefined" (§4.8)');
+  if (o.protocol === '2' && topicMode === 'short') throw new SimError(SimErrorCode.BAD_ARGUMENT, 'MQTT-SN 2.0 has no short topic names [2.4]: topic "register" or "predefined"');
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'nodes must be a positive integer');
   if (!(o.rate > 0)) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'rate must be > 0');
   const gateway = typeof o.gateway === 'string' ? parseUdpUrl(o.gateway) : o.gateway;
@@ -116,6 +120,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     (link, i) =>
       new SimNode({
         link,
+        protocol: o.protocol,
         clientId: `${clientPrefix}${String(i + 1).padStart(width, '0')}`,
         clock,
         retryMs: o.retryMs ?? 5000,

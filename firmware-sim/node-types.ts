@@ -3,9 +3,12 @@
  * resolve with, the events it emits and the observer a run's statistics attach.
  */
 import type { Clock } from '../src/clock.js';
-import type { DecodeError, Packet, PublishTopic, QoS, SubQoS } from '../src/codec/index.js';
+import type { DecodeError, PublishTopic, QoS, SubQoS } from '../src/codec/index.js';
 import type { SimError } from './errors.js';
 import type { Link } from './link.js';
+import type { Credentials, Event, ProtocolVersion } from './wire/types.js';
+
+export type { Credentials, ProtocolVersion };
 
 export type NodeState = 'disconnected' | 'connecting' | 'active' | 'asleep' | 'awake' | 'lost' | 'closed';
 
@@ -36,11 +39,24 @@ export interface Will {
 export interface ConnectOptions {
   /** 1..23 characters in v1.2 (MQTT-SN.md §1.5); default the node's `clientId` */
   clientId?: string;
-  /** default true */
+  /** default true (2.0: Clean Start) */
   cleanSession?: boolean;
-  /** keep-alive in seconds; 0 disables the node's pings; default 60 */
+  /** keep-alive in seconds; 0 disables the node's pings (1.2 only: 2.0 forbids 0, MQTT-SN-3.1.6-4); default 60 */
   keepAlive?: number;
+  /** 1.2: the WILLTOPICREQ / WILLMSGREQ dance (§4.3); 2.0: inside CONNECT [3.1.3] */
   will?: Will;
+  /**
+   * 2.0 Session Expiry Interval in seconds [3.1.9]; ignored by 1.2. Default: 0 with a clean session
+   * (it ends with the connection), 0xFFFFFFFF (never) without one, as a 1.2 session lasts.
+   */
+  sessionExpiry?: number;
+  /** 2.0 only: MQTT-BASIC user name and password in CONNECT [4.11] */
+  auth?: Credentials;
+}
+
+export interface DisconnectOptions {
+  /** 2.0: DISCONNECT with Reason Code 0x04, the gateway publishes the will [3.13]; 1.2 cannot */
+  withWill?: boolean;
 }
 
 /** How a PUBLISH names its topic: exactly one of these. */
@@ -52,7 +68,12 @@ export type PublishTarget =
   /** a two-character short topic name (§4.5) */
   | { shortName: string }
   /** a predefined id configured on both sides (§4.5) */
-  | { predefinedId: number };
+  | { predefinedId: number }
+  /**
+   * the full name inside the PUBLISH, no REGISTER (2.0 [2.4] at any QoS; 1.2 only at QoS -1); the
+   * node's alias for the name goes instead when it holds one (2.0 MQTT-SN-4.7.2-1)
+   */
+  | { topicName: string };
 
 export type PublishOptions = PublishTarget & {
   payload?: Buffer | string;
@@ -111,7 +132,7 @@ export interface NodeObserver {
   /** a QoS 2 PUBLISH the node had already delivered (not delivered again, §4.7) */
   duplicate(msg: SimMessage): void;
   /** a frame that did not decode, or a packet nothing expected */
-  unexpected(what: Packet | DecodeError): void;
+  unexpected(what: Event | DecodeError): void;
 }
 
 export interface ReconnectOptions {
@@ -134,6 +155,8 @@ export interface DiscoveryOptions {
 
 export interface SimNodeOptions {
   link: Link;
+  /** the MQTT-SN version the node speaks; default '1.2' */
+  protocol?: ProtocolVersion;
   /** default client id of `connect` and of the wake-up PINGREQ */
   clientId?: string;
   clock?: Clock;
@@ -161,4 +184,6 @@ export interface SimNodeEvents {
   /** the gateway announced a topic id (REGISTER from the gateway, §4.6) */
   register: [{ topicId: number; topicName: string }];
   gateway: [{ gwId: number; from: string | undefined }];
+  /** 2.0: the gateway holds messages for this sleeping node (WAKEUP, a hint [3.14]) */
+  wakeup: [];
 }

@@ -1,6 +1,8 @@
 /**
- * A simulated MQTT-SN v1.2 client: the device side of the radio, built on the project's codec
- * and talking through a {@link Link}. It follows the client's rules of MQTT-SN.md (discovery
+ * A simulated MQTT-SN client, v1.2 or 2.0 (OASIS CSD01): the device side of the radio, built on
+ * the project's codecs and talking through a {@link Link}. The engine is one for both versions;
+ * what a version puts on the wire and how it answers lives in its wire module (wire/v12.ts,
+ * wire/v2.ts), chosen by the `protocol` option. It follows the client's rules of MQTT-SN.md (discovery
  * §4.2, connect and will §4.3, registration §4.6, publish §4.7-4.8 and §4.10, subscribe §4.9,
  * keep-alive §4.11, sleep §4.12, retransmission §4.13) so that it works against any conforming
  * gateway, not only ours. All time goes through the injected {@link Clock}.
@@ -16,19 +18,21 @@
  * The node owns this state machine and its verbs; the parts it drives: requests.ts (every
  * request, its answer and T_RETRY / N_RETRY, on src/waitress.ts), lanes.ts (one request per
  * kind), topic-table.ts, topic-requests.ts, publish.ts, will.ts, inbound.ts (the gateway's own
- * messages), discovery.ts, keep-alive.ts. node-types.ts holds the public types, re-exported here.
+ * messages), discovery.ts, keep-alive.ts, wire/ (the versions). node-types.ts holds the public
+ * types, re-exported here.
  */
 import { systemClock, type Clock, type TimerHandle } from '../src/clock.js';
-import { decode, DecodeError, encode, PROTOCOL_ID, ReturnCode, type Packet, type SubQoS, type SubscriptionTopic } from '../src/codec/index.js';
+import { DecodeError, type SubQoS, type SubscriptionTopic } from '../src/codec/index.js';
 import { DISCOVERY_DEFAULTS, Discovery, type FoundGateway } from './discovery.js';
 import { Emitter } from './emitter.js';
-import { rcError, SimError, SimErrorCode } from './errors.js';
+import { NO_CONNACK, rcError, SimError, SimErrorCode } from './errors.js';
 import { InboundHandler } from './inbound.js';
 import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
 import type { Link } from './link.js';
 import type {
   ConnectOptions,
+  DisconnectOptions,
   DiscoveryOptions,
   NodeObserver,
   NodeState,
@@ -43,11 +47,12 @@ import type {
   Will,
 } from './node-types.js';
 import { publish } from './publish.js';
-import { answerTo, Requests } from './requests.js';
+import { Requests, type Incoming } from './requests.js';
 import { describeTopic, hasWildcard, TopicTable, withSubscriptionTopic } from './topic-table.js';
 import { registerTopic, subscribeTopic, unsubscribeTopic } from './topic-requests.js';
 import type { VerbHost } from './verb-host.js';
-import { connectAnswer, updateWill } from './will.js';
+import { updateWill } from './will.js';
+import { wireFor, type Intent, type ProtocolVersion, type Wire } from './wire/index.js';
 
 export type * from './node-types.js';
 
@@ -56,6 +61,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
   readonly clock: Clock;
   readonly retryMs: number;
   readonly maxRetries: number;
+  readonly #wire: Wire;
   #clientId: string | undefined;
   #state: NodeState = 'disconnected';
   #observer: NodeObserver | undefined;
@@ -85,6 +91,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
   constructor(options: SimNodeOptions) {
     super();
     this.link = options.link;
+    this.#wire = wireFor(options.protocol ?? '1.2');
     this.clock = options.clock ?? systemClock;
     this.retryMs = options.retryMs ?? 10_000;
     this.maxRetries = options.maxRetries ?? 3;
@@ -99,6 +106,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
     this.#reconnect = r ? { initialDelayMs: 1000, maxDelayMs: 30_000, ...(r === true ? {} : r) } : undefined;
     this.#gatewayKnown = this.#discoveryOptions === undefined;
     this.#requests = new Requests({
+      wire: this.#wire,
       clock: this.clock,
       retryMs: this.retryMs,
       maxRetries: this.maxRetries,
@@ -122,6 +130,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
       gateway: (gwId, from) => this.emit('gateway', { gwId, from }),
       lost: (err) => this.#gatewayLost(err),
       heardSearch: () => this.#discovery.heardSearch(),
+      wakeup: () => this.emit('wakeup'),
     });
     this.#verbs = {
       clock: this.clock,
@@ -129,6 +138,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
       requests: this.#requests,
       lanes: this.#lanes,
       topics: this.#topics,
+      wire: this.#wire,
       sendFrame: (frame) => this.#sendFrame(frame),
       requireState: (ok, what) => this.#requireState(ok, what),
       assertOpen: () => this.#assertOpen(),
@@ -146,6 +156,16 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   get state(): NodeState {
     return this.#state;
+  }
+
+  /** the MQTT-SN version this node speaks */
+  get protocol(): ProtocolVersion {
+    return this.#wire.version;
+  }
+
+  /** the node's version on the wire (stateless): bytes to bend for robustness tests (see `sendRaw`) */
+  get wire(): Wire {
+    return this.#wire;
   }
 
   get clientId(): string | undefined {
@@ -186,9 +206,10 @@ export class SimNode extends Emitter<SimNodeEvents> {
   // ---------------------------------------------------------------- connection (§4.3)
 
   /**
-   * CONNECT, with the will dance when `will` is given (WILLTOPICREQ / WILLMSGREQ answered in
-   * turn). From asleep or awake it returns the node to active (§4.12). Rejects with REJECTED or
-   * CONGESTION on a CONNACK other than 0x00, TIMEOUT when the gateway does not answer.
+   * CONNECT, with the will as the version carries it (1.2: WILLTOPICREQ / WILLMSGREQ answered in
+   * turn; 2.0: inside CONNECT). From asleep or awake it returns the node to active (§4.12).
+   * Rejects with REJECTED or CONGESTION on a refusing CONNACK, TIMEOUT when the gateway does not
+   * answer (2.0 never retransmits a CONNECT, MQTT-SN-4.4.2-1: it times out after one T_RETRY).
    */
   connect(options: ConnectOptions = {}): Promise<void> {
     const clientId = options.clientId ?? this.#clientId;
@@ -204,15 +225,15 @@ export class SimNode extends Emitter<SimNodeEvents> {
     const before = this.#state;
     const cleanSession = o.cleanSession ?? true;
     const keepAlive = o.keepAlive ?? 60;
-    const will = o.will;
+    // A 1.2 session without Clean lasts until a clean CONNECT; 2.0 says so with "never expires" [3.1.9].
+    const sessionExpiry = o.sessionExpiry ?? (cleanSession ? undefined : 0xffffffff);
     this.#setState('connecting');
-    let reply: Packet;
+    let reply: Incoming['packet'];
     try {
       ({ packet: reply } = await this.#requests.exchange({
         kind: 'connect',
-        packet: { type: 'CONNECT', will: will !== undefined, cleanSession, protocolId: PROTOCOL_ID, duration: keepAlive, clientId: o.clientId },
+        packet: { type: 'CONNECT', clientId: o.clientId, cleanStart: cleanSession, keepAlive, will: o.will, sessionExpiry, auth: o.auth },
         losesGateway: false,
-        accept: connectAnswer(will),
       }));
     } catch (err) {
       if (this.#state === 'connecting') {
@@ -225,26 +246,38 @@ export class SimNode extends Emitter<SimNodeEvents> {
       }
       throw err;
     }
-    const rc = reply.type === 'CONNACK' ? reply.returnCode : -1;
-    if (rc !== ReturnCode.ACCEPTED) {
+    const result = reply.type === 'CONNACK' ? reply.result : NO_CONNACK;
+    if (result.meaning !== 'accepted') {
       this.#setState(before === 'connecting' || reconnecting ? 'disconnected' : before);
-      throw rcError('CONNECT', rc);
+      throw rcError('CONNECT', result);
     }
-    this.#lastConnect = { ...o, cleanSession, keepAlive };
+    // 2.0 [3.2.11]: a gateway may name a node that connected without a client id.
+    const clientId = reply.type === 'CONNACK' && reply.assignedClientId !== undefined ? reply.assignedClientId : o.clientId;
+    this.#lastConnect = { ...o, clientId, cleanSession, keepAlive };
     // A clean session drops the gateway's ids and our half-finished QoS 2 receptions. With
     // Clean=0 the ids stay valid on both sides; the gateway re-REGISTERs those it wants (§4.3).
     if (cleanSession) {
       this.#topics.clear();
       this.#inbound.clearSession();
     }
-    this.#keepAlive.periodMs = keepAlive * 1000;
+    // 2.0 MQTT-SN-3.2.6-1: a Server Keep Alive replaces the node's.
+    this.#keepAlive.periodMs = (reply.type === 'CONNACK' && reply.keepAlive !== undefined ? reply.keepAlive : keepAlive) * 1000;
     this.#reconnectDelay = 0;
     this.#setState('active');
     this.#keepAlive.arm();
   }
 
-  /** DISCONNECT and wait for the gateway's DISCONNECT (§4.12). No will is published. */
-  disconnect(): Promise<void> {
+  /**
+   * DISCONNECT; 1.2 waits for the gateway's DISCONNECT (§4.12), 2.0 leaves at once (a DISCONNECT
+   * is never answered [3.13]). No will is published unless `withWill` (2.0 Reason Code 0x04).
+   */
+  disconnect(options: DisconnectOptions = {}): Promise<void> {
+    const intent = { type: 'DISCONNECT', withWill: options.withWill ?? false } as const;
+    try {
+      this.#wire.encode(intent);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     this.#cancelReconnect();
     return this.#lanes.serial('session', async () => {
       const s = this.#state;
@@ -255,12 +288,8 @@ export class SimNode extends Emitter<SimNodeEvents> {
       }
       this.#keepAlive.stop();
       try {
-        await this.#requests.exchange({
-          kind: 'disconnect',
-          packet: { type: 'DISCONNECT' },
-          losesGateway: false,
-          accept: answerTo('DISCONNECT'),
-        });
+        if (this.#requests.answered(intent)) await this.#requests.exchange({ kind: 'disconnect', packet: intent, losesGateway: false });
+        else this.#sendFrame(this.#wire.encode(intent));
       } catch {
         // Leaving anyway: a gateway that does not answer will time the session out.
       }
@@ -272,8 +301,9 @@ export class SimNode extends Emitter<SimNodeEvents> {
   // ---------------------------------------------------------------- sleep (§4.12)
 
   /**
-   * DISCONNECT with a duration: the gateway buffers for the node until it wakes. Accepts the
-   * gateway's DISCONNECT with or without the duration (§4.12: the spec leaves it open).
+   * 1.2: DISCONNECT with a duration, answered by DISCONNECT with or without it (§4.12: the spec
+   * leaves it open). 2.0: SLEEPREQ answered by SLEEPRESP [3.15, 3.16]. The gateway then buffers
+   * for the node until it wakes.
    */
   sleep(seconds: number): Promise<void> {
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 0xffff) {
@@ -282,19 +312,20 @@ export class SimNode extends Emitter<SimNodeEvents> {
     return this.#lanes.serial('session', async () => {
       this.#requireState(['active', 'asleep'], 'sleep');
       this.#keepAlive.stop();
-      await this.#requests.exchange({
-        kind: 'sleep',
-        packet: { type: 'DISCONNECT', duration: seconds },
-        accept: answerTo('DISCONNECT'),
-      });
+      const { packet: reply } = await this.#requests.exchange({ kind: 'sleep', packet: { type: 'SLEEP', duration: seconds } });
+      if (reply.type === 'SLEEPRESP' && reply.result.meaning !== 'accepted') {
+        this.#keepAlive.arm();
+        throw rcError('SLEEPREQ', reply.result);
+      }
       this.#setState('asleep');
     });
   }
 
   /**
-   * Wakes for the buffered messages: PINGREQ with the client id, every PUBLISH (and REGISTER)
-   * the gateway flushes is taken and acknowledged, PINGRESP ends the wake and the node is asleep
-   * again (§4.12). T_RETRY restarts at every message received. Resolves with the messages.
+   * Wakes for the buffered messages: PINGREQ (1.2: with the client id; 2.0: with a packet id, the
+   * gateway knows the sleeper by its address [3.11]), every PUBLISH (and REGISTER) the gateway
+   * flushes is taken and acknowledged, PINGRESP ends the wake and the node is asleep again (§4.12,
+   * CSD01 [4.14.2]). T_RETRY restarts at every message received. Resolves with the messages.
    */
   wake(): Promise<SimMessage[]> {
     return this.#lanes.serial('session', async () => {
@@ -304,11 +335,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
       this.#wakeInbox = inbox;
       this.#setState('awake');
       try {
-        await this.#requests.exchange({
-          kind: 'wake',
-          packet: clientId ? { type: 'PINGREQ', clientId } : { type: 'PINGREQ' },
-          accept: answerTo('PINGRESP'),
-        });
+        await this.#requests.exchange({ kind: 'wake', packet: { type: 'WAKE', clientId } });
       } finally {
         this.#wakeInbox = undefined;
       }
@@ -358,7 +385,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   // ---------------------------------------------------------------- will update (§4.4)
 
-  /** WILLTOPICUPD (and WILLMSGUPD when a payload is given); `null` deletes the will. */
+  /** WILLTOPICUPD (and WILLMSGUPD when a payload is given); `null` deletes the will. 1.2 only: 2.0 has no update. */
   updateWill(will: Will | null): Promise<void> {
     return this.#lanes.serial('will', () => updateWill(this.#verbs, will));
   }
@@ -370,7 +397,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
     return this.#lanes.serial('ping', async () => {
       this.#requireState(['active'], 'ping');
       const started = this.clock.now();
-      await this.#requests.exchange({ kind: 'ping', packet: { type: 'PINGREQ' }, accept: answerTo('PINGRESP') });
+      await this.#requests.exchange({ kind: 'ping', packet: { type: 'PINGREQ' } });
       return this.clock.now() - started;
     });
   }
@@ -439,7 +466,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   #onFrame(frame: Buffer, from: string | undefined): void {
     if (this.#state === 'closed') return;
-    const p = decode(frame);
+    const p = this.#wire.decode(frame);
     if (p instanceof DecodeError) {
       this.#observer?.unexpected(p);
       return;
@@ -453,8 +480,15 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   // ---------------------------------------------------------------- helpers
 
-  #send(p: Packet): void {
-    this.#sendFrame(encode(p));
+  #send(p: Intent): void {
+    let frame: Buffer;
+    try {
+      frame = this.#wire.encode(p);
+    } catch {
+      // An answer this version cannot carry (none the inbound side sends today) is not sent.
+      return;
+    }
+    this.#sendFrame(frame);
   }
 
   #sendFrame(frame: Buffer, broadcast?: number): void {

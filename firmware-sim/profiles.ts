@@ -5,10 +5,11 @@
  * where the topic does not name it) so a subscriber can tell loss and duplicates end to end.
  */
 import type { Clock } from '../src/clock.js';
-import { encode, type QoS, type SubQoS } from '../src/codec/index.js';
+import type { QoS, SubQoS } from '../src/codec/index.js';
 import { SimError, SimErrorCode } from './errors.js';
 import type { SimMessage, SimNode } from './node.js';
 import type { RunStats } from './stats.js';
+import type { Credentials } from './wire/index.js';
 
 export interface ProfileContext {
   node: SimNode;
@@ -32,6 +33,10 @@ export interface ProfileContext {
   sleepSec: number;
   /** beacon profile: the predefined topic id it publishes on */
   predefinedId: number;
+  /** 2.0 nodes: MQTT-BASIC credentials in CONNECT */
+  auth?: Credentials;
+  /** 2.0 nodes: Session Expiry Interval, seconds */
+  sessionExpiry?: number;
   stats?: RunStats;
   /** publishes left for the whole run, shared by its nodes (`--count`); unlimited when absent */
   budget?: { left: number };
@@ -92,6 +97,8 @@ export async function connectWithRetry(ctx: ProfileContext, cleanSession = ctx.c
         cleanSession,
         keepAlive: ctx.keepAlive,
         will: ctx.will ? { topic: `${ctx.topicPrefix}/${ctx.clientId}/status`, payload: 'offline', qos: 1, retain: true } : undefined,
+        auth: ctx.auth,
+        sessionExpiry: ctx.sessionExpiry,
       });
       return true;
     } catch (err) {
@@ -111,6 +118,22 @@ async function untilActive(ctx: ProfileContext): Promise<boolean> {
     if (!(await wait(ctx, 200))) return false;
   }
   return true;
+}
+
+/**
+ * The sensor loop: connects, then after every `gap()` (waiting out a reconnect) publishes a
+ * reading on `<prefix>/<id>/<name>`. `readings` runs once connected (its random draws come after
+ * the connect's, as they always did) and gives what makes each reading.
+ */
+async function everyGap(ctx: ProfileContext, name: string, gap: () => number, readings: () => () => Record<string, unknown>, qos: QoS, retain = false): Promise<void> {
+  if (!(await connectWithRetry(ctx))) return;
+  const topic = `${ctx.topicPrefix}/${ctx.clientId}/${name}`;
+  const reading = readings();
+  let seq = 0;
+  while (await wait(ctx, gap())) {
+    if (!(await untilActive(ctx))) return;
+    await emit(ctx, ++seq, { topic }, reading(), qos, retain);
+  }
 }
 
 /**
@@ -164,19 +187,18 @@ const temperature: Profile = {
   name: 'temperature',
   description: 'periodic temperature/humidity sensor: {"t":21.4,"h":40.2,"bat":87} at --rate per node, --qos',
   async run(ctx) {
-    if (!(await connectWithRetry(ctx))) return;
-    const topic = `${ctx.topicPrefix}/${ctx.clientId}/temperature`;
-    let t = 18 + 6 * ctx.random();
-    let h = 35 + 20 * ctx.random();
-    let bat = 100;
-    let seq = 0;
-    while (await wait(ctx, period(ctx))) {
-      if (!(await untilActive(ctx))) return;
-      t += (ctx.random() - 0.5) * 0.4;
-      h = Math.min(99, Math.max(5, h + (ctx.random() - 0.5)));
-      if (ctx.random() < 0.01) bat = Math.max(0, bat - 1);
-      await emit(ctx, ++seq, { topic }, { t: round1(t), h: round1(h), bat }, ctx.qos);
-    }
+    const readings = (): (() => Record<string, unknown>) => {
+      let t = 18 + 6 * ctx.random();
+      let h = 35 + 20 * ctx.random();
+      let bat = 100;
+      return () => {
+        t += (ctx.random() - 0.5) * 0.4;
+        h = Math.min(99, Math.max(5, h + (ctx.random() - 0.5)));
+        if (ctx.random() < 0.01) bat = Math.max(0, bat - 1);
+        return { t: round1(t), h: round1(h), bat };
+      };
+    };
+    await everyGap(ctx, 'temperature', () => period(ctx), readings, ctx.qos);
   },
 };
 
@@ -217,15 +239,9 @@ const door: Profile = {
   name: 'door',
   description: 'door contact: {"open":true} at QoS 1, retained, on random events (mean --rate per node)',
   async run(ctx) {
-    if (!(await connectWithRetry(ctx))) return;
-    const topic = `${ctx.topicPrefix}/${ctx.clientId}/door`;
     let open = false;
-    let seq = 0;
-    while (await wait(ctx, eventGap(ctx))) {
-      if (!(await untilActive(ctx))) return;
-      open = !open;
-      await emit(ctx, ++seq, { topic }, { open, bat: 90 }, 1, true);
-    }
+    const reading = (): Record<string, unknown> => ({ open: (open = !open), bat: 90 });
+    await everyGap(ctx, 'door', () => eventGap(ctx), () => reading, 1, true);
   },
 };
 
@@ -301,7 +317,11 @@ const misbehaving: Profile = {
   description: 'robustness: random garbage, truncated frames, wrong lengths, reserved types, PUBLISH before CONNECT, ping floods',
   async run(ctx) {
     const { node } = ctx;
-    const connect = encode({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, duration: 30, clientId: ctx.clientId });
+    // Bent frames of the node's own version, so a 2.0 node misbehaves in 2.0.
+    const wire = node.wire;
+    const connectOf = (clientId: string): Buffer =>
+      wire.encode({ type: 'CONNECT', clientId, cleanStart: true, keepAlive: 30, will: undefined, sessionExpiry: undefined, auth: undefined, msgId: 1 });
+    const connect = connectOf(ctx.clientId);
     while (await wait(ctx, period(ctx))) {
       const what = MISCHIEF[Math.floor(ctx.random() * MISCHIEF.length)]!;
       switch (what) {
@@ -321,13 +341,15 @@ const misbehaving: Profile = {
           break;
         }
         case 'reservedType':
-          node.sendRaw(Buffer.from([2, [0x03, 0x11, 0x19, 0x1e, 0xff][Math.floor(ctx.random() * 5)]!]));
+          node.sendRaw(Buffer.from([2, wire.reservedTypes[Math.floor(ctx.random() * wire.reservedTypes.length)]!]));
           break;
         case 'publishUnconnected':
-          node.sendRaw(encode({ type: 'PUBLISH', dup: false, qos: 1, retain: false, msgId: 1 + Math.floor(ctx.random() * 65535), topicIdType: 'normal', topicId: 1 + Math.floor(ctx.random() * 100), payload: Buffer.from('{"x":1}') }));
+          node.sendRaw(
+            wire.encode({ type: 'PUBLISH', dup: false, qos: 1, retain: false, msgId: 1 + Math.floor(ctx.random() * 65535), topic: { topicIdType: 'normal', topicId: 1 + Math.floor(ctx.random() * 100) }, payload: Buffer.from('{"x":1}') }),
+          );
           break;
         case 'flood':
-          for (let i = 0; i < 50; i++) node.sendRaw(Buffer.from([2, 0x16]));
+          for (let i = 0; i < 50; i++) node.sendRaw(wire.encode({ type: 'PINGREQ', msgId: 1 + i }));
           break;
         case 'oversize': {
           // A 3-byte length announcing more than is sent.
@@ -338,9 +360,14 @@ const misbehaving: Profile = {
           node.sendRaw(b);
           break;
         }
-        case 'badUtf8':
-          node.sendRaw(Buffer.from([8, 0x04, 0x04, 0x01, 0x00, 0x1e, 0xc3, 0x28]));
+        case 'badUtf8': {
+          // The client id ends a CONNECT in both versions: its last two bytes become invalid UTF-8.
+          const b = connectOf('xx');
+          b[b.length - 2] = 0xc3;
+          b[b.length - 1] = 0x28;
+          node.sendRaw(b);
           break;
+        }
       }
       ctx.stats?.count(`misbehave.${what}`);
     }

@@ -3,10 +3,10 @@
  * time on the publish lane, retransmitted with DUP=1 until PUBACK / PUBCOMP (§4.13). A topic
  * name is registered first when the node has no id for it.
  */
-import { encode, ReturnCode, type PublishPacket, type PublishTopic, type QoS } from '../src/codec/index.js';
+import type { PublishTopic, QoS } from '../src/codec/index.js';
 import { rcError, SimError, SimErrorCode } from './errors.js';
 import type { PublishOptions, PublishResult, RequestKind } from './node-types.js';
-import { shortNameBytes } from './topic-table.js';
+import { hasWildcard, shortNameBytes } from './topic-table.js';
 import type { VerbHost } from './verb-host.js';
 
 const PUBLISH_KIND = { '-1': 'publish-1', '0': 'publish0', '1': 'publish1', '2': 'publish2' } as const satisfies Record<QoS, RequestKind>;
@@ -32,13 +32,13 @@ async function publishTo(host: VerbHost, options: PublishOptions, qos: QoS, trac
     if (qos === -1) throw new SimError(SimErrorCode.BAD_ARGUMENT, 'QoS -1 needs a predefined id or a short name (§4.8)');
     const name = options.topic;
     for (let attempt = 0; ; attempt++) {
-      const topicId = host.topics.idOf(name) ?? (await host.register(name));
+      const topic = host.topics.topicOf(name) ?? { topicIdType: 'normal', topicId: await host.register(name) };
       try {
-        return await publishOn(host, { topicIdType: 'normal', topicId }, payload, qos, retain, track);
+        return await publishOn(host, host.topics.topicOf(name) ?? topic, payload, qos, retain, track);
       } catch (err) {
         // §4.7: an invalid-topic PUBACK means the gateway forgot the id: register again.
-        if (attempt > 0 || !(err instanceof SimError) || err.returnCode !== ReturnCode.INVALID_TOPIC_ID) throw err;
-        host.topics.forget(name, topicId);
+        if (attempt > 0 || !(err instanceof SimError) || err.meaning !== 'invalid-topic' || topic.topicIdType !== 'normal') throw err;
+        host.topics.forget(name, topic.topicId);
       }
     }
   }
@@ -49,6 +49,10 @@ async function publishTo(host: VerbHost, options: PublishOptions, qos: QoS, trac
   } else if ('shortName' in options) {
     shortNameBytes(options.shortName);
     topic = { topicIdType: 'short', topicName: options.shortName };
+  } else if ('topicName' in options) {
+    if (options.topicName === '' || hasWildcard(options.topicName)) throw new SimError(SimErrorCode.BAD_ARGUMENT, `cannot publish to "${options.topicName}": a topic name, not a filter`);
+    // 2.0 MQTT-SN-4.7.2-1: a name the node holds an alias for travels as that alias.
+    topic = host.topics.topicOf(options.topicName) ?? { topicIdType: 'inline', topicName: options.topicName };
   } else {
     topic = { topicIdType: 'predefined', topicId: options.predefinedId };
   }
@@ -60,8 +64,7 @@ function publishOn(host: VerbHost, topic: PublishTopic, payload: Buffer, qos: Qo
     // QoS -1 goes out in any state, even unconnected (§4.8); QoS 0 needs a connection.
     if (qos === 0) host.requireState(['active'], 'publish');
     else host.assertOpen();
-    const p = { type: 'PUBLISH', dup: false, qos, retain, msgId: 0, payload, ...topic } as PublishPacket;
-    host.sendFrame(encode(p));
+    host.sendFrame(host.wire.encode({ type: 'PUBLISH', dup: false, qos, retain, msgId: 0, payload, topic }));
     track.sent = true;
     host.observer?.sent(PUBLISH_KIND[qos]);
     return Promise.resolve({ msgId: 0, latencyMs: 0, retransmissions: 0 });
@@ -73,7 +76,7 @@ async function publishAcked(host: VerbHost, topic: PublishTopic, payload: Buffer
   host.requireState(['active'], 'publish');
   const kind = qos === 1 ? 'publish1' : 'publish2';
   const msgId = host.requests.allocMsgId();
-  const packet = { type: 'PUBLISH', dup: false, qos, retain, msgId, payload, ...topic } as PublishPacket;
+  const packet = { type: 'PUBLISH', dup: false, qos, retain, msgId, payload, topic } as const;
   const started = host.clock.now();
   let retransmissions = 0;
   track.sent = true;
@@ -81,27 +84,25 @@ async function publishAcked(host: VerbHost, topic: PublishTopic, payload: Buffer
   try {
     const { packet: first } = await host.requests.exchange({
       kind,
-      msgId,
       packet,
       report: false,
       retransmit: () => {
         retransmissions++;
-        return encode({ ...packet, dup: true });
+        return host.wire.encode({ ...packet, dup: true });
       },
       // An error PUBACK answers a QoS 2 PUBLISH too (§4.7).
       accept: ({ packet: p }) => (p.type === 'PUBACK' || (qos === 2 && p.type === 'PUBREC')) && p.msgId === msgId,
     });
-    if (first.type === 'PUBACK' && first.returnCode !== ReturnCode.ACCEPTED) throw rcError('PUBLISH', first.returnCode);
+    if ((first.type === 'PUBACK' || first.type === 'PUBREC') && first.result.meaning !== 'accepted') throw rcError('PUBLISH', first.result);
     if (first.type === 'PUBREC') {
       // QoS 2, second half: PUBREL until PUBCOMP; a repeated PUBREC means our PUBREL was lost.
       await host.requests.exchange({
         kind,
-        msgId,
         packet: { type: 'PUBREL', msgId },
         report: false,
         retransmit: () => {
           retransmissions++;
-          return encode({ type: 'PUBREL', msgId });
+          return host.wire.encode({ type: 'PUBREL', msgId });
         },
         accept: ({ packet: p }) => ((p.type === 'PUBCOMP' || p.type === 'PUBREC') && p.msgId === msgId ? (p.type === 'PUBCOMP' ? true : 'resend') : false),
       });

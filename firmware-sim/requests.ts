@@ -5,14 +5,14 @@
  * allocated here because only the requests in flight say which ids are taken.
  */
 import type { Clock } from '../src/clock.js';
-import { encode, type Packet } from '../src/codec/index.js';
 import { Waitress, type Verdict } from '../src/waitress.js';
 import { SimError, SimErrorCode } from './errors.js';
 import type { NodeObserver, RequestKind } from './node-types.js';
+import type { Answered, Event, Intent, Wire } from './wire/index.js';
 
-/** A decoded frame and the address it came from (for discovery). */
+/** A decoded frame, as the node's wire read it, and the address it came from (for discovery). */
 export interface Incoming {
-  packet: Packet;
+  packet: Event;
   from: string | undefined;
 }
 
@@ -26,14 +26,14 @@ interface RequestTag {
   report: boolean;
 }
 
-export interface ExchangeOptions {
+export interface ExchangeOptions<I extends Intent = Intent> {
   kind: RequestKind;
-  packet: Packet;
-  /** the id the request holds while in flight (0: none) */
-  msgId?: number;
+  /** what is said; a version that numbers it (2.0's CONNECT, PINGREQ, SLEEPREQ) gets an id here */
+  packet: I;
   /** what retransmissions send: the frame with DUP=1 where the message has DUP */
   retransmit?: () => Buffer;
-  accept: (answer: Incoming) => Verdict<Buffer>;
+  /** default: the answer the wire module expects for the intent */
+  accept?: (answer: Incoming) => Verdict<Buffer>;
   /** send as a broadcast with this radius (SEARCHGW) */
   broadcast?: number;
   delay?: (retries: number) => number;
@@ -46,6 +46,7 @@ export interface ExchangeOptions {
 }
 
 export interface RequestsOptions {
+  wire: Wire;
   clock: Clock;
   retryMs: number;
   maxRetries: number;
@@ -55,17 +56,14 @@ export interface RequestsOptions {
   lost(err: SimError): void;
 }
 
-/** The answer to `type`, with `msgId` when given: the usual match of a request. */
-export function answerTo(type: Packet['type'], msgId?: number): (a: Incoming) => boolean {
-  return ({ packet: p }) => p.type === type && (msgId === undefined || ('msgId' in p && p.msgId === msgId));
-}
-
 export class Requests {
   readonly #waitress: Waitress<Buffer, Incoming, RequestTag>;
   readonly #observer: NodeObserver | undefined;
+  readonly #wire: Wire;
   #nextMsgId = 1;
 
   constructor(o: RequestsOptions) {
+    this.#wire = o.wire;
     const observer = o.observer;
     this.#observer = observer;
     this.#waitress = new Waitress<Buffer, Incoming, RequestTag>({
@@ -86,20 +84,48 @@ export class Requests {
     });
   }
 
-  /** Sends `packet` and resolves with the answer `accept` takes (see {@link Waitress.wait}). */
-  exchange(o: ExchangeOptions): Promise<Incoming> {
+  /**
+   * Sends `packet` and resolves with the answer `accept` (or the wire's expected answer) takes
+   * (see {@link Waitress.wait}). An intent the node's version cannot carry rejects with BAD_ARGUMENT
+   * before anything is sent.
+   */
+  exchange<I extends Intent>(o: ExchangeOptions<I>): Promise<Incoming> {
+    const wire = this.#wire;
+    let intent: Intent = o.packet;
+    let frame: Buffer;
+    let accept = o.accept;
+    try {
+      if (wire.numbered(intent.type) && !('msgId' in intent && intent.msgId !== undefined)) intent = { ...intent, msgId: this.allocMsgId() } as Intent;
+      frame = wire.encode(intent);
+      accept ??= this.#expected(intent);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const match = accept;
     const report = o.report ?? true;
-    const tag: RequestTag = { kind: o.kind, msgId: o.msgId ?? 0, broadcast: o.broadcast, losesGateway: o.losesGateway ?? true, report };
+    const msgId = 'msgId' in intent ? (intent.msgId ?? 0) : 0;
+    const tag: RequestTag = { kind: o.kind, msgId, broadcast: o.broadcast, losesGateway: o.losesGateway ?? true, report };
     if (report) this.#observer?.sent(o.kind);
     return this.#waitress.wait({
       tag,
-      frame: encode(o.packet),
-      match: o.accept,
+      frame,
+      match: (a) => match(a),
       retransmit: o.retransmit,
       delay: o.delay,
-      maxRetries: o.maxRetries,
+      maxRetries: o.maxRetries ?? wire.maxRetries(intent.type),
       skipFirstSend: o.skipFirstSend,
     });
+  }
+
+  /** Whether the node's version answers `intent` at all (a 2.0 DISCONNECT is never answered). */
+  answered(intent: Answered): boolean {
+    return this.#wire.answer(intent) !== undefined;
+  }
+
+  #expected(intent: Intent): (a: Incoming) => Verdict<Buffer> {
+    const answer = isAnswered(intent) ? this.#wire.answer(intent) : undefined;
+    if (!answer) throw new SimError(SimErrorCode.BAD_ARGUMENT, `MQTT-SN ${this.#wire.version} has no answer to ${intent.type} to wait for`);
+    return (a) => answer(a.packet);
   }
 
   /** Gives a received packet to the request waiting for it; says which request took it and how. */
@@ -126,3 +152,6 @@ export class Requests {
     this.#waitress.failAll(err);
   }
 }
+
+const ANSWERED: ReadonlySet<Intent['type']> = new Set(['SEARCHGW', 'CONNECT', 'REGISTER', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PINGREQ', 'WAKE', 'SLEEP', 'DISCONNECT', 'WILLTOPICUPD', 'WILLMSGUPD']);
+const isAnswered = (i: Intent): i is Answered => ANSWERED.has(i.type);

@@ -3,7 +3,8 @@
  * deliveries and end-to-end tracking. Fixed memory per kind whatever the number of messages,
  * so a long load run does not grow (only end-to-end tracking keeps per-message keys).
  */
-import type { DecodeError, Packet } from '../src/codec/index.js';
+import type { DecodeError } from '../src/codec/index.js';
+import type { Event, ProtocolVersion } from './wire/types.js';
 import type { NodeObserver, RequestKind, SimMessage } from './node.js';
 
 /**
@@ -77,6 +78,8 @@ export interface PublishCounters {
 export interface SimReport {
   elapsedMs: number;
   nodes: { total: number; connected: number; failed: number };
+  /** the run's nodes (observers not counted) by the MQTT-SN version they spoke, and how many of them connected */
+  protocols: Partial<Record<ProtocolVersion, { nodes: number; connected: number }>>;
   /** publishes of every QoS that left a node */
   sent: number;
   /** QoS 1 / 2 publishes the gateway acknowledged */
@@ -125,6 +128,8 @@ export class RunStats implements NodeObserver {
   nodesTotal = 0;
   nodesConnected = 0;
   nodesFailed = 0;
+  /** nodes and connected nodes by version, kept by the run */
+  readonly protocols: Partial<Record<ProtocolVersion, { nodes: number; connected: number }>> = {};
   readonly #started: number;
   readonly #now: () => number;
   /** end-to-end: key -> time sent, until delivered */
@@ -176,7 +181,7 @@ export class RunStats implements NodeObserver {
     this.duplicates++;
   }
 
-  unexpected(_what: Packet | DecodeError): void {
+  unexpected(_what: Event | DecodeError): void {
     this.unexpectedCount++;
   }
 
@@ -266,6 +271,7 @@ export class RunStats implements NodeObserver {
     const report: SimReport = {
       elapsedMs: Math.round(this.#now() - this.#started),
       nodes: { total: this.nodesTotal, connected: this.nodesConnected, failed: this.nodesFailed },
+      protocols: structuredClone(this.protocols),
       sent,
       acknowledged,
       received: this.receivedCount,

@@ -2,7 +2,7 @@
  * The node's side of topic naming: the normal ids a gateway handed out on this connection
  * (MQTT-SN.md §4.5: ids are per client), and how a verb's target becomes a wire topic.
  */
-import type { SubscriptionTopic } from '../src/codec/index.js';
+import type { PublishTopic, SubscriptionTopic } from '../src/codec/index.js';
 import { SimError, SimErrorCode } from './errors.js';
 import type { SubscribeTarget } from './node-types.js';
 
@@ -10,9 +10,23 @@ import type { SubscribeTarget } from './node-types.js';
 export class TopicTable {
   #nameToId = new Map<string, number>();
   #idToName = new Map<number, string>();
+  /** 2.0: names the gateway said have a predefined alias (MQTT-SN-4.7.2.2-5); not session state */
+  #predefinedByName = new Map<string, number>();
 
   idOf(name: string): number | undefined {
     return this.#nameToId.get(name);
+  }
+
+  /** How a PUBLISH names `name` with what the node holds: a predefined alias first, else its id. */
+  topicOf(name: string): Extract<PublishTopic, { topicIdType: 'normal' | 'predefined' }> | undefined {
+    const predefined = this.#predefinedByName.get(name);
+    if (predefined !== undefined) return { topicIdType: 'predefined', topicId: predefined };
+    const id = this.#nameToId.get(name);
+    return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
+  }
+
+  rememberPredefined(name: string, id: number): void {
+    this.#predefinedByName.set(name, id);
   }
 
   nameOf(id: number): string | undefined {

@@ -7,6 +7,7 @@ import type { Lanes } from './lanes.js';
 import type { NodeObserver, NodeState } from './node-types.js';
 import type { Requests } from './requests.js';
 import type { TopicTable } from './topic-table.js';
+import type { Wire } from './wire/index.js';
 
 export interface VerbHost {
   readonly clock: Clock;
@@ -14,6 +15,8 @@ export interface VerbHost {
   readonly requests: Requests;
   readonly lanes: Lanes;
   readonly topics: TopicTable;
+  /** the node's protocol version on the wire */
+  readonly wire: Wire;
   sendFrame(frame: Buffer): void;
   /** throws NOT_CONNECTED (or CLOSED) unless the node is in one of `ok` */
   requireState(ok: NodeState[], what: string): void;

@@ -14,6 +14,33 @@ export class MqttSnError extends Error {
   }
 }
 
+/** The options of a layer's error with a detail: the cause, and that detail. */
+export type DetailOptions<K extends string, V> = { cause?: unknown } & { [P in K]?: V };
+
+/** A layer's error class whose errors carry the detail `K` besides the code. */
+export type DetailedErrorClass<C extends string, K extends string, V> = new (
+  code: C,
+  message: string,
+  options?: DetailOptions<K, V>,
+) => MqttSnError & { readonly code: C } & { readonly [P in K]: V | undefined };
+
+/**
+ * The base of a layer's errors that carry one detail besides the code, taken from the options
+ * (a listener's address, a CONNACK return code, a file path), so callers read it typed:
+ * `class BrokerError extends errorWithDetail<BrokerErrorCode, 'address', string>('address') {}`.
+ */
+export function errorWithDetail<C extends string, K extends string, V>(key: K): DetailedErrorClass<C, K, V> {
+  class WithDetail extends MqttSnError {
+    declare readonly code: C;
+
+    constructor(code: C, message: string, options?: DetailOptions<K, V>) {
+      super(code, message, options);
+      (this as unknown as Record<K, V | undefined>)[key] = options?.[key];
+    }
+  }
+  return WithDetail as DetailedErrorClass<C, K, V>;
+}
+
 /** Stable codes of the codec. */
 export const CodecErrorCode = {
   TRUNCATED: 'MQTTSN_ERR_TRUNCATED',

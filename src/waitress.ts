@@ -3,8 +3,9 @@
  * sent, and sent again every T_RETRY until an answer it accepts arrives; after N_RETRY
  * retransmissions it fails. The waitress knows neither packets nor sockets: the owner says how a
  * frame goes out, what a request accepts, and what a time-out is. It is a leaf module (only the
- * clock interface is imported), so a client (firmware-sim), the gateway's outbound side and a
- * bridge can all wait this one way.
+ * clock interface is imported), so a client (firmware-sim's requests) and the gateway's outbound
+ * side (gateway/outbox.ts: REGISTER, PUBLISH and PUBREL toward a client) wait this one way. The
+ * transparent bridge does not: see bridge/client-link.ts for why.
  *
  * ```
  *  wait(r) ─► send(frame) ─► T_RETRY ─► send(retransmit()) ─► ... N_RETRY ... ─► T_RETRY ─► timeout
@@ -19,7 +20,7 @@ export type Verdict<F> =
   | false
   /** my answer: the request completes with it */
   | true
-  /** the peer moved the exchange on (e.g. asked for the next step): send `next` now, and from now on; retries and T_RETRY restart */
+  /** the peer moved the exchange on (e.g. asked for the next step): send `next` now, and from now on (`retransmit` no longer applies); retries and T_RETRY restart */
   | { next: F }
   /** the peer repeated its last step: send the current frame again and restart T_RETRY, no retry counted */
   | 'resend';
@@ -29,7 +30,7 @@ export interface WaitRequest<F, A, T> {
   tag: T;
   frame: F;
   match(answer: A): Verdict<F>;
-  /** what a retransmission sends, e.g. the frame with DUP=1; default the current frame */
+  /** what a retransmission of the first frame sends, e.g. it with DUP=1; default the current frame */
   retransmit?: () => F;
   /** the wait before retransmission number `retries + 1` (and before the time-out); default T_RETRY */
   delay?: (retries: number) => number;
@@ -71,11 +72,14 @@ export interface WaitressOptions<F, A, T> {
 interface Entry<F, A, T> extends Pending<T> {
   retries: number;
   frame: F;
+  /** the request's `retransmit` until a `{ next }` step replaces the frame */
+  retransmit: (() => F) | undefined;
   timer: TimerHandle | undefined;
   done: boolean;
   request: WaitRequest<F, A, T>;
-  resolve(answer: A): void;
-  reject(error: Error): void;
+  /** the promise of `wait`; none for `start` */
+  resolve: ((answer: A) => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
 }
 
 /** The requests of one client (or one peer), in the order they were made. */
@@ -94,22 +98,34 @@ export class Waitress<F, A, T> {
 
   /** Sends `request.frame` and resolves with the answer `match` takes; rejects with `timeoutError` after N_RETRY. */
   wait(request: WaitRequest<F, A, T>): Promise<A> {
-    return new Promise<A>((resolve, reject) => {
-      const entry: Entry<F, A, T> = {
-        tag: request.tag,
-        startedAt: this.#o.clock.now(),
-        retries: 0,
-        frame: request.frame,
-        timer: undefined,
-        done: false,
-        request,
-        resolve,
-        reject,
-      };
-      this.#entries.push(entry);
-      if (!request.skipFirstSend) this.#o.send(entry.frame, entry);
-      this.#arm(entry);
-    });
+    return new Promise<A>((resolve, reject) => this.#start(request, resolve, reject));
+  }
+
+  /**
+   * `wait` without the promise, for an owner that acts on the answer where `offer` returns it
+   * and on the time-out in `expired` (the gateway's outbox, once per message: a promise there
+   * was most of the waitress's cost).
+   */
+  start(request: WaitRequest<F, A, T>): void {
+    this.#start(request, undefined, undefined);
+  }
+
+  #start(request: WaitRequest<F, A, T>, resolve: Entry<F, A, T>['resolve'], reject: Entry<F, A, T>['reject']): void {
+    const entry: Entry<F, A, T> = {
+      tag: request.tag,
+      startedAt: this.#o.clock.now(),
+      retries: 0,
+      frame: request.frame,
+      retransmit: request.retransmit,
+      timer: undefined,
+      done: false,
+      request,
+      resolve,
+      reject,
+    };
+    this.#entries.push(entry);
+    if (!request.skipFirstSend) this.#o.send(entry.frame, entry);
+    this.#arm(entry);
   }
 
   /**
@@ -125,6 +141,7 @@ export class Waitress<F, A, T> {
       } else {
         if (verdict !== 'resend') {
           e.frame = verdict.next;
+          e.retransmit = undefined;
           e.retries = 0;
         }
         this.#o.send(e.frame, e);
@@ -137,12 +154,30 @@ export class Waitress<F, A, T> {
 
   /** whether a waiting request's tag satisfies `test` (e.g. a message id still in flight) */
   some(test: (tag: T) => boolean): boolean {
-    return this.#entries.some((e) => test(e.tag));
+    return this.find(test) !== undefined;
+  }
+
+  /** the first waiting request whose tag satisfies `test` (its retransmissions so far, say) */
+  find(test: (tag: T) => boolean): Pending<T> | undefined {
+    return this.#entries.find((e) => test(e.tag));
   }
 
   /** Restarts T_RETRY of the requests whose tag satisfies `test`, retries kept (MQTT-SN.md §4.12: an awake client's wait). */
   restartTimers(test: (tag: T) => boolean): void {
     for (const e of this.#entries) if (test(e.tag)) this.#arm(e);
+  }
+
+  /**
+   * Stops T_RETRY of the requests whose tag satisfies `test`: nothing more is sent for them and
+   * they do not time out, but they still take their answers (a gateway stopping gracefully). An
+   * answer that moves one on (`{ next }`, 'resend') starts its T_RETRY again.
+   */
+  stopTimers(test: (tag: T) => boolean): void {
+    for (const e of this.#entries) {
+      if (!test(e.tag)) continue;
+      e.timer?.cancel();
+      e.timer = undefined;
+    }
   }
 
   /** Fails every waiting request with `error`, in order, and stops their timers. */
@@ -152,6 +187,8 @@ export class Waitress<F, A, T> {
 
   #arm(e: Entry<F, A, T>): void {
     e.timer?.cancel();
+    // An answer may come back synchronously while the frame is being sent (an in-memory link).
+    if (e.done) return;
     const delay = e.request.delay ? e.request.delay(e.retries) : this.#o.retryMs;
     e.timer = this.#o.clock.setTimeout(() => this.#fired(e), delay);
   }
@@ -167,7 +204,7 @@ export class Waitress<F, A, T> {
     }
     e.retries++;
     this.#o.retransmitting?.(e);
-    if (e.request.retransmit) e.frame = e.request.retransmit();
+    if (e.retransmit) e.frame = e.retransmit();
     this.#o.send(e.frame, e);
     this.#arm(e);
   }
@@ -179,7 +216,7 @@ export class Waitress<F, A, T> {
     const i = this.#entries.indexOf(e);
     if (i >= 0) this.#entries.splice(i, 1);
     this.#o.settled?.(e, outcome);
-    if ('answer' in outcome) e.resolve(outcome.answer);
-    else e.reject(outcome.error);
+    if ('answer' in outcome) e.resolve?.(outcome.answer);
+    else e.reject?.(outcome.error);
   }
 }

@@ -182,4 +182,60 @@ describe('Waitress (fake clock)', () => {
     assert.equal(w.some((t) => t.msgId === 2), false);
     assert.equal(clock.pending(), 0);
   });
+
+  it('after a { next } step, retransmissions repeat that step, not the first frame with DUP', async () => {
+    const { w, sent, clock } = setup();
+    const p = w.wait({
+      tag: { kind: 'publish2', msgId: 4 },
+      frame: 'PUBLISH(4)',
+      retransmit: () => 'PUBLISH(4,dup=1)',
+      match: (a) => (a.msgId !== 4 ? false : a.type === 'PUBREC' ? { next: 'PUBREL(4)' } : a.type === 'PUBCOMP'),
+    });
+    clock.advance(RETRY_MS);
+    w.offer({ type: 'PUBREC', msgId: 4 });
+    clock.advance(RETRY_MS);
+    assert.deepEqual(sent, ['publish2#4:PUBLISH(4)', 'publish2#4:PUBLISH(4,dup=1)', 'publish2#4:PUBREL(4)', 'publish2#4:PUBREL(4)']);
+    w.offer({ type: 'PUBCOMP', msgId: 4 });
+    await p;
+  });
+
+  it('stopTimers ends the retransmissions and the time-out of the chosen requests, which still take their answers', async () => {
+    const { w, sent, clock } = setup({ maxRetries: 1 });
+    const stopped = w.wait(request('publish1', 1, 'PUBACK'));
+    const running = w.wait(request('publish1', 2, 'PUBACK'));
+    w.stopTimers((t) => t.msgId === 1);
+    assert.equal(w.find((t) => t.msgId === 1)?.retries, 0);
+    clock.advance(10 * RETRY_MS);
+    await assert.rejects(running, /after 1/);
+    assert.deepEqual(sent, ['publish1#1:publish1(1)', 'publish1#2:publish1(2)', 'publish1#2:publish1(2)']);
+    assert.equal(await stateOf(stopped), 'pending');
+    assert.equal(clock.pending(), 0);
+    w.offer({ type: 'PUBACK', msgId: 1 });
+    await stopped;
+  });
+
+  it('an answer that comes back while the frame is being sent settles the request and leaves no timer', async () => {
+    const clock = new FakeClock();
+    const w: Waitress<string, Answer, Tag> = new Waitress<string, Answer, Tag>({
+      clock,
+      retryMs: RETRY_MS,
+      maxRetries: 3,
+      // An in-memory peer that answers at once, inside the send.
+      send: (_frame, r) => void w.offer({ type: 'PUBACK', msgId: r.tag.msgId }),
+      timeoutError: () => new Error('timed out'),
+    });
+    assert.deepEqual(await w.wait(request('publish1', 9, 'PUBACK')), { type: 'PUBACK', msgId: 9 });
+    assert.equal(clock.pending(), 0);
+  });
+
+  it('start waits as wait does, without a promise: the answer comes back from offer, the time-out through expired', () => {
+    const { w, sent, events, clock } = setup({ maxRetries: 1 });
+    w.start(request('publish1', 1, 'PUBACK'));
+    w.start(request('publish1', 2, 'PUBACK'));
+    assert.equal(w.offer({ type: 'PUBACK', msgId: 1 })?.request.tag.msgId, 1);
+    clock.advance(2 * RETRY_MS);
+    assert.deepEqual(sent, ['publish1#1:publish1(1)', 'publish1#2:publish1(2)', 'publish1#2:publish1(2)']);
+    assert.deepEqual(events.slice(-2), [`settled publish1 no answer to publish1 after 1 after ${2 * RETRY_MS}`, 'expired publish1']);
+    assert.equal(w.size, 0);
+  });
 });

@@ -6,6 +6,7 @@
 import type { Logger } from '../logger.js';
 import { POISON_STRIKES } from './poison.js';
 import { BridgeErrorCode } from './errors.js';
+import { OutcomeWaiters } from './outcome-waiters.js';
 import { ReconnectingUpstream, type ConnectionLoss, type ReconnectingUpstreamDeps } from './reconnecting-upstream.js';
 import type { BridgeCounters, BridgeStatus, UpstreamState } from './types.js';
 import type { UpstreamConnection, UpstreamConnector, Message } from './upstream.js';
@@ -44,7 +45,17 @@ export class ClientLink {
   readonly #events: LinkEvents;
   /** retry even before the first success (a restored session, the gateway's own connection) */
   #persistent: boolean;
-  #waiters: Array<(o: ConnectOutcome) => void> = [];
+  /**
+   * The CONNECTs waiting for this connection's outcome. No T_RETRY / N_RETRY here, so not the
+   * waitress (src/waitress.ts) the gateway's outbox and firmware-sim run on: the upstream leg is
+   * MQTT 3.1.1 over TCP, which resends nothing on a timer (§4.4: unacknowledged PUBLISH and
+   * PUBREL go again only on reconnect), and MQTT.js owns its packet ids and matches PUBACK,
+   * PUBREC, PUBCOMP, SUBACK and UNSUBACK (we await its callbacks). A connect attempt's time-out is
+   * MQTT.js's connectTimeout; what follows a failure is ReconnectingUpstream's backoff, started by
+   * the failure rather than by a silent interval, jittered, growing, floored per profile and never
+   * given up while the link stands. What is left is a list of waiters all given one outcome.
+   */
+  readonly #waiters = new OutcomeWaiters<ConnectOutcome>();
   /** the last message whose publish failed right after it was sent (see poison.ts), and how many times in a row */
   #suspect: { msg: Message; strikes: number } | undefined;
 
@@ -102,7 +113,7 @@ export class ClientLink {
   outcome(): Promise<ConnectOutcome> {
     if (this.state === 'connected') return Promise.resolve('accepted');
     if (this.state === 'ended') return Promise.resolve('unavailable');
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#waiters.wait();
   }
 
   publish(msg: Message): Promise<void> {
@@ -143,7 +154,7 @@ export class ClientLink {
   async end(graceful: boolean): Promise<void> {
     if (this.state === 'ended') return;
     const { wasConnected, conn } = this.#link.stop();
-    this.#settle('unavailable');
+    this.#waiters.settle('unavailable');
     this.#events.onEnded?.();
     if (wasConnected) this.#events.onConnectedChange?.(false);
     await conn?.end(graceful);
@@ -169,7 +180,7 @@ export class ClientLink {
         (err: unknown) => log.debug({ clientId: this.params.clientId, err }, 'SUBSCRIBE after a reconnect failed'),
       );
     }
-    this.#settle('accepted');
+    this.#waiters.settle('accepted');
     this.#events.onConnectedChange?.(true);
   }
 
@@ -179,22 +190,16 @@ export class ClientLink {
     if (retryInMs === undefined) {
       // The first attempt for a waiting CONNACK: its outcome is the answer; the device decides when to try again.
       this.#events.onEnded?.();
-      this.#settle(e.code === BridgeErrorCode.REFUSED && e.returnCode !== 3 ? 'refused' : 'unavailable');
+      this.#waiters.settle(e.code === BridgeErrorCode.REFUSED && e.returnCode !== 3 ? 'refused' : 'unavailable');
       this.#bridge.logger.info(fields, 'client upstream connection failed');
       return;
     }
     // A waiting CONNACK (a device reconnecting while this one is retried) is told "later".
-    this.#settle('unavailable');
+    this.#waiters.settle('unavailable');
     // One line per outage, not per attempt: hundreds of devices share one broker's outage.
     if (wasConnected || this.attempts === 1) {
       this.#link.markSince();
       this.#bridge.logger.warn({ ...fields, retryInMs }, 'client upstream connection down; reconnecting');
     }
-  }
-
-  #settle(o: ConnectOutcome): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w(o);
   }
 }

@@ -1,17 +1,9 @@
-import { MqttSnError, BridgeErrorCode } from '../errors.js';
+import { BridgeErrorCode, errorWithDetail } from '../errors.js';
 
 export { BridgeErrorCode };
 
-export class BridgeError extends MqttSnError {
-  declare readonly code: BridgeErrorCode;
-  /** the CONNACK return code, for `MQTTSN_ERR_UPSTREAM_REFUSED` */
-  readonly returnCode: number | undefined;
-
-  constructor(code: BridgeErrorCode, message: string, options?: { cause?: unknown; returnCode?: number }) {
-    super(code, message, options);
-    this.returnCode = options?.returnCode;
-  }
-}
+/** `returnCode`: the CONNACK return code, for `MQTTSN_ERR_UPSTREAM_REFUSED`. */
+export class BridgeError extends errorWithDetail<BridgeErrorCode, 'returnCode', number>('returnCode') {}
 
 /** MQTT 3.1.1 §3.2.2.3, in the words an operator acts on. */
 const CONNACK_REFUSALS: Record<number, string> = {

@@ -26,6 +26,7 @@ import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { ClientLink, type LinkBasics } from './client-link.js';
+import { OutcomeWaiters } from './outcome-waiters.js';
 import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
 import type { MqttUpstreamOptions } from './mqtt-upstream.js';
@@ -67,7 +68,7 @@ interface PendingReopen {
   req: ClientRequest;
   sink: ClientSink;
   timer: TimerHandle;
-  waiters: Array<(o: ConnectOutcome) => void>;
+  waiters: OutcomeWaiters<ConnectOutcome>;
 }
 
 export class TransparentBridge implements Bridge, Uplink {
@@ -207,14 +208,13 @@ export class TransparentBridge implements Bridge, Uplink {
     let p = this.#reopening.get(req.clientId);
     if (p === undefined) {
       const id = req.clientId;
-      p = { req, sink, waiters: [], timer: this.#deps.clock.setTimeout(() => this.#reopenNow(id), WILL_RECONNECT_DEBOUNCE_MS) };
+      p = { req, sink, waiters: new OutcomeWaiters(), timer: this.#deps.clock.setTimeout(() => this.#reopenNow(id), WILL_RECONNECT_DEBOUNCE_MS) };
       this.#reopening.set(id, p);
     } else {
       p.req = req;
       p.sink = sink;
     }
-    const pending = p;
-    return new Promise((resolve) => pending.waiters.push(resolve));
+    return p.waiters.wait();
   }
 
   #reopenNow(clientId: string): void {
@@ -222,12 +222,8 @@ export class TransparentBridge implements Bridge, Uplink {
     if (p === undefined) return;
     this.#reopening.delete(clientId);
     this.#open(p.req, p.sink, false).then(
-      (o) => {
-        for (const w of p.waiters) w(o);
-      },
-      () => {
-        for (const w of p.waiters) w('unavailable');
-      },
+      (o) => p.waiters.settle(o),
+      () => p.waiters.settle('unavailable'),
     );
   }
 
@@ -237,7 +233,7 @@ export class TransparentBridge implements Bridge, Uplink {
     if (p === undefined) return;
     this.#reopening.delete(clientId);
     p.timer.cancel();
-    for (const w of p.waiters) w(outcome);
+    p.waiters.settle(outcome);
   }
 
   /** Upstream connections open or closing, the gateway's own included. */

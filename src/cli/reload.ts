@@ -81,23 +81,19 @@ export function applyReload(running: GatewayConfig, plan: ReloadPlan, targets: R
     config = { ...config, log: { ...config.log, level: plan.logLevel } };
     applied.push('log.level');
   }
-  if (plan.predefinedTopics !== undefined) {
-    if (canReloadPredefinedTopics(targets.gateway)) {
-      targets.gateway.setPredefinedTopics(plan.predefinedTopics);
-      config = { ...config, predefinedTopics: plan.predefinedTopics };
-      applied.push('predefinedTopics');
-    } else {
-      restartNeeded.push('predefinedTopics');
+  /** A changed section goes to the gateway's hook for it, or waits for a restart where it has none. */
+  const hand = <K extends 'predefinedTopics' | 'auth'>(key: K, value: GatewayConfig[K] | undefined, hook: ((value: GatewayConfig[K]) => unknown) | undefined): void => {
+    if (value === undefined) return;
+    if (hook === undefined) {
+      restartNeeded.push(key);
+      return;
     }
-  }
-  if (plan.auth !== undefined) {
-    if (canReloadAuth(targets.gateway)) {
-      targets.gateway.setAuth(plan.auth);
-      config = { ...config, auth: plan.auth };
-      applied.push('auth');
-    } else {
-      restartNeeded.push('auth');
-    }
-  }
+    hook(value);
+    config = { ...config, [key]: value };
+    applied.push(key);
+  };
+  const gateway = targets.gateway;
+  hand('predefinedTopics', plan.predefinedTopics, canReloadPredefinedTopics(gateway) ? (t) => gateway.setPredefinedTopics(t) : undefined);
+  hand('auth', plan.auth, canReloadAuth(gateway) ? (a) => gateway.setAuth(a) : undefined);
   return { applied, restartNeeded, config };
 }

@@ -1,12 +1,14 @@
 /**
  * Gateway -> client delivery: the one component that owns the send queue, the single request in
- * flight toward a client, T_RETRY / N_RETRY, and REGISTER-before-PUBLISH (MQTT-SN.md §4.6,
- * §4.7 concurrency, §4.10, §4.13).
+ * flight toward a client and REGISTER-before-PUBLISH (MQTT-SN.md §4.6, §4.7 concurrency, §4.10).
+ * T_RETRY / N_RETRY and matching answers to the request (§4.13) are the session's waitress
+ * (src/waitress.ts, the engine firmware-sim's requests run on too).
  */
-import type { PublishTopic } from '../codec/index.js';
+import type { Packet, PublishTopic } from '../codec/index.js';
+import { Waitress, type Pending, type Verdict } from '../waitress.js';
 import type { GatewayCore } from './core.js';
 import { deliveryBytes } from './delivery-queue.js';
-import type { InFlight, Session } from './session.js';
+import type { InFlight, OutboxAnswer, Session } from './session.js';
 import { transition } from './shell.js';
 import { bump, type RefusingMessage } from './stats.js';
 import type { Delivery } from './types.js';
@@ -112,8 +114,9 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   if (d.sent?.stage === 'pubcomp') {
     // The client has this message (it sent PUBREC): only the release is left, no topic needed
     // (retries in this stage send PUBREL, so the topic below is never put on the wire).
-    s.inFlight = { kind: 'publish', msgId: d.sent.msgId, topic: { topicIdType: 'normal', topicId: 1 }, delivery: d, stage: 'pubcomp', retries: 0, timer: arm(gw, s) };
-    gw.send(link, { type: 'PUBREL', msgId: d.sent.msgId });
+    const f: InFlight = { kind: 'publish', msgId: d.sent.msgId, topic: { topicIdType: 'normal', topicId: 1 }, delivery: d, stage: 'pubcomp', timer: retryTimer(s) };
+    s.inFlight = f;
+    wait(gw, s, f, { type: 'PUBREL', msgId: f.msgId });
     return;
   }
   if (s.refusedTopics.has(d.topic)) {
@@ -130,9 +133,10 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   if ('register' in r) {
     // §4.6: REGISTER and wait for REGACK 0x00 before the PUBLISH on a topic the client does not know.
     const msgId = s.nextMsgId();
-    s.inFlight = { kind: 'register', msgId, topicId: r.register, delivery: d, retries: 0, timer: arm(gw, s) };
+    const f: InFlight = { kind: 'register', msgId, topicId: r.register, delivery: d, timer: retryTimer(s) };
+    s.inFlight = f;
     gw.persistence.session(s); // a new id in the registry
-    gw.send(link, { type: 'REGISTER', topicId: r.register, msgId, topicName: d.topic });
+    wait(gw, s, f, { type: 'REGISTER', topicId: r.register, msgId, topicName: d.topic });
     return;
   }
   // §4.10: a message that does not fit the medium is not delivered; the client is not told, the operator is.
@@ -158,9 +162,11 @@ function start(gw: GatewayCore, s: Session, d: Delivery): void {
   const resumed = d.sent;
   const msgId = resumed?.msgId ?? s.nextMsgId();
   const stage = resumed?.stage ?? (d.qos === 1 ? 'puback' : 'pubrec');
-  s.inFlight = { kind: 'publish', msgId, topic: r.topic, delivery: d, stage, retries: 0, timer: arm(gw, s) };
+  const f: InFlight = { kind: 'publish', msgId, topic: r.topic, delivery: d, stage, timer: retryTimer(s) };
+  s.inFlight = f;
   if (resumed === undefined) gw.persistence.sent(s, d, msgId, stage);
-  gw.send(link, { type: 'PUBLISH', dup: resumed !== undefined, qos: d.qos, retain: d.retain, msgId, payload: d.payload, ...r.topic });
+  const publish = { type: 'PUBLISH', dup: resumed !== undefined, qos: d.qos, retain: d.retain, msgId, payload: d.payload, ...r.topic } as const;
+  wait(gw, s, f, publish, () => ({ ...publish, dup: true }));
 }
 
 /** Bytes of the PUBLISH carrying `d` (the gateway never sends inline names). */
@@ -169,65 +175,100 @@ function publishSize(d: Delivery): number {
   return total <= 255 ? total : total + 2;
 }
 
-/** T_RETRY for the request just put in flight. */
-function arm(gw: GatewayCore, s: Session): InFlight['timer'] {
-  return gw.clock.setTimeout(() => retry(gw, s), gw.options.timers.retryMs);
+/** The session's waitress: T_RETRY and N_RETRY of its requests, and their answers matched. */
+function requests(gw: GatewayCore, s: Session): Waitress<Packet, OutboxAnswer, InFlight> {
+  s.requests ??= new Waitress<Packet, OutboxAnswer, InFlight>({
+    clock: gw.clock,
+    retryMs: gw.options.timers.retryMs,
+    maxRetries: gw.options.timers.maxRetries,
+    send: (frame) => {
+      // A request is in flight only while the client is reachable: leaving abandons it.
+      const link = s.link;
+      if (link !== undefined) gw.send(link, frame);
+    },
+    retransmitting: () => {
+      gw.stats.retransmissions++;
+    },
+    timeoutError: (r) => new Error(`no answer to ${r.tag.kind === 'register' ? 'REGISTER' : 'PUBLISH'} after ${r.retries + 1} tries`),
+    expired: (r, err) => unanswered(gw, s, r, err),
+  });
+  return s.requests;
 }
 
 /**
- * §4.13: resend with DUP after T_RETRY. After N_RETRY an unanswered PUBLISH means the client is
- * lost; an unanswered REGISTER does not (RIOT emcute never answers one, a client whose topic table
- * is full may not): it stands for a refusal, and the session carries on.
+ * Sends the request's frame and waits for its answer: §4.13, the frame again after T_RETRY
+ * (`retransmit`: a PUBLISH with DUP), N_RETRY times. Answers reach the waitress through the on*
+ * handlers below, which act on what it matched; a time-out is `unanswered`.
  */
-function retry(gw: GatewayCore, s: Session): void {
+function wait(gw: GatewayCore, s: Session, f: InFlight, frame: Packet, retransmit?: () => Packet): void {
+  requests(gw, s).start({ tag: f, frame, match: (a) => answers(gw, s, f, a), retransmit });
+}
+
+/** Whether `a` answers `f` (§4.7): REGACK a REGISTER; PUBACK, or PUBREC then PUBCOMP, a PUBLISH. */
+function answers(gw: GatewayCore, s: Session, f: InFlight, a: OutboxAnswer): Verdict<Packet> {
+  if (a.msgId !== f.msgId) return false;
+  if (f.kind === 'register') return a.type === 'REGACK';
+  switch (f.stage) {
+    case 'puback':
+      return a.type === 'PUBACK';
+    case 'pubcomp':
+      return a.type === 'PUBCOMP';
+    case 'pubrec':
+      if (a.type !== 'PUBREC') return false;
+      if ((a.returnCode ?? 0) !== 0) return true; // refused: onPubrec ends the exchange
+      // The client has the message: stored as such before the PUBREL leaves, which from now on
+      // is the frame retransmitted, with the retries counted afresh.
+      f.stage = 'pubcomp';
+      gw.persistence.sent(s, f.delivery, f.msgId, 'pubcomp');
+      return { next: { type: 'PUBREL', msgId: f.msgId } };
+  }
+}
+
+/** The handle `InFlight.timer`: stops the request's T_RETRY (a graceful stop), see Waitress.stopTimers. */
+function retryTimer(s: Session): InFlight['timer'] {
+  return { cancel: () => s.requests?.stopTimers((f) => f === s.inFlight) };
+}
+
+/** Retransmissions of the request in flight so far (the sessions API shows them). */
+export function inFlightRetries(s: Session): number {
   const f = s.inFlight;
-  if (f === undefined || !s.link) return;
-  if (f.retries >= gw.options.timers.maxRetries && f.kind === 'register') {
+  return f === undefined ? 0 : (s.requests?.find((t) => t === f)?.retries ?? 0);
+}
+
+/**
+ * §4.13: N_RETRY ran out. An unanswered PUBLISH means the client is lost; an unanswered REGISTER
+ * does not (RIOT emcute never answers one, a client whose topic table is full may not): it stands
+ * for a refusal, and the session carries on.
+ */
+function unanswered(gw: GatewayCore, s: Session, r: Pending<InFlight>, err: Error): void {
+  const f = r.tag;
+  if (f.kind === 'register') {
     s.inFlight = undefined;
     s.refusedTopics.add(f.delivery.topic);
     gw.persistence.done(s, f.delivery);
     gw.refused('registerUnanswered', 'REGISTER never answered: message dropped, topic treated as refused by the client until it subscribes again', {
       clientId: s.clientId,
       topic: f.delivery.topic,
-      tries: f.retries + 1,
+      tries: r.retries + 1,
     });
     pump(gw, s);
     return;
   }
-  if (f.retries >= gw.options.timers.maxRetries) {
-    bump(gw.stats.dropped, 'retriesExhausted');
-    gw.lose(s, `no answer to ${f.kind === 'register' ? 'REGISTER' : 'PUBLISH'} after ${f.retries + 1} tries`);
-    return;
-  }
-  f.retries++;
-  f.timer = arm(gw, s);
-  gw.stats.retransmissions++;
-  if (f.kind === 'register') {
-    gw.send(s.link, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: f.delivery.topic });
-  } else if (f.stage === 'pubcomp') {
-    gw.send(s.link, { type: 'PUBREL', msgId: f.msgId });
-  } else {
-    const d = f.delivery;
-    gw.send(s.link, { type: 'PUBLISH', dup: true, qos: d.qos, retain: d.retain, msgId: f.msgId, payload: d.payload, ...f.topic });
-  }
+  bump(gw.stats.dropped, 'retriesExhausted');
+  gw.lose(s, err.message); // abandons the request; a kept session keeps the message
 }
 
 /** Ends the request in flight (its message delivered) and sends what is next. */
-function settle(gw: GatewayCore, s: Session): void {
-  const f = s.inFlight;
-  if (f !== undefined) {
-    f.timer.cancel();
-    gw.persistence.done(s, f.delivery);
-  }
+function settle(gw: GatewayCore, s: Session, f: InFlight): void {
+  gw.persistence.done(s, f.delivery);
   s.inFlight = undefined;
   pump(gw, s);
 }
 
 /** The client's REGACK to a gateway REGISTER. */
 export function onRegack(gw: GatewayCore, s: Session, msgId: number, topicId: number, returnCode: number): void {
-  const f = s.inFlight;
-  if (f?.kind !== 'register' || f.msgId !== msgId) return; // late duplicate: already settled
-  f.timer.cancel();
+  const f = s.requests?.offer({ type: 'REGACK', msgId })?.request.tag;
+  if (f?.kind !== 'register') return; // late duplicate: already settled
   s.inFlight = undefined;
   if (returnCode === 0) {
     s.confirmedIds.add(f.topicId);
@@ -247,22 +288,24 @@ export function onRegack(gw: GatewayCore, s: Session, msgId: number, topicId: nu
 
 /** PUBACK from the client: the end of a QoS 1 delivery, or news that it does not know an id. */
 export function onPuback(gw: GatewayCore, s: Session, msgId: number, topicId: number, returnCode: number): void {
-  const f = s.inFlight;
   if (returnCode === 0x02) {
     // §4.10: the client does not know that id; REGISTER it again before the next PUBLISH on it.
     s.confirmedIds.delete(topicId);
   }
   if (returnCode !== 0) countRefusal(gw, 'PUBACK', returnCode);
-  if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'puback') {
+  const taken = s.requests?.offer({ type: 'PUBACK', msgId });
+  if (taken !== undefined) {
+    const f = taken.request.tag;
+    const dup = taken.request.retries > 0;
     if (returnCode !== 0) {
       // The message is not sent again: the client has answered it. A client that refuses every
       // DUP copy (RIOT emcute answers 0x03) loses the message whose first copy was lost; this
       // log line is how an operator finds out.
-      const fields = { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode, dup: f.retries > 0 };
-      if (f.retries > 0) gw.refused('clientRefused', 'client refused a retransmitted PUBLISH (DUP): message lost to it', fields);
+      const fields = { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode, dup };
+      if (dup) gw.refused('clientRefused', 'client refused a retransmitted PUBLISH (DUP): message lost to it', fields);
       else gw.refused('clientRefused', 'client refused a PUBLISH: message lost to it', fields);
     }
-    settle(gw, s);
+    settle(gw, s, f);
   }
 }
 
@@ -276,27 +319,24 @@ function countRefusal(gw: GatewayCore, answer: RefusingMessage, returnCode: numb
  * again). A refusal (2.0's PUBREC of 0x80 or more, [3.6.4]) ends the exchange as a PUBACK refusal does.
  */
 export function onPubrec(gw: GatewayCore, s: Session, msgId: number, returnCode = 0): void {
-  const f = s.inFlight;
-  if (f?.kind !== 'publish' || f.msgId !== msgId || !s.link) return;
-  if (returnCode !== 0 && f.stage === 'pubrec') {
+  const taken = s.requests?.offer({ type: 'PUBREC', msgId, returnCode });
+  if (taken !== undefined) {
+    if (returnCode === 0) return; // PUBREL sent, see `answers`
+    const f = taken.request.tag;
     countRefusal(gw, 'PUBACK', returnCode);
     gw.refused('clientRefused', 'client refused a PUBLISH: message lost to it', { clientId: s.clientId, topic: f.delivery.topic, msgId, returnCode });
-    settle(gw, s);
+    settle(gw, s, f);
     return;
   }
-  if (f.stage === 'pubrec') {
-    f.stage = 'pubcomp';
-    gw.persistence.sent(s, f.delivery, msgId, 'pubcomp');
-    f.retries = 0;
-    f.timer.cancel();
-    f.timer = arm(gw, s);
-  }
-  if (f.stage === 'pubcomp') gw.send(s.link, { type: 'PUBREL', msgId });
+  // A PUBREC again once the PUBREL went (the PUBREL lost, or crossing it): the PUBREL again, and
+  // T_RETRY runs on, so a client that never sends PUBCOMP is still given up after N_RETRY.
+  const f = s.inFlight;
+  if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'pubcomp' && s.link) gw.send(s.link, { type: 'PUBREL', msgId });
 }
 
 export function onPubcomp(gw: GatewayCore, s: Session, msgId: number): void {
-  const f = s.inFlight;
-  if (f?.kind === 'publish' && f.msgId === msgId && f.stage === 'pubcomp') settle(gw, s);
+  const f = s.requests?.offer({ type: 'PUBCOMP', msgId })?.request.tag;
+  if (f !== undefined) settle(gw, s, f);
 }
 
 /**
@@ -306,8 +346,11 @@ export function onPubcomp(gw: GatewayCore, s: Session, msgId: number): void {
 export function abandonInFlight(gw: GatewayCore, s: Session, keep: boolean): void {
   const f = s.inFlight;
   if (f === undefined) return;
-  f.timer.cancel();
   s.inFlight = undefined;
+  s.requests?.failAll(ABANDONED);
   if (keep && f.delivery.qos > 0) s.queue.unshift(f.delivery);
   else gw.persistence.done(s, f.delivery);
 }
+
+/** What an abandoned request is failed with (one error: nothing reads it, and a stack costs). */
+const ABANDONED = new Error('the client left with the request in flight');

@@ -3,7 +3,7 @@
  * field, never a set of booleans; everything else is the data the states need.
  */
 import type { TimerHandle } from '../clock.js';
-import type { PublishTopic, SnVersion, SubQoS } from '../codec/index.js';
+import type { Packet, PublishTopic, SnVersion, SubQoS } from '../codec/index.js';
 import type { TopicBudget, TopicRegistry } from '../topics/registry.js';
 import { DeliveryQueue, type ByteBudget } from './delivery-queue.js';
 import { LazySet } from './lazy.js';
@@ -11,6 +11,7 @@ import { CountedMap } from './topic-budget.js';
 import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
 import type { Will } from '../message.js';
+import type { Waitress } from '../waitress.js';
 
 /**
  * - `await-willtopic` / `await-willmsg`: CONNECT with Will=1 accepted, the will dance is running
@@ -50,7 +51,7 @@ export interface BufferBudget extends ByteBudget {
 
 /** The one request the gateway has outstanding toward a client (§4.7: one at a time). */
 export type InFlight =
-  | { kind: 'register'; msgId: number; topicId: number; delivery: Delivery; retries: number; timer: TimerHandle }
+  | { kind: 'register'; msgId: number; topicId: number; delivery: Delivery; timer: TimerHandle }
   | {
       kind: 'publish';
       msgId: number;
@@ -59,9 +60,18 @@ export type InFlight =
       delivery: Delivery;
       /** QoS 1 waits for PUBACK; QoS 2 for PUBREC, then (after PUBREL) PUBCOMP */
       stage: 'puback' | 'pubrec' | 'pubcomp';
-      retries: number;
       timer: TimerHandle;
     };
+// `timer`: T_RETRY of the request, which the session's waitress runs (outbox.ts); cancelling it
+// stops the retransmissions and the time-out, and an answer still settles the request.
+
+/** An answer of the client to the gateway's REGISTER, PUBLISH or PUBREL, as the waitress matches it. */
+export interface OutboxAnswer {
+  type: 'REGACK' | 'PUBACK' | 'PUBREC' | 'PUBCOMP';
+  msgId: number;
+  /** a PUBREC's refusal (2.0's Reason Code 0x80 or more, [3.6.4]); 0 for every 1.2 answer */
+  returnCode?: number;
+}
 
 /** What a CONNECT asked for, kept until the will dance ends in CONNACK. */
 export interface PendingConnect {
@@ -108,6 +118,8 @@ export class Session {
   /** messages waiting for delivery: the sleep buffer while asleep, the send queue while active */
   readonly queue: DeliveryQueue;
   inFlight: InFlight | undefined;
+  /** the waitress of the requests toward the client (outbox.ts), made at the first one */
+  requests: Waitress<Packet, OutboxAnswer, InFlight> | undefined;
   /**
    * QoS 1/2 PUBLISH of this client whose PUBACK / PUBREC is not sent yet. Nothing is sent to the
    * client meanwhile, so that a client reading its PUBACK first (Paho's `pub0sub1`, any blocking

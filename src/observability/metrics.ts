@@ -71,30 +71,29 @@ function described<L extends string>(registry: Registry, name: string, help: str
   return { name: METRIC_PREFIX + name, help, labelNames, registers: [registry] };
 }
 
+type ReadArgs<L extends string> = [registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>];
+
 /**
- * A counter whose value is read, not incremented: the source keeps the running total, so each
- * scrape replaces what the counter shows with it (never smaller: the sources only count up).
+ * A metric read from its source on every scrape, which replaces what it shows: a gauge's value,
+ * or a counter's running total, which the source keeps (never smaller: the sources only count up).
  */
-function readCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
-  new Counter<L>({
+function readMetric<L extends string>(kind: 'counter' | 'gauge', ...[registry, name, help, labelNames, read]: ReadArgs<L>): void {
+  const config = {
     ...described(registry, name, help, labelNames),
-    collect() {
+    collect(this: Counter<L> | Gauge<L>): void {
       this.reset();
-      for (const [labels, value] of read()) this.inc(labels, value);
+      for (const [labels, value] of read()) {
+        if (this instanceof Counter) this.inc(labels, value);
+        else this.set(labels, value);
+      }
     },
-  });
+  };
+  if (kind === 'counter') new Counter<L>(config);
+  else new Gauge<L>(config);
 }
 
-/** A gauge read from its source on every scrape. */
-function readGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
-  new Gauge<L>({
-    ...described(registry, name, help, labelNames),
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
-}
+const readCounter = <L extends string>(...args: ReadArgs<L>): void => readMetric('counter', ...args);
+const readGauge = <L extends string>(...args: ReadArgs<L>): void => readMetric('gauge', ...args);
 
 function* entries<K extends string>(record: Partial<Record<K, number>>, label: string): Generator<readonly [Record<string, string>, number]> {
   for (const [key, value] of Object.entries(record) as Array<[K, number | undefined]>) {

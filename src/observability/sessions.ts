@@ -6,6 +6,7 @@
 import type { SnVersion } from '../codec/index.js';
 import type { GatewayCore } from '../gateway/core.js';
 import type { SessionState, SubscriptionKind } from '../gateway/session.js';
+import { inFlightRetries } from '../gateway/outbox.js';
 
 export type SessionsView = Pick<GatewayCore, 'sessions' | 'clock'>;
 
@@ -84,7 +85,7 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
     inFlight:
       s.inFlight === undefined
         ? null
-        : { kind: s.inFlight.kind, msgId: s.inFlight.msgId, topic: s.inFlight.delivery.topic, retries: s.inFlight.retries },
+        : { kind: s.inFlight.kind, msgId: s.inFlight.msgId, topic: s.inFlight.delivery.topic, retries: inFlightRetries(s) },
   };
 }
 

@@ -1,15 +1,11 @@
-import { MqttSnError, StoreErrorCode } from '../errors.js';
+import { errorWithDetail, StoreErrorCode, type DetailOptions } from '../errors.js';
 
 export { StoreErrorCode };
 
-export class StoreError extends MqttSnError {
-  declare readonly code: StoreErrorCode;
-  /** the database file concerned */
-  readonly path: string | undefined;
-
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; path?: string }) {
+/** `path`: the database file concerned. */
+export class StoreError extends errorWithDetail<StoreErrorCode, 'path', string>('path') {
+  constructor(code: StoreErrorCode, message: string, options?: DetailOptions<'path', string>) {
     // The code goes into the text too: the CLI prints one line, and the code is what to search for.
     super(code, `${message} (${code})`, options);
-    this.path = options?.path;
   }
 }

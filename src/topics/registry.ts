@@ -28,7 +28,7 @@ export class PredefinedTopics {
   constructor(table: Readonly<Record<string, string>> = {}) {
     for (const [key, name] of Object.entries(table)) {
       const bad = (why: string): TopicError =>
-        new TopicError(TopicErrorCode.BAD_PREDEFINED_TOPIC, `predefined topic ${JSON.stringify(key)}: ${why}`, key);
+        new TopicError(TopicErrorCode.BAD_PREDEFINED_TOPIC, `predefined topic ${JSON.stringify(key)}: ${why}`, { subject: key });
       const id = DECIMAL.test(key) ? Number(key) : NaN;
       if (!(id >= TOPIC_ID_MIN && id <= TOPIC_ID_MAX)) throw bad(`the id must be a decimal integer from ${TOPIC_ID_MIN} to ${TOPIC_ID_MAX}`);
       // The table comes from a JSON file: the type says string, the file may not.
@@ -135,7 +135,7 @@ export class TopicRegistry {
    */
   constructor(predefined?: PredefinedTopics, limit: number = TOPIC_ID_MAX, budget: TopicBudget = { bytes: 0, limit: Infinity }) {
     if (!Number.isInteger(limit) || limit < 0 || limit > TOPIC_ID_MAX) {
-      throw new TopicError(TopicErrorCode.BAD_LIMIT, `the registration limit must be an integer from 0 to ${TOPIC_ID_MAX}, not ${limit}`, String(limit));
+      throw new TopicError(TopicErrorCode.BAD_LIMIT, `the registration limit must be an integer from 0 to ${TOPIC_ID_MAX}, not ${limit}`, { subject: String(limit) });
     }
     this.#predefined = predefined;
     this.#limit = limit;

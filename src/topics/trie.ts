@@ -60,7 +60,7 @@ export class TopicTrie<V> {
    */
   add(filter: string, value: V): boolean {
     const reason = validateTopicFilter(filter);
-    if (reason !== undefined) throw new TopicError(TopicErrorCode.BAD_TOPIC_FILTER, `topic filter ${JSON.stringify(filter)}: ${reason}`, filter);
+    if (reason !== undefined) throw new TopicError(TopicErrorCode.BAD_TOPIC_FILTER, `topic filter ${JSON.stringify(filter)}: ${reason}`, { subject: filter });
     let node = this.#root;
     for (const level of filter.split('/')) {
       let next: Node<V> | undefined;

@@ -38,6 +38,8 @@ export interface UdpTransportConfig extends CommonConfig {
   maxFrameSize?: number;
   /** where ADVERTISE and GWINFO go; without it the gateway cannot broadcast on this transport */
   advertise?: UdpAdvertiseOptions;
+  /** trusted front ends whose node ids carry the device's address; see `UdpOptions.frontEnds` */
+  frontEnds?: readonly string[];
 }
 
 export interface SerialTransportConfig extends CommonConfig, SerialLinkOptions {
@@ -82,28 +84,25 @@ export interface TransportDeps {
  */
 export function createTransport(config: TransportConfig, deps: TransportDeps = {}): Transport {
   const { logger } = deps;
-  let transport: Transport;
+  const transport = build(config, logger);
+  return config.forwarder === true && config.type !== 'udp' ? new ForwarderTransport(transport, { logger }) : transport;
+}
+
+/** The serial transport of each framing. */
+const SERIAL: Record<SerialTransportConfig['framing'], (config: SerialTransportConfig, logger: Logger | undefined) => Transport> = {
+  slip: (config, logger) => new SlipSerialTransport({ ...config, logger }),
+  raw: (config, logger) => new RawSerialTransport({ ...config, logger }),
+  'xbee-api1': (config, logger) => new XBeeTransport({ ...config, apiMode: 1, logger }),
+  'xbee-api2': (config, logger) => new XBeeTransport({ ...config, apiMode: 2, logger }),
+};
+
+function build(config: TransportConfig, logger: Logger | undefined): Transport {
   switch (config.type) {
     case 'udp':
-      transport = new UdpTransport({ ...config, logger });
-      break;
+      return new UdpTransport({ ...config, logger });
     case 'memory':
-      transport = new MemoryTransport({ ...config, logger });
-      break;
+      return new MemoryTransport({ ...config, logger });
     case 'serial':
-      switch (config.framing) {
-        case 'slip':
-          transport = new SlipSerialTransport({ ...config, logger });
-          break;
-        case 'raw':
-          transport = new RawSerialTransport({ ...config, logger });
-          break;
-        case 'xbee-api1':
-        case 'xbee-api2':
-          transport = new XBeeTransport({ ...config, apiMode: config.framing === 'xbee-api1' ? 1 : 2, logger });
-          break;
-      }
-      break;
+      return SERIAL[config.framing](config, logger);
   }
-  return config.forwarder === true && config.type !== 'udp' ? new ForwarderTransport(transport, { logger }) : transport;
 }

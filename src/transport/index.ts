@@ -1,15 +1,6 @@
 /** The transport layer: media in, `(peer, frame)` out. See `types.ts` for the contract. */
-export type {
-  DeliveryReport,
-  FrameDropReason,
-  Peer,
-  StatusEvent,
-  Transport,
-  TransportEvents,
-  TransportState,
-  TransportStats,
-} from './types.js';
-export { FRAME_DROP_REASONS } from './types.js';
+// The contract whole: whatever types.ts says a transport is, the layer exports.
+export * from './types.js';
 export type { Logger } from './log.js';
 export { noopLogger } from './log.js';
 export {

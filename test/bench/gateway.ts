@@ -17,6 +17,7 @@ import mqtt from 'mqtt';
 import { decode, DecodeError, encode } from '../../src/codec/index.js';
 import { startGateway, freeUdpPort, type GatewayProcess } from '../integration/gateway-process.js';
 import type { LoadReport } from '../../firmware-sim/load.js';
+import { CAPACITY_OVERRIDES } from './lifted-limits.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -202,11 +203,7 @@ export async function runGatewayBench(opts: { durationMs?: number; maxClients?: 
   const durationMs = opts.durationMs ?? 4000;
   const fwdPort = await freeUdpPort();
   const gw = await startGateway(
-    // Capacity is what is measured here, so the per-peer rate limits (a flood guard) are lifted.
-    {
-      limits: { maxSessions: 250_000, rate: { publishPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerAddress: { perSecond: 1e7, burst: 1e7 }, datagramsPerAddress: { perSecond: 1e7, burst: 1e7 } } },
-      timers: { advertiseIntervalSec: 0 },
-    },
+    CAPACITY_OVERRIDES, // why: see lifted-limits.ts
     { logLevel: 'warn', extraTransports: [{ type: 'udp', host: '127.0.0.1', port: fwdPort, forwarder: true }] },
   );
   const drops0 = kernelUdpDrops();

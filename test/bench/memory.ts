@@ -27,6 +27,7 @@ import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { decode, DecodeError, encode } from '../../src/codec/index.js';
 import { child, counter, settleCount } from './gateway.js';
+import { CAPACITY_OVERRIDES } from './lifted-limits.js';
 import { machine } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -167,19 +168,6 @@ async function startBare(ports: Ports): Promise<Proc> {
 
 /** What "at rest" means: started, then idle this long (timers, first GCs, the store settled). */
 const REST_MS = 5000;
-
-/**
- * Capacity is what the loads measure, so the per-peer rate limits (a flood guard that would
- * otherwise slow each client down under pressure) are lifted, and the session cap raised because
- * 100,000 sessions is the figure asked for (the shipped cap is 100,000 of all states). Everything
- * else is the shipped config. With the defaults beside them: the at-rest row runs the shipped
- * config unchanged, the "Admission" bench sets each rate figure with defaults beside the same
- * lifted, and test/integration/overload.e2e.test.ts overloads a gateway with the shipped limits.
- */
-export const LOAD_OVERRIDES = {
-  limits: { maxSessions: 250_000, rate: { publishPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerPeer: { perSecond: 1e7, burst: 1e7 }, connectPerAddress: { perSecond: 1e7, burst: 1e7 } } },
-  timers: { advertiseIntervalSec: 0 },
-};
 
 export interface LoadFigures {
   /** peak resident bytes during the load */
@@ -344,8 +332,8 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
     };
     loads.push({
       name: load.name,
-      gateway: await one((p) => startGateway(p, flags, LOAD_OVERRIDES), `m${i}g`, true),
-      plain: await one((p) => startGateway(p, [], LOAD_OVERRIDES), `m${i}p`, true),
+      gateway: await one((p) => startGateway(p, flags, CAPACITY_OVERRIDES), `m${i}g`, true),
+      plain: await one((p) => startGateway(p, [], CAPACITY_OVERRIDES), `m${i}p`, true),
       bare: await one((p) => startBare(p), `m${i}b`, false),
     });
     progress(load.name, loads.at(-1));
@@ -354,7 +342,7 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
   const perSession = { gateway: [] as number[], bare: [] as number[] };
   {
     const ports = await freePorts();
-    const g = await startGateway(ports, flags, LOAD_OVERRIDES);
+    const g = await startGateway(ports, flags, CAPACITY_OVERRIDES);
     try {
       perSession.gateway = await sessions(g, ports, counts);
     } finally {

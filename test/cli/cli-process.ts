@@ -8,6 +8,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from '../helpers/children.js';
 import { scaled } from '../helpers/time-scale.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,9 +56,9 @@ export function spawnCli(args: readonly string[], opts: RunOptions = {}): ChildP
   if (opts.uid !== undefined) options.uid = opts.uid;
   if (opts.gid !== undefined) options.gid = opts.gid;
   if (opts.withoutFileOverride === true) {
-    return spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, ...CLI, ...args], options);
+    return track(spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, ...CLI, ...args], options));
   }
-  return spawn(process.execPath, [...CLI, ...args], options);
+  return track(spawn(process.execPath, [...CLI, ...args], options));
 }
 
 /** A temporary folder, readable by anyone (tests may run the CLI as another user). */

@@ -142,7 +142,7 @@ describe('firmware-sim CLI', () => {
     const { code, stdout } = await runCli(['--help']);
     assert.equal(code, 0);
     assert.equal(stdout, HELP);
-    const opts = ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'forwarder', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'persistent-session', 'will', 'sleep', 'predefined-id', 'client-prefix', 'topic-prefix', 'observe', 'no-observe', 'retry-ms', 'retries', 'ramp', 'drain', 'seed', 'json', 'quiet', 'expect-no-loss', 'help'];
+    const opts = ['gateway', 'search', 'serial', 'framing', 'baud', 'xbee-role', 'forwarder', 'nodes', 'profile', 'rate', 'qos', 'duration', 'count', 'keep-alive', 'persistent-session', 'will', 'sleep', 'predefined-id', 'protocol', 'username', 'password', 'session-expiry', 'client-prefix', 'topic-prefix', 'observe', 'no-observe', 'retry-ms', 'retries', 'ramp', 'drain', 'seed', 'json', 'quiet', 'expect-no-loss', 'help'];
     for (const o of opts) assert.ok(HELP.includes(`--${o}`), `--${o} missing from --help`);
   });
 

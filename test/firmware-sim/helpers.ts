@@ -1,4 +1,5 @@
 /** Shared by the simulator's tests: nodes on real UDP sockets, closed after each test. */
+import { after, afterEach, before } from 'node:test';
 import { parseUdpUrl } from '../../firmware-sim/link.js';
 import { UdpLink } from '../../firmware-sim/links/udp.js';
 import { SimNode, type SimNodeOptions } from '../../firmware-sim/node.js';
@@ -27,4 +28,24 @@ export async function connectNode(gw: ScriptedGateway, node: SimNode, clientId =
   await gw.send(c, { type: 'CONNACK', returnCode: 0 });
   await done;
   return c;
+}
+
+/**
+ * A suite's hooks around one scripted gateway: started before the tests, nodes closed and queue
+ * emptied after each, closed after all. Read `gw` from a test or a later hook.
+ */
+export function withScriptedGateway<P extends { type: string }>(start: () => Promise<ScriptedGateway<P>>, pool: NodePool): { readonly gw: ScriptedGateway<P> } {
+  const suite = {} as { gw: ScriptedGateway<P> };
+  before(async () => {
+    suite.gw = await start();
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+    suite.gw.auto = undefined;
+    suite.gw.clear();
+  });
+  after(async () => {
+    await suite.gw.close();
+  });
+  return suite;
 }

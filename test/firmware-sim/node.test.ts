@@ -3,29 +3,22 @@
  * 127.0.0.1. These pin what the node sends and how it reacts; contract.test.ts checks the same
  * features end to end against a gateway that can be swapped.
  */
-import { after, afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock.js';
 import { SimErrorCode, type SimError } from '../../firmware-sim/errors.js';
 import type { SimMessage } from '../../firmware-sim/node.js';
 import { ScriptedGateway } from './scripted-gateway.js';
 import { until } from '../helpers/wait.js';
-import { connectNode, NodePool } from './helpers.js';
+import { connectNode, NodePool, withScriptedGateway } from './helpers.js';
 
 describe('SimNode against a scripted gateway (UDP 127.0.0.1)', () => {
   let gw: ScriptedGateway;
   const pool = new NodePool();
 
-  before(async () => {
-    gw = await ScriptedGateway.start();
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-    gw.auto = undefined;
-    gw.clear();
-  });
-  after(async () => {
-    await gw.close();
+  const suite = withScriptedGateway(() => ScriptedGateway.start(), pool);
+  before(() => {
+    gw = suite.gw;
   });
 
   it('connects without a will: CONNECT fields, CONNACK 0x00 -> active', async () => {

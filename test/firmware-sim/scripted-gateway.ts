@@ -1,13 +1,31 @@
 /**
  * The gateway side of the simulator's tests: a UDP socket on 127.0.0.1 (or ::1) that decodes
- * what nodes send with the project's codec and lets a test answer packet by packet. Every
- * packet is queued; `next` takes the first of the wanted types and leaves the others.
+ * what nodes send with the project's codec of one version (1.2 by default, 2.0 with `codec2`) and
+ * lets a test answer packet by packet. Every packet is queued; `next` takes the first of the
+ * wanted types and leaves the others.
  */
 import dgram from 'node:dgram';
-import { decode, DecodeError, encode, type Packet, type PacketOf, type PacketType } from '../../src/codec/index.js';
+import { decode, DecodeError, encode, v2, type Packet } from '../../src/codec/index.js';
 import { expectNothing } from '../helpers/wait.js';
 
-export interface Received<P extends Packet = Packet> {
+type AnyPacket = { type: string };
+
+/** One version's codec as the scripted gateway uses it. */
+export interface GatewayCodec<P extends AnyPacket> {
+  decode(frame: Buffer): P | DecodeError;
+  encode(p: P): Buffer;
+  /** a frame no node sends, to mark a point in a node's stream (see `expectNone`) */
+  marker(n: number): Buffer;
+}
+
+export const codec12: GatewayCodec<Packet> = { decode, encode, marker: (n) => encode({ type: 'ADVERTISE', gwId: 0xfe, duration: n }) };
+export const codec2: GatewayCodec<v2.Packet> = {
+  decode: (f) => v2.decode(f),
+  encode: (p) => v2.encode(p),
+  marker: (n) => v2.encode({ type: 'ADVERTISE', gatewayId: 0xfe, duration: n }),
+};
+
+export interface Received<P extends AnyPacket = Packet> {
   packet: P;
   frame: Buffer;
   from: { address: string; port: number };
@@ -20,28 +38,32 @@ export interface MarkerSender {
   link: { send(frame: Buffer): void | Promise<void> };
 }
 
-export class ScriptedGateway {
+export class ScriptedGateway<P extends AnyPacket = Packet> {
   readonly socket: dgram.Socket;
   readonly host: string;
+  readonly codec: GatewayCodec<P>;
   port = 0;
   /** everything received, in order (decoded packets and decode errors) */
-  readonly log: Array<Received | { error: DecodeError; frame: Buffer; peer: string }> = [];
+  readonly log: Array<Received<P> | { error: DecodeError; frame: Buffer; peer: string }> = [];
   /** runs first for each packet; return true when it handled the packet (it is then not queued) */
-  auto: ((r: Received) => boolean) | undefined;
-  readonly #queue: Received[] = [];
-  #waiters: Array<{ types: PacketType[] | undefined; resolve: (r: Received) => void }> = [];
+  auto: ((r: Received<P>) => boolean) | undefined;
+  readonly #queue: Received<P>[] = [];
+  #waiters: Array<{ types: string[] | undefined; resolve: (r: Received<P>) => void }> = [];
   /** markers on their way, by frame (hex): taken here, never queued or logged */
   readonly #awaited = new Map<string, () => void>();
   #markers = 0;
 
-  private constructor(host: string) {
+  private constructor(host: string, codec: GatewayCodec<P>) {
     this.host = host;
+    this.codec = codec;
     this.socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     this.socket.on('message', (frame, rinfo) => this.#onMessage(frame, rinfo));
   }
 
-  static async start(host = '127.0.0.1'): Promise<ScriptedGateway> {
-    const gw = new ScriptedGateway(host);
+  static start(host?: string): Promise<ScriptedGateway>;
+  static start<Q extends AnyPacket>(host: string, codec: GatewayCodec<Q>): Promise<ScriptedGateway<Q>>;
+  static async start<Q extends AnyPacket>(host = '127.0.0.1', codec?: GatewayCodec<Q>): Promise<ScriptedGateway<Q>> {
+    const gw = new ScriptedGateway<Q>(host, codec ?? (codec12 as unknown as GatewayCodec<Q>));
     await new Promise<void>((resolve) => gw.socket.bind(0, host, resolve));
     gw.port = gw.socket.address().port;
     // Load tests send thousands of datagrams at once; the default buffer drops most of them.
@@ -66,12 +88,12 @@ export class ScriptedGateway {
       return;
     }
     const peer = `${rinfo.address}:${rinfo.port}`;
-    const packet = decode(frame);
+    const packet = this.codec.decode(frame);
     if (packet instanceof DecodeError) {
       this.log.push({ error: packet, frame, peer });
       return;
     }
-    const r: Received = { packet, frame, from: { address: rinfo.address, port: rinfo.port }, peer };
+    const r: Received<P> = { packet, frame, from: { address: rinfo.address, port: rinfo.port }, peer };
     this.log.push(r);
     if (this.auto?.(r) === true) return;
     const i = this.#waiters.findIndex((w) => w.types === undefined || w.types.includes(packet.type));
@@ -84,22 +106,22 @@ export class ScriptedGateway {
   }
 
   /** The next packet of one of `types` (any type when omitted); rejects after `timeoutMs`. */
-  next<T extends PacketType>(types?: T | T[], timeoutMs = 3000): Promise<Received<PacketOf<T>>> {
-    const list = types === undefined ? undefined : Array.isArray(types) ? types : [types];
-    const i = this.#queue.findIndex((r) => list === undefined || list.includes(r.packet.type as T));
+  next<T extends P['type']>(types?: T | T[], timeoutMs = 3000): Promise<Received<Extract<P, { type: T }>>> {
+    const list: string[] | undefined = types === undefined ? undefined : Array.isArray(types) ? types : [types];
+    const i = this.#queue.findIndex((r) => list === undefined || list.includes(r.packet.type));
     if (i >= 0) {
       const [r] = this.#queue.splice(i, 1);
-      return Promise.resolve(r as Received<PacketOf<T>>);
+      return Promise.resolve(r as Received<Extract<P, { type: T }>>);
     }
     return new Promise((resolve, reject) => {
-      const waiter = { types: list as PacketType[] | undefined, resolve: resolve as (r: Received) => void };
+      const waiter = { types: list, resolve: resolve as (r: Received<P>) => void };
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         reject(new Error(`no ${list?.join('/') ?? 'packet'} within ${timeoutMs} ms`));
       }, timeoutMs);
       waiter.resolve = (r) => {
         clearTimeout(timer);
-        resolve(r as Received<PacketOf<T>>);
+        resolve(r as Received<Extract<P, { type: T }>>);
       };
       this.#waiters.push(waiter);
     });
@@ -110,8 +132,8 @@ export class ScriptedGateway {
    * frame after whatever the node sent so far, down the same socket (loopback UDP keeps one socket's order);
    * once the marker is here, an unwanted packet sent before it would be queued, and fails the test.
    */
-  async expectNone(types: PacketType | PacketType[], node: MarkerSender): Promise<void> {
-    const list = Array.isArray(types) ? types : [types];
+  async expectNone(types: P['type'] | Array<P['type']>, node: MarkerSender): Promise<void> {
+    const list: string[] = Array.isArray(types) ? types : [types];
     await expectNothing(
       `no ${list.join('/')} from the node`,
       () => this.#marker(node),
@@ -121,7 +143,7 @@ export class ScriptedGateway {
 
   /** Sends a marker through `node` and resolves when it arrives. An ADVERTISE, which a node never sends. */
   #marker(node: MarkerSender): Promise<void> {
-    const frame = encode({ type: 'ADVERTISE', gwId: 0xfe, duration: ++this.#markers & 0xffff });
+    const frame = this.codec.marker(++this.#markers & 0xffff);
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#awaited.delete(key);
@@ -144,7 +166,7 @@ export class ScriptedGateway {
    * before has been handled. Its PINGRESP is sent at the fake clock's current time: no traffic
    * later than what the node had already sent.
    */
-  async roundTrip(to: Received): Promise<void> {
+  async roundTrip(this: ScriptedGateway, to: Received): Promise<void> {
     await this.send(to, { type: 'PINGREQ' });
     await this.next('PINGRESP');
   }
@@ -155,13 +177,13 @@ export class ScriptedGateway {
   }
 
   /** Packets waiting in the queue (not yet taken by `next`). */
-  pending(): Packet[] {
+  pending(): P[] {
     return this.#queue.map((r) => r.packet);
   }
 
-  send(to: { address: string; port: number } | Received, packet: Packet): Promise<void> {
+  send(to: { address: string; port: number } | Received<AnyPacket>, packet: P): Promise<void> {
     const dest = 'from' in to ? to.from : to;
-    return this.sendRaw(dest, encode(packet));
+    return this.sendRaw(dest, this.codec.encode(packet));
   }
 
   sendRaw(to: { address: string; port: number }, frame: Buffer): Promise<void> {

@@ -14,18 +14,13 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
+import { track } from './children.js';
 import { freeTcpPort } from './ports.js';
 import { until } from './wait.js';
 
 const run = promisify(execFile);
 
 const INSTALL_HINT = 'install it with: apt-get install -y mosquitto (Debian/Ubuntu; the package has mosquitto and mosquitto_passwd)';
-
-/** Every mosquitto started here, so that none outlives the test process even when a test fails badly. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of running) if (p.pid !== undefined && p.exitCode === null) p.kill('SIGKILL');
-});
 
 /** The first executable `name` in `extra`, then in PATH; throws with the install command when there is none. */
 export function findExecutable(name: string, extra: readonly string[], path = process.env.PATH ?? ''): string {
@@ -117,10 +112,9 @@ export class Mosquitto {
   async restart(users?: Record<string, string>): Promise<void> {
     if (this.pid !== undefined) throw new Error(`mosquitto ${this.pid} is still running`);
     if (users !== undefined) await this.#writePasswords(users);
-    const proc = spawn(this.#binary, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Tracked: none outlives the test file, even when a test fails before closing it.
+    const proc = track(spawn(this.#binary, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.#proc = proc;
-    running.add(proc);
-    proc.once('exit', () => running.delete(proc));
     const append = (d: Buffer): void => {
       this.#log = (this.#log + d.toString()).slice(-20_000);
     };

@@ -136,6 +136,8 @@ export function watchRss(pid: number, everyMs = 100): { peak: () => number; stop
       // the process is gone: the test's own checks report that
     }
   }, everyMs);
+  // A sampler never keeps the test's process alive: a test that failed before stop() would hang its file.
+  timer.unref();
   return { peak: () => peak, stop: () => clearInterval(timer) };
 }
 

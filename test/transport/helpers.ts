@@ -12,6 +12,7 @@ import type { StreamDecoder } from '../../src/transport/slip.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createApiDecoder, encodeApiFrame, type ApiMode } from '../../src/transport/xbee-api.js';
 import { expectNothing, until } from '../helpers/wait.js';
+import { track } from '../helpers/children.js';
 
 export interface PtyPair {
   /** the end the adapter opens */
@@ -36,9 +37,11 @@ export function ptyPair(): PtyPair {
     b,
     start: () =>
       new Promise((resolve, reject) => {
-        const p = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const p = track(
+          spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          }),
+        );
         proc = p;
         let log = '';
         const timer = setTimeout(() => reject(new Error(`socat did not start: ${log}`)), 5000);
