@@ -5,6 +5,7 @@
  */
 import { runLoad } from '../../firmware-sim/load.js';
 import type { QoS } from '../../src/codec/index.js';
+import type { ProtocolVersion } from '../../firmware-sim/node-types.js';
 
 interface ChildOptions {
   gateway: string;
@@ -14,6 +15,8 @@ interface ChildOptions {
   qos: QoS;
   clientPrefix: string;
   topicPrefix: string;
+  /** the MQTT-SN version the nodes speak; absent: 1.2 */
+  protocol?: ProtocolVersion;
 }
 
 const o = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -28,6 +31,7 @@ const report = await runLoad({
   qos: o.qos,
   clientPrefix: o.clientPrefix,
   topicPrefix: o.topicPrefix,
+  ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
   connectRate: 5000,
   keepAlive: 600,
   drainMs: 3000,

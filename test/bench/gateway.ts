@@ -17,6 +17,7 @@ import mqtt from 'mqtt';
 import { decode, DecodeError, encode } from '../../src/codec/index.js';
 import { startGateway, freeUdpPort, type GatewayProcess } from '../integration/gateway-process.js';
 import type { LoadReport } from '../../firmware-sim/load.js';
+import type { ProtocolVersion } from '../../firmware-sim/node-types.js';
 import { CAPACITY_OVERRIDES } from './lifted-limits.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -116,7 +117,7 @@ async function baseline(gw: GatewayProcess, qos: 0 | 1, durationMs: number): Pro
   return out;
 }
 
-export async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate: number, durationMs: number, tag: string): Promise<Omit<ThroughputRow, 'ratio' | 'scenario'>> {
+export async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number, rate: number, durationMs: number, tag: string, protocol?: ProtocolVersion): Promise<Omit<ThroughputRow, 'ratio' | 'scenario'>> {
   const c = await counter(gw.mqttPort, `${tag}/#`, qos);
   const report = await child<LoadReport>('gateway-load-child.ts', {
     gateway: `udp://127.0.0.1:${gw.udpPort}`,
@@ -126,6 +127,7 @@ export async function throughput(gw: GatewayProcess, qos: 0 | 1, clients: number
     qos,
     clientPrefix: `${tag}-`,
     topicPrefix: tag,
+    protocol,
   });
   await settleCount(c, report.sent);
   const lat = c.latency();

@@ -2,6 +2,7 @@
 import { runCodecBench } from './codec.js';
 import { runTransportBench } from './transport.js';
 import { gatewayTables, runGatewayBench } from './gateway.js';
+import { runV2Bench, v2Tables } from './gateway-v2.js';
 import { runBridgeBench } from './bridge.js';
 import { runStoreBench } from './store.js';
 import { runTopicsBench } from './topics.js';
@@ -17,6 +18,8 @@ console.log('');
 console.log(table('Transports (loopback, pty)', await runTransportBench()));
 console.log('');
 console.log(gatewayTables(await runGatewayBench()));
+console.log('');
+console.log(v2Tables(await runV2Bench()));
 console.log('');
 console.log(admissionTable(await runAdmissionBench()));
 console.log('');

@@ -44,11 +44,13 @@ export async function startGateway(
   const mqttPort = await freeTcpPort();
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-e2e-'));
   const file = join(dir, 'gateway.config.json');
+  // `extra.broker` adds to the broker section (e.g. `auth`); the listener stays on the free port.
+  const { broker: extraBroker, ...rest } = extra;
   const config = {
     gatewayId: 3,
     transports: [{ type: 'udp', host: udpHost, port: udpPort, ...opts.udpFields }, ...(opts.extraTransports ?? [])],
-    broker: { listen: [{ host: '127.0.0.1', port: mqttPort }] },
-    ...extra,
+    broker: { listen: [{ host: '127.0.0.1', port: mqttPort }], ...(extraBroker as Record<string, unknown> | undefined) },
+    ...rest,
   };
   await writeFile(file, JSON.stringify(config));
   const proc = track(spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', '--config', file, '--log-level', opts.logLevel ?? 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
