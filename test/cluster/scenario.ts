@@ -218,7 +218,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ['duplicates delivered', String(duplicates)],
       ['gateway killed: its devices', killed === undefined ? '-' : `instance ${killed.options.gatewayId}: ${killedDevices.size}`],
       ['DISCONNECTs from the gateway (failover signal)', String(gone)],
-      ['failover (first unanswered packet -> CONNACK 0)', summarize(failovers)],
+      ['failovers, instance or broker node lost (first unanswered packet -> CONNACK 0)', summarize(failovers)],
       ['PUBACK 0x01 answers (device upstream connection down)', String(refused)],
       ['publish stall (first 0x01 -> next 0x00; broker node lost)', summarize(stalls)],
       ['sleepers on survivors: messages delivered at wake-up', `${sleeperSurvivors.length * o.perSleeper - sleeperMissing().length} of ${sleeperSurvivors.length * o.perSleeper}`],
