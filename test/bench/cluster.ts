@@ -18,12 +18,16 @@ export interface ClusterBenchRow {
   connectSec: number;
   msgsPerSec: number;
   rssMiBPerInstance: number;
+  /** RSS growth of all instances over the sessions they took, per session */
+  kiBPerSession: number;
 }
 
 /** Sessions opened per run: under upstream.maxConnections' default (1000) even on one instance. */
 const SESSIONS = 900;
 const PUBLISHERS = 200;
 const PUBLISH_MS = 10_000;
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 async function inBatches<T>(items: readonly T[], size: number, f: (t: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(f));
@@ -36,6 +40,7 @@ export async function runClusterBench(counts: readonly number[] = [1, 2, 3]): Pr
     const devices = Array.from({ length: SESSIONS }, (_, i) => new Device(`bench-${i}`, stack.front.listen, { ...DEFAULT_DEVICE, keepAliveSec: 60 }));
     try {
       await inBatches(devices, 100, (d) => d.open());
+      const idle = stack.instances.map((i) => i.rssBytes() ?? 0);
       const t0 = Date.now();
       let held = 0;
       await inBatches(devices, 50, async (d) => {
@@ -58,7 +63,9 @@ export async function runClusterBench(counts: readonly number[] = [1, 2, 3]): Pr
         }),
       );
       const secs = (Date.now() - started) / 1000;
-      rows.push({ instances: n, sessions: Math.min(held, counted), connectSec, msgsPerSec: acked / secs, rssMiBPerInstance: rss.reduce((a, b) => a + b, 0) / rss.length / 2 ** 20 });
+      rows.push({ instances: n, sessions: Math.min(held, counted), connectSec, msgsPerSec: acked / secs, rssMiBPerInstance: sum(rss) / rss.length / 2 ** 20,
+        kiBPerSession: (sum(rss) - sum(idle)) / Math.max(1, counted) / 1024,
+      });
     } finally {
       for (const d of devices) d.close();
       await stack.stop();
@@ -71,9 +78,11 @@ export function clusterTable(rows: readonly ClusterBenchRow[]): string {
   const lines = [
     `### Cluster: gateway instances on a 3-node NATS cluster behind the nginx UDP front end (${SESSIONS} device sessions; ${PUBLISHERS} of them publish QoS 1, one in flight each, for ${PUBLISH_MS / 1000} s)`,
     '',
-    '| instances | sessions held | connect time | QoS 1 msg/s | RSS per instance |',
-    '| ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.instances} | ${r.sessions} | ${r.connectSec.toFixed(1)} s | ${r.msgsPerSec.toFixed(0)} | ${r.rssMiBPerInstance.toFixed(0)} MiB |`),
+    '| instances | sessions held | connect time | QoS 1 msg/s | RSS per instance | RSS growth per session |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.instances} | ${r.sessions} | ${r.connectSec.toFixed(1)} s | ${r.msgsPerSec.toFixed(0)} | ${r.rssMiBPerInstance.toFixed(0)} MiB | ${r.kiBPerSession.toFixed(0)} KiB |`),
+    '',
+    'RSS is of the instance run from source through tsx (the compiled CLI is smaller); the growth per session is what a device costs an instance in transparent mode (its upstream MQTT connection included).',
     '',
     'Everything (3 NATS nodes, nginx, the instances, the simulated devices) shares this machine: with 2 cores more instances cannot show throughput scaling; the rows show what each instance costs.',
   ];
