@@ -24,11 +24,15 @@ import { applyReload, planReload } from './cli/reload.js';
 import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
 import { checkSerialDevice, describeStartupError, groupName } from './cli/startup.js';
 import { systemdUnit } from './cli/systemd.js';
+import { loadFrontEndConfig, type FrontEndConfig } from './config/front-end.js';
+import { startFrontEnd } from './frontend/front-end.js';
 import { unitNodeOptions } from './cli/node-flags.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
+       mqttsn-gateway front-end --config FILE [--log-level LEVEL]
 
-An MQTT-SN v1.2 gateway with a local MQTT broker core.
+An MQTT-SN v1.2 gateway with a local MQTT broker core. "front-end" runs the UDP front end
+that spreads devices over several gateway instances instead (see the README).
 
 Options:
   -c, --config FILE          configuration file (default: ./gateway.config.json)
@@ -73,6 +77,7 @@ function usageError(message: string): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'front-end') return frontEndMain(argv.slice(1));
   let args;
   try {
     args = parseArgs({
@@ -349,6 +354,61 @@ class Supervisor {
       this.#logger.warn({ sections: outcome.restartNeeded }, `changes to ${outcome.restartNeeded.join(', ')} take effect at the next start`);
     }
   }
+}
+
+/** `mqttsn-gateway front-end --config FILE`: the UDP front end until SIGINT / SIGTERM. */
+async function frontEndMain(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    return usageError(`front-end: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (args.config === undefined) return usageError('front-end: --config FILE is required (the instances are in it)');
+  const level = args['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    return usageError(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  let config: FrontEndConfig;
+  try {
+    config = await loadFrontEndConfig(resolve(args.config));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const logger = createProcessLogger({ level: (level as LogLevel | undefined) ?? config.log.level });
+  let running;
+  try {
+    running = await startFrontEnd({
+      host: config.host,
+      port: config.port,
+      instances: config.instances,
+      gatewayId: config.gatewayId,
+      probeIntervalMs: config.health.intervalMs,
+      missedProbes: config.health.missedProbes,
+      advertise: config.advertise,
+      logger,
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'front end: cannot start');
+    return EXIT_FAILURE;
+  }
+  const signal = await new Promise<string>((r) => {
+    process.once('SIGINT', () => r('SIGINT'));
+    process.once('SIGTERM', () => r('SIGTERM'));
+  });
+  // Nothing to drain: the front end holds no state, and a datagram in flight is retried by its sender.
+  logger.info({ signal, stats: running.stats() }, 'front end stopping');
+  await running.close();
+  return EXIT_OK;
 }
 
 main(process.argv.slice(2)).then(

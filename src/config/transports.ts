@@ -10,6 +10,7 @@ import { ConfigIssueCode } from './errors.js';
 import { always, backoffSchema, isRecord, report } from './fields.js';
 import { bindOf, claimBind, family, formatAddress, hostField, listenPort, reportClash, stripZone, type Bind } from './net.js';
 import { formatPath } from './path.js';
+import { parseSourcePattern } from '../transport/front-end-address.js';
 
 export const SERIAL_FRAMINGS = ['slip', 'raw', 'xbee-api1', 'xbee-api2'] as const;
 export type SerialFraming = (typeof SERIAL_FRAMINGS)[number];
@@ -67,6 +68,21 @@ const udpTransport = z
         'Accept frames that MQTT-SN forwarders wrap (0xFE, MQTT-SN 1.2 §5.5), e.g. mqtt-sn-tools --fe: each node behind a forwarder ' +
           'is a client of its own and is answered wrapped. Plain frames are always accepted. false refuses wrapped ones (dropped, counted, logged at info).',
       ),
+    frontEnds: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const why = parseSourcePattern(entry);
+          if (typeof why === 'string') report(ctx, [], ConfigIssueCode.INVALID_HOST, why, entry);
+        }),
+      )
+      .max(64)
+      .default([])
+      .describe(
+        'Trusted UDP front ends (mqttsn-gateway front-end) that spread devices over several gateways: an IP address, a CIDR block ' +
+          '(10.0.0.0/24) or address:port (127.0.0.1:1884, [::1]:1884). The forwarder node id of a frame one of them wraps carries the ' +
+          "device's IP address and port, which allow-lists, per-address limits, logs and /api/sessions then use. Anyone else's node ids " +
+          'stay opaque. Name only hosts you control: a listed sender can claim any device address.',
+      ),
     advertise: advertiseTarget.optional(),
     maxFrameSize: z
       .int()
@@ -91,6 +107,15 @@ const udpTransport = z
       .describe('Socket send buffer asked of the kernel (SO_SNDBUF).'),
   })
   .superRefine((t: unknown, ctx) => {
+    if (isRecord(t) && t.forwarder === false && Array.isArray(t.frontEnds) && t.frontEnds.length > 0) {
+      report(
+        ctx,
+        ['frontEnds'],
+        ConfigIssueCode.INCONSISTENT,
+        'front ends wrap every frame in forwarder encapsulation, which "forwarder": false refuses; remove "forwarder": false or the front ends',
+        t.frontEnds,
+      );
+    }
     // A socket sends with its own family: a v4 socket cannot reach ff02::1, nor a v6 one 255.255.255.255.
     if (!isRecord(t) || typeof t.host !== 'string' || !isRecord(t.advertise) || typeof t.advertise.address !== 'string') return;
     const bound = family(t.host);

@@ -32,11 +32,17 @@ type PeerMatcher = (peerKey: string) => boolean;
 
 const CIDR = /^udp:\[?([0-9A-Fa-f:.]+)\]?\/(\d{1,3})$/;
 
-/** The UDP source address in a peer key (`udp:1.2.3.4:5`, `udp:[::1]:5`), behind a forwarder its own. */
+/**
+ * The UDP source address in a peer key (`udp:1.2.3.4:5`, `udp:[::1]:5`): behind a forwarder the
+ * forwarder's (`udp:1.2.3.4:5/fwd:<node id>`, the node id is opaque), behind a trusted front end
+ * the device's own (`udp:<device>:<port>/fe:<front end>:<port>`, the transport read it from the
+ * node id).
+ */
 export function udpAddressOf(peerKey: string): string | undefined {
   if (!peerKey.startsWith('udp:')) return undefined;
-  const fwd = peerKey.indexOf('/fwd:');
-  const hostPort = peerKey.slice(4, fwd === -1 ? undefined : fwd);
+  // An address and port hold no `/`: the first one starts the forwarder or front-end part.
+  const slash = peerKey.indexOf('/');
+  const hostPort = peerKey.slice(4, slash === -1 ? undefined : slash);
   if (hostPort.startsWith('[')) {
     const end = hostPort.indexOf(']');
     return end === -1 ? undefined : stripZone(hostPort.slice(1, end));

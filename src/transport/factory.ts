@@ -38,6 +38,8 @@ export interface UdpTransportConfig extends CommonConfig {
   maxFrameSize?: number;
   /** where ADVERTISE and GWINFO go; without it the gateway cannot broadcast on this transport */
   advertise?: UdpAdvertiseOptions;
+  /** trusted front ends whose node ids carry the device's address; see `UdpOptions.frontEnds` */
+  frontEnds?: readonly string[];
 }
 
 export interface SerialTransportConfig extends CommonConfig, SerialLinkOptions {

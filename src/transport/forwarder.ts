@@ -31,7 +31,8 @@ export interface ForwardedPeer<P extends Peer = Peer> extends Peer {
   readonly nodeId: Buffer;
   /**
    * The forwarder's network address (`forwarder.address ?? forwarder.key`): per-address limits
-   * count a forwarder as one address, so node ids a sender makes up cannot escape them.
+   * count a forwarder as one address, so node ids a sender makes up cannot escape them. Behind a
+   * trusted front end (UDP `frontEnds`), the device's own IP address, which the node id carries.
    */
   readonly address: string;
 }
@@ -62,24 +63,33 @@ export interface Decapsulated {
   message: Buffer;
 }
 
-/** True when the frame is a forwarder encapsulation, well-formed or not (cheap: two bytes looked at). */
+/**
+ * True when the frame is a 1.2 forwarder encapsulation, well-formed or not (cheap: three numbers
+ * looked at). MsgType 0xFE is also MQTT-SN 2.0's Connection Encapsulation (MQTT-SN 2.0 §3.18);
+ * the two differ in what Length counts: the 1.2 forwarder's its own header only, so it is less
+ * than the datagram, 2.0's the whole packet, so it equals it (MQTT-SN-2.0.md §7, AMBIG-2). A 2.0
+ * one is no forwarder frame: it goes up whole, for the gateway to read. The codec's demultiplexer
+ * applies the same rule, but this layer imports nothing of the codec (DESIGN.md), so the three
+ * comparisons are made here again.
+ */
 export function isEncapsulated(frame: Buffer): boolean {
-  return frame.length >= 2 && frame[1] === ENCAPSULATED && frame[0] !== 0x01;
+  // A first byte of 0x01 is a 3-byte Length, which a 1.2 encapsulation never uses (MQTT-SN 1.2 §5.5).
+  return frame.length >= 2 && frame[1] === ENCAPSULATED && frame[0] !== 0x01 && frame[0] !== frame.length;
 }
 
 /**
- * The parts of an encapsulated frame; `undefined` when the frame is not encapsulated, `null`
- * when it is but is malformed (MQTT-SN.md §7: Length < 3, nothing after the header, or an
- * encapsulation inside an encapsulation).
+ * The parts of an encapsulated frame; `undefined` when the frame is not a 1.2 forwarder
+ * encapsulation (a 2.0 Connection Encapsulation included), `null` when it is but is malformed
+ * (MQTT-SN.md §7: Length < 3, nothing after the header, or a 1.2 encapsulation inside one).
+ * Whatever else is inside, a 2.0 packet included, is handed on intact.
  */
 export function decapsulate(frame: Buffer): Decapsulated | null | undefined {
-  // A first byte of 0x01 is a 3-byte Length, which an encapsulation never uses.
   if (!isEncapsulated(frame)) return undefined;
   const header = frame[0]!;
   if (header < 3 || header >= frame.length) return null;
   const message = frame.subarray(header);
-  const innerType = message[0] === 0x01 ? message[3] : message[1];
-  if (innerType === ENCAPSULATED) return null;
+  // A 2.0 Connection Encapsulation inside is a device's own packet; only 1.2 nesting is undefined.
+  if (isEncapsulated(message)) return null;
   return { radius: frame[2]! & 0x03, nodeId: frame.subarray(3, header), message };
 }
 

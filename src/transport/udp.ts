@@ -4,7 +4,8 @@ import type { RemoteInfo } from 'node:dgram';
 import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
 import { TransportError, TransportErrorCode } from '../errors.js';
 import { TransportBase, type BaseOptions } from './base.js';
-import { encapsulate, ForwardedNodes, isEncapsulated, isForwarded, type ForwardedPeer } from './forwarder.js';
+import { decapsulate, encapsulate, ForwardedNodes, isEncapsulated, isForwarded, type ForwardedPeer } from './forwarder.js';
+import { deviceNodeId, deviceOfNodeId, TrustedSources } from './front-end-address.js';
 import type { Peer } from './types.js';
 
 export interface UdpPeer extends Peer {
@@ -61,6 +62,14 @@ export interface UdpOptions extends BaseOptions {
    * Default true; false drops encapsulated datagrams, counted as `unsupported` and logged at info.
    */
   forwarder?: boolean;
+  /**
+   * Trusted front ends (src/frontend/): senders whose forwarder node ids carry the device's IP
+   * address and port (front-end-address.ts). Such a device is the peer
+   * `udp:<device address>:<port>/fe:<front end address>:<port>` whose `address` is the device's,
+   * so allow-lists, per-address limits and logs see the device, and it is answered wrapped through
+   * the front end. IP addresses, CIDR blocks or address:port; default none. Needs `forwarder`.
+   */
+  frontEnds?: readonly string[];
   /** without it, `broadcast()` rejects with `MQTTSN_ERR_BROADCAST_UNSUPPORTED` */
   advertise?: UdpAdvertiseOptions;
   /**
@@ -91,6 +100,7 @@ export class UdpTransport extends TransportBase<UdpSource> {
   readonly maxFrameSize: number;
   private readonly acceptForwarded: boolean;
   private readonly nodes = new ForwardedNodes<UdpPeer>();
+  private readonly frontEnds: TrustedSources;
   /** IP family of the socket; 0 until a host name has been resolved */
   private family: 0 | 4 | 6;
   private sap: SocketAsPromised | undefined;
@@ -102,6 +112,7 @@ export class UdpTransport extends TransportBase<UdpSource> {
     this.name = `udp:${this.family === 6 ? `[${options.host}]` : options.host}:${options.port}`;
     this.maxFrameSize = options.maxFrameSize ?? (this.family === 6 ? UDP_MAX_V6 : UDP_MAX_V4);
     this.acceptForwarded = options.forwarder ?? true;
+    this.frontEnds = new TrustedSources(options.frontEnds ?? []);
   }
 
   /** The bound address; useful with port 0. */
@@ -209,17 +220,25 @@ export class UdpTransport extends TransportBase<UdpSource> {
   }
 
   peerFromKey(key: string): UdpSource | undefined {
+    const at = key.indexOf(FRONT_END);
+    if (at >= 0) {
+      // A front end may carry IPv6 devices to an IPv4 instance, and the other way round.
+      const device = this.directPeerFromKey(key.slice(0, at), true);
+      const frontEnd = this.directPeerFromKey(`udp:${key.slice(at + FRONT_END.length)}`);
+      if (device === undefined || frontEnd === undefined || !this.frontEnds.trusts(frontEnd.address, frontEnd.port)) return undefined;
+      return { key, address: device.address, forwarder: frontEnd, nodeId: deviceNodeId(device.address, device.port) };
+    }
     const node = this.nodes.peerFromKey(key, (k) => this.directPeerFromKey(k));
     return node === 'plain' ? this.directPeerFromKey(key) : node;
   }
 
-  private directPeerFromKey(key: string): UdpPeer | undefined {
+  private directPeerFromKey(key: string, anyFamily = false): UdpPeer | undefined {
     const m = /^udp:(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(key);
     if (!m) return undefined;
     const address = m[1] ?? m[2]!;
     const port = Number(m[3]);
     const family = ipFamily(address);
-    if (port > 65535 || family === 0 || (this.family !== 0 && family !== this.family)) return undefined;
+    if (port > 65535 || family === 0 || (!anyFamily && this.family !== 0 && family !== this.family)) return undefined;
     return { key, address, port };
   }
 
@@ -267,10 +286,27 @@ export class UdpTransport extends TransportBase<UdpSource> {
       );
       return;
     }
+    if (!this.frontEnds.empty && this.frontEnds.trusts(rinfo.address, rinfo.port) && this.fromFrontEnd(peer, msg)) return;
     const u = this.nodes.unwrap(peer, msg);
     if (u.kind === 'forwarded') this.deliver(u.peer, u.message, false, msg.length);
     else this.drop('malformed', { from: `${rinfo.address}:${rinfo.port}`, head: msg.subarray(0, 8).toString('hex') }, 'UDP: malformed forwarder encapsulation dropped');
   };
+
+  /**
+   * A frame a trusted front end wrapped: the node id is the device's address, which becomes the
+   * peer's key and address. False when the node id is not one (it is then read as opaque).
+   */
+  private fromFrontEnd(frontEnd: UdpPeer, msg: Buffer): boolean {
+    const parts = decapsulate(msg);
+    if (parts == null) return false;
+    const device = deviceOfNodeId(parts.nodeId);
+    if (device === undefined) return false;
+    const key = `${udpKey(device.address, device.port)}${FRONT_END}${frontEnd.key.slice(4)}`;
+    // The node id is copied: peers live as long as sessions, datagrams should not.
+    const peer: ForwardedPeer<UdpPeer> = { key, address: device.address, forwarder: frontEnd, nodeId: Buffer.from(parts.nodeId) };
+    this.deliver(peer, parts.message, false, msg.length);
+    return true;
+  }
 
   private setUpBroadcast(sap: SocketAsPromised, b: UdpAdvertiseOptions): void {
     if (isMulticast(b.address)) {
@@ -306,7 +342,14 @@ function isMulticast(address: string): boolean {
   return first >= 224 && first <= 239;
 }
 
+/** Between a device's address and its front end's in the key of a device behind a trusted front end. */
+const FRONT_END = '/fe:';
+
+function udpKey(address: string, port: number): string {
+  return ipFamily(address) === 6 ? `udp:[${address}]:${port}` : `udp:${address}:${port}`;
+}
+
 /** A peer for an address and port, e.g. to reach a gateway from a client-side transport. */
 export function udpPeer(address: string, port: number): UdpPeer {
-  return { key: ipFamily(address) === 6 ? `udp:[${address}]:${port}` : `udp:${address}:${port}`, address, port };
+  return { key: udpKey(address, port), address, port };
 }

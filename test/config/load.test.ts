@@ -39,7 +39,7 @@ describe('config: loading files', () => {
     await writeFile(file, JSON.stringify({ $schema: './x.json', gatewayId: 7, transports: [{ type: 'udp', port: 0 }] }));
     const config = await loadConfig(file);
     assert.equal(config.gatewayId, 7);
-    assert.deepEqual(config.transports[0], { type: 'udp', host: '0.0.0.0', port: 0, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 });
+    assert.deepEqual(config.transports[0], { type: 'udp', host: '0.0.0.0', port: 0, forwarder: true, frontEnds: [], maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 });
   });
 
   it('a missing file', async () => {

@@ -68,7 +68,7 @@ describe('config: defaults', () => {
     const config = parseConfig({ transports: [{ type: 'udp' }] });
     const expected: GatewayConfig = {
       gatewayId: 1,
-      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
+      transports: [{ type: 'udp', host: '0.0.0.0', port: 1884, forwarder: true, frontEnds: [], maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }],
       predefinedTopics: {},
       qosMinusOne: { inlineTopicNames: false },
       broker: {
@@ -157,6 +157,13 @@ describe('config: defaults', () => {
     assert.deepEqual(t.type === 'udp' ? t.advertise : undefined, { address: 'ff02::1%eth0', port: 1884 });
   });
 
+  it('takes trusted front ends as addresses, CIDR blocks or address:port, and names a bad one and the contradiction with forwarder: false', () => {
+    const ok = parseConfig(withTransports(udp({ frontEnds: ['10.0.0.5', '10.1.0.0/16', '127.0.0.1:1884', '[::1]:1884'] })));
+    assert.deepEqual(ok.transports[0]?.type === 'udp' && ok.transports[0].frontEnds, ['10.0.0.5', '10.1.0.0/16', '127.0.0.1:1884', '[::1]:1884']);
+    assert.deepEqual(pathsAndCodes(issuesOf(withTransports(udp({ frontEnds: ['10.0.0.5', 'frontend.lan'] })))), [['transports[0].frontEnds[1]', 'invalid_host']]);
+    assert.deepEqual(pathsAndCodes(issuesOf(withTransports(udp({ forwarder: false, frontEnds: ['10.0.0.5'] })))), [['transports[0].frontEnds', 'inconsistent']]);
+  });
+
   it('accepts "$schema" and leaves it out of the result', () => {
     const config = parseConfig({ $schema: './dist/gateway.config.schema.json', transports: [udp()] });
     assert.equal('$schema' in config, false);
@@ -164,7 +171,7 @@ describe('config: defaults', () => {
 
   it('defaultConfig() is one UDP transport on the loopback, fresh on every call', () => {
     const a = defaultConfig();
-    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: true, maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
+    assert.deepEqual(a.transports, [{ type: 'udp', host: '127.0.0.1', port: 1884, forwarder: true, frontEnds: [], maxFrameSize: 1400, receiveBufferBytes: 4194304, sendBufferBytes: 1048576 }]);
     a.limits.maxSessions = 1;
     assert.equal(defaultConfig().limits.maxSessions, 100_000);
   });

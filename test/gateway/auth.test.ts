@@ -32,6 +32,9 @@ describe('auth: peer patterns', () => {
     ['udp:10.1.0.0/16', 'udp:10.2.0.3:40001', false],
     ['udp:10.1.0.0/16', 'udp:[::ffff:10.1.2.3]:5', true],
     ['udp:10.1.0.0/16', 'udp:10.1.0.9:1884/fwd:0a0b', true], // behind a forwarder: the forwarder's address
+    ['udp:10.1.0.0/16', 'udp:10.1.200.3:40001/fe:127.0.0.1:1884', true], // behind a trusted front end: the device's
+    ['udp:127.0.0.0/8', 'udp:10.1.200.3:40001/fe:127.0.0.1:1884', false], // ... not the front end's
+    ['udp:fd00::/8', 'udp:[fd12::1]:40001/fe:[::1]:1884', true],
     ['udp:fd00::/8', 'udp:[fd12::1]:40001', true],
     ['udp:fd00::/8', 'udp:[fe80::1%eth0]:40001', false],
     ['udp:::1/128', 'udp:[::1]:40001', true],

@@ -36,7 +36,7 @@ export interface GatewayProcess {
  */
 export async function startGateway(
   extra: Record<string, unknown> = {},
-  opts: { udpHost?: string; logLevel?: string; extraTransports?: unknown[]; nodeArgs?: string[] } = {},
+  opts: { udpHost?: string; logLevel?: string; extraTransports?: unknown[]; nodeArgs?: string[]; udpFields?: Record<string, unknown> } = {},
 ): Promise<GatewayProcess> {
   const udpHost = opts.udpHost ?? '127.0.0.1';
   const udpPort = await freeUdpPort(udpHost);
@@ -45,7 +45,7 @@ export async function startGateway(
   const file = join(dir, 'gateway.config.json');
   const config = {
     gatewayId: 3,
-    transports: [{ type: 'udp', host: udpHost, port: udpPort }, ...(opts.extraTransports ?? [])],
+    transports: [{ type: 'udp', host: udpHost, port: udpPort, ...opts.udpFields }, ...(opts.extraTransports ?? [])],
     broker: { listen: [{ host: '127.0.0.1', port: mqttPort }] },
     ...extra,
   };
@@ -100,7 +100,8 @@ export async function startGateway(
     lines,
     stderr: () => err,
     async stop() {
-      if (proc.exitCode === null) {
+      // A process killed by a signal has no exit code but has exited: waiting for 'exit' would hang.
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGINT');
         await once(proc, 'exit');
       }
@@ -135,9 +136,10 @@ export class SnClient {
     });
   }
 
-  static async open(port: number, host = '127.0.0.1'): Promise<SnClient> {
+  /** A client of the gateway at `host`:`port`, on a socket bound to `bindHost` (another loopback address: another device's address). */
+  static async open(port: number, host = '127.0.0.1', bindHost = host): Promise<SnClient> {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    s.bind(0, host);
+    s.bind(0, bindHost);
     await once(s, 'listening');
     return new SnClient(s, host, port);
   }

@@ -121,9 +121,9 @@ describe('forwarder encapsulation', () => {
     assert.deepEqual(unwrapFor(hex('0001'), await atForwarder.next()), nasty(1));
   });
 
-  it('drops malformed encapsulations: Length < 3, nothing after the header, nested (MQTT-SN.md §7)', async () => {
+  it('drops malformed encapsulations: Length < 3, Length beyond the datagram, nested (MQTT-SN.md §7)', async () => {
     const { fwd, forwarder, atGateway } = await setUp();
-    for (const bad of ['02fe', '05fe001234', '05fe001234' + '05fe0056780216']) {
+    for (const bad of ['02fe0216', '09fe001234', '05fe001234' + '05fe0056780216']) {
       await forwarder.send(forwarder.gateway, hex(bad));
     }
     await forwarder.send(forwarder.gateway, encapsulate(NODE, PINGREQ));
