@@ -5,7 +5,7 @@
  * this started, by PID, in reverse order.
  */
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
-import { frontEndChoice, type FrontEnd } from './front-end.js';
+import { planFrontEnd, type FrontEnd } from './front-end.js';
 import { GatewayInstance } from './gateway-instance.js';
 import { NatsCluster } from './nats-cluster.js';
 import { Nginx, tcpBalancerBlock } from './nginx.js';
@@ -19,7 +19,7 @@ export interface Stack {
 }
 
 export async function startStack(o: { instances: number; brokerNodes: number; proxyTimeoutSec: number; extra?: Record<string, unknown> }): Promise<Stack> {
-  const choice = frontEndChoice();
+  const choice = await planFrontEnd();
   const cleanup: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
