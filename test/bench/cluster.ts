@@ -51,7 +51,7 @@ export async function runClusterBench(counts: readonly number[] = [1, 2, 3]): Pr
       const counted = (await Promise.all(stack.instances.map((i) => i.sessionIds()))).reduce((a, ids) => a + ids.length, 0);
       const rss = stack.instances.map((i) => i.rssBytes() ?? 0);
       const pubs = devices.slice(0, PUBLISHERS);
-      const ids = await Promise.all(pubs.map((d) => d.register(`bench/${d.id}`)));
+      const ids = await Promise.all(pubs.map((d) => d.settled(() => d.register(`bench/${d.id}`))));
       let acked = 0;
       const end = Date.now() + PUBLISH_MS;
       const started = Date.now();

@@ -162,19 +162,34 @@ export class Device {
     }
   }
 
+  /** REGISTER; 0x01 (congestion) is tried again after a pause, a bounded number of times. */
   async register(topic: string): Promise<number> {
-    const msgId = this.#nextMsgId();
-    const a = await this.#exchange({ type: 'REGISTER', topicId: 0, msgId, topicName: topic }, (x) => x.type === 'REGACK' && x.msgId === msgId);
-    if (a.type !== 'REGACK' || a.returnCode !== 0) throw new Gone(`REGACK ${a.type === 'REGACK' ? a.returnCode : '?'}`);
-    return a.topicId;
+    return this.#congested(async () => {
+      const msgId = this.#nextMsgId();
+      const a = await this.#exchange({ type: 'REGISTER', topicId: 0, msgId, topicName: topic }, (x) => x.type === 'REGACK' && x.msgId === msgId);
+      return a.type === 'REGACK' ? { rc: a.returnCode, value: a.topicId } : { rc: -1, value: 0 };
+    }, 'REGACK');
   }
 
+  /** SUBSCRIBE at QoS 1; 0x01 (congestion) is tried again after a pause, a bounded number of times. */
   async subscribe(filter: string): Promise<void> {
-    const msgId = this.#nextMsgId();
-    const p: Packet = { type: 'SUBSCRIBE', dup: false, qos: 1, msgId, topicIdType: 'normal', topicName: filter };
-    const a = await this.#exchange(p, (x) => x.type === 'SUBACK' && x.msgId === msgId, { ...p, dup: true });
-    if (a.type !== 'SUBACK' || a.returnCode !== 0) throw new Gone(`SUBACK ${a.type === 'SUBACK' ? a.returnCode : '?'}`);
-    if (a.topicId !== 0) this.topics.set(a.topicId, filter);
+    const topicId = await this.#congested(async () => {
+      const msgId = this.#nextMsgId();
+      const p: Packet = { type: 'SUBSCRIBE', dup: false, qos: 1, msgId, topicIdType: 'normal', topicName: filter };
+      const a = await this.#exchange(p, (x) => x.type === 'SUBACK' && x.msgId === msgId, { ...p, dup: true });
+      return a.type === 'SUBACK' ? { rc: a.returnCode, value: a.topicId } : { rc: -1, value: 0 };
+    }, 'SUBACK');
+    if (topicId !== 0) this.topics.set(topicId, filter);
+  }
+
+  /** MQTT-SN 1.2 §6.7: 0x01 says "try later"; up to 10 tries, 0.5-1.5 s apart. */
+  async #congested(attempt: () => Promise<{ rc: number; value: number }>, what: string): Promise<number> {
+    for (let i = 0; ; i++) {
+      const { rc, value } = await attempt();
+      if (rc === 0) return value;
+      if (rc !== 1 || i >= 9) throw new Gone(`${what} 0x${rc.toString(16)}`);
+      await sleep(500 + Math.random() * 1000);
+    }
   }
 
   /** QoS 1 PUBLISH; resolves with the PUBACK's return code. */
@@ -216,6 +231,22 @@ export class Device {
           if (e2 instanceof Stopped || this.#stopped) return;
           if (!(e2 instanceof Gone)) throw e2;
         }
+      }
+    }
+  }
+
+  /**
+   * `step` once, through failovers: a Gone (DISCONNECT, silence) sends the device to CONNECT again
+   * first. At most `tries` times; for the setup steps (SUBSCRIBE, REGISTER, going to sleep).
+   */
+  async settled<T>(step: () => Promise<T>, tries = 5): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        if (this.#told) throw new Gone('DISCONNECT from the gateway');
+        return await step();
+      } catch (e) {
+        if (!(e instanceof Gone) || i >= tries - 1) throw e;
+        await this.connect(Date.now());
       }
     }
   }

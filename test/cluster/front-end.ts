@@ -7,8 +7,8 @@
  *   rendezvous hash over the instances alive, every datagram wrapped in MQTT-SN 1.2 §5.5 forwarder
  *   encapsulation carrying the device's address; the instances list it in `frontEnds`.
  *
- * A choice first fixes the address devices send to (`plan`), since an instance's transport entry
- * may have to name it, then starts in front of the instances.
+ * A choice says what each instance's transport entry needs, then starts in front of the
+ * instances on a port it picks as late as it can (a port picked early can be taken meanwhile).
  */
 import { startFrontEnd } from '../../src/frontend/front-end.js';
 import { freeUdpPort } from '../helpers/ports.js';
@@ -17,42 +17,68 @@ import { Nginx, udpFrontEndBlock, type Endpoint } from './nginx.js';
 export interface FrontEnd {
   name: string;
   listen: Endpoint;
+  /** times the front end took an instance out of its hash (sampled), where it says */
+  takenOut?(): number;
   stop(): Promise<void>;
 }
 
 export interface FrontEndPlan {
   name: string;
-  listen: Endpoint;
   /** the gateway's transports[] entry for an instance behind this front end */
   transportFor(instance: Endpoint): Record<string, unknown>;
   start(instances: readonly Endpoint[], proxyTimeoutSec: number): Promise<FrontEnd>;
 }
 
-const CHOICES: Record<string, (listen: Endpoint) => FrontEndPlan> = {
-  'nginx-stream': (listen) => ({
+const HOST = '127.0.0.1';
+
+const CHOICES: Record<string, FrontEndPlan> = {
+  'nginx-stream': {
     name: 'nginx-stream',
-    listen,
     transportFor: (i) => ({ type: 'udp', host: i.host, port: i.port }),
     async start(instances, proxyTimeoutSec) {
-      const n = await Nginx.start(udpFrontEndBlock(listen, instances, proxyTimeoutSec));
-      return { name: 'nginx-stream', listen, stop: () => n.stop() };
+      // One more try when the port was taken between picking and nginx's bind.
+      for (let attempt = 1; ; attempt++) {
+        const listen = { host: HOST, port: await freeUdpPort(HOST) };
+        try {
+          const n = await Nginx.start(udpFrontEndBlock(listen, instances, proxyTimeoutSec));
+          return { name: 'nginx-stream', listen, stop: () => n.stop() };
+        } catch (e) {
+          if (attempt >= 3 || !/Address already in use/.test(String(e))) throw e;
+        }
+      }
     },
-  }),
-  forwarder: (listen) => ({
+  },
+  forwarder: {
     name: 'forwarder',
-    listen,
-    transportFor: (i) => ({ type: 'udp', host: i.host, port: i.port, frontEnds: [`${listen.host}:${listen.port}`] }),
+    // The instances trust the front end's address (any port): its node ids carry the devices' addresses.
+    transportFor: (i) => ({ type: 'udp', host: i.host, port: i.port, frontEnds: [HOST] }),
     async start(instances) {
-      // It keeps nothing per device, so it has no proxy timeout to set.
-      const fe = await startFrontEnd({ host: listen.host, port: listen.port, instances });
-      return { name: 'forwarder', listen, stop: () => fe.close() };
+      // It keeps nothing per device, so it has no proxy timeout to set; port 0: it binds a free one.
+      const fe = await startFrontEnd({ host: HOST, port: 0, instances });
+      // Sampled: an instance that goes from in to out of the hash (dead, or too busy to answer probes).
+      let last = fe.instancesUp();
+      let out = 0;
+      const sampler = setInterval(() => {
+        const now = fe.instancesUp();
+        out += now.filter((up, i) => !up && last[i] === true).length;
+        last = now;
+      }, 100);
+      return {
+        name: 'forwarder',
+        listen: { host: HOST, port: fe.port },
+        takenOut: () => out,
+        stop: async () => {
+          clearInterval(sampler);
+          await fe.close();
+        },
+      };
     },
-  }),
+  },
 };
 
 /** MQTTSN_CLUSTER_FRONTEND picks one by name; nginx-stream is the default. */
-export async function planFrontEnd(name = process.env.MQTTSN_CLUSTER_FRONTEND ?? 'nginx-stream'): Promise<FrontEndPlan> {
-  const make = CHOICES[name];
-  if (make === undefined) throw new Error(`MQTTSN_CLUSTER_FRONTEND=${name} is not a front end this harness knows; expected one of ${Object.keys(CHOICES).join(', ')}`);
-  return make({ host: '127.0.0.1', port: await freeUdpPort() });
+export function planFrontEnd(name = process.env.MQTTSN_CLUSTER_FRONTEND ?? 'nginx-stream'): FrontEndPlan {
+  const plan = CHOICES[name];
+  if (plan === undefined) throw new Error(`MQTTSN_CLUSTER_FRONTEND=${name} is not a front end this harness knows; expected one of ${Object.keys(CHOICES).join(', ')}`);
+  return plan;
 }

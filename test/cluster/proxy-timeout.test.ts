@@ -20,7 +20,7 @@ describe('cluster: a device whose front-end session timed out', () => {
   it('gets the message sent while it was unreachable after DISCONNECT and CONNECT (clean session false)', { timeout: 120_000 }, async () => {
     const broker = await Mosquitto.start();
     // nginx's own timeout is under test here, whatever MQTTSN_CLUSTER_FRONTEND says.
-    const choice = await planFrontEnd('nginx-stream');
+    const choice = planFrontEnd('nginx-stream');
     const udp = { host: '127.0.0.1', port: await freeUdpPort() };
     const gw = await GatewayInstance.start({ gatewayId: 1, udp, httpPort: await freeTcpPort(), transport: choice.transportFor(udp), brokerUrl: `mqtt://127.0.0.1:${broker.port}`, clientIdPrefix: 'fleet-' });
     // proxy_timeout deliberately shorter than the keep-alive (60 s), to make nginx forget the device.

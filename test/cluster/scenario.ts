@@ -93,10 +93,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     // Subscribers and sleepers first, so nothing is published before its subscription exists.
     await inBatches([...subs, ...sleepers], 25, async (d) => {
       await d.connect();
-      await d.subscribe(d.id.startsWith('sub-') ? `c/${d.id.slice(4)}/#` : `s/${d.id.slice(3)}`);
+      await d.settled(() => d.subscribe(d.id.startsWith('sub-') ? `c/${d.id.slice(4)}/#` : `s/${d.id.slice(3)}`));
     });
     log(`subscribers and sleepers connected at ${Date.now() - t0} ms`);
-    await inBatches(sleepers, 25, (d) => d.sleep(o.sleepSec));
+    await inBatches(sleepers, 25, (d) => d.settled(() => d.sleep(o.sleepSec)));
     const sleptAt = Date.now();
 
     const acked = new Set<string>();
@@ -105,18 +105,21 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     let publishing = true;
     const stalls: number[] = [];
     const loops: Promise<void>[] = [];
+    // A device loop that fails (no CONNACK 0 within its deadline) is kept and reported at the end.
+    const loopErrors: unknown[] = [];
+    const keep = (p: Promise<void>): void => void loops.push(p.catch((e: unknown) => void loopErrors.push(e)));
     // Subscribers: a PINGREQ every keep-alive / 2 is what finds a dead instance (DISCONNECT from the next one).
-    for (const s of subs) loops.push(s.run(() => s.ping(), () => Promise.resolve(), () => (o.keepAliveSec * 500) * (0.8 + Math.random() * 0.4)));
+    for (const s of subs) keep(s.run(() => s.ping(), () => Promise.resolve(), () => (o.keepAliveSec * 500) * (0.8 + Math.random() * 0.4)));
 
     await inBatches(pubs, 25, (d) => d.connect());
     log(`publishers connected at ${Date.now() - t0} ms`);
     for (const p of pubs) {
       const n = Number(p.id.slice(4));
       const topic = `c/${n % o.subscribers}/${n}`;
-      let topicId = await p.register(topic);
+      let topicId = await p.settled(() => p.register(topic));
       let seq = 0;
       let refusedSince: number | undefined;
-      loops.push(
+      keep(
         p.run(
           async () => {
             if (!publishing) return;
@@ -174,12 +177,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     // The sleepers wake when their sleep is over, and after the kill: the killed instance's
     // sleepers find another instance.
     const wakeAt = Math.max(sleptAt + o.sleepSec * 1000, Date.now() + 2000);
+    // Settled at once (an error kept), so a failure surfaces at `await wakes`, not as an unhandled rejection.
     const wakes = (async () => {
       await sleep(Math.max(0, wakeAt - Date.now()));
       await inBatches(sleepers, 25, async (s) => {
         await s.wake();
       });
-    })();
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
     await sleep(o.phaseMs[1]);
     const victim = cluster.nodes[1];
@@ -190,7 +197,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await sleep(o.phaseMs[2]);
     publishing = false;
     log(`publishing stopped at ${Date.now() - t0} ms: ${acked.size} acknowledged of ${published} sent`);
-    await wakes;
+    const wakeError = await wakes;
+    if (wakeError instanceof Error) throw wakeError;
+    if (wakeError !== undefined) throw new Error('a sleeper failed to wake');
 
     // Every acknowledged message at its subscriber, bounded by drainMs.
     const subOf = (payload: string): Device | undefined => subs[Number(payload.slice(4, payload.indexOf(':'))) % o.subscribers];
@@ -202,6 +211,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const drainedMs = Date.now() - drainStart;
     for (const d of devices) d.close();
     await Promise.all(loops);
+    if (loopErrors.length > 0) throw new Error(`${loopErrors.length} device loops failed, the first: ${String(loopErrors[0])}`);
 
     const missing = missingNow();
     let duplicates = 0;
@@ -218,6 +228,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ['duplicates delivered', String(duplicates)],
       ['gateway killed: its devices', killed === undefined ? '-' : `instance ${killed.options.gatewayId}: ${killedDevices.size}`],
       ['DISCONNECTs from the gateway (failover signal)', String(gone)],
+      ['instances taken out of the front end\'s hash', front.takenOut === undefined ? '(not reported)' : String(front.takenOut())],
       ['failovers, instance or broker node lost (first unanswered packet -> CONNACK 0)', summarize(failovers)],
       ['PUBACK 0x01 answers (device upstream connection down)', String(refused)],
       ['publish stall (first 0x01 -> next 0x00; broker node lost)', summarize(stalls)],

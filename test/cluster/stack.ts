@@ -19,7 +19,7 @@ export interface Stack {
 }
 
 export async function startStack(o: { instances: number; brokerNodes: number; proxyTimeoutSec: number; extra?: Record<string, unknown> }): Promise<Stack> {
-  const choice = await planFrontEnd();
+  const choice = planFrontEnd();
   const cleanup: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
