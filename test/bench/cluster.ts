@@ -10,6 +10,7 @@
  * costs, not what N machines would do.
  */
 import { Device, DEFAULT_DEVICE } from '../cluster/device.js';
+import { planFrontEnd } from '../cluster/front-end.js';
 import { startStack } from '../cluster/stack.js';
 
 export interface ClusterBenchRow {
@@ -76,7 +77,7 @@ export async function runClusterBench(counts: readonly number[] = [1, 2, 3]): Pr
 
 export function clusterTable(rows: readonly ClusterBenchRow[]): string {
   const lines = [
-    `### Cluster: gateway instances on a 3-node NATS cluster behind the nginx UDP front end (${SESSIONS} device sessions; ${PUBLISHERS} of them publish QoS 1, one in flight each, for ${PUBLISH_MS / 1000} s)`,
+    `### Cluster: gateway instances on a 3-node NATS cluster behind the ${planFrontEnd().name} UDP front end (${SESSIONS} device sessions; ${PUBLISHERS} of them publish QoS 1, one in flight each, for ${PUBLISH_MS / 1000} s)`,
     '',
     '| instances | sessions held | connect time | QoS 1 msg/s | RSS per instance | RSS growth per session |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
