@@ -31,6 +31,12 @@ export default tseslint.config(
     },
   },
   {
+    // Loader hooks for tests, plain JS: they run before tsx could compile them.
+    files: ['test/helpers/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly' } },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // node:test's describe/it return promises that the runner itself awaits.

@@ -15,10 +15,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashPassword, usernameProblem } from './broker/passwords.js';
-import { ConfigError, configWarnings, DEFAULT_SHUTDOWN_GRACE_MS, loadConfig, maskSecrets, type GatewayConfig } from './config/index.js';
-import { LOG_LEVELS, type LogLevel } from './config/schema.js';
+// Nothing here loads zod or the config schema: a running gateway validates its config in a child
+// process (config/load-apart.ts) and keeps their memory out (issue #19). --check-config and
+// --print-systemd-unit, which exit at once, load the config API in this process.
+import { ConfigError } from './config/errors.js';
+import { loadConfigApart } from './config/load-apart.js';
+import { LOG_LEVELS, type LogLevel } from './config/log-levels.js';
+import type { GatewayConfig } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { drain } from './gateway/drain.js';
-import { createGateway, type RunningGateway } from './index.js';
+import { createGateway, type RunningGateway } from './create-gateway.js';
 import { createProcessLogger, type ProcessLogger } from './observability/logger.js';
 import { applyReload, planReload } from './cli/reload.js';
 import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
@@ -124,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
   let config: GatewayConfig;
   try {
     // The environment now, so that a secret's variable that is not set is a config mistake here.
-    config = await loadConfig(configPath, process.env);
+    config = args['check-config'] === true ? await (await import('./config/load.js')).loadConfig(configPath, process.env) : await loadConfigApart(configPath, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -152,6 +158,7 @@ async function printPasswordLine(user: string): Promise<number> {
 }
 
 async function checkConfig(config: GatewayConfig, path: string): Promise<number> {
+  const { maskSecrets } = await import('./config/load.js');
   // stdout is the effective config alone, so it can be piped into jq or diffed.
   process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
   for (const t of config.transports) {
@@ -165,6 +172,7 @@ async function checkConfig(config: GatewayConfig, path: string): Promise<number>
 }
 
 async function printSystemdUnit(configPath: string): Promise<number> {
+  const [{ loadConfig }, { DEFAULT_SHUTDOWN_GRACE_MS }] = await Promise.all([import('./config/load.js'), import('./config/operate.js')]);
   let graceMs = DEFAULT_SHUTDOWN_GRACE_MS;
   try {
     graceMs = (await loadConfig(configPath)).shutdown.graceMs;
@@ -340,7 +348,7 @@ class Supervisor {
     this.#reloadListenerPasswords();
     let next: GatewayConfig;
     try {
-      next = await loadConfig(this.#configPath, process.env);
+      next = await loadConfigApart(this.#configPath, process.env);
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : undefined;
       this.#logger.error({ issues, err: issues === undefined ? err : undefined }, 'reload: the configuration is not valid; nothing was changed');

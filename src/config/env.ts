@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { isRecord } from './fields.js';
 import { formatPath, type PathSegment } from './path.js';
+import { unsetVariableIssue } from './env-issue.js';
 
 /** Environment variables, as `process.env` has them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -36,16 +37,7 @@ export const envName = (description: string) =>
     .optional()
     .describe(description);
 
-/** The issue for a variable a `*Env` field names but the environment lacks. */
-export function unsetVariableIssue(path: string, name: string): ConfigIssue {
-  return {
-    path,
-    code: ConfigIssueCode.MISSING,
-    message:
-      `the environment variable ${name} is not set; set it where the gateway starts ` +
-      '(with systemd: a NAME=value line in /etc/default/mqttsn-gateway), or name another variable here',
-  };
-}
+export { unsetVariableIssue };
 
 /**
  * Every `*Env` field of the raw config whose variable is not set in `env`. `known(path)` says

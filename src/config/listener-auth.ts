@@ -4,14 +4,14 @@
  * starts; its path is relative to the config file's folder, settled after the schema as for the
  * TLS files of `upstream`.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parsePasswordFile, PasswordTable } from '../broker/passwords.js';
 import { aclRuleSchema } from './auth.js';
 import { ConfigIssueCode, type ConfigIssue } from './errors.js';
 import { isRecord } from './fields.js';
-import { formatPath } from './path.js';
+import { readPasswordFile } from './password-file.js';
+
+export { readPasswordFile };
 
 const aclFilter = z
   .string()
@@ -58,25 +58,6 @@ export const listenerAuthSchema = z
 
 export type ListenerAuthConfig = z.output<typeof listenerAuthSchema>;
 
-const FIELD = formatPath(['broker', 'auth', 'passwordFile']);
-
-/** The users of a password file, or the problems that make it unusable, each naming the field. */
-export function readPasswordFile(fullPath: string): { table: PasswordTable; issues: [] } | { table: undefined; issues: ConfigIssue[] } {
-  let text: string;
-  try {
-    text = readFileSync(fullPath, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { table: undefined, issues: [{ path: FIELD, code: ConfigIssueCode.FILE_NOT_FOUND, message: `file not found (${fullPath})` }] };
-    const why = code === 'EACCES' ? `permission denied reading ${fullPath}` : code === 'EISDIR' ? `${fullPath} is a directory; expected a password file` : `${fullPath}: ${(err as Error).message}`;
-    return { table: undefined, issues: [{ path: FIELD, code: ConfigIssueCode.FILE_UNREADABLE, message: why }] };
-  }
-  const { users, problems } = parsePasswordFile(text);
-  if (problems.length > 0) {
-    return { table: undefined, issues: problems.map((p) => ({ path: FIELD, code: ConfigIssueCode.INVALID_VALUE, message: `${fullPath} line ${p.line}: ${p.message}` })) };
-  }
-  return { table: new PasswordTable(users), issues: [] };
-}
 
 /** Problems of the password file named in the raw config, if it names one. */
 export function checkListenerAuthFile(input: unknown, baseDir?: string): ConfigIssue[] {

@@ -1,8 +1,8 @@
 /** The `log` section. */
 import { z } from 'zod';
+import { LOG_LEVELS } from './log-levels.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 export const logSchema = z
   .strictObject({
