@@ -26,6 +26,13 @@ export interface MqttUpstreamOptions {
   connectTimeoutMs: number;
   /** largest packet the broker may send (checked on its header, before MQTT.js buffers the body); default 1 MiB */
   maxPacketBytes?: number;
+  /**
+   * A QoS 1 message's PUBACK goes when the receiver calls its `done`, however late, while later
+   * packets are read on (transparent mode: once the device has acknowledged it). Without it,
+   * MQTT.js answers in order and reads nothing else until `done` (the aggregating bridge's
+   * broker core answers at once).
+   */
+  deferredAcks?: boolean;
   /** the will the broker publishes when this connection vanishes without DISCONNECT */
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   /** file contents, already read */
@@ -38,6 +45,9 @@ export interface MqttUpstreamOptions {
     servername?: string;
   };
 }
+
+/** What MQTT.js's handleMessage callback is given to leave the PUBACK to us (nothing reads it). */
+const ACK_DEFERRED = new Error('PUBACK deferred until the receiver is done');
 
 /** How long a graceful end waits for the socket to close before it is destroyed. */
 const END_TIMEOUT_MS = 2000;
@@ -113,7 +123,29 @@ class MqttUpstream implements UpstreamConnection {
         return;
       }
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      handlers.message({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }, () => callback());
+      const msg = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
+      if (o.deferredAcks !== true) {
+        handlers.message(msg, () => callback());
+        return;
+      }
+      if (packet.qos !== 1 || packet.messageId === undefined) {
+        // QoS 0 has no ack. QoS 2 comes here at its PUBREL: MQTT.js sent PUBREC on receipt, so
+        // the broker has let go of it already; waiting would only stall the connection.
+        handlers.message(msg, () => undefined);
+        callback();
+        return;
+      }
+      const stream = client.stream;
+      const msgId = packet.messageId;
+      let acked = false;
+      handlers.message(msg, () => {
+        if (acked) return;
+        acked = true;
+        this.#puback(stream, msgId);
+      });
+      // MQTT.js (5.16, handlers/publish.js) sends no PUBACK when this callback gets an error and
+      // goes on to the next packet: the PUBACK is ours to send, later.
+      callback(ACK_DEFERRED);
     };
     client.on('connect', (connack) => {
       if (this.#ended) return;
@@ -165,6 +197,16 @@ class MqttUpstream implements UpstreamConnection {
       this.#corked = false;
       stream.uncork?.();
     });
+  }
+
+  /**
+   * A deferred PUBACK (MQTT 3.1.1 §3.4), written whole on the connection the PUBLISH came on.
+   * That connection gone, nothing is sent: the broker sends the message again, with DUP, on the
+   * next connection of the session (§4.4), whose own PUBACK then counts.
+   */
+  #puback(stream: MqttClient['stream'], msgId: number): void {
+    if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return;
+    stream.write(Buffer.from([0x40, 0x02, msgId >> 8, msgId & 0xff]));
   }
 
   end(graceful: boolean): Promise<void> {

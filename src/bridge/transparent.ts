@@ -359,6 +359,8 @@ export class TransparentBridge implements Bridge, Uplink {
       cleanSession: req.cleanSession,
       keepAlive: req.keepAliveSec,
       will: req.will,
+      // Acknowledged upstream once the device has it: an instance that dies loses nothing acknowledged.
+      deferredAcks: true,
     };
     if (cred !== undefined) {
       options.username = cred.username?.replaceAll('%c', req.clientId);

@@ -13,8 +13,9 @@ export interface UpstreamHandlers {
   /** CONNACK 0 arrived. */
   connected(info: { sessionPresent: boolean }): void;
   /**
-   * A message from the broker. `done` is called once the gateway has taken it; the broker's
-   * PUBACK / PUBREC waits for it, so a message is acknowledged upstream only once it is in.
+   * A message from the broker. `done` is called once the receiver is finished with it (the
+   * aggregating bridge: taken in; transparent: the device acknowledged it, or it was dropped);
+   * the broker's PUBACK waits for it, so nothing is acknowledged upstream before that.
    * Messages arrive one at a time, in order.
    */
   message(msg: Message, done: () => void): void;

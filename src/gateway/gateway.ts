@@ -473,8 +473,9 @@ export class Gateway implements GatewayCore {
     return {
       message: (msg, done) => {
         // A message for a session that has since ended is acknowledged and dropped, as a broker would.
-        if (this.sessions.get(s.clientId) === s) this.enqueue(s, { topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain });
-        this.persistence.durable().then(done, done);
+        if (this.sessions.get(s.clientId) !== s) return done();
+        // The upstream ack waits until the client has it (or it is dropped): see UplinkSink.
+        this.enqueue(s, { topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, settled: done });
       },
     };
   }

@@ -8,6 +8,7 @@ import type { Packet, PublishTopic } from '../codec/index.js';
 import { Waitress, type Pending, type Verdict } from '../waitress.js';
 import type { GatewayCore } from './core.js';
 import { deliveryBytes } from './delivery-queue.js';
+import { letGo } from './persistence.js';
 import type { InFlight, OutboxAnswer, Session } from './session.js';
 import { transition } from './shell.js';
 import { bump, type RefusingMessage } from './stats.js';
@@ -20,17 +21,19 @@ import type { Delivery } from './types.js';
  */
 export function enqueue(gw: GatewayCore, s: Session, d: Delivery): void {
   if (s.refusedTopics.has(d.topic)) {
+    letGo(d);
     gw.refused('registerRefused', 'message dropped: the client refused (or never answered) the REGISTER of its topic', { clientId: s.clientId, topic: d.topic });
     return;
   }
   if (!s.reachable) {
-    if (d.qos === 0 && (s.state === 'disconnected' || s.state === 'lost')) return;
+    if (d.qos === 0 && (s.state === 'disconnected' || s.state === 'lost')) return letGo(d);
     if (s.queue.length >= gw.options.limits.sleepBufferMessages) {
       gw.persistence.done(s, s.queue.shift()!);
       gw.refused('sleepBufferFull', 'sleep buffer full (limits.sleepBufferMessages): oldest message dropped', { clientId: s.clientId, limit: gw.options.limits.sleepBufferMessages });
     }
     const limit = gw.options.limits.maxBufferedBytesTotal;
     if (gw.buffered.bytes + deliveryBytes(d) > limit && !fairShareRoom(gw, s, deliveryBytes(d), limit)) {
+      letGo(d);
       gw.refused('bufferedBytesFull', 'message not buffered: limits.maxBufferedBytesTotal reached and the client holds its fair share', { clientId: s.clientId, topic: d.topic, limit });
       return;
     }
@@ -219,6 +222,8 @@ function answers(gw: GatewayCore, s: Session, f: InFlight, a: OutboxAnswer): Ver
       // is the frame retransmitted, with the retries counted afresh.
       f.stage = 'pubcomp';
       gw.persistence.sent(s, f.delivery, f.msgId, 'pubcomp');
+      // MQTT 3.1.1 §4.3.3: from its PUBREC the client owns the message; the uplink may let go.
+      letGo(f.delivery);
       return { next: { type: 'PUBREL', msgId: f.msgId } };
   }
 }

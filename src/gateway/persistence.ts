@@ -14,6 +14,13 @@ export function isKept(s: Session): boolean {
   return !s.cleanSession || s.state === 'asleep' || s.state === 'awake';
 }
 
+/** Tells the uplink, once, that the gateway is finished with `d` (Delivery.settled). */
+export function letGo(d: Delivery): void {
+  const settled = d.settled;
+  d.settled = undefined;
+  settled?.();
+}
+
 export class Persistence {
   constructor(readonly store: SessionStore | undefined) {}
 
@@ -48,10 +55,11 @@ export class Persistence {
     if (this.store !== undefined && d.seq !== undefined) this.store.markSent(s.clientId, d.seq, d.sent);
   }
 
-  /** Delivered or dropped: out of the store. */
+  /** Delivered or dropped: out of the store, and the uplink told (see `letGo`). */
   done(s: Session, d: Delivery): void {
     if (this.store !== undefined && d.seq !== undefined) this.store.dequeue(s.clientId, d.seq);
     d.seq = undefined;
+    letGo(d);
   }
 
   qos2Added(s: Session, msgId: number): void {

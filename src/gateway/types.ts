@@ -126,4 +126,10 @@ export interface Delivery extends Message {
   seq?: number | undefined;
   /** the MsgId and QoS stage once sent; a resend (after a restart too) reuses the MsgId */
   sent?: { msgId: number; stage: 'puback' | 'pubrec' | 'pubcomp' } | undefined;
+  /**
+   * Told once the gateway is finished with the message (the client acknowledged it, or it was
+   * dropped): the transparent uplink's upstream ack waits for it. Never stored: a delivery
+   * restored from the store has none, and the upstream broker sends its copy again anyway.
+   */
+  settled?: (() => void) | undefined;
 }

@@ -38,7 +38,13 @@ export interface ClientConnectRequest {
 
 /** Where the messages of a client's own connection go: the gateway's queue for that client. */
 export interface UplinkSink {
-  /** `done` once the message is the gateway's (queued, and stored when there is a store): the upstream ack waits for it */
+  /**
+   * `done` once the gateway is finished with the message: the client acknowledged it (PUBACK for
+   * QoS 1, PUBREC for QoS 2: MQTT 3.1.1 §4.3.3, the receiver owns it from then on), or it was
+   * dropped (a limit, a refused topic). The upstream ack waits for it, so a message held for a
+   * sleeper stays the broker's until the sleeper has it. Never called when the session ends with
+   * it unsent: the broker sends it again on the session's next connection.
+   */
   message(msg: Message, done: () => void): void;
 }
 

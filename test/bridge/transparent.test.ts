@@ -214,13 +214,17 @@ describe('transparent mode: messages', () => {
     assert.equal(granted.qos, 1);
     assert.deepEqual(conn.subscriptions.at(-1), [{ filter: 'cmd/#', qos: 2 }]);
     assert.equal((await c.subscribe('secret/#', 0, 2)).returnCode, ReturnCode.NOT_SUPPORTED);
-    const taken = conn.deliver('cmd/lamp', 'on', 1);
+    let acked = false;
+    const taken = conn.deliver('cmd/lamp', 'on', 1).then(() => (acked = true));
     await settle();
     const reg = c.one('REGISTER');
     c.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
     await settle();
     const pub = c.one('PUBLISH');
     assert.equal(pub.payload.toString(), 'on');
+    // The upstream ack waits for the device's (issue #21): a gateway that dies now loses nothing acknowledged.
+    assert.equal(acked, false, 'acknowledged upstream before the device had it');
+    c.send({ type: 'PUBACK', topicId: pub.topicIdType === 'normal' ? pub.topicId : 0, msgId: pub.msgId, returnCode: 0 });
     await taken;
     assert.equal(bridge.status().counters.received, 1);
     c.send({ type: 'UNSUBSCRIBE', msgId: 4, topicIdType: 'normal', topicName: 'cmd/#' });
