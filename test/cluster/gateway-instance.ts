@@ -33,7 +33,7 @@ export interface InstanceOptions {
   extra?: Record<string, unknown>;
 }
 
-/** The config file of one instance (README-ADDITIONS-cluster.md shows the same). */
+/** The config file of one instance (the README's Deployment section shows the same). */
 export function instanceConfig(o: InstanceOptions): Record<string, unknown> {
   return {
     gatewayId: o.gatewayId,

@@ -22,7 +22,7 @@ export interface NatsNode {
   log: string;
 }
 
-/** The nats-server.conf of one node (also what README-ADDITIONS-cluster.md shows). */
+/** The nats-server.conf of one node (also what the README's Deployment section shows). */
 export function natsNodeConfig(node: NatsNode, all: readonly NatsNode[], dir: string, replicas: number): string {
   const routes = all.filter((n) => n !== node).map((n) => `nats-route://127.0.0.1:${n.clusterPort}`);
   return [

@@ -3,7 +3,7 @@
  * a message the gateway sends it goes to a proxy port nobody reads. When the device next sends,
  * nginx opens a new session from a new port, the gateway does not know that address and answers
  * DISCONNECT, the device CONNECTs with clean session false, takes its session over and gets the
- * message it missed. README-ADDITIONS-cluster.md says why proxy_timeout must exceed keep-alive x 1.5;
+ * message it missed. The README's Deployment section says why proxy_timeout must exceed keep-alive x 1.5;
  * this is what happens when it does not, and it loses nothing.
  */
 import { describe, it } from 'node:test';

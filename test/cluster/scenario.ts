@@ -53,7 +53,7 @@ export interface ScenarioResult {
 }
 
 // N_retry 4 (MQTT-SN 1.2 §6.13 suggests 3-5): nginx loses the first three datagrams after an
-// instance dies (see README-ADDITIONS-cluster.md), the fourth reaches another instance.
+// instance dies (see the README's Deployment section), the fourth reaches another instance.
 const DEVICE: Omit<DeviceOptions, 'keepAliveSec'> = { retryMs: 2000, retries: 4, connectDeadlineMs: 180_000 };
 
 async function inBatches<T>(items: readonly T[], size: number, f: (t: T) => Promise<void>): Promise<void> {

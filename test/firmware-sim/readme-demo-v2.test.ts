@@ -1,6 +1,6 @@
 /**
  * The README's first demo with MQTT-SN 1.2 and 2.0 nodes mixed (`--protocol 1.2,2`, the line
- * README-ADDITIONS-v2sim.md adds) and `--expect-no-loss`, against the gateway CLI on the shipped
+ * the README's First run shows) and `--expect-no-loss`, against the gateway CLI on the shipped
  * config: 50 nodes of each version publish QoS 1, observers of both versions measure delivery end
  * to end, and mosquitto_sub on the local listener counts independently (readme-demo-run.ts).
  */
