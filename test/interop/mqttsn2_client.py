@@ -10,6 +10,7 @@ drives it (test/interop/python-v2-client.test.ts):
   CONNECT (Clean Start, Session Expiry 60 s) -> REGISTER -> PUBLISH QoS 1 on the session alias
   -> PUBLISH QoS 0 with a full topic name -> SUBSCRIBE QoS 1 -> prints {"step": "subscribed"}
   -> waits for one PUBLISH (sent by a 1.2 client of the test) and acknowledges it -> PINGREQ
+  (1-byte, then 3-byte Length form)
   -> DISCONNECT keeping the session -> CONNECT without Clean Start (Session Present must be 1)
   -> DISCONNECT with Session Expiry 0 -> CONNECT without Clean Start (Session Present must be 0)
   -> DISCONNECT.
@@ -177,10 +178,14 @@ class Client:
         return {'qos': qos, 'topicType': topic_type, 'alias': None if topic_type == 0b11 else alias_or_len,
                 'topic': topic, 'payload': payload.decode(errors='replace'), 'dup': bool(flags & 0x80)}
 
-    def ping(self):
-        # CSD01 3.11, Fig 3-20: PINGREQ is a PacketId only (no Client Id as in 1.2).
+    def ping(self, long_form=False):
+        # CSD01 3.11, Fig 3-20: PINGREQ is a PacketId only (no Client Id as in 1.2). long_form: the
+        # 3-byte Length form, which receivers MUST accept for any packet (MQTT-SN-2.1.2-1).
         pid = self.pid()
-        self.send(PINGREQ, struct.pack('!H', pid))
+        if long_form:
+            self.sock.sendto(struct.pack('!BHBH', 0x01, 6, PINGREQ, pid), self.addr)
+        else:
+            self.send(PINGREQ, struct.pack('!H', pid))
         body = self.expect(PINGRESP)
         (apid,) = struct.unpack_from('!H', body)
         if apid != pid:
@@ -212,6 +217,8 @@ def main():
     emit(step='received', **got)
     c.ping()
     emit(step='pinged')
+    c.ping(long_form=True)
+    emit(step='pinged-3byte')
     c.disconnect()
     present = c.connect(client_id, clean_start=False, session_expiry=60)
     emit(step='resumed', sessionPresent=present)

@@ -105,6 +105,7 @@ describe('a hand-written Python MQTT-SN 2.0 client and a 1.2 client on the shipp
     assert.equal(got.topicType, 0, 'delivered on the session alias the SUBACK gave');
     assert.equal(got.alias, step('subscribed')!.alias);
     assert.ok(step('pinged'), 'PINGRESP echoed the PINGREQ packet id');
+    assert.ok(step('pinged-3byte'), 'a PINGREQ in the 3-byte Length form is answered too (MQTT-SN-2.1.2-1)');
     assert.equal(step('resumed')!.sessionPresent, 1, 'Session Expiry 60 s kept the session over DISCONNECT');
     assert.equal(step('after-expiry')!.sessionPresent, 0, 'DISCONNECT with Session Expiry 0 ended the session');
     assert.ok(step('done'));
