@@ -30,8 +30,7 @@ import { applyReload, planReload } from './cli/reload.js';
 import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
 import { checkSerialDevice, describeStartupError, groupName } from './cli/startup.js';
 import { systemdUnit } from './cli/systemd.js';
-import { loadFrontEndConfig, type FrontEndConfig } from './config/front-end.js';
-import { startFrontEnd } from './frontend/front-end.js';
+import type { FrontEndConfig } from './config/front-end.js';
 import { unitNodeOptions } from './cli/node-flags.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
@@ -384,6 +383,9 @@ async function frontEndMain(argv: string[]): Promise<number> {
   }
   let config: FrontEndConfig;
   try {
+    // Loaded here, not at the top: the front end's schema is zod, which the gateway's own running
+    // path keeps out of memory (issue #19; test/integration/config-apart.test.ts).
+    const { loadFrontEndConfig } = await import('./config/front-end.js');
     config = await loadFrontEndConfig(resolve(args.config));
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -395,6 +397,7 @@ async function frontEndMain(argv: string[]): Promise<number> {
   const logger = createProcessLogger({ level: (level as LogLevel | undefined) ?? config.log.level });
   let running;
   try {
+    const { startFrontEnd } = await import('./frontend/front-end.js');
     running = await startFrontEnd({
       host: config.host,
       port: config.port,
