@@ -23,6 +23,19 @@ export interface Link {
   useGateway?(from: string): void;
 }
 
+/**
+ * Sends one frame (broadcast when a radius is given and the link can), never throwing: a frame the
+ * medium refused is a lost frame, which T_RETRY covers.
+ */
+export function sendOn(link: Link, frame: Buffer, broadcast?: number): void {
+  try {
+    const r = broadcast !== undefined && link.broadcast ? link.broadcast(frame, broadcast) : link.send(frame);
+    if (r) r.catch(() => {});
+  } catch {
+    // lost, see above
+  }
+}
+
 /** A parsed gateway address: `udp://127.0.0.1:1884`, `udp://[::1]:1884`, `udp://localhost:1884`. */
 export interface UdpAddress {
   host: string;

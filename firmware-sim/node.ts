@@ -21,7 +21,7 @@
  * messages), discovery.ts, keep-alive.ts, wire/ (the versions). node-types.ts holds the public
  * types, re-exported here.
  */
-import { systemClock, type Clock, type TimerHandle } from '../src/clock.js';
+import { systemClock, type Clock } from '../src/clock.js';
 import { DecodeError, type SubQoS, type SubscriptionTopic } from '../src/codec/index.js';
 import { DISCOVERY_DEFAULTS, Discovery, type FoundGateway } from './discovery.js';
 import { Emitter } from './emitter.js';
@@ -29,7 +29,7 @@ import { NO_CONNACK, rcError, SimError, SimErrorCode } from './errors.js';
 import { InboundHandler } from './inbound.js';
 import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
-import type { Link } from './link.js';
+import { sendOn, type Link } from './link.js';
 import type {
   ConnectOptions,
   DisconnectOptions,
@@ -38,7 +38,6 @@ import type {
   NodeState,
   PublishOptions,
   PublishResult,
-  ReconnectOptions,
   SimMessage,
   SimNodeEvents,
   SimNodeOptions,
@@ -47,6 +46,8 @@ import type {
   Will,
 } from './node-types.js';
 import { publish } from './publish.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import { resolveNodeOptions } from './node-options.js';
 import { Requests, type Incoming } from './requests.js';
 import { describeTopic, hasWildcard, TopicTable, withSubscriptionTopic } from './topic-table.js';
 import { registerTopic, subscribeTopic, unsubscribeTopic } from './topic-requests.js';
@@ -67,7 +68,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
   #observer: NodeObserver | undefined;
   #random: () => number;
   #discoveryOptions: Required<DiscoveryOptions> | undefined;
-  #reconnect: Required<ReconnectOptions> | undefined;
+  #reconnect: ReconnectBackoff | undefined;
 
   #requests: Requests;
   #lanes = new Lanes();
@@ -82,8 +83,6 @@ export class SimNode extends Emitter<SimNodeEvents> {
   #lastConnect: (ConnectOptions & { clientId: string }) | undefined;
   #keepAlive: KeepAlive;
   #lastSent = 0;
-  #reconnectTimer: TimerHandle | undefined;
-  #reconnectDelay = 0;
   #gatewayKnown: boolean;
   /** set while awake: collects what the wake delivers */
   #wakeInbox: SimMessage[] | undefined;
@@ -98,12 +97,9 @@ export class SimNode extends Emitter<SimNodeEvents> {
     this.#clientId = options.clientId;
     this.#observer = options.observer;
     this.#random = options.random ?? Math.random;
-    const pre = options.predefinedTopics ?? {};
-    const predefined = pre instanceof Map ? pre : new Map(Object.entries(pre).map(([k, v]) => [Number(k), v]));
-    const d = options.discover;
-    this.#discoveryOptions = d ? { ...DISCOVERY_DEFAULTS, ...(d === true ? {} : d) } : undefined;
-    const r = options.reconnect ?? true;
-    this.#reconnect = r ? { initialDelayMs: 1000, maxDelayMs: 30_000, ...(r === true ? {} : r) } : undefined;
+    const { predefined, discovery, reconnect } = resolveNodeOptions(options);
+    this.#discoveryOptions = discovery;
+    this.#reconnect = reconnect && new ReconnectBackoff(reconnect, this.clock, this.#random);
     this.#gatewayKnown = this.#discoveryOptions === undefined;
     this.#requests = new Requests({
       wire: this.#wire,
@@ -220,7 +216,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   async #connect(o: ConnectOptions & { clientId: string }, reconnecting: boolean): Promise<void> {
     this.#assertOpen();
-    this.#cancelReconnect();
+    this.#reconnect?.cancel();
     if (!this.#gatewayKnown && this.#discoveryOptions) await this.#search(this.#discoveryOptions);
     const before = this.#state;
     const cleanSession = o.cleanSession ?? true;
@@ -262,7 +258,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
     }
     // 2.0 MQTT-SN-3.2.6-1: a Server Keep Alive replaces the node's.
     this.#keepAlive.periodMs = (reply.type === 'CONNACK' && reply.keepAlive !== undefined ? reply.keepAlive : keepAlive) * 1000;
-    this.#reconnectDelay = 0;
+    this.#reconnect?.reset();
     this.#setState('active');
     this.#keepAlive.arm();
   }
@@ -278,7 +274,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.#cancelReconnect();
+    this.#reconnect?.cancel();
     return this.#lanes.serial('session', async () => {
       const s = this.#state;
       if (s === 'closed' || s === 'disconnected') return;
@@ -417,16 +413,10 @@ export class SimNode extends Emitter<SimNodeEvents> {
   }
 
   #scheduleReconnect(): void {
-    const r = this.#reconnect;
-    if (!r || !this.#lastConnect || this.#state !== 'lost') return;
-    const base = this.#reconnectDelay === 0 ? r.initialDelayMs : Math.min(this.#reconnectDelay * 2, r.maxDelayMs);
-    this.#reconnectDelay = base;
-    // Jitter spreads a fleet that lost the same gateway over the interval.
-    const wait = base * (0.5 + this.#random() / 2);
-    this.#reconnectTimer = this.clock.setTimeout(() => {
-      this.#reconnectTimer = undefined;
+    if (!this.#reconnect || !this.#lastConnect || this.#state !== 'lost') return;
+    this.#reconnect.schedule(() => {
       this.#lanes.serial('session', () => this.#reconnectNow()).catch(() => this.#scheduleReconnect());
-    }, wait);
+    });
   }
 
   async #reconnectNow(): Promise<void> {
@@ -442,16 +432,11 @@ export class SimNode extends Emitter<SimNodeEvents> {
     this.emit('reconnected');
   }
 
-  #cancelReconnect(): void {
-    this.#reconnectTimer?.cancel();
-    this.#reconnectTimer = undefined;
-  }
-
   /** Stops everything and closes the link; pending requests fail with CLOSED. No DISCONNECT is sent. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#keepAlive.stop();
-    this.#cancelReconnect();
+    this.#reconnect?.cancel();
     this.#requests.failAll(new SimError(SimErrorCode.CLOSED, 'node closed'));
     this.#setState('closed');
     await this.link.close();
@@ -493,14 +478,7 @@ export class SimNode extends Emitter<SimNodeEvents> {
 
   #sendFrame(frame: Buffer, broadcast?: number): void {
     this.#lastSent = this.clock.now();
-    let r: void | Promise<void>;
-    try {
-      r = broadcast !== undefined && this.link.broadcast ? this.link.broadcast(frame, broadcast) : this.link.send(frame);
-    } catch {
-      // A frame the medium refused is a lost frame: T_RETRY covers it.
-      return;
-    }
-    if (r) r.catch(ignore);
+    sendOn(this.link, frame, broadcast);
   }
 
   #setState(next: NodeState): void {
@@ -520,4 +498,3 @@ export class SimNode extends Emitter<SimNodeEvents> {
   }
 }
 
-const ignore = (): void => {};
