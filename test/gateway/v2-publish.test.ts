@@ -134,6 +134,15 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
     assert.equal(h.gateway.sessions.get('s')?.subscriptions.has('sensors/+/temp'), false);
   });
 
+  it('sends a 2-character topic, a short name to a 1.2 client, to a 2.0 one as a full Topic Name without REGISTER [2.4]', async () => {
+    const { h, c } = await harnessV2();
+    await c.connect('sn');
+    await c.subscribe('+', 0);
+    await h.publishFromBroker('ab', 'x');
+    const p = c.one('PUBLISH');
+    assert.deepEqual([p.topicType, 'topicName' in p ? p.topicName : undefined, p.payload.toString()], ['name', 'ab', 'x']);
+  });
+
   it('REGISTERs a session alias before a wildcard delivery, then sends the PUBLISH on it; a QoS 1 resend is identical', async () => {
     const { h, c } = await harnessV2({ timers: { retryMs: 1000 } });
     await c.connect('w');
