@@ -8,7 +8,7 @@
  * PINGREQ without client id [3.11, 3.15]; DISCONNECT never answered [3.13]; PUBWOS for 1.2's QoS -1
  * [3.6.1]; DUP only on QoS 2 [3.6.2.2.3]; no retransmitted CONNECT (MQTT-SN-4.4.2-1).
  */
-import { DecodeError, v2 } from '../../src/codec/index.js';
+import { DecodeError, EncodeError, v2 } from '../../src/codec/index.js';
 import type { PublishTopic, SubscriptionTopic } from '../../src/codec/index.js';
 import { SimError, SimErrorCode } from '../errors.js';
 import { ACK_OF, answerTo } from './answer.js';
@@ -58,17 +58,12 @@ export function basicAuthData(c: Credentials): Buffer {
 
 const payloadOf = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
 
-/** [2.4]: 1.2's normal id is a Session Topic Alias; a full name is Topic Type 0b11; short names are gone. */
+/** [2.4]: a short name, gone in 2.0, is the node's caller's mistake, told as such with what to use instead. */
 function topicRef(t: PublishTopic): v2.TopicRef {
-  switch (t.topicIdType) {
-    case 'normal':
-      return { topicType: 'session', topicAlias: t.topicId };
-    case 'predefined':
-      return { topicType: 'predefined', topicAlias: t.topicId };
-    case 'inline':
-      return { topicType: 'name', topicName: t.topicName };
-    case 'short':
-      return refuse(`short topic name "${t.topicName}": MQTT-SN 2.0 has none [2.4]; use the full name or a predefined alias`);
+  try {
+    return v2.toTopicRef(t, 'refuse');
+  } catch (e) {
+    throw e instanceof EncodeError ? new SimError(SimErrorCode.BAD_ARGUMENT, `${e.message}; use the full name or a predefined alias`, { cause: e }) : e;
   }
 }
 
@@ -159,17 +154,6 @@ function packetOf(i: Intent): v2.Packet {
   }
 }
 
-function publishTopic(t: v2.TopicRef): PublishTopic {
-  switch (t.topicType) {
-    case 'session':
-      return { topicIdType: 'normal', topicId: t.topicAlias };
-    case 'predefined':
-      return { topicIdType: 'predefined', topicId: t.topicAlias };
-    case 'name':
-      return { topicIdType: 'inline', topicName: t.topicName };
-  }
-}
-
 function eventOf(p: v2.Packet): Event {
   switch (p.type) {
     case 'CONNACK': {
@@ -186,10 +170,10 @@ function eventOf(p: v2.Packet): Event {
     case 'REGACK':
       return { type: 'REGACK', msgId: p.packetId, topicId: p.topicAlias ?? 0, predefined: p.topicType === 'predefined', result: result2(p.reasonCode ?? RC.SUCCESS) };
     case 'PUBLISH':
-      return { type: 'PUBLISH', dup: p.dup, qos: p.qos, retain: p.retain, msgId: p.packetId ?? 0, payload: p.payload, topic: publishTopic(p) };
+      return { type: 'PUBLISH', dup: p.dup, qos: p.qos, retain: p.retain, msgId: p.packetId ?? 0, payload: p.payload, topic: v2.fromTopicRef(p) };
     case 'PUBWOS':
       // MQTT-SN-3.6-1: a receiver treats it as QoS 0.
-      return { type: 'PUBLISH', dup: false, qos: 0, retain: p.retain, msgId: 0, payload: p.payload, topic: publishTopic(p) };
+      return { type: 'PUBLISH', dup: false, qos: 0, retain: p.retain, msgId: 0, payload: p.payload, topic: v2.fromTopicRef(p) };
     case 'PUBACK':
     case 'PUBREC':
       return { type: p.type, msgId: p.packetId, result: result2(p.reasonCode ?? RC.SUCCESS) };

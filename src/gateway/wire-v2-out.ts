@@ -3,7 +3,7 @@
  * packets of the handlers and the outbox become 2.0 packets, their 2.0-only fields taken from the
  * link's {@link V2Link} and the session, a precise Reason Code from the sender where it gave one.
  */
-import { ReturnCode, type Packet, type PublishTopic } from '../codec/index.js';
+import { ReturnCode, type Packet } from '../codec/index.js';
 import * as v2 from '../codec/v2/index.js';
 import type { Session } from './session.js';
 import type { V2Link } from './types.js';
@@ -30,19 +30,6 @@ function reasonOf(returnCode: number): number {
       return RC.UNKNOWN_TOPIC_ALIAS;
     default:
       return RC.UNSPECIFIED_ERROR;
-  }
-}
-
-/** 1.2's topic forms as a 2.0 PUBLISH names them; a short name (gone in 2.0) goes as a full Topic Name [3.6.2.4]. */
-function topicRef(t: PublishTopic): v2.TopicRef {
-  switch (t.topicIdType) {
-    case 'normal':
-      return { topicType: 'session', topicAlias: t.topicId };
-    case 'predefined':
-      return { topicType: 'predefined', topicAlias: t.topicId };
-    case 'short':
-    case 'inline':
-      return { topicType: 'name', topicName: t.topicName };
   }
 }
 
@@ -91,7 +78,8 @@ export function toV2(packet: Packet, link: V2Link, s: Session | undefined, reaso
         qos: packet.qos,
         retain: packet.retain,
         payload: packet.payload,
-        ...topicRef(packet),
+        // A short name (a 1.2 publisher's) has no 2.0 form: it goes as the full Topic Name it is [3.6.2.4].
+        ...v2.toTopicRef(packet, 'as-name'),
       };
       if (packet.qos > 0) publish.packetId = packet.msgId;
       return publish;

@@ -15,7 +15,7 @@
  * optional third argument of `send` (else the reference's 1.2 -> 2.0 mapping, MQTT-SN-2.0.md §4).
  */
 import { randomUUID } from 'node:crypto';
-import { DecodeError, ReturnCode, type PacketOf, type PublishTopic } from '../codec/index.js';
+import { DecodeError, ReturnCode, type PacketOf } from '../codec/index.js';
 import * as v2 from '../codec/v2/index.js';
 import type { Will } from '../message.js';
 import { hasWildcards, validateTopicName } from '../topics/topic-names.js';
@@ -75,11 +75,11 @@ export function onV2Packet(gw: GatewayCore, link: Link & { v2: V2Link }, s: Sess
     case 'CONNECT':
       return onConnectV2(gw, link, p);
     case 'PUBLISH':
-      return dispatch(gw, link, s, { type: 'PUBLISH', dup: p.dup, qos: p.qos, retain: p.retain, msgId: p.packetId ?? 0, payload: p.payload, ...publishTopic(p) });
+      return dispatch(gw, link, s, { type: 'PUBLISH', dup: p.dup, qos: p.qos, retain: p.retain, msgId: p.packetId ?? 0, payload: p.payload, ...v2.fromTopicRef(p) });
     case 'PUBWOS':
       // [3.6.1]: QoS 0 semantics without a session; held to the rules of 1.2's QoS -1, its twin
       // (auth.qosMinusOne, and qosMinusOne.inlineTopicNames for a full Topic Name from anyone).
-      return dispatch(gw, link, s, { type: 'PUBLISH', dup: false, qos: -1, retain: p.retain, msgId: 0, payload: p.payload, ...publishTopic(p) });
+      return dispatch(gw, link, s, { type: 'PUBLISH', dup: false, qos: -1, retain: p.retain, msgId: 0, payload: p.payload, ...v2.fromTopicRef(p) });
     case 'PUBACK':
       return dispatch(gw, link, s, { type: 'PUBACK', topicId: inFlightAlias(s, p.packetId), msgId: p.packetId, returnCode: returnCodeOf(p.reasonCode) });
     case 'PUBREC':
@@ -270,22 +270,6 @@ function willTopic(gw: GatewayCore, clientId: string, w: v2.Will, cleanStart: bo
       return gw.predefined.nameOf(w.topicAlias);
     case 'session':
       return cleanStart ? undefined : gw.sessions.get(clientId)?.registry.nameOf(w.topicAlias);
-  }
-}
-
-/**
- * [2.4]: a session alias is 1.2's normal topic id (both allocated by the gateway per client), a
- * predefined alias its predefined id; a full Topic Name has no 1.2 form for QoS 0-2 and travels
- * as the inline name onPublish reads.
- */
-function publishTopic(p: v2.PacketOf<'PUBLISH'> | v2.PacketOf<'PUBWOS'>): PublishTopic {
-  switch (p.topicType) {
-    case 'session':
-      return { topicIdType: 'normal', topicId: p.topicAlias };
-    case 'predefined':
-      return { topicIdType: 'predefined', topicId: p.topicAlias };
-    case 'name':
-      return { topicIdType: 'inline', topicName: p.topicName };
   }
 }
 

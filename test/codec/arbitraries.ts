@@ -1,6 +1,6 @@
 /** fast-check generators of every valid MQTT-SN packet; shared by the codec's property tests. */
 import fc from 'fast-check';
-import type { Packet, QoS, SubQoS } from '../../src/codec/index.js';
+import type { Packet, PublishTopic, QoS, SubQoS } from '../../src/codec/index.js';
 
 const byte = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -18,6 +18,14 @@ const shortName = fc.oneof(
   fc.integer({ min: 0x80, max: 0x7ff }).map((c) => String.fromCharCode(c)),
 );
 
+/** Every form a PUBLISH names its topic in, each valid on its own (the QoS narrows them further). */
+export const anyPublishTopic: fc.Arbitrary<PublishTopic> = fc.oneof(
+  fc.record({ topicIdType: fc.constant('normal' as const), topicId }),
+  fc.record({ topicIdType: fc.constant('predefined' as const), topicId }),
+  fc.record({ topicIdType: fc.constant('short' as const), topicName: shortName }),
+  fc.record({ topicIdType: fc.constant('inline' as const), topicName: text(30).filter((s) => s.length > 0) }),
+);
+
 const publish: fc.Arbitrary<Packet> = fc
   .record({
     dup: fc.boolean(),
@@ -25,12 +33,7 @@ const publish: fc.Arbitrary<Packet> = fc
     retain: fc.boolean(),
     id: msgId,
     payload: bytes(400),
-    topic: fc.oneof(
-      fc.record({ topicIdType: fc.constant('normal' as const), topicId }),
-      fc.record({ topicIdType: fc.constant('predefined' as const), topicId }),
-      fc.record({ topicIdType: fc.constant('short' as const), topicName: shortName }),
-      fc.record({ topicIdType: fc.constant('inline' as const), topicName: text(30).filter((s) => s.length > 0) }),
-    ),
+    topic: anyPublishTopic,
   })
   .map(({ dup, qos, retain, id, payload, topic }): Packet => {
     // Fit the topic form to the QoS the way a correct sender must.

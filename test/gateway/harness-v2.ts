@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as v2 from '../../src/codec/v2/index.js';
-import type { Harness } from './harness.js';
+import { harness, settle, type Harness } from './harness.js';
 
 interface Vector {
   name: string;
@@ -23,6 +23,38 @@ export function vector(name: string): string {
   const hex = vectors.get(name);
   assert.ok(hex !== undefined, `no vector ${name}`);
   return hex;
+}
+
+/** A harness (defaults but for `overrides`) and a 2.0 client at address `a`, not connected yet. */
+export async function harnessV2(overrides?: Parameters<typeof harness>[0]): Promise<{ h: Harness; c: V2Client }> {
+  const h = await harness(overrides);
+  return { h, c: new V2Client(h, 'a') };
+}
+
+/** A CONNECT with what a test does not set at plain values: Clean Start, Keep Alive 60 s, id 1, nothing optional. */
+export function connectPacket(clientId: string, fields: Partial<v2.PacketOf<'CONNECT'>> = {}): v2.PacketOf<'CONNECT'> {
+  return {
+    type: 'CONNECT',
+    cleanStart: true,
+    allowNetworkAddressChanges: false,
+    allowServerSuggestedValues: false,
+    packetId: 1,
+    protocolVersion: v2.PROTOCOL_VERSION,
+    keepAlive: 60,
+    maxPacketSize: 0,
+    clientId,
+    ...fields,
+  };
+}
+
+/** A QoS 0 will on a full Topic Name, not retained [3.1.3]. */
+export function willOn(topicName: string, payload: string): v2.Will {
+  return { topicType: 'name', topicName, qos: 0, retain: false, payload: Buffer.from(payload) };
+}
+
+/** A SUBSCRIBE to a filter with the options off (No Local 0, Retain as Published 0, Retain Handling 0) unless set. */
+export function subscribePacket(topicFilter: string, fields: Partial<Pick<v2.PacketOf<'SUBSCRIBE'>, 'noLocal' | 'qos' | 'retainAsPublished' | 'retainHandling'>> & { packetId: number }): v2.PacketOf<'SUBSCRIBE'> {
+  return { type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, ...fields, topicType: 'filter', topicFilter };
 }
 
 export class V2Client {
@@ -70,22 +102,10 @@ export class V2Client {
     assert.deepEqual(this.takeHex(), []);
   }
 
-  /** CONNECT (Clean Start unless told) and its CONNACK 0x00. */
-  async connect(clientId: string, opts: { cleanStart?: boolean; sessionExpiry?: number; keepAlive?: number; will?: v2.Will; packetId?: number } = {}): Promise<v2.PacketOf<'CONNACK'>> {
-    const p: v2.PacketOf<'CONNECT'> = {
-      type: 'CONNECT',
-      cleanStart: opts.cleanStart ?? true,
-      allowNetworkAddressChanges: false,
-      allowServerSuggestedValues: false,
-      packetId: opts.packetId ?? 1,
-      protocolVersion: 2,
-      keepAlive: opts.keepAlive ?? 60,
-      maxPacketSize: 0,
-      clientId,
-    };
-    if (opts.sessionExpiry !== undefined) p.sessionExpiryInterval = opts.sessionExpiry;
-    if (opts.will !== undefined) p.will = opts.will;
-    this.send(p);
+  /** CONNECT ({@link connectPacket} with `fields`; `sessionExpiry` is its Session Expiry Interval) and its CONNACK 0x00. */
+  async connect(clientId: string, opts: Partial<v2.PacketOf<'CONNECT'>> & { sessionExpiry?: number } = {}): Promise<v2.PacketOf<'CONNACK'>> {
+    const { sessionExpiry, ...fields } = opts;
+    this.send(connectPacket(clientId, sessionExpiry === undefined ? fields : { ...fields, sessionExpiryInterval: sessionExpiry }));
     await settle();
     const ack = this.one('CONNACK');
     assert.equal(ack.reasonCode, 0);
@@ -93,10 +113,8 @@ export class V2Client {
   }
 
   async subscribe(topicFilter: string, qos: v2.QoS = 0, packetId = 1): Promise<v2.PacketOf<'SUBACK'>> {
-    this.send({ type: 'SUBSCRIBE', noLocal: false, qos, retainAsPublished: false, retainHandling: 0, packetId, topicType: 'filter', topicFilter });
+    this.send(subscribePacket(topicFilter, { qos, packetId }));
     await settle();
     return this.one('SUBACK');
   }
 }
-
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -11,7 +11,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import type { PasswordChecker } from '../../src/gateway/password-gate.js';
 import { until } from '../helpers/wait.js';
 import { Harness } from './harness.js';
-import { V2Client } from './harness-v2.js';
+import { connectPacket, V2Client } from './harness-v2.js';
 
 /** A harness whose gateway checks MQTT-BASIC against `users` (undefined: no password file). */
 async function withUsers(users: PasswordChecker | undefined): Promise<Harness> {
@@ -65,7 +65,7 @@ describe('gateway 2.0: MQTT-BASIC', () => {
   it('refuses MQTT-BASIC data that is not a user name and a password with 0x81', async () => {
     const h = await withUsers(await table({ M: 'PW' }));
     const c = new V2Client(h, 'a');
-    c.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: false, allowServerSuggestedValues: false, packetId: 2, protocolVersion: 2, keepAlive: 60, maxPacketSize: 0, auth: { method: 'MQTT-BASIC', data: Buffer.from([0, 5, 0x4d]) }, clientId: 'x' });
+    c.send(connectPacket('x', { packetId: 2, auth: { method: 'MQTT-BASIC', data: Buffer.from([0, 5, 0x4d]) } }));
     assert.deepEqual(c.takeHex(), ['060200000281']);
   });
 

@@ -5,12 +5,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, settle } from './harness.js';
-import { V2Client, vector } from './harness-v2.js';
+import { connectPacket, harnessV2, V2Client, vector, willOn } from './harness-v2.js';
 
 describe('gateway 2.0: CONNECT and CONNACK', () => {
   it('keeps a session with Session Expiry over a DISCONNECT: Clean Start 0 finds it (Session Present 1), Clean Start 1 does not', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('dev', { sessionExpiry: 600 });
     await c.subscribe('x/y');
     c.sendVector('disconnect_minimal');
@@ -26,8 +25,7 @@ describe('gateway 2.0: CONNECT and CONNACK', () => {
   });
 
   it('sends the CONNACK of the vector for a resumed session (Session Present 1, Packet Identifier echoed)', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { c } = await harnessV2();
     c.sendVector('connect_session_never_expires'); // Clean Start 0, "dev", interval 0xFFFFFFFF, id 3
     await settle();
     assert.deepEqual(c.takeHex(), ['060200000300']); // nothing was kept yet
@@ -38,16 +36,14 @@ describe('gateway 2.0: CONNECT and CONNACK', () => {
   });
 
   it('ends a session without Session Expiry (absent = 0) with its connection', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('dev', { cleanStart: false });
     c.sendVector('disconnect_minimal');
     assert.equal(h.gateway.sessions.has('dev'), false);
   });
 
   it('removes an absent session after its Session Expiry Interval and not before', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('dev', { sessionExpiry: 600 });
     c.sendVector('disconnect_minimal');
     await h.advance(599_000);
@@ -73,8 +69,7 @@ describe('gateway 2.0: CONNECT and CONNACK', () => {
   });
 
   it('assigns a client identifier to an empty one and sends it in CONNACK', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendVector('connect_resume_no_clientid'); // Clean Start 0, no client id, id 0x1234
     await settle();
     const ack = c.one('CONNACK');
@@ -86,11 +81,10 @@ describe('gateway 2.0: CONNECT and CONNACK', () => {
   });
 
   it('refuses Keep Alive 0 with CONNACK 0x82 and an authentication method other than MQTT-BASIC with 0x8C', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendRaw('0c0101000902000000006b30'); // Keep Alive 0, id 9, client "k0"
     assert.deepEqual(c.takeHex(), ['060200000982']);
-    c.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: false, allowServerSuggestedValues: false, packetId: 1, protocolVersion: 2, keepAlive: 60, maxPacketSize: 0, auth: { method: 'SCRAM-SHA-1', data: Buffer.from('n,,n=user') }, clientId: 's' });
+    c.send(connectPacket('s', { auth: { method: 'SCRAM-SHA-1', data: Buffer.from('n,,n=user') } }));
     assert.deepEqual(c.takeHex(), ['06020000018c']);
     assert.equal(h.gateway.sessions.size, 0);
     assert.equal(h.gateway.stats.dropped.protocolError, 1);
@@ -100,8 +94,7 @@ describe('gateway 2.0: CONNECT and CONNACK', () => {
 
 describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
   it('publishes the will inside CONNECT on DISCONNECT 0x04, and not on a plain DISCONNECT', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendVector('connect_will_topic_name_qos1_retain'); // will "will/t" = "bye", QoS 1, retain
     await settle();
     assert.equal(c.one('CONNACK').reasonCode, 0);
@@ -119,8 +112,7 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
   });
 
   it('takes a will on a predefined alias', async () => {
-    const h = await harness({ predefinedTopics: { '5': 'status/w2' } });
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2({ predefinedTopics: { '5': 'status/w2' } });
     c.sendVector('connect_will_predefined_alias');
     await settle();
     assert.equal(c.one('CONNACK').reasonCode, 0);
@@ -129,9 +121,8 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
 
   it('loses a silent client after 1.5 times its Keep Alive, whatever timers.keepAliveFactor says, and publishes its will', async () => {
     // A factor of 3 for 1.2 clients; 2.0 makes 1.5 normative (MQTT-SN-3.1.6-2).
-    const h = await harness({ timers: { keepAliveFactor: 3 } });
-    const c = new V2Client(h, 'a');
-    await c.connect('ka', { keepAlive: 10, will: { topicType: 'name', topicName: 'gone/ka', qos: 0, retain: false, payload: Buffer.from('x') } });
+    const { h, c } = await harnessV2({ timers: { keepAliveFactor: 3 } });
+    await c.connect('ka', { keepAlive: 10, will: willOn('gone/ka', 'x') });
     await h.advance(14_999);
     assert.equal(h.gateway.sessions.get('ka')?.state, 'active');
     await h.advance(2);
@@ -140,9 +131,8 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
   });
 
   it('takes a new Session Expiry in DISCONNECT (Fig 3-23 order: interval before Reason Code)', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
-    await c.connect('e', { sessionExpiry: 60, will: { topicType: 'name', topicName: 'gone/e', qos: 0, retain: false, payload: Buffer.from('w') } });
+    const { h, c } = await harnessV2();
+    await c.connect('e', { sessionExpiry: 60, will: willOn('gone/e', 'w') });
     c.sendVector('disconnect_sessexp_reason_code_reason_string'); // 600 s, 0x04, "bye"
     await settle();
     assert.deepEqual(h.broker.on('gone/e'), ['w']);
@@ -154,9 +144,8 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
   });
 
   it('reads a DISCONNECT of a peer that puts the Reason Code before the interval (Paho), where Fig 3-23 reads nonsense', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
-    await c.connect('rc', { sessionExpiry: 60, will: { topicType: 'name', topicName: 'gone/rc', qos: 0, retain: false, payload: Buffer.from('w') } });
+    const { h, c } = await harnessV2();
+    await c.connect('rc', { sessionExpiry: 60, will: willOn('gone/rc', 'w') });
     c.sendRaw('0b0e060400000258627965'); // the vector's alt_hex_rc_before_sei: 0x04, 600 s, "bye"
     await settle();
     assert.deepEqual(h.broker.on('gone/rc'), ['w']);
@@ -164,8 +153,7 @@ describe('gateway 2.0: will, Keep Alive and DISCONNECT', () => {
   });
 
   it('answers a DISCONNECT that sets an interval on a session that had none with DISCONNECT 0x82 and ends it', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('z');
     c.sendVector('disconnect_client_session_expiry');
     assert.deepEqual(c.takeHex(), ['040e0482']);

@@ -6,14 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, settle } from './harness.js';
-import { V2Client, vector } from './harness-v2.js';
+import { harnessV2, subscribePacket, V2Client, vector, willOn } from './harness-v2.js';
 
 const PREDEFINED = { '1': 'cmd/light', '7': 'sensors/boot', '257': 'p/x' };
 
 describe('gateway 2.0: PUBLISH from a client', () => {
   it('takes QoS 1 on a predefined alias and a full Topic Name, answering PUBACK with its Reason Code', async () => {
-    const h = await harness({ predefinedTopics: PREDEFINED });
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2({ predefinedTopics: PREDEFINED });
     await c.connect('pub');
     c.sendVector('publish_qos1_predefined_alias'); // alias 1, id 1, payload 01 02
     await settle();
@@ -27,8 +26,7 @@ describe('gateway 2.0: PUBLISH from a client', () => {
   });
 
   it('registers a name for a session alias, takes QoS 2 on it exactly once, and answers an unknown alias 0xF0', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('q2');
     c.sendVector('register_from_client'); // "home/kitchen/temp", id 16
     await settle();
@@ -51,8 +49,7 @@ describe('gateway 2.0: PUBLISH from a client', () => {
   });
 
   it('answers a REGISTER of a name with a predefined alias with that alias and 0x1A', async () => {
-    const h = await harness({ predefinedTopics: { '1': 'home/kitchen/temp' } });
-    const c = new V2Client(h, 'a');
+    const { c } = await harnessV2({ predefinedTopics: { '1': 'home/kitchen/temp' } });
     await c.connect('r');
     c.send({ type: 'REGISTER', packetId: 0x12, topicName: 'home/kitchen/temp' });
     await settle();
@@ -79,9 +76,8 @@ describe('gateway 2.0: PUBLISH from a client', () => {
 
 describe('gateway 2.0: one request in flight per client [4.9]', () => {
   it('takes a retransmission of the pending request, and ends the connection with DISCONNECT 0x93 on a second one', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
-    await c.connect('one', { will: { topicType: 'name', topicName: 'gone/one', qos: 0, retain: false, payload: Buffer.from('w') } });
+    const { h, c } = await harnessV2();
+    await c.connect('one', { will: willOn('gone/one', 'w') });
     const q1 = (packetId: number, payload: string): void =>
       c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, packetId, topicType: 'name', topicName: 'a/b', payload: Buffer.from(payload) });
     q1(1, 'first');
@@ -101,16 +97,15 @@ describe('gateway 2.0: one request in flight per client [4.9]', () => {
 
 describe('gateway 2.0: refusals say why', () => {
   it('answers the ACL with 0x87 and a bad filter with 0x8F, where 1.2 can only say 0x03', async () => {
-    const h = await harness({ auth: { acl: [{ clientId: 'sensor-%', publish: ['sensors/%c/#'], subscribe: ['cmd/%c/#'] }] } });
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2({ auth: { acl: [{ clientId: 'sensor-%', publish: ['sensors/%c/#'], subscribe: ['cmd/%c/#'] }] } });
     await c.connect('sensor-1');
     c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, packetId: 9, topicType: 'name', topicName: 'sensors/sensor-2/t', payload: Buffer.from('x') });
     await settle();
     assert.deepEqual(c.takeHex(), ['0504000987']);
-    c.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, packetId: 37, topicType: 'filter', topicFilter: 'cmd/#/x' });
+    c.send(subscribePacket('cmd/#/x', { packetId: 37 }));
     await settle();
     assert.deepEqual(c.takeHex(), [vector('suback_topic_filter_invalid')]);
-    c.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, packetId: 38, topicType: 'filter', topicFilter: 'cmd/other/#' });
+    c.send(subscribePacket('cmd/other/#', { packetId: 38 }));
     await settle();
     assert.deepEqual(c.takeHex(), ['060901002687']);
     assert.deepEqual(h.broker.published, []);
@@ -119,8 +114,7 @@ describe('gateway 2.0: refusals say why', () => {
 
 describe('gateway 2.0: SUBSCRIBE and delivery', () => {
   it('answers SUBACKs as the vectors do: no alias for a wildcard or a predefined alias, a session alias for a name', async () => {
-    const h = await harness({ predefinedTopics: PREDEFINED });
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2({ predefinedTopics: PREDEFINED });
     await c.connect('s');
     c.sendVector('subscribe_filter_wildcard_qos1'); // "sensors/+/temp", id 32
     await settle();
@@ -140,9 +134,17 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
     assert.equal(h.gateway.sessions.get('s')?.subscriptions.has('sensors/+/temp'), false);
   });
 
+  it('sends a 2-character topic, a short name to a 1.2 client, to a 2.0 one as a full Topic Name without REGISTER [2.4]', async () => {
+    const { h, c } = await harnessV2();
+    await c.connect('sn');
+    await c.subscribe('+', 0);
+    await h.publishFromBroker('ab', 'x');
+    const p = c.one('PUBLISH');
+    assert.deepEqual([p.topicType, 'topicName' in p ? p.topicName : undefined, p.payload.toString()], ['name', 'ab', 'x']);
+  });
+
   it('REGISTERs a session alias before a wildcard delivery, then sends the PUBLISH on it; a QoS 1 resend is identical', async () => {
-    const h = await harness({ timers: { retryMs: 1000 } });
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2({ timers: { retryMs: 1000 } });
     await c.connect('w');
     c.sendVector('subscribe_filter_wildcard_qos1');
     await settle();
@@ -168,11 +170,8 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
   });
 
   it("does not send a message over the client's Maximum Packet Size, and counts it", async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
-    c.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: false, allowServerSuggestedValues: false, packetId: 1, protocolVersion: 2, keepAlive: 60, maxPacketSize: 20, clientId: 'tiny' });
-    await settle();
-    c.take();
+    const { h, c } = await harnessV2();
+    await c.connect('tiny', { maxPacketSize: 20 });
     await c.subscribe('big/one', 0);
     await h.publishFromBroker('big/one', 'x'.repeat(14)); // 7 + 14 bytes: one too many
     c.nothing();
@@ -182,8 +181,7 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
   });
 
   it('applies No Local and Retain as Published, and Retain Handling 1 and 2', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('o');
     const other = new V2Client(h, 'b');
     await other.connect('other');
@@ -204,13 +202,13 @@ describe('gateway 2.0: SUBSCRIBE and delivery', () => {
     await settle();
     assert.deepEqual(c.take().map((p) => p.type), ['SUBACK']);
     // Retain Handling 0 (the default) sends it; 2 never does.
-    other.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 0, packetId: 5, topicType: 'filter', topicFilter: 'a/b' });
+    other.send(subscribePacket('a/b', { packetId: 5 }));
     await settle();
     const [suback, retained] = other.take();
     assert.equal(suback?.type, 'SUBACK');
     assert.ok(retained?.type === 'PUBLISH');
     assert.deepEqual([retained.payload.toString(), retained.retain], ['theirs', true]);
-    other.send({ type: 'SUBSCRIBE', noLocal: false, qos: 0, retainAsPublished: false, retainHandling: 2, packetId: 6, topicType: 'filter', topicFilter: 'a/#' });
+    other.send(subscribePacket('a/#', { retainHandling: 2, packetId: 6 }));
     await settle();
     assert.deepEqual(other.take().map((p) => p.type), ['SUBACK']);
     // Without Retain as Published, a live message goes out with retain 0.

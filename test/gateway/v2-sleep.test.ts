@@ -6,16 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, settle } from './harness.js';
-import { V2Client, vector } from './harness-v2.js';
+import { harnessV2, V2Client, vector } from './harness-v2.js';
 import type * as v2 from '../../src/codec/v2/index.js';
 
 /** A 2.0 client subscribed to `t/#` at QoS 1, asleep for 60 s (SLEEPREQ of the vector, id 81, Retain Topic Aliases 0). */
-async function sleeper(connect: Partial<v2.PacketOf<'CONNECT'>> = {}): Promise<{ h: Awaited<ReturnType<typeof harness>>; c: V2Client }> {
-  const h = await harness();
-  const c = new V2Client(h, 'a');
-  c.send({ type: 'CONNECT', cleanStart: true, allowNetworkAddressChanges: false, allowServerSuggestedValues: false, packetId: 1, protocolVersion: 2, keepAlive: 30, maxPacketSize: 0, clientId: 'zz', ...connect });
-  await settle();
-  assert.equal(c.one('CONNACK').reasonCode, 0);
+async function sleeper(connect: Partial<v2.PacketOf<'CONNECT'>> = {}): ReturnType<typeof harnessV2> {
+  const { h, c } = await harnessV2();
+  await c.connect('zz', { keepAlive: 30, ...connect });
   await c.subscribe('t/#', 1);
   c.sendVector('sleepreq_drop_session_aliases');
   assert.deepEqual(c.takeHex(), ['061400005100']);

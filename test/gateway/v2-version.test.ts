@@ -6,12 +6,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, settle } from './harness.js';
-import { V2Client, vector } from './harness-v2.js';
+import { harnessV2, V2Client, vector } from './harness-v2.js';
 
 describe('gateway: the protocol version of a session', () => {
   it('answers a 2.0 CONNECT with the 2.0 CONNACK of the vectors, and the session is 2.0', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendVector('connect_minimal_clean_start');
     await settle();
     assert.deepEqual(c.takeHex(), [vector('connack_success')]);
@@ -20,8 +19,7 @@ describe('gateway: the protocol version of a session', () => {
   });
 
   it('refuses a 2.0-layout CONNECT of version 1 with CONNACK 0x84 and keeps no session', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendVector('connect_2_0_format_protocol_version_1');
     await settle();
     assert.deepEqual(c.takeHex(), [vector('connack_unsupported_protocol_version')]);
@@ -30,8 +28,7 @@ describe('gateway: the protocol version of a session', () => {
   });
 
   it('reads the frames of a peer with a 2.0 session as 2.0: PINGREQ in both Length forms gets its PINGRESP', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { c } = await harnessV2();
     await c.connect('p');
     c.sendVector('pingreq');
     assert.deepEqual(c.takeHex(), [vector('pingresp')]);
@@ -76,8 +73,7 @@ describe('gateway: the protocol version of a session', () => {
   });
 
   it('switches a peer to the version of its new CONNECT, starting the session clean', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('dev', { cleanStart: false, sessionExpiry: 600 });
     await c.subscribe('x/y');
     // The same device, reflashed with a 1.2 client, at the same address.
@@ -125,8 +121,7 @@ describe('gateway: the protocol version of a session', () => {
   });
 
   it('counts and drops a malformed 2.0 frame from a 2.0 client like a malformed 1.2 one', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     await c.connect('m');
     c.sendRaw('050c0042ff'); // a PINGREQ one byte too long
     c.nothing();
@@ -135,8 +130,7 @@ describe('gateway: the protocol version of a session', () => {
   });
 
   it('answers Protection and 2.0 Forwarder Encapsulation with their DISCONNECT codes, counted', async () => {
-    const h = await harness();
-    const c = new V2Client(h, 'a');
+    const { h, c } = await harnessV2();
     c.sendVector('protection_hmac_sha256_pingreq');
     assert.deepEqual(c.takeHex(), ['040e04f2']);
     c.sendVector('forwarder_encapsulation_pingreq');

@@ -19,7 +19,8 @@ function compact<T extends object>(o: T): T {
   return o;
 }
 
-const topicRef: fc.Arbitrary<v2.TopicRef> = fc.oneof(
+/** Every way a PUBLISH, PUBWOS or Will names its topic [2.4]. */
+export const anyTopicRef: fc.Arbitrary<v2.TopicRef> = fc.oneof(
   fc.record({ topicType: fc.constant('session' as const), topicAlias: u16 }),
   fc.record({ topicType: fc.constant('predefined' as const), topicAlias: u16 }),
   fc.record({ topicType: fc.constant('name' as const), topicName: text(30) }),
@@ -44,14 +45,14 @@ const connect: fc.Arbitrary<v2.Packet> = fc
     maxPacketSize: u16,
     defaultAwakeMessages: maybe(byte),
     sessionExpiryInterval: maybe(u32),
-    will: maybe(fc.record({ qos, retain: fc.boolean(), payload: bytes(20), topic: topicRef }).map(({ topic, ...w }): v2.Will => ({ ...w, ...topic }))),
+    will: maybe(fc.record({ qos, retain: fc.boolean(), payload: bytes(20), topic: anyTopicRef }).map(({ topic, ...w }): v2.Will => ({ ...w, ...topic }))),
     auth: maybe(auth),
     clientId: text(30),
   })
   .map((r) => compact<v2.Packet>({ type: 'CONNECT', ...r }));
 
 const publish: fc.Arbitrary<v2.Packet> = fc
-  .record({ dup: fc.boolean(), qos, retain: fc.boolean(), packetId, payload: bytes(300), topic: topicRef })
+  .record({ dup: fc.boolean(), qos, retain: fc.boolean(), packetId, payload: bytes(300), topic: anyTopicRef })
   .map(({ topic, packetId: id, ...r }): v2.Packet => (r.qos === 0 ? { type: 'PUBLISH', ...r, ...topic } : { type: 'PUBLISH', ...r, packetId: id, ...topic }));
 
 /** A tag-length code and scheme the codec can size, with a tag of that size. */
