@@ -421,7 +421,8 @@ export class Gateway implements GatewayCore {
         s.supervision = this.clock.setTimeout(check, Math.min(limit.ms - idle, MAX_TIMER_DELAY_MS));
       } else if (limit.then === 'expire') {
         this.stats.sessionsEnded.expired++;
-        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, 'absent session expired (limits.sessionExpirySec)');
+        const why = s.sessionExpirySec === undefined ? 'absent session expired (limits.sessionExpirySec)' : 'absent session expired (its 2.0 Session Expiry Interval)';
+        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, why);
         this.dropSession(s);
       } else {
         const reason = s.state === 'asleep' ? 'sleep duration exceeded' : s.keepAliveSec > 0 ? 'keep-alive timeout' : 'idle with keep-alive 0 (limits.idleSessionSec)';
