@@ -36,7 +36,7 @@ export interface Clocks {
 export class Persistence {
   constructor(
     readonly store: SessionStore | undefined,
-    readonly clocks: Clocks = { clock: { now: () => performance.now() }, wall: Date.now },
+    readonly clocks: Clocks,
   ) {}
 
   /**

@@ -36,6 +36,7 @@ interface SessionView {
   state: string;
   sessionExpirySec: number | null;
   queued: number;
+  lastSeen: string | null;
 }
 
 function connect2(clientId: string, packetId: number, sessionExpiryInterval: number): v2.PacketOf<'CONNECT'> {
@@ -155,6 +156,7 @@ describe('durability: 2.0 and 1.2 sessions across SIGKILL, restart on the same f
     await until('the short session interval over', () => Date.now() - shortGone > 6000, 10_000);
 
     // ── second life, same file, same ports ──────────────────────────────────────────────────
+    const restartedAt = Date.now();
     gw = await GatewayChild.start(config);
     assert.ok(gw.lines.some((l) => l.includes('sessions restored from the store')), 'sessions come back from the file');
 
@@ -170,6 +172,9 @@ describe('durability: 2.0 and 1.2 sessions across SIGKILL, restart on the same f
         ['v2-sleeper', '2.0', 'asleep', 3600, 3],
       ],
     );
+    // The absent client was last heard in the first life (its DISCONNECT), and the API says so.
+    const awaySeen = Date.parse(sessions.find((s) => s.clientId === 'v2-away')?.lastSeen ?? '');
+    assert.ok(awaySeen < restartedAt, `v2-away last seen ${new Date(awaySeen).toISOString()}, before the restart`);
     const metrics = await scrape(httpPort);
     assert.equal(valueOf(metrics.samples, 'mqttsn_sessions_by_version', { version: '2.0' }), 2);
     assert.equal(valueOf(metrics.samples, 'mqttsn_sessions_by_version', { version: '1.2' }), 1);
