@@ -87,6 +87,26 @@ describe('gateway 2.0: a session across a restart', () => {
     assert.deepEqual(c.takeHex(), ['050d004302']); // PINGRESP: 2 messages wait
   });
 
+  it('keeps Maximum Packet Size: a message larger than the client takes is not sent after the restart either', async () => {
+    const { h, c } = await asleepWith(['small', 'x'.repeat(100), 'small again'], { maxPacketSize: 40 });
+    await h.restart();
+    c.sendVector('pingreq');
+    await settle();
+    const got = await receive(c, 2);
+    assert.deepEqual(got.payloads, ['small', 'small again']);
+    assert.deepEqual(c.takeHex(), [vector('pingresp')]);
+  });
+
+  it('keeps Net Addr: after the restart the sleeper may wake from a new address by Connection Encapsulation', async () => {
+    const { h } = await asleepWith(['moved'], { allowNetworkAddressChanges: true });
+    await h.restart();
+    const moved = new V2Client(h, 'b'); // the same device behind a new NAT binding
+    moved.send({ type: 'CONNECTION_ENCAPSULATION', clientId: 'zz', packet: Buffer.from(vector('pingreq'), 'hex') });
+    await settle();
+    assert.deepEqual((await receive(moved, 1)).payloads, ['moved']);
+    assert.deepEqual(moved.takeHex(), [vector('pingresp')]);
+  });
+
   it('a CONNECT with Clean Start 0 finds its session present, and gets what was queued while it was away', async () => {
     const h = await harness({}, new MemorySessionStore());
     const c = new V2Client(h, 'a');
