@@ -107,6 +107,21 @@ describe('gateway 2.0: a session across a restart', () => {
     assert.deepEqual(moved.takeHex(), [vector('pingresp')]);
   });
 
+  it('an active 2.0 client goes on without a new CONNECT: its PINGREQ gets a 2.0 PINGRESP, its PUBLISH a 2.0 PUBACK', async () => {
+    const h = await harness({}, new MemorySessionStore());
+    const c = new V2Client(h, 'a');
+    await c.connect('dev', { cleanStart: false, sessionExpiry: 3600 });
+    await h.restart();
+    assert.deepEqual([h.gateway.sessions.get('dev')?.version, h.gateway.sessions.get('dev')?.state], ['2.0', 'active']);
+    c.sendVector('pingreq');
+    await settle();
+    assert.deepEqual(c.takeHex(), [vector('pingresp')]);
+    c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, packetId: 9, topicType: 'name', topicName: 'dev/temp', payload: Buffer.from('21') });
+    await settle();
+    assert.equal(c.one('PUBACK').packetId, 9);
+    assert.deepEqual(h.broker.on('dev/temp'), ['21']);
+  });
+
   it('a CONNECT with Clean Start 0 finds its session present, and gets what was queued while it was away', async () => {
     const h = await harness({}, new MemorySessionStore());
     const c = new V2Client(h, 'a');
