@@ -33,6 +33,13 @@ export interface Clocks {
   wall: () => number;
 }
 
+/**
+ * A wall clock before this is not set (a Raspberry Pi has no battery clock: it boots in 1970 until
+ * NTP answers). Times read from it are not stored, nor used to age what was: with them, a session
+ * would look decades absent once the clock is set, and expire at the next start.
+ */
+export const WALL_CLOCK_SET_MS = Date.UTC(2025, 0, 1);
+
 export class Persistence {
   constructor(
     readonly store: SessionStore | undefined,
@@ -45,7 +52,9 @@ export class Persistence {
    * A wall clock set back meanwhile counts as no time passed, never as time to come.
    */
   lastSeenAt(silentSince: number): number {
-    return this.clocks.clock.now() - Math.max(0, this.clocks.wall() - silentSince);
+    const wall = this.clocks.wall();
+    if (wall < WALL_CLOCK_SET_MS) return this.clocks.clock.now();
+    return this.clocks.clock.now() - Math.max(0, wall - silentSince);
   }
 
   /** Writes the session record, or forgets the session when it is no longer kept. */
@@ -136,7 +145,8 @@ function snapshot(s: Session, clocks: Clocks): PersistedSession {
   // Only while absent: session expiry counts from it (expiry.ts). Active and sleeping clients'
   // lastSeen moves with every message, and storing it would write the row each time; a sleeper
   // gets its whole sleep window again after a restart, as the gateway could not hear it meanwhile.
-  if (isAbsent(s)) p.silentSince = Math.round(clocks.wall() - (clocks.clock.now() - s.lastSeen));
+  const wall = clocks.wall();
+  if (isAbsent(s) && wall >= WALL_CLOCK_SET_MS) p.silentSince = Math.round(wall - (clocks.clock.now() - s.lastSeen));
   return p;
 }
 

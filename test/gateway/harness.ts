@@ -193,8 +193,9 @@ export class TestClient {
 
 export class Harness {
   readonly clock = new FakeClock(1_000_000);
-  /** The wall clock moves with the fake one (times kept in the store across a restart are wall times). */
-  readonly wall = (): number => 1_796_000_000_000 + this.clock.now();
+  /** The wall clock moves with the fake one (times kept in the store across a restart are wall times); a test may set it. */
+  wallOffset = 1_796_000_000_000;
+  readonly wall = (): number => this.wallOffset + this.clock.now();
   readonly broker = new MemoryBroker();
   readonly transport = new RecordingTransport();
   gateway: Gateway;

@@ -212,4 +212,21 @@ describe('gateway: session expiry across a restart', () => {
     await h.advance(2000);
     assert.equal(h.gateway.sessions.has('old'), false);
   });
+
+  it('a wall clock not set yet (a Raspberry Pi booting in 1970) does not make a session look decades absent once it is set', async () => {
+    const store = new MemorySessionStore();
+    const h = await harness({}, store);
+    h.wallOffset = 0; // 1970, until NTP answers
+    const c = h.client('b');
+    await c.connect('early', { cleanSession: false });
+    c.send({ type: 'DISCONNECT' });
+    await settle();
+    assert.equal((await store.load()).sessions[0]?.silentSince, undefined, 'no time stored from an unset clock');
+    h.wallOffset = 1_796_000_000_000; // NTP set the clock
+    await down(h, DAY_MS);
+    await h.restart();
+    // Counted from the restart, as for a store that never knew: the shipped 7 days from now.
+    await h.advance(6 * DAY_MS);
+    assert.equal(h.gateway.sessions.get('early')?.state, 'disconnected');
+  });
 });
