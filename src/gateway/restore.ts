@@ -38,13 +38,13 @@ export function restoreSessions(gw: GatewayCore, transports: readonly Transport[
     for (const id of stored.qos2.get(p.clientId) ?? []) s.qos2Received.add(id);
     const transport = transports.find((t) => t.name === p.transport);
     const peer = p.peerKey === undefined ? undefined : transport?.peerFromKey(p.peerKey);
-    if (transport !== undefined && peer !== undefined) gw.bind(s, link(transport, peer, s));
+    if (transport !== undefined && peer !== undefined) gw.bind(s, linkFor(transport, peer, s));
     // An absent client's silence goes on from when it was last heard, so its session expiry does
     // not start again with every restart; unknown (an older store), it counts from now.
     s.lastSeen = p.silentSince === undefined || p.state === 'active' || p.state === 'asleep' ? now : gw.persistence.lastSeenAt(p.silentSince);
     // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
-    const bound = s.link;
-    s.phase = p.state === 'active' ? (bound === undefined ? { state: 'disconnected', link: bound } : { state: 'active', link: bound }) : { state: p.state, link: bound };
+    const link = s.link;
+    s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
   }
   if (stored.sessions.length > 0) gw.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
   // Stored under the auth of the last run: checked against today's before anything is sent.
@@ -72,6 +72,6 @@ function restoreVersion(s: Session, p: PersistedSession): void {
 }
 
 /** Where a restored session is reached: a 2.0 one with a fresh 2.0 link, so `send` encodes 2.0. */
-function link(transport: Transport, peer: Peer, s: Session): Link {
+function linkFor(transport: Transport, peer: Peer, s: Session): Link {
   return s.version === '2.0' ? { transport, peer, v2: newV2Link() } : { transport, peer };
 }
