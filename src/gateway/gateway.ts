@@ -59,6 +59,8 @@ export interface GatewayDeps {
   eventLoopLag?: LagProbe;
   /** users and passwords 2.0 clients' MQTT-BASIC is checked against, read at each CONNECT (a reload may replace them) */
   passwords?: () => PasswordChecker | undefined;
+  /** wall-clock ms since the epoch, for times kept in the store across a restart; default Date.now */
+  wallClock?: () => number;
 }
 
 export { MQTTSN_ORIGIN } from '../broker/uplink.js';
@@ -132,7 +134,7 @@ export class Gateway implements GatewayCore {
     this.logger = deps.logger ?? noopLogger;
     this.clientLog = new PeerLineBudget(this.clock, this.logger);
     this.predefined = new PredefinedTopics(deps.options.predefinedTopics);
-    this.persistence = new Persistence(deps.store);
+    this.persistence = new Persistence(deps.store, { clock: this.clock, wall: deps.wallClock ?? Date.now });
     this.topicBytes = { bytes: 0, limit: deps.options.limits.maxTopicBytesTotal };
     this.#mayAdvertise = deps.mayAdvertise ?? ((): boolean => true);
     this.auth = new Authorizer(deps.options.auth);
@@ -419,7 +421,8 @@ export class Gateway implements GatewayCore {
         s.supervision = this.clock.setTimeout(check, Math.min(limit.ms - idle, MAX_TIMER_DELAY_MS));
       } else if (limit.then === 'expire') {
         this.stats.sessionsEnded.expired++;
-        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, 'absent session expired (limits.sessionExpirySec)');
+        const why = s.sessionExpirySec === undefined ? 'absent session expired (limits.sessionExpirySec)' : 'absent session expired (its 2.0 Session Expiry Interval)';
+        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, why);
         this.dropSession(s);
       } else {
         const reason = s.state === 'asleep' ? 'sleep duration exceeded' : s.keepAliveSec > 0 ? 'keep-alive timeout' : 'idle with keep-alive 0 (limits.idleSessionSec)';

@@ -6,8 +6,10 @@
  * A session is kept while it outlives its connection: clean session false, or asleep (a sleeper's
  * buffer must survive a restart whatever its clean-session flag).
  */
-import type { PersistedSession, SessionStore, StoredState } from '../store/session-store.js';
-import type { Session } from './session.js';
+import type { Clock } from '../clock.js';
+import type { PersistedSession, PersistedSubscription, SessionStore, StoredState } from '../store/session-store.js';
+import { isAbsent } from './expiry.js';
+import type { Session, Subscription } from './session.js';
 import type { Delivery } from './types.js';
 
 export function isKept(s: Session): boolean {
@@ -21,8 +23,39 @@ export function letGo(d: Delivery): void {
   settled?.();
 }
 
+/**
+ * The gateway's monotonic clock and the wall clock, which only the store needs: a monotonic time
+ * means nothing to the next process, so times kept across a restart are stored as wall time.
+ */
+export interface Clocks {
+  clock: Pick<Clock, 'now'>;
+  /** wall-clock ms since the epoch (Date.now) */
+  wall: () => number;
+}
+
+/**
+ * A wall clock before this is not set (a Raspberry Pi has no battery clock: it boots in 1970 until
+ * NTP answers). Times read from it are not stored, nor used to age what was: with them, a session
+ * would look decades absent once the clock is set, and expire at the next start.
+ */
+export const WALL_CLOCK_SET_MS = Date.UTC(2025, 0, 1);
+
 export class Persistence {
-  constructor(readonly store: SessionStore | undefined) {}
+  constructor(
+    readonly store: SessionStore | undefined,
+    readonly clocks: Clocks,
+  ) {}
+
+  /**
+   * The monotonic `lastSeen` of a client last heard at wall time `silentSince` (stored by the run
+   * before): negative when that was before this process started, which only makes it older.
+   * A wall clock set back meanwhile counts as no time passed, never as time to come.
+   */
+  lastSeenAt(silentSince: number): number {
+    const wall = this.clocks.wall();
+    if (wall < WALL_CLOCK_SET_MS) return this.clocks.clock.now();
+    return this.clocks.clock.now() - Math.max(0, wall - silentSince);
+  }
 
   /** Writes the session record, or forgets the session when it is no longer kept. */
   session(s: Session): void {
@@ -31,7 +64,7 @@ export class Persistence {
       this.store.deleteSession(s.clientId);
       return;
     }
-    this.store.saveSession(snapshot(s));
+    this.store.saveSession(snapshot(s, this.clocks));
   }
 
   forget(s: Session): void {
@@ -91,8 +124,8 @@ export class Persistence {
   }
 }
 
-function snapshot(s: Session): PersistedSession {
-  return {
+function snapshot(s: Session, clocks: Clocks): PersistedSession {
+  const p: PersistedSession = {
     clientId: s.clientId,
     transport: s.link?.transport.name,
     peerKey: s.link?.peer.key,
@@ -102,7 +135,24 @@ function snapshot(s: Session): PersistedSession {
     keepAliveSec: s.keepAliveSec,
     sleepSec: s.sleepSec,
     will: s.will === undefined ? undefined : { topic: s.will.topic, payload: s.will.payload, qos: s.will.qos, retain: s.will.retain },
-    subscriptions: [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos, kind: sub.kind })),
+    subscriptions: [...s.subscriptions].map(([filter, sub]) => persistedSubscription(filter, sub)),
     topics: s.registry.entries(),
   };
+  if (s.version === '2.0') {
+    // MQTT-SN 2.0 [3.1.9]: a 2.0 session's own expiry, 0 only for one kept because it sleeps.
+    p.v2 = { sessionExpirySec: s.sessionExpirySec ?? 0, awakeLimit: s.awakeLimit, maxPacketSize: s.maxPacketSize, allowAddressChange: s.allowAddressChange };
+  }
+  // Only while absent: session expiry counts from it (expiry.ts). Active and sleeping clients'
+  // lastSeen moves with every message, and storing it would write the row each time; a sleeper
+  // gets its whole sleep window again after a restart, as the gateway could not hear it meanwhile.
+  const wall = clocks.wall();
+  if (isAbsent(s) && wall >= WALL_CLOCK_SET_MS) p.silentSince = Math.round(wall - (clocks.clock.now() - s.lastSeen));
+  return p;
+}
+
+function persistedSubscription(filter: string, sub: Subscription): PersistedSubscription {
+  const x: PersistedSubscription = { filter, qos: sub.qos, kind: sub.kind };
+  if (sub.noLocal === true) x.noLocal = true;
+  if (sub.retainAsPublished === true) x.retainAsPublished = true;
+  return x;
 }

@@ -69,7 +69,8 @@ export function describeSession(gateway: SessionsView, clientId: string): Sessio
     state: s.state,
     peer: s.link?.peer.key ?? null,
     transport: s.link?.transport.name ?? null,
-    lastSeen: s.lastSeen > 0 ? new Date(Date.now() - ageMs).toISOString() : null,
+    // 0: never heard. Negative is a client restored from the store, last heard before this process began.
+    lastSeen: s.lastSeen !== 0 ? new Date(Date.now() - ageMs).toISOString() : null,
     cleanSession: s.cleanSession,
     sessionExpirySec: s.sessionExpirySec ?? null,
     keepAliveSec: s.keepAliveSec,

@@ -1,7 +1,7 @@
 /** Storage: interfaces and their implementations. */
 export { sizeOf, type Message, type OutboundQueue, type OutboundQueueLimits, type PushResult, type QueuedMessage } from './types.js';
 export { MemoryOutboundQueue } from './memory-queue.js';
-export type { PersistedDelivery, PersistedSession, PersistedState, Will, RetainedMessage, SessionStore, StoredState } from './session-store.js';
+export type { PersistedDelivery, PersistedSession, PersistedState, PersistedSubscription, PersistedV2, Will, RetainedMessage, SessionStore, StoredState } from './session-store.js';
 export { MemorySessionStore } from './memory-session-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export { SqliteOutboundQueue } from './sqlite-queue.js';

@@ -80,6 +80,7 @@ export class MemorySessionStore implements SessionStore {
 function copySession(s: PersistedSession): PersistedSession {
   return {
     ...s,
+    ...(s.v2 === undefined ? {} : { v2: { ...s.v2 } }),
     will: s.will === undefined ? undefined : { ...s.will, payload: Buffer.from(s.will.payload) },
     subscriptions: s.subscriptions.map((x) => ({ ...x })),
     topics: s.topics.map((t) => ({ ...t })),

@@ -14,8 +14,39 @@ import type { Message, Will } from '../message.js';
 
 export type { Will };
 
+/**
+ * What a 2.0 session (OASIS MQTT-SN 2.0 CSD01) agreed in its CONNECT and still needs after a
+ * restart: the gateway answers it in 2.0 and holds it to these. Left out on purpose: Retain
+ * Handling (used once, when the SUBSCRIBE is answered); whether topic aliases are retained across
+ * a sleep [3.15.2.1] (the gateway tells every alias again by REGISTER before its next use after a
+ * restart anyway, as after a reconnect: correct whichever the client asked for); the Packet
+ * Identifiers of the last CONNECT and PINGREQ and the one request owed an answer (a restart ends
+ * that exchange; the client retries with a new one).
+ */
+export interface PersistedV2 {
+  /** Session Expiry Interval in seconds [3.1.9]; 0xFFFFFFFF: never */
+  sessionExpirySec: number;
+  /** Default Awake Messages [3.1.8]: at most this many messages per wake; undefined: all */
+  awakeLimit: number | undefined;
+  /** Maximum Packet Size [3.1.7]; 0: no limit but the medium's */
+  maxPacketSize: number;
+  /** Net Addr [3.1.2.6]: the client may move by Connection Encapsulation */
+  allowAddressChange: boolean;
+}
+
 export interface PersistedSession {
   clientId: string;
+  /**
+   * Present exactly when the session speaks MQTT-SN 2.0 (its CONNECT was 2.0); absent: 1.2, as
+   * every session stored before the store kept the version.
+   */
+  v2?: PersistedV2;
+  /**
+   * Wall-clock ms (since the epoch) the client was last heard, kept while it is absent
+   * (disconnected or lost): its session expiry counts from there across a restart, as it did
+   * before. Absent when unknown (a store written before it was kept): counted from the restart.
+   */
+  silentSince?: number;
   /** the transport it was last reached on (its `name`) and the peer key there */
   transport: string | undefined;
   peerKey: string | undefined;
@@ -24,8 +55,17 @@ export interface PersistedSession {
   keepAliveSec: number;
   sleepSec: number;
   will: Will | undefined;
-  subscriptions: Array<{ filter: string; qos: 0 | 1 | 2; kind: 'name' | 'wildcard' | 'short' | 'predefined' }>;
+  /** `noLocal` / `retainAsPublished`: 2.0 subscription options [3.7.2], present only when set */
+  subscriptions: PersistedSubscription[];
   topics: Array<{ id: number; name: string }>;
+}
+
+export interface PersistedSubscription {
+  filter: string;
+  qos: 0 | 1 | 2;
+  kind: 'name' | 'wildcard' | 'short' | 'predefined';
+  noLocal?: true;
+  retainAsPublished?: true;
 }
 
 export interface PersistedDelivery extends Message {

@@ -132,8 +132,27 @@ ALTER TABLE session DROP COLUMN subscriptions;
 ALTER TABLE session DROP COLUMN topics;
 `;
 
+/**
+ * Version 4: MQTT-SN 2.0 sessions (issue #18). `protocol` is the version of the CONNECT that made
+ * the session: every row written before it was kept is a 1.2 session, hence the default. The 2.0
+ * columns are what the client agreed in CONNECT (see `PersistedV2`), NULL / 0 for 1.2;
+ * `silent_since` is when an absent client was last heard (wall-clock ms), so its session expiry
+ * survives a restart; NULL in old rows (then counted from the restart, as before). A
+ * subscription's 2.0 options No Local and Retain as Published [3.7.2] are 0 for 1.2's.
+ */
+const V4 = `
+ALTER TABLE session ADD COLUMN protocol TEXT NOT NULL DEFAULT '1.2';
+ALTER TABLE session ADD COLUMN session_expiry_sec INTEGER;
+ALTER TABLE session ADD COLUMN awake_limit INTEGER;
+ALTER TABLE session ADD COLUMN max_packet_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE session ADD COLUMN address_change INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE session ADD COLUMN silent_since INTEGER;
+ALTER TABLE session_subscription ADD COLUMN no_local INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE session_subscription ADD COLUMN retain_as_published INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** `MIGRATIONS[i]` takes the schema from version i to i + 1; version 0 is an empty file. */
-export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3)];
+export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3), (db) => db.exec(V4)];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

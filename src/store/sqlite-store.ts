@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.js';
-import type { PersistedDelivery, PersistedSession, PersistedState, Will, RetainedMessage, SessionStore, StoredState } from './session-store.js';
+import type { PersistedDelivery, PersistedSession, PersistedState, PersistedSubscription, Will, RetainedMessage, SessionStore, StoredState } from './session-store.js';
 import { SqliteFile, type SqliteFileOptions, type StoreHealth } from './sqlite-file.js';
 import { SqliteOutboundQueue } from './sqlite-queue.js';
 import type { OutboundQueueLimits } from './types.js';
@@ -30,6 +30,21 @@ interface SessionRow {
   will_payload: Buffer | null;
   will_qos: number | null;
   will_retain: number | null;
+  /** '1.2' or '2.0' (schema version 4); the 2.0 columns are NULL / 0 for 1.2 */
+  protocol: string;
+  session_expiry_sec: number | null;
+  awake_limit: number | null;
+  max_packet_size: number;
+  address_change: number;
+  silent_since: number | null;
+}
+
+interface SubscriptionRow {
+  filter: string;
+  qos: QoS;
+  kind: SubscriptionKind;
+  no_local: number;
+  retain_as_published: number;
 }
 
 /**
@@ -41,7 +56,7 @@ interface Written {
   row: SessionRow | undefined;
   /** topic id -> name */
   topics: Map<number, string>;
-  /** filter -> `${qos}:${kind}` */
+  /** filter -> `subscriptionKey` */
   subscriptions: Map<string, string>;
 }
 
@@ -60,17 +75,20 @@ interface DeliveryRow {
 function statements(db: Database.Database) {
   return {
     saveSession: db.prepare(`INSERT INTO session (client_id, transport, peer_key, state, clean_session, keep_alive_sec, sleep_sec,
-        will_topic, will_payload, will_qos, will_retain)
+        will_topic, will_payload, will_qos, will_retain, protocol, session_expiry_sec, awake_limit, max_packet_size, address_change, silent_since)
       VALUES (@client_id, @transport, @peer_key, @state, @clean_session, @keep_alive_sec, @sleep_sec,
-        @will_topic, @will_payload, @will_qos, @will_retain)
+        @will_topic, @will_payload, @will_qos, @will_retain, @protocol, @session_expiry_sec, @awake_limit, @max_packet_size, @address_change, @silent_since)
       ON CONFLICT (client_id) DO UPDATE SET transport = excluded.transport, peer_key = excluded.peer_key, state = excluded.state,
         clean_session = excluded.clean_session, keep_alive_sec = excluded.keep_alive_sec, sleep_sec = excluded.sleep_sec,
         will_topic = excluded.will_topic, will_payload = excluded.will_payload, will_qos = excluded.will_qos,
-        will_retain = excluded.will_retain`),
+        will_retain = excluded.will_retain, protocol = excluded.protocol, session_expiry_sec = excluded.session_expiry_sec,
+        awake_limit = excluded.awake_limit, max_packet_size = excluded.max_packet_size, address_change = excluded.address_change,
+        silent_since = excluded.silent_since`),
     setTopic: db.prepare('INSERT INTO session_topic (client_id, topic_id, name) VALUES (?, ?, ?) ON CONFLICT (client_id, topic_id) DO UPDATE SET name = excluded.name'),
     deleteTopic: db.prepare('DELETE FROM session_topic WHERE client_id = ? AND topic_id = ?'),
     setSubscription: db.prepare(
-      'INSERT INTO session_subscription (client_id, filter, qos, kind) VALUES (?, ?, ?, ?) ON CONFLICT (client_id, filter) DO UPDATE SET qos = excluded.qos, kind = excluded.kind',
+      `INSERT INTO session_subscription (client_id, filter, qos, kind, no_local, retain_as_published) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (client_id, filter) DO UPDATE SET qos = excluded.qos, kind = excluded.kind, no_local = excluded.no_local, retain_as_published = excluded.retain_as_published`,
     ),
     deleteSubscription: db.prepare('DELETE FROM session_subscription WHERE client_id = ? AND filter = ?'),
     deleteSession: db.prepare('DELETE FROM session WHERE client_id = ?'),
@@ -89,8 +107,8 @@ function statements(db: Database.Database) {
     session: db.prepare('SELECT * FROM session WHERE client_id = ?'),
     allTopics: db.prepare('SELECT client_id, topic_id, name FROM session_topic ORDER BY rowid'),
     topicsOf: db.prepare('SELECT topic_id, name FROM session_topic WHERE client_id = ? ORDER BY rowid'),
-    allSubscriptions: db.prepare('SELECT client_id, filter, qos, kind FROM session_subscription ORDER BY rowid'),
-    subscriptionsOf: db.prepare('SELECT filter, qos, kind FROM session_subscription WHERE client_id = ? ORDER BY rowid'),
+    allSubscriptions: db.prepare('SELECT client_id, filter, qos, kind, no_local, retain_as_published FROM session_subscription ORDER BY rowid'),
+    subscriptionsOf: db.prepare('SELECT filter, qos, kind, no_local, retain_as_published FROM session_subscription WHERE client_id = ? ORDER BY rowid'),
     deliveries: db.prepare('SELECT * FROM delivery ORDER BY client_id, seq'),
     qos2: db.prepare('SELECT client_id, msg_id FROM qos2 ORDER BY client_id, msg_id'),
     retained: db.prepare('SELECT topic, payload, qos FROM retained ORDER BY topic'),
@@ -147,8 +165,8 @@ export class SqliteStore implements SessionStore {
     for (const r of this.#s.allTopics.iterate() as IterableIterator<{ client_id: string; topic_id: number; name: string }>) {
       byId.get(r.client_id)?.topics.push({ id: r.topic_id, name: r.name });
     }
-    for (const r of this.#s.allSubscriptions.iterate() as IterableIterator<{ client_id: string; filter: string; qos: QoS; kind: SubscriptionKind }>) {
-      byId.get(r.client_id)?.subscriptions.push({ filter: r.filter, qos: r.qos, kind: r.kind });
+    for (const r of this.#s.allSubscriptions.iterate() as IterableIterator<SubscriptionRow & { client_id: string }>) {
+      byId.get(r.client_id)?.subscriptions.push(subscriptionFromRow(r));
     }
     const queues = new Map<string, PersistedDelivery[]>();
     for (const r of this.#s.deliveries.iterate() as IterableIterator<DeliveryRow>) {
@@ -181,6 +199,12 @@ export class SqliteStore implements SessionStore {
       will_payload: s.will?.payload ?? null,
       will_qos: s.will?.qos ?? null,
       will_retain: s.will === undefined ? null : s.will.retain ? 1 : 0,
+      protocol: s.v2 === undefined ? '1.2' : '2.0',
+      session_expiry_sec: s.v2?.sessionExpirySec ?? null,
+      awake_limit: s.v2?.awakeLimit ?? null,
+      max_packet_size: s.v2?.maxPacketSize ?? 0,
+      address_change: s.v2?.allowAddressChange === true ? 1 : 0,
+      silent_since: s.silentSince ?? null,
     };
     const id = s.clientId;
     const w = this.#writtenOf(id);
@@ -203,9 +227,9 @@ export class SqliteStore implements SessionStore {
       const filters = new Set<string>();
       for (const x of s.subscriptions) {
         filters.add(x.filter);
-        const value = `${x.qos}:${x.kind}`;
+        const value = subscriptionKey(x);
         if (w.subscriptions.get(x.filter) === value) continue;
-        this.#s.setSubscription.run(id, x.filter, x.qos, x.kind);
+        this.#s.setSubscription.run(id, x.filter, x.qos, x.kind, x.noLocal === true ? 1 : 0, x.retainAsPublished === true ? 1 : 0);
         w.subscriptions.set(x.filter, value);
       }
       for (const f of w.subscriptions.keys()) {
@@ -231,8 +255,8 @@ export class SqliteStore implements SessionStore {
     if (this.#stored.has(clientId)) {
       w.row = this.#s.session.get(clientId) as SessionRow | undefined;
       for (const r of this.#s.topicsOf.iterate(clientId) as IterableIterator<{ topic_id: number; name: string }>) w.topics.set(r.topic_id, r.name);
-      for (const r of this.#s.subscriptionsOf.iterate(clientId) as IterableIterator<{ filter: string; qos: QoS; kind: SubscriptionKind }>) {
-        w.subscriptions.set(r.filter, `${r.qos}:${r.kind}`);
+      for (const r of this.#s.subscriptionsOf.iterate(clientId) as IterableIterator<SubscriptionRow>) {
+        w.subscriptions.set(r.filter, subscriptionKey(subscriptionFromRow(r)));
       }
     }
     this.#written.set(clientId, w);
@@ -315,7 +339,7 @@ function sameRow(a: SessionRow, b: SessionRow): boolean {
 function sessionFromRow(r: SessionRow): PersistedSession {
   const will: Will | undefined =
     r.will_topic === null ? undefined : { topic: r.will_topic, payload: r.will_payload ?? Buffer.alloc(0), qos: (r.will_qos ?? 0) as QoS, retain: r.will_retain === 1 };
-  return {
+  const s: PersistedSession = {
     clientId: r.client_id,
     transport: r.transport ?? undefined,
     peerKey: r.peer_key ?? undefined,
@@ -327,4 +351,22 @@ function sessionFromRow(r: SessionRow): PersistedSession {
     subscriptions: [],
     topics: [],
   };
+  // Optional fields only when set, as the memory store gives back what it was given.
+  if (r.protocol === '2.0') {
+    s.v2 = { sessionExpirySec: r.session_expiry_sec ?? 0, awakeLimit: r.awake_limit ?? undefined, maxPacketSize: r.max_packet_size, allowAddressChange: r.address_change !== 0 };
+  }
+  if (r.silent_since !== null) s.silentSince = r.silent_since;
+  return s;
+}
+
+function subscriptionFromRow(r: SubscriptionRow): PersistedSubscription {
+  const x: PersistedSubscription = { filter: r.filter, qos: r.qos, kind: r.kind };
+  if (r.no_local !== 0) x.noLocal = true;
+  if (r.retain_as_published !== 0) x.retainAsPublished = true;
+  return x;
+}
+
+/** What `saveSession` compares to tell whether a subscription's row must be written again. */
+function subscriptionKey(x: PersistedSubscription): string {
+  return `${x.qos}:${x.kind}:${x.noLocal === true ? 1 : 0}${x.retainAsPublished === true ? 1 : 0}`;
 }

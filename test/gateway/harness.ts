@@ -193,6 +193,9 @@ export class TestClient {
 
 export class Harness {
   readonly clock = new FakeClock(1_000_000);
+  /** The wall clock moves with the fake one (times kept in the store across a restart are wall times); a test may set it. */
+  wallOffset = 1_796_000_000_000;
+  readonly wall = (): number => this.wallOffset + this.clock.now();
   readonly broker = new MemoryBroker();
   readonly transport = new RecordingTransport();
   gateway: Gateway;
@@ -217,7 +220,7 @@ export class Harness {
     this.#store = store;
     this.#logger = logger;
     this.#upstream = upstream;
-    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, store, logger, uplink: upstream });
+    this.gateway = new Gateway({ options, broker: this.broker, clock: this.clock, wallClock: this.wall, store, logger, uplink: upstream });
     this.gateway.attach(this.transport);
   }
 
@@ -230,7 +233,7 @@ export class Harness {
     // A config edited while the gateway was down; a new process has a new bridge too.
     this.#options = { ...this.#options, ...change };
     if (upstream !== undefined) this.#upstream = upstream;
-    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, store: this.#store, logger: this.#logger, uplink: this.#upstream });
+    this.gateway = new Gateway({ options: this.#options, broker: this.broker, clock: this.clock, wallClock: this.wall, store: this.#store, logger: this.#logger, uplink: this.#upstream });
     this.gateway.attach(this.transport);
     await this.gateway.start();
     await settle();

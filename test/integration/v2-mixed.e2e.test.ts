@@ -6,56 +6,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createSocket, type Socket } from 'node:dgram';
 import mqtt from 'mqtt';
 import * as v2 from '../../src/codec/v2/index.js';
 import { scaled } from '../helpers/time-scale.js';
 import { until } from '../helpers/wait.js';
 import { SnClient, startGateway, type GatewayProcess } from './gateway-process.js';
-
-/** A 2.0 client on its own socket: every frame it gets must decode as 2.0. */
-class Sn2Client {
-  readonly got: v2.Packet[] = [];
-  readonly notV2: string[] = [];
-
-  private constructor(
-    readonly socket: Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (m) => {
-      const p = v2.decode(m);
-      if (p instanceof v2.DecodeError) this.notV2.push(m.toString('hex'));
-      else this.got.push(p);
-    });
-  }
-
-  static async open(port: number): Promise<Sn2Client> {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1');
-    await once(s, 'listening');
-    return new Sn2Client(s, port);
-  }
-
-  sendRaw(hex: string): void {
-    this.socket.send(Buffer.from(hex, 'hex'), this.port, '127.0.0.1');
-  }
-
-  send(p: v2.Packet): void {
-    this.socket.send(v2.encode(p), this.port, '127.0.0.1');
-  }
-
-  async next<T extends v2.PacketName>(type: T): Promise<v2.PacketOf<T>> {
-    let found: v2.Packet | undefined;
-    await until(() => (found = this.got.find((p) => p.type === type)) !== undefined, scaled(5000), `a 2.0 ${type}`);
-    this.got.splice(this.got.indexOf(found!), 1);
-    return found as v2.PacketOf<T>;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
-  }
-}
+import { Sn2Client } from './sn2-client.js';
 
 describe('1.2 and 2.0 clients on one gateway port', () => {
   let gw: GatewayProcess;

@@ -49,6 +49,21 @@ const full = (clientId: string): PersistedSession =>
     ],
   });
 
+/** A 2.0 session (MQTT-SN 2.0 [3.1]) with every 2.0 field that is kept, absent and waiting for its client. */
+const full20 = (clientId: string, sessionExpirySec = 0xffffffff): PersistedSession =>
+  session(clientId, {
+    state: 'disconnected',
+    v2: { sessionExpirySec, awakeLimit: 3, maxPacketSize: 256, allowAddressChange: true },
+    silentSince: 1_796_000_000_123,
+    subscriptions: [
+      { filter: 'cmd/#', qos: 1, kind: 'wildcard', noLocal: true },
+      { filter: 'cmd/x', qos: 2, kind: 'name', retainAsPublished: true },
+      { filter: 'both', qos: 0, kind: 'name', noLocal: true, retainAsPublished: true },
+      { filter: 'plain', qos: 1, kind: 'name' },
+    ],
+    topics: [{ id: 1, name: 'dev/temp' }],
+  });
+
 const msg = (topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 1, retain = false): Omit<PersistedDelivery, 'seq' | 'sent'> => ({
   topic,
   payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
@@ -99,6 +114,34 @@ export function sessionStoreConformance(name: string, factory: SessionStoreFacto
       assert.deepEqual(got.map(normal), [normal(b), normal(a)]);
       assert.ok(Buffer.isBuffer(got[1]!.will!.payload));
       assert.equal(got[0]!.will, undefined);
+    });
+
+    it('gives back a 2.0 session with its version, expiry, CONNECT agreements and subscription options; a 1.2 one has none', async () => {
+      const store = await open();
+      const forever = full20('v2-forever');
+      const short = full20('v2-short', 30);
+      // Default Awake Messages 0 in CONNECT: all messages per wake (undefined).
+      const noLimit = session('v2-sleeper', { state: 'asleep', sleepSec: 60, v2: { sessionExpirySec: 0, awakeLimit: undefined, maxPacketSize: 0, allowAddressChange: false } });
+      const old = session('v1-2', { state: 'lost', silentSince: 1_796_000_000_000 });
+      for (const x of [forever, short, noLimit, old]) store.saveSession(x);
+      const got = byId((await store.load()).sessions);
+      assert.deepEqual(got.map(normal), [normal(old), normal(forever), normal(short), normal(noLimit)]);
+      assert.equal(got[0]!.v2, undefined);
+      assert.equal(got[1]!.v2?.sessionExpirySec, 0xffffffff);
+    });
+
+    it('a session saved again with another version, expiry or options has the new ones', async () => {
+      const store = await open();
+      store.saveSession(full20('dev'));
+      // The same client id CONNECTs in 1.2 (a new session), later 2.0 again with other agreements.
+      store.saveSession(session('dev', { state: 'active', subscriptions: [{ filter: 'cmd/#', qos: 1, kind: 'wildcard' }] }));
+      assert.deepEqual((await store.load()).sessions.map(normal), [normal(session('dev', { state: 'active', subscriptions: [{ filter: 'cmd/#', qos: 1, kind: 'wildcard' }] }))]);
+      const again = session('dev', {
+        v2: { sessionExpirySec: 5, awakeLimit: undefined, maxPacketSize: 0, allowAddressChange: false },
+        subscriptions: [{ filter: 'cmd/#', qos: 1, kind: 'wildcard', retainAsPublished: true }],
+      });
+      store.saveSession(again);
+      assert.deepEqual((await store.load()).sessions.map(normal), [normal(again)]);
     });
 
     it('keeps its own copy: changing the object after saving changes nothing', async () => {
@@ -267,6 +310,17 @@ export function sessionStoreConformance(name: string, factory: SessionStoreFacto
         assert.deepEqual(after.retained.map((r) => [r.topic, r.payload.toString(), r.qos]), [['site/mode', 'eco', 1]]);
         const plain = after.sessions.find((s) => s.clientId === 'plain')!;
         assert.equal(plain.will?.payload.length, 0);
+      });
+
+      it('after a reopen, a 2.0 session is still 2.0 with everything it agreed', async () => {
+        const store = await open();
+        store.saveSession(full20('v2', 120));
+        store.saveSession(session('v1'));
+        await store.flush();
+        const before = await store.load();
+        const after = await (await reopen(store)).load();
+        assert.deepEqual(byId(after.sessions).map(normal), byId(before.sessions).map(normal));
+        assert.deepEqual(byId(after.sessions).map(normal), [normal(session('v1')), normal(full20('v2', 120))]);
       });
 
       it('close() keeps what was written without a flush', async () => {
