@@ -18,7 +18,7 @@ import { ReasonCode } from '../../src/codec/v2/constants.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { strictNode, type StrictNode } from '../helpers/strict-node.js';
 import { expectNothing, until } from '../helpers/wait.js';
-import { isMarker, markerUp, publisher, startBridgedGateway, watch, type BridgedGateway } from '../bridge/harness.js';
+import { isMarker, markerUp, mosquittoSuite, startBridgedGateway, watch, type BridgedGateway } from '../bridge/harness.js';
 import type { ConnectOptions, ProtocolVersion } from '../../firmware-sim/node-types.js';
 
 /** A connected node of `protocol` on its own UDP socket, closed by `cleanup`. */
@@ -58,35 +58,22 @@ async function exchange(n12: StrictNode, n20: StrictNode, to12: Route, to20: Rou
 }
 
 describe('1.2 and 2.0 clients through mosquitto, aggregating mode', () => {
-  let mosq: Mosquitto;
-  const cleanup: Array<() => Promise<unknown>> = [];
-  before(async () => {
-    mosq = await Mosquitto.start();
-  });
-  after(async () => {
-    for (const c of cleanup.reverse()) await c();
-    await mosq.close();
-  });
+  const suite = mosquittoSuite();
 
   it('exchanges QoS 0, 1 and 2 both ways by way of mosquitto, each client hearing only its own version', async () => {
     // A relay on mosquitto sends what comes up under sn/up/ back down under sn/down/: the nodes
     // subscribe only to sn/down/, so what they get went through mosquitto (the broker core alone
     // never turns sn/up/ into sn/down/).
-    const relay = await publisher(mosq.url);
-    cleanup.push(() => relay.endAsync(true));
+    const relay = (await suite.watcher('sn/up/#')).client;
     relay.on('message', (topic, payload, packet) => void relay.publishAsync(`sn/down/${topic.slice('sn/up/'.length)}`, payload, { qos: packet.qos }));
-    await relay.subscribeAsync('sn/up/#', { qos: 2 });
-    const gw = await startBridgedGateway({
-      url: mosq.url,
+    const gw = await suite.gateway({
       topics: [
         { pattern: 'sn/up/#', direction: 'out', qos: 2 },
         { pattern: 'sn/down/#', direction: 'in', qos: 2 },
       ],
     });
-    cleanup.push(() => gw.close());
-    await until(() => gw.bridge.connected, 10_000, 'bridge connected');
-    const n12 = await udpNode(gw, '1.2', 'agg-12', cleanup);
-    const n20 = await udpNode(gw, '2', 'agg-20', cleanup);
+    const n12 = await udpNode(gw, '1.2', 'agg-12', suite.cleanup);
+    const n20 = await udpNode(gw, '2', 'agg-20', suite.cleanup);
     await exchange(n12, n20, { pub: 'sn/up/to12', sub: 'sn/down/to12' }, { pub: 'sn/up/to20', sub: 'sn/down/to20' });
   });
 });
