@@ -18,7 +18,7 @@ import { ReasonCode } from '../../src/codec/v2/constants.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { strictNode, type StrictNode } from '../helpers/strict-node.js';
 import { expectNothing, until } from '../helpers/wait.js';
-import { isMarker, markerUp, mosquittoSuite, startBridgedGateway, watch, type BridgedGateway } from '../bridge/harness.js';
+import { isMarker, markerUp, mosquittoSuite, publisher, startBridgedGateway, watch, type BridgedGateway } from '../bridge/harness.js';
 import type { ConnectOptions, ProtocolVersion } from '../../firmware-sim/node-types.js';
 
 /** A connected node of `protocol` on its own UDP socket, closed by `cleanup`. */
@@ -129,6 +129,36 @@ describe('1.2 and 2.0 clients through mosquitto, transparent mode, mosquitto jud
     await n.node.disconnect({ withWill: true });
     await until(() => w.got.length > 0, 10_000, 'the will at mosquitto');
     assert.deepEqual(w.got.map((m) => [m.topic, m.payload, m.qos]), [['users/alice/status', 'tp-will gone', 1]]);
+    assert.deepEqual(n.strays, []);
+  });
+
+  it("keeps mosquitto's session across a Clean Start 0 with a Session Expiry, and discards it on a Clean Start 1 with one", async () => {
+    const gw = await gateway();
+    const pub = await publisher(mosq.url, { username: 'alice', password: 'alice-pw', clientId: 'alice-publisher' });
+    cleanup.push(() => pub.endAsync(true));
+    const login = { auth: { username: 'alice', password: 'alice-pw' }, sessionExpiry: 3600 };
+    const n = await udpNode(gw, '2', 'tp-keep', cleanup, { ...login, cleanSession: false });
+    await n.node.subscribe('users/alice/kept', 1);
+    const away = async (payload: string): Promise<void> => {
+      await n.node.disconnect();
+      await until(() => gw.bridge.status().clients?.total === 0, 10_000, 'the upstream connection closed');
+      // Queued by mosquitto for the kept session (clean session 0) while the device is away.
+      await pub.publishAsync('users/alice/kept', payload, { qos: 1 });
+    };
+    await away('while away 1');
+    await n.node.connect({ ...login, cleanSession: false });
+    await until(() => n.got.length === 1, 10_000, 'the message kept for the session');
+    assert.equal(n.got[0]?.payload.toString(), 'while away 1');
+
+    await away('while away 2');
+    // Clean Start 1, Session Expiry 3600: MQTT 3.1.1 cannot say "start clean, keep it after"; the
+    // gateway opens a clean session first, so mosquitto forgets the subscription and its queue.
+    await n.node.connect({ ...login, cleanSession: true });
+    await n.node.subscribe('users/alice/after', 1);
+    // mosquitto sends what it kept for a session right after CONNACK: it would be here before this.
+    await pub.publishAsync('users/alice/after', 'barrier', { qos: 1 });
+    await until(() => n.got.some((m) => m.payload.toString() === 'barrier'), 10_000, 'the barrier');
+    assert.deepEqual(n.got.map((m) => m.payload.toString()), ['while away 1', 'barrier']);
     assert.deepEqual(n.strays, []);
   });
 
