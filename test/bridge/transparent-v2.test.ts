@@ -89,7 +89,8 @@ describe('transparent mode, 2.0 clients', () => {
     ];
     for (const [code, message, reason] of cases) {
       const c = new V2Client(h, `r${code}`);
-      connect(c, `refused-${code}`, { auth: basic('alice', 'wrong') });
+      // A session to keep after the connection (Session Expiry 1 h): still none for a refused CONNECT.
+      connect(c, `refused-${code}`, { auth: basic('alice', 'wrong'), sessionExpiryInterval: 3600 });
       await settle();
       up.last.fail(Object.assign(new Error(message), { code }));
       await settle();

@@ -291,7 +291,9 @@ function accept(gw: GatewayCore, s: Session, resume = false, cleanStart?: boolea
         `CONNECT refused: ${refusal.why}`,
       );
       transition(gw, s, { type: 'refused', returnCode: refusal.returnCode, v2Reason: refusal.v2Reason });
-      if (s.cleanSession) gw.dropSession(s);
+      // A refused CONNECT leaves no session [3.1.19] unless it found one kept from before (the
+      // owner's, which a refused attempt must not take away); one it made, or started clean, holds nothing.
+      if (s.cleanSession || !s.sessionPresent) gw.dropSession(s);
     },
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream connect failed'),
   );
