@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../logger.js';
 import { POISON_STRIKES } from './poison.js';
-import { BridgeErrorCode } from './errors.js';
+import { BridgeErrorCode, type BridgeError } from './errors.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { ReconnectingUpstream, type ConnectionLoss, type ReconnectingUpstreamDeps } from './reconnecting-upstream.js';
 import type { BridgeCounters, BridgeStatus, UpstreamState } from './types.js';
@@ -190,7 +190,7 @@ export class ClientLink {
     if (retryInMs === undefined) {
       // The first attempt for a waiting CONNACK: its outcome is the answer; the device decides when to try again.
       this.#events.onEnded?.();
-      this.#waiters.settle(e.code === BridgeErrorCode.REFUSED && e.returnCode !== 3 ? 'refused' : 'unavailable');
+      this.#waiters.settle(outcomeOf(e));
       this.#bridge.logger.info(fields, 'client upstream connection failed');
       return;
     }
@@ -202,4 +202,16 @@ export class ClientLink {
       this.#bridge.logger.warn({ ...fields, retryInMs }, 'client upstream connection down; reconnecting');
     }
   }
+}
+
+/**
+ * A failed first attempt as the device's answer (MQTT 3.1.1 §3.2.2.3): 3 "server unavailable" and
+ * no answer at all are "try later"; 4 and 5 keep their cause, which a 2.0 CONNACK can tell
+ * (0x86, 0x87); 1 and 2 are the gateway's configuration or the client id: refused.
+ */
+function outcomeOf(e: BridgeError): ConnectOutcome {
+  if (e.code !== BridgeErrorCode.REFUSED || e.returnCode === 3) return 'unavailable';
+  if (e.returnCode === 4) return 'badCredentials';
+  if (e.returnCode === 5) return 'notAuthorized';
+  return 'refused';
 }

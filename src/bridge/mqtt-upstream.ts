@@ -14,7 +14,8 @@ export interface MqttUpstreamOptions {
   url: string;
   clientId: string;
   username?: string;
-  password?: string;
+  /** bytes as a 2.0 device gave them (MQTT-BASIC), or text from the config */
+  password?: string | Buffer;
   /**
    * Called for each connection attempt; its result is the password of that attempt (instead of
    * `password`). For credentials that expire, such as an Azure IoT Hub SAS token.

@@ -1,12 +1,12 @@
 /**
  * Transparent mode: every MQTT-SN client gets its own upstream connection, opened with its client
- * id (prefixed), clean-session flag, keep-alive and will, and its own credentials where the config
- * names some. The upstream broker then sees each device as itself: its sessions, retained
+ * id (prefixed), clean-session flag (2.0: clean-start.ts), keep-alive and will, and its own
+ * credentials: a 2.0 client's MQTT-BASIC user name and password, else what the config names. The upstream broker then sees each device as itself: its sessions, retained
  * messages, wills and ACLs apply per device. The gateway drives this through its `Uplink` port
  * (src/uplink/port.ts, a leaf module both import), which this class implements.
  *
  * ```
- * CONNECT ─► connect(req) ─► upstream CONNACK ─► CONNACK (refusal 0x03, unreachable 0x01)
+ * CONNECT ─► connect(req) ─► upstream CONNACK ─► CONNACK (refusal 0x03 / 2.0 0x86, 0x87, 0x80; unreachable 0x01)
  * PUBLISH ─► publish(id) ─► upstream PUBACK / PUBCOMP ─► PUBACK / PUBREC
  * upstream PUBLISH ─► sink (the client's queue; sleep buffer) ─► upstream ack once taken
  * lost client ─► disconnect(id, graceful = false) ─► the upstream publishes the will
@@ -25,6 +25,7 @@ import type { ClientCredentials } from '../config/secrets.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../logger.js';
 import { validateTopicName } from '../topics/topic-names.js';
+import { discardingFirst, discardsFirst, upstreamCleanSession } from './clean-start.js';
 import { ClientLink, type LinkBasics } from './client-link.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
@@ -35,7 +36,7 @@ import { reconnectDelay } from './reconnecting-upstream.js';
 import { zeroCounters, type Bridge, type BridgeCounters, type BridgeStatus } from './types.js';
 import type { UpstreamConnector, Message } from './upstream.js';
 
-import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Uplink, type UplinkSink as ClientSink, type QoS as SubQoS } from '../uplink/port.js';
+import { PublishRefusedError, type ClientConnectRequest as ClientRequest, type ConnectOutcome, type Credentials, type Uplink, type UplinkSink as ClientSink, type QoS as SubQoS } from '../uplink/port.js';
 
 export interface TransparentBridgeDeps {
   config: UpstreamConfig;
@@ -269,7 +270,7 @@ export class TransparentBridge implements Bridge, Uplink {
     link.sink = sink;
     // The session goes on over a new connection (a new will, say): its subscriptions go with it,
     // made again upstream should the new connection start without the session.
-    if (old !== undefined && (req.resume === true || !req.cleanSession)) for (const [filter, qos] of old.subs) link.subs.set(filter, qos);
+    if (old !== undefined && (req.resume === true || !(req.cleanStart ?? req.cleanSession))) for (const [filter, qos] of old.subs) link.subs.set(filter, qos);
     for (const s of req.subscriptions ?? []) link.subs.set(s.filter, s.qos);
     this.#links.set(req.clientId, link);
     return link.outcome();
@@ -356,7 +357,7 @@ export class TransparentBridge implements Bridge, Uplink {
     const options: MqttUpstreamOptions = {
       ...base,
       clientId: config.clientIdPrefix + req.clientId,
-      cleanSession: req.cleanSession,
+      cleanSession: upstreamCleanSession(req),
       keepAlive: req.keepAliveSec,
       will: req.will,
       // Acknowledged upstream once the device has it: an instance that dies loses nothing acknowledged.
@@ -367,17 +368,34 @@ export class TransparentBridge implements Bridge, Uplink {
       options.password = cred.password;
       if (cred.cert !== undefined) options.tls = { ...(base.tls ?? { rejectUnauthorized: true }), cert: cred.cert, key: cred.key };
     }
-    return this.#deps.connectorFor(options);
+    // A 2.0 device's own MQTT-BASIC user name and password [4.11] come before any the config names
+    // for it: the upstream broker authenticates the device itself (its ACL %u is the device's user).
+    if (req.credentials !== undefined) {
+      options.username = req.credentials.username;
+      options.password = req.credentials.password;
+      options.passwordProvider = undefined;
+    }
+    const connector = this.#deps.connectorFor(options);
+    if (!discardsFirst(req)) return connector;
+    // No will on the connection that only discards the session: it is closed with DISCONNECT anyway.
+    return discardingFirst(this.#deps.connectorFor({ ...options, cleanSession: true, will: undefined }), connector);
   }
 }
 
 /** Whether a standing link serves a new CONNECT as it is. */
 function keeps(link: ClientLink, req: ClientRequest): boolean {
   const p = link.params;
-  if (req.resume !== true && req.cleanSession) return false;
+  if (req.resume !== true && (req.cleanStart ?? req.cleanSession)) return false;
   if (p.cleanSession !== req.cleanSession || p.keepAliveSec !== req.keepAliveSec) return false;
+  // Other credentials are another login: the upstream judges them on a new connection.
+  if (!sameCredentials(p.credentials, req.credentials)) return false;
   const a = p.will;
   const b = req.will;
   if (a === undefined || b === undefined) return a === b;
   return a.topic === b.topic && a.qos === b.qos && a.retain === b.retain && a.payload.equals(b.payload);
+}
+
+function sameCredentials(a: Credentials | undefined, b: Credentials | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.username === b.username && a.password.equals(b.password);
 }

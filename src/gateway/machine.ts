@@ -26,7 +26,7 @@ export type SessionEvent =
   /** the connection is accepted (CONNACK 0x00) */
   | { type: 'accepted' }
   /** the CONNECT is refused (a will topic not allowed, the uplink said no) */
-  | { type: 'refused'; returnCode: number }
+  | { type: 'refused'; returnCode: number; v2Reason?: number | undefined }
   /** the will exchange did not finish in time */
   | { type: 'abandoned' }
   /** DISCONNECT with a duration (§4.12.1) */
@@ -41,8 +41,8 @@ export type SessionEvent =
   | { type: 'lose'; reason: string };
 
 export type Effect =
-  /** to the link of the next phase */
-  | { type: 'send'; packet: Packet }
+  /** to the link of the next phase; `v2Reason`: the precise Reason Code a 2.0 client is told */
+  | { type: 'send'; packet: Packet; v2Reason?: number | undefined }
   /** the client was heard from now */
   | { type: 'touch' }
   /** (re)arm supervision for the next state: keep-alive while active, the sleep duration asleep */
@@ -79,7 +79,7 @@ export function step(phase: Phase, event: SessionEvent): Step {
       // Stored before CONNACK leaves: a restart right after must not forget an accepted session.
       return { phase: { state: 'active', link }, effects: [{ type: 'touch' }, { type: 'store', queue: false }, { type: 'send', packet: { type: 'CONNACK', returnCode: 0 } }, { type: 'supervise' }, { type: 'pump' }] };
     case 'refused':
-      return { phase: { state: 'disconnected', link }, effects: [{ type: 'send', packet: { type: 'CONNACK', returnCode: event.returnCode } }] };
+      return { phase: { state: 'disconnected', link }, effects: [{ type: 'send', packet: { type: 'CONNACK', returnCode: event.returnCode }, ...(event.v2Reason === undefined ? {} : { v2Reason: event.v2Reason }) }] };
     case 'abandoned':
       return { phase: { state: 'disconnected', link }, effects: [{ type: 'end', how: 'abandoned' }] };
     case 'sleep':

@@ -7,6 +7,7 @@
  */
 import { ReasonCode as V2Reason } from '../codec/v2/constants.js';
 import { whenAnswered } from './answer.js';
+import { uplinkRequest } from './handlers/connection.js';
 import type { GatewayCore } from './core.js';
 import type { Session } from './session.js';
 
@@ -60,7 +61,7 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       changed = true;
       // Transparent mode: the upstream holds the will of the live connection, which is opened again without it.
       if (s.reachable || s.state === 'asleep') {
-        const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: undefined, resume: true };
+        const req = uplinkRequest(s, { will: undefined, resume: true });
         whenAnswered(gw.uplink.connect(req, gw.uplinkSink(s)), () => undefined, () => undefined);
       }
     }

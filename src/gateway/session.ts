@@ -11,6 +11,7 @@ import { CountedMap } from './topic-budget.js';
 import type { Phase } from './machine.js';
 import type { Delivery, Link } from './types.js';
 import type { Will } from '../message.js';
+import type { Credentials } from '../uplink/port.js';
 import type { Waitress } from '../waitress.js';
 
 /**
@@ -106,6 +107,11 @@ export class Session {
   allowAddressChange = false;
   lastSeen = 0;
   will: Will | undefined;
+  /**
+   * 2.0 MQTT-BASIC user name and password of the last CONNECT [4.11], for the client's own upstream
+   * connection (transparent mode). Kept in memory only: a password is not written to the store.
+   */
+  credentials: Credentials | undefined;
   #pendingConnect: PendingConnect | undefined;
   /** filter (or short name, or the predefined topic's name) -> subscription; counted in `limits.maxTopicBytesTotal` */
   readonly subscriptions: CountedMap<Subscription>;

@@ -20,7 +20,7 @@ export function transition(gw: GatewayCore, s: Session, event: SessionEvent): vo
 function run(gw: GatewayCore, s: Session, e: Effect): void {
   switch (e.type) {
     case 'send':
-      if (s.link !== undefined) gw.send(s.link, e.packet);
+      if (s.link !== undefined) gw.send(s.link, e.packet, e.v2Reason);
       return;
     case 'touch':
       s.lastSeen = gw.clock.now();

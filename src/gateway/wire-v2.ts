@@ -211,12 +211,17 @@ function onConnectV2(gw: GatewayCore, link: Link & { v2: V2Link }, p: v2.PacketO
     allowAddressChange: p.allowNetworkAddressChanges,
     will,
     resumesSleeper: false,
+    // Transparent mode: the device's own upstream connection logs in with them (item 12 of §11).
+    credentials,
   };
   const users = gw.passwords();
   if (credentials === undefined) return connect(gw, link, request);
   link.v2.authMethod = MQTT_BASIC;
-  // Without a password file (broker.auth) nothing can be checked: credentials are taken as an
-  // MQTT broker without authentication takes them.
+  // Without a password file (broker.auth) the gateway checks nothing: in transparent mode the
+  // upstream broker judges the credentials (its refusal is CONNACK 0x86 / 0x87, see accept() in
+  // handlers/connection.ts); otherwise they are taken as an MQTT broker without authentication
+  // takes them. With one, they are checked here first, so a wrong password costs no upstream
+  // connection, and the upstream broker then judges them too.
   if (users === undefined) return connect(gw, link, request);
   const checked = gw.passwordGate.check(users, credentials.username, credentials.password);
   if (checked === undefined) return refuse(RC.SERVER_BUSY, 'too many password checks under way', 'congestion');

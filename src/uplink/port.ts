@@ -8,7 +8,7 @@
  *   CONNACK waits for the upstream CONNACK, PUBACK / PUBREC for its PUBACK / PUBCOMP, SUBACK and
  *   UNSUBACK for its answers, and a lost client's will is published by the upstream broker.
  *
- * A leaf module, types only (and one error class): the gateway, the broker and the bridge all
+ * A leaf module, types only (and one error class, one predicate): the gateway, the broker and the bridge all
  * import it and nothing here imports them, so DESIGN's rule holds that the gateway never imports
  * the bridge and the bridge and broker never import the gateway.
  */
@@ -27,13 +27,30 @@ export type Answer<T> = T | Promise<T>;
 export interface ClientConnectRequest {
   /** the MQTT-SN client id; the bridge may prefix it upstream */
   clientId: string;
+  /** the session ends with the connection (1.2 CleanSession, 2.0 Session Expiry Interval 0) */
   cleanSession: boolean;
+  /**
+   * discard what a kept session holds before connecting (2.0 Clean Start [3.1.2.1]); undefined: as
+   * `cleanSession` (1.2 has one flag for both)
+   */
+  cleanStart?: boolean | undefined;
+  /**
+   * the user name and password the client itself gave (2.0 MQTT-BASIC [4.11]): the upstream
+   * broker authenticates the device with them (transparent mode)
+   */
+  credentials?: Credentials | undefined;
   keepAliveSec: number;
   will: Will | undefined;
   /** the session goes on (a sleeper's CONNECT without will): a standing connection is kept whatever the clean-session flag */
   resume?: boolean;
   /** subscriptions the session already holds (a session restored at start): made again upstream when its session is gone */
   subscriptions?: ReadonlyArray<{ filter: string; qos: QoS }>;
+}
+
+/** An MQTT user name and password (the password is bytes: MQTT-BASIC carries any [4.11]). */
+export interface Credentials {
+  username: string;
+  password: Buffer;
 }
 
 /** Where the messages of a client's own connection go: the gateway's queue for that client. */
@@ -50,10 +67,20 @@ export interface UplinkSink {
 
 /**
  * - `accepted`: the client may go on (upstream CONNACK 0)
- * - `refused`: refused (credentials, client id, ACL): retrying will not help
+ * - `refused`: refused (client id, protocol, the gateway's own rules): retrying will not help
+ * - `badCredentials`: the upstream said "bad user name or password" (MQTT 3.1.1 CONNACK 4)
+ * - `notAuthorized`: the upstream said "not authorized" (CONNACK 5; mosquitto's answer to a wrong password too)
  * - `unavailable`: could not be reached or said "server unavailable": try later
+ *
+ * The two refusals with a cause are told apart so a 2.0 client hears it (CONNACK 0x86 / 0x87,
+ * [Fig 2-7]); a 1.2 client gets 0x03 for all three.
  */
-export type ConnectOutcome = 'accepted' | 'refused' | 'unavailable';
+export type ConnectOutcome = 'accepted' | 'refused' | 'badCredentials' | 'notAuthorized' | 'unavailable';
+
+/** Whether an outcome says "no, and retrying will not help". */
+export function isRefusal(o: ConnectOutcome): o is 'refused' | 'badCredentials' | 'notAuthorized' {
+  return o === 'refused' || o === 'badCredentials' || o === 'notAuthorized';
+}
 
 export interface Uplink {
   /**

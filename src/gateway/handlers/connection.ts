@@ -26,6 +26,7 @@ import type { Session } from '../session.js';
 import { bump } from '../stats.js';
 import { tooLong } from '../topic-budget.js';
 import type { Link } from '../types.js';
+import { isRefusal, type ClientConnectRequest, type ConnectOutcome, type Credentials } from '../../uplink/port.js';
 
 /** Longest client id accepted; v1.2 says 1-23 characters, real devices send longer (MAC-based ids). */
 const MAX_CLIENT_ID_BYTES = 128;
@@ -59,6 +60,8 @@ export interface ConnectRequest {
    * its session and buffer, whatever its CleanSession. 2.0 has Clean Start for that [4.14].
    */
   resumesSleeper: boolean;
+  /** 2.0 MQTT-BASIC user name and password [4.11], checked or not (wire-v2.ts), for the uplink */
+  credentials?: Credentials | undefined;
 }
 
 /** A CONNECT of MQTT-SN 1.2 (the ProtocolId and client id checks are 1.2's). */
@@ -196,10 +199,11 @@ export function connect(gw: GatewayCore, link: Link, p: ConnectRequest): void {
   s.maxPacketSize = p.maxPacketSize ?? 0;
   s.allowAddressChange = p.allowAddressChange ?? false;
   s.keepAliveSec = p.keepAliveSec;
+  s.credentials = p.credentials;
 
   if (p.will !== 'exchange') {
     if (p.will !== 'unchanged') s.will = p.will;
-    accept(gw, s);
+    accept(gw, s, false, cleanStart);
     return;
   }
   const session = s;
@@ -259,29 +263,49 @@ function clearSession(gw: GatewayCore, s: Session): void {
   gw.persistence.forget(s);
 }
 
+/** What the uplink opens the session's connection with (`cleanStart` undefined: as its clean-session flag). */
+export function uplinkRequest(s: Session, extra: Partial<Pick<ClientConnectRequest, 'resume' | 'will' | 'cleanStart'>> = {}): ClientConnectRequest {
+  return { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, credentials: s.credentials, ...extra, will: 'will' in extra ? extra.will : s.will };
+}
+
 /**
  * The CONNECT (and will) is complete. The uplink opens the client's connection first and CONNACK
  * carries its outcome (MQTT-SN.md §4.3): a refusal is 0x03, an upstream that cannot be reached
- * 0x01 (try later); the broker core accepts at once.
+ * 0x01 (try later); the broker core accepts at once. A 2.0 client hears why it was refused:
+ * the upstream's "bad user name or password" is 0x86, its "not authorized" 0x87 [Fig 2-7].
  */
-function accept(gw: GatewayCore, s: Session, resume = false): void {
+function accept(gw: GatewayCore, s: Session, resume = false, cleanStart?: boolean): void {
   s.pendingConnect?.timer.cancel();
   s.pendingConnect = undefined;
   const attempt = ++s.connectAttempt;
-  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume };
+  const req = uplinkRequest(s, { resume, cleanStart });
   whenAnswered(
     gw.uplink.connect(req, gw.uplinkSink(s)),
     (outcome) => {
       // A newer CONNECT (a retry, another address) or the session's end made this answer stale.
       if (s.connectAttempt !== attempt || gw.sessions.get(s.clientId) !== s || s.link === undefined) return;
       if (outcome === 'accepted') return activate(gw, s);
-      gw.clientLog.info({ clientId: s.clientId, outcome }, 'CONNECT refused: the upstream broker did not accept the client');
-      transition(gw, s, { type: 'refused', returnCode: outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION });
-      if (s.cleanSession) gw.dropSession(s);
+      const refusal = REFUSALS[outcome];
+      gw.clientLog.info(
+        { clientId: s.clientId, peer: s.link.peer.key, outcome, username: s.credentials?.username, connack: s.version === '2.0' ? `0x${refusal.v2Reason.toString(16)}` : `0x0${refusal.returnCode}` },
+        `CONNECT refused: ${refusal.why}`,
+      );
+      transition(gw, s, { type: 'refused', returnCode: refusal.returnCode, v2Reason: refusal.v2Reason });
+      // A refused CONNECT leaves no session [3.1.19] unless it found one kept from before (the
+      // owner's, which a refused attempt must not take away); one it made, or started clean, holds nothing.
+      if (s.cleanSession || !s.sessionPresent) gw.dropSession(s);
     },
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream connect failed'),
   );
 }
+
+/** The CONNACK of each uplink refusal: 1.2 has 0x03 and 0x01 only; 2.0 tells the cause [Fig 2-7]. */
+const REFUSALS: Record<Exclude<ConnectOutcome, 'accepted'>, { returnCode: number; v2Reason: number; why: string }> = {
+  refused: { returnCode: ReturnCode.NOT_SUPPORTED, v2Reason: V2Reason.UNSPECIFIED_ERROR, why: 'the upstream broker did not accept the client' },
+  badCredentials: { returnCode: ReturnCode.NOT_SUPPORTED, v2Reason: V2Reason.BAD_USER_NAME_OR_PASSWORD, why: "the upstream broker refused the client's user name or password (MQTT CONNACK 4)" },
+  notAuthorized: { returnCode: ReturnCode.NOT_SUPPORTED, v2Reason: V2Reason.NOT_AUTHORIZED, why: 'the upstream broker did not authorize the client (MQTT CONNACK 5: its credentials, or its rules for this client)' },
+  unavailable: { returnCode: ReturnCode.CONGESTION, v2Reason: V2Reason.CONGESTION, why: 'the upstream broker cannot be reached or is unavailable; the client may try later' },
+};
 
 /** CONNACK 0x00: the client is active and gets what was kept for it. */
 function activate(gw: GatewayCore, s: Session): void {
@@ -391,10 +415,10 @@ export function onWillMsgUpd(gw: GatewayCore, s: Session, p: WillMsgUpdPacket, l
  * client's connection again with the new will before the answer (the broker core answers at once).
  */
 function answerWillUpdate(gw: GatewayCore, s: Session, link: Link, type: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
-  const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will?.topic === '' ? undefined : s.will, resume: true };
+  const req = uplinkRequest(s, { will: s.will?.topic === '' ? undefined : s.will, resume: true });
   whenAnswered(
     gw.uplink.connect(req, gw.uplinkSink(s)),
-    (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : outcome === 'refused' ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
+    (outcome) => gw.send(link, { type, returnCode: outcome === 'accepted' ? ReturnCode.ACCEPTED : isRefusal(outcome) ? ReturnCode.NOT_SUPPORTED : ReturnCode.CONGESTION }),
     (err: unknown) => gw.logger.error({ clientId: s.clientId, err }, 'upstream reconnect for a new will failed'),
   );
 }
