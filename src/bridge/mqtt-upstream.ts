@@ -27,10 +27,11 @@ export interface MqttUpstreamOptions {
   /** largest packet the broker may send (checked on its header, before MQTT.js buffers the body); default 1 MiB */
   maxPacketBytes?: number;
   /**
-   * A QoS 1 message's PUBACK goes when the receiver calls its `done`, however late, while later
-   * packets are read on (transparent mode: once the device has acknowledged it). Without it,
-   * MQTT.js answers in order and reads nothing else until `done` (the aggregating bridge's
-   * broker core answers at once).
+   * A QoS 1 message's PUBACK, a QoS 2 message's PUBREC, goes when the receiver calls its `done`,
+   * however late, while later packets are read on (transparent mode: once the device has
+   * acknowledged it). Without it, MQTT.js answers in order and reads nothing else until `done`,
+   * and takes QoS 2 over itself (PUBREC on receipt, the message handed on at PUBREL): the
+   * aggregating bridge's broker core answers at once.
    */
   deferredAcks?: boolean;
   /** the will the broker publishes when this connection vanishes without DISCONNECT */
@@ -46,8 +47,11 @@ export interface MqttUpstreamOptions {
   };
 }
 
-/** What MQTT.js's handleMessage callback is given to leave the PUBACK to us (nothing reads it). */
-const ACK_DEFERRED = new Error('PUBACK deferred until the receiver is done');
+/** What MQTT.js's customHandleAcks callback is given to leave the PUBACK / PUBREC to us (see `#take`). */
+const ACK_DEFERRED = new Error('ack deferred until the receiver is done');
+
+/** The first byte of the acks written by hand (MQTT 3.1.1 §3.4, §3.5): type in the high nibble, no flags. */
+const ACK_HEADER = { 1: 0x40, 2: 0x50 } as const;
 
 /** How long a graceful end waits for the socket to close before it is destroyed. */
 const END_TIMEOUT_MS = 2000;
@@ -116,37 +120,31 @@ class MqttUpstream implements UpstreamConnection {
       );
       client.stream.destroy();
     });
-    // Every incoming PUBLISH passes here before MQTT.js acknowledges it, one at a time.
+    // Every incoming PUBLISH MQTT.js acknowledges itself passes here, one at a time: all of them
+    // without deferred acks (QoS 2 at its PUBREL), QoS 0 only with them.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
       if (this.#ended) {
         callback();
         return;
       }
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const msg = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
       if (o.deferredAcks !== true) {
-        handlers.message(msg, () => callback());
+        handlers.message(toMessage(packet), () => callback());
         return;
       }
-      if (packet.qos !== 1 || packet.messageId === undefined) {
-        // QoS 0 has no ack. QoS 2 comes here at its PUBREL: MQTT.js sent PUBREC on receipt, so
-        // the broker has let go of it already; waiting would only stall the connection.
-        handlers.message(msg, () => undefined);
-        callback();
-        return;
-      }
-      const stream = client.stream;
-      const msgId = packet.messageId;
-      let acked = false;
-      handlers.message(msg, () => {
-        if (acked) return;
-        acked = true;
-        this.#puback(stream, msgId);
-      });
-      // MQTT.js (5.16, handlers/publish.js) sends no PUBACK when this callback gets an error and
-      // goes on to the next packet: the PUBACK is ours to send, later.
-      callback(ACK_DEFERRED);
+      handlers.message(toMessage(packet), () => undefined);
+      callback();
     };
+    if (o.deferredAcks === true) {
+      // MQTT.js (5.16, handlers/publish.js) asks this about each QoS 1 and 2 PUBLISH before it
+      // acknowledges or stores anything. Its constructor keeps the option for MQTT 5 only, but the
+      // handler reads it from `client.options` at each packet, so it is set here, after.
+      client.options.customHandleAcks = (_topic, _payload, packet: IPublishPacket, ack) => {
+        this.#take(client.stream, packet);
+        // An error: MQTT.js sends no PUBACK / PUBREC, stores nothing, reads on, and emits the
+        // error (the 'error' listener passes this one over). The ack is ours to send, later.
+        ack(ACK_DEFERRED);
+      };
+    }
     client.on('connect', (connack) => {
       if (this.#ended) return;
       this.#established = true;
@@ -155,6 +153,7 @@ class MqttUpstream implements UpstreamConnection {
       handlers.connected({ sessionPresent: connack.sessionPresent });
     });
     client.on('error', (err) => {
+      if (err === ACK_DEFERRED) return;
       this.#lastError = err;
     });
     client.on('close', () => this.#onClose());
@@ -200,13 +199,37 @@ class MqttUpstream implements UpstreamConnection {
   }
 
   /**
-   * A deferred PUBACK (MQTT 3.1.1 §3.4), written whole on the connection the PUBLISH came on.
-   * That connection gone, nothing is sent: the broker sends the message again, with DUP, on the
-   * next connection of the session (§4.4), whose own PUBACK then counts.
+   * A QoS 1 or 2 PUBLISH, in deferred-ack mode: handed to the receiver, its ack left until the
+   * receiver's `done`. QoS 2 is acknowledged with PUBREC only then (MQTT 3.1.1 §4.3.3: the
+   * receiver owns the message from its PUBREC), so a gateway that dies before the device has it
+   * leaves it the broker's, to be sent again on the session's next connection (§4.4). After PUBREC
+   * nothing is left to keep here: the broker's PUBREL finds nothing in MQTT.js's incoming store,
+   * and MQTT.js answers it with PUBCOMP (handlers/pubrel.js), on this connection or the next.
+   * Nothing per message is held here either: the ack's packet id lives in the receiver's `done`,
+   * which goes with the message (the gateway's queue for the device, bounded by its limits).
    */
-  #puback(stream: MqttClient['stream'], msgId: number): void {
+  #take(stream: MqttClient['stream'], packet: IPublishPacket): void {
+    // A message that comes once the bridge let go of the connection is not taken, nor acknowledged:
+    // the broker keeps it for the session's next connection.
+    if (this.#ended || packet.messageId === undefined || (packet.qos !== 1 && packet.qos !== 2)) return;
+    const header = ACK_HEADER[packet.qos];
+    const msgId = packet.messageId;
+    let acked = false;
+    this.#handlers.message(toMessage(packet), () => {
+      if (acked) return;
+      acked = true;
+      this.#ack(stream, header, msgId);
+    });
+  }
+
+  /**
+   * A deferred PUBACK or PUBREC (MQTT 3.1.1 §3.4, §3.5), written whole on the connection the
+   * PUBLISH came on. That connection gone, nothing is sent: the broker sends the message again,
+   * with DUP, on the next connection of the session (§4.4), whose own ack then counts.
+   */
+  #ack(stream: MqttClient['stream'], header: number, msgId: number): void {
     if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return;
-    stream.write(Buffer.from([0x40, 0x02, msgId >> 8, msgId & 0xff]));
+    stream.write(Buffer.from([header, 0x02, msgId >> 8, msgId & 0xff]));
   }
 
   end(graceful: boolean): Promise<void> {
@@ -237,4 +260,9 @@ class MqttUpstream implements UpstreamConnection {
     this.#ended = true;
     this.#client.end(true);
   }
+}
+
+function toMessage(packet: IPublishPacket): Message {
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  return { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
 }
