@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import mqtt, { DefaultMessageIdProvider, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from '../broker/packet-size.js';
 import { BridgeError, BridgeErrorCode } from './errors.js';
+import { IncomingQos2 } from './incoming-qos2.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, Message } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -50,8 +51,9 @@ export interface MqttUpstreamOptions {
 /** What MQTT.js's customHandleAcks callback is given to leave the PUBACK / PUBREC to us (see `#take`). */
 const ACK_DEFERRED = new Error('ack deferred until the receiver is done');
 
-/** The first byte of the acks written by hand (MQTT 3.1.1 §3.4, §3.5): type in the high nibble, no flags. */
-const ACK_HEADER = { 1: 0x40, 2: 0x50 } as const;
+/** The first bytes of the acks written by hand (MQTT 3.1.1 §3.4, §3.5): type in the high nibble, no flags. */
+const PUBACK = 0x40;
+const PUBREC = 0x50;
 
 /** How long a graceful end waits for the socket to close before it is destroyed. */
 const END_TIMEOUT_MS = 2000;
@@ -64,7 +66,9 @@ export function mqttConnector(o: MqttUpstreamOptions): UpstreamConnector {
    * from those ids.
    */
   const ids = new DefaultMessageIdProvider();
-  return (handlers) => new MqttUpstream(o, ids, handlers);
+  // Deferred acks: QoS 2 messages not yet released, known across connections for the same reason.
+  const qos2 = o.deferredAcks === true ? new IncomingQos2() : undefined;
+  return (handlers) => new MqttUpstream(o, ids, qos2, handlers);
 }
 
 class MqttUpstream implements UpstreamConnection {
@@ -76,7 +80,7 @@ class MqttUpstream implements UpstreamConnection {
   #lastError: Error | undefined;
   #corked = false;
 
-  constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, handlers: UpstreamHandlers) {
+  constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, qos2: IncomingQos2 | undefined, handlers: UpstreamHandlers) {
     this.#handlers = handlers;
     const options: IClientOptions = {
       protocolVersion: 4,
@@ -134,19 +138,24 @@ class MqttUpstream implements UpstreamConnection {
       handlers.message(toMessage(packet), () => undefined);
       callback();
     };
-    if (o.deferredAcks === true) {
+    if (qos2 !== undefined) {
       // MQTT.js (5.16, handlers/publish.js) asks this about each QoS 1 and 2 PUBLISH before it
       // acknowledges or stores anything. Its constructor keeps the option for MQTT 5 only, but the
       // handler reads it from `client.options` at each packet, so it is set here, after.
       client.options.customHandleAcks = (_topic, _payload, packet: IPublishPacket, ack) => {
-        this.#take(client.stream, packet);
+        this.#take(client.stream, packet, qos2);
         // An error: MQTT.js sends no PUBACK / PUBREC, stores nothing, reads on, and emits the
         // error (the 'error' listener passes this one over). The ack is ours to send, later.
         ack(ACK_DEFERRED);
       };
+      // MQTT.js answers PUBREL with PUBCOMP itself (its incoming store holds nothing of ours).
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'pubrel' && packet.messageId !== undefined) qos2.released(packet.messageId);
+      });
     }
     client.on('connect', (connack) => {
       if (this.#ended) return;
+      if (!connack.sessionPresent) qos2?.forgetAll();
       this.#established = true;
       // Acks wait on each other; Nagle would hold small packets back.
       (client.stream as Partial<Socket>).setNoDelay?.(true);
@@ -202,23 +211,26 @@ class MqttUpstream implements UpstreamConnection {
    * A QoS 1 or 2 PUBLISH, in deferred-ack mode: handed to the receiver, its ack left until the
    * receiver's `done`. QoS 2 is acknowledged with PUBREC only then (MQTT 3.1.1 §4.3.3: the
    * receiver owns the message from its PUBREC), so a gateway that dies before the device has it
-   * leaves it the broker's, to be sent again on the session's next connection (§4.4). After PUBREC
-   * nothing is left to keep here: the broker's PUBREL finds nothing in MQTT.js's incoming store,
-   * and MQTT.js answers it with PUBCOMP (handlers/pubrel.js), on this connection or the next.
-   * Nothing per message is held here either: the ack's packet id lives in the receiver's `done`,
-   * which goes with the message (the gateway's queue for the device, bounded by its limits).
+   * leaves it the broker's, to be sent again on the session's next connection (§4.4). Within one
+   * gateway a QoS 2 message comes to the device once, whatever the connections in between (see
+   * IncomingQos2). QoS 1 may come twice (§4.3.2): one the device holds when the connection drops
+   * is sent again by the broker and handed on again.
    */
-  #take(stream: MqttClient['stream'], packet: IPublishPacket): void {
+  #take(stream: MqttClient['stream'], packet: IPublishPacket, qos2: IncomingQos2): void {
     // A message that comes once the bridge let go of the connection is not taken, nor acknowledged:
     // the broker keeps it for the session's next connection.
-    if (this.#ended || packet.messageId === undefined || (packet.qos !== 1 && packet.qos !== 2)) return;
-    const header = ACK_HEADER[packet.qos];
+    if (this.#ended || packet.messageId === undefined) return;
     const msgId = packet.messageId;
+    if (packet.qos === 2) {
+      const done = qos2.take(msgId, () => this.#ack(stream, PUBREC, msgId));
+      if (done !== undefined) this.#handlers.message(toMessage(packet), done);
+      return;
+    }
     let acked = false;
     this.#handlers.message(toMessage(packet), () => {
       if (acked) return;
       acked = true;
-      this.#ack(stream, header, msgId);
+      this.#ack(stream, PUBACK, msgId);
     });
   }
 
@@ -227,9 +239,10 @@ class MqttUpstream implements UpstreamConnection {
    * PUBLISH came on. That connection gone, nothing is sent: the broker sends the message again,
    * with DUP, on the next connection of the session (§4.4), whose own ack then counts.
    */
-  #ack(stream: MqttClient['stream'], header: number, msgId: number): void {
-    if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return;
+  #ack(stream: MqttClient['stream'], header: number, msgId: number): boolean {
+    if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return false;
     stream.write(Buffer.from([header, 0x02, msgId >> 8, msgId & 0xff]));
+    return true;
   }
 
   end(graceful: boolean): Promise<void> {
