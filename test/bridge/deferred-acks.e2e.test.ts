@@ -7,12 +7,12 @@
  * handed it again. Once done, the broker's QoS 2 flow runs to PUBCOMP and the message does not
  * come again. mosquitto's debug log is the broker's own account of what it received.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { mqttConnector } from '../../src/bridge/mqtt-upstream.js';
 import type { Message, UpstreamConnection, UpstreamConnector } from '../../src/bridge/upstream.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { loggingBroker } from './broker-log.js';
 import { until } from '../helpers/wait.js';
 
 interface Got {
@@ -28,23 +28,16 @@ interface Opened {
 }
 
 describe('bridge: deferred acks of QoS 2 toward a device, with mosquitto', () => {
-  let upstream: Mosquitto;
-  const closers: Array<() => Promise<unknown>> = [];
-
-  before(async () => {
-    upstream = await Mosquitto.start({ extraConfig: ['log_type debug'] });
-  });
-  after(async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    await upstream.close();
-  });
+  const broker = loggingBroker();
+  const { closers } = broker;
+  const url = (): string => broker.mosquitto.url;
 
   /** How many times mosquitto logged receiving `what` (PUBREC, PUBCOMP, PUBLISH...) from `clientId`. */
-  const received = (what: string, clientId: string): number => upstream.log.split(`Received ${what} from ${clientId} (`).length - 1;
+  const received = (what: string, clientId: string): number => broker.logged(`Received ${what} from ${clientId} (`);
 
   /** A device's connector as transparent mode makes it (one per device, for all its connections; clean session false here). */
   const connector = (clientId: string): UpstreamConnector =>
-    mqttConnector({ url: upstream.url, clientId, keepAlive: 60, cleanSession: false, connectTimeoutMs: 5000, deferredAcks: true });
+    mqttConnector({ url: url(), clientId, keepAlive: 60, cleanSession: false, connectTimeoutMs: 5000, deferredAcks: true });
 
   /** A connection of `connect`, once connected. */
   async function open(connect: UpstreamConnector): Promise<Opened> {
@@ -72,7 +65,7 @@ describe('bridge: deferred acks of QoS 2 toward a device, with mosquitto', () =>
   };
 
   async function publisher(): Promise<mqtt.MqttClient> {
-    const pub = await mqtt.connectAsync(upstream.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(url(), { protocolVersion: 4, reconnectPeriod: 0 });
     closers.push(() => pub.endAsync());
     return pub;
   }
@@ -94,7 +87,7 @@ describe('bridge: deferred acks of QoS 2 toward a device, with mosquitto', () =>
     );
     // The connection's own QoS 1 publish is acknowledged meanwhile (its PUBACK is read and matched).
     await new Promise<void>((resolve, reject) => first.conn.publish({ topic: 'da/up', payload: Buffer.from('up'), qos: 1, retain: false }, (err) => (err ? reject(err) : resolve())));
-    assert.equal(received('PUBREC', id), 0, `mosquitto got a PUBREC before anything was done:\n${upstream.log}`);
+    assert.equal(received('PUBREC', id), 0, `mosquitto got a PUBREC before anything was done:\n${broker.mosquitto.log}`);
 
     doneOf(first.got, 'answered')();
     await until(() => received('PUBCOMP', id) === 1, 5000, 'the QoS 2 flow of the message done');

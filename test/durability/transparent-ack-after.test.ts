@@ -5,66 +5,27 @@
  * another gateway (with no store of the first one's); a message the device did acknowledge is not
  * sent again, and its QoS 2 flow with the broker runs to PUBCOMP.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { Packet, PublishPacket } from '../../src/codec/index.js';
 import { GatewayChild, writeConfig } from '../cli/cli-process.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { loggingBroker } from '../bridge/broker-log.js';
 import { freeUdpPort, SnClient } from '../integration/gateway-process.js';
-import { subscribe, until } from './sn.js';
-
-const held = new WeakMap<SnClient, Packet[]>();
-
-/** The next PUBLISH, REGISTERs on the way answered (other packets are passed over). */
-async function nextPublish(dev: SnClient): Promise<PublishPacket> {
-  const queue = held.get(dev) ?? [];
-  held.set(dev, queue);
-  for (;;) {
-    await until('a REGISTER or PUBLISH', () => {
-      queue.push(...dev.pending());
-      return queue.some((p) => p.type === 'REGISTER' || p.type === 'PUBLISH');
-    });
-    const p = queue.splice(0, queue.findIndex((q) => q.type === 'REGISTER' || q.type === 'PUBLISH') + 1).pop();
-    if (p?.type === 'PUBLISH') return p;
-    if (p?.type === 'REGISTER') dev.send({ type: 'REGACK', topicId: p.topicId, msgId: p.msgId, returnCode: 0 });
-  }
-}
-
-function puback(dev: SnClient, p: PublishPacket): void {
-  dev.send({ type: 'PUBACK', topicId: p.topicIdType === 'normal' ? p.topicId : 0, msgId: p.msgId, returnCode: 0 });
-}
-
-/** The device's half of a QoS 2 delivery (MQTT-SN 1.2 §6.7): PUBREC, then PUBCOMP to the gateway's PUBREL. */
-async function receiveQos2(dev: SnClient, p: PublishPacket): Promise<void> {
-  assert.equal(p.qos, 2, `${p.payload.toString()} comes at QoS 2`);
-  dev.send({ type: 'PUBREC', msgId: p.msgId });
-  const rel = await dev.next('PUBREL');
-  assert.equal(rel.msgId, p.msgId);
-  dev.send({ type: 'PUBCOMP', msgId: p.msgId });
-}
+import { nextPublish, puback, receiveQos2, subscribe, until } from './sn.js';
 
 describe('durability: transparent mode acknowledges upstream only what the device acknowledged', () => {
   const dirs: string[] = [];
-  let upstream: Mosquitto;
-  const closers: Array<() => Promise<unknown>> = [];
-
-  before(async () => {
-    // mosquitto's debug log lines are the broker's own account of each QoS 2 flow ("Received
-    // PUBREC from <client id> (Mid: n)"); nothing else in its config is changed.
-    upstream = await Mosquitto.start({ extraConfig: ['log_type debug'] });
+  const broker = loggingBroker();
+  const { closers } = broker;
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
   /** Whether mosquitto logged receiving `ack` (PUBREC, PUBCOMP...) from the upstream client `clientId`. */
-  const brokerGot = (ack: string, clientId: string): boolean => upstream.log.includes(`Received ${ack} from ${clientId} (`);
-  after(async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    await upstream.close();
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
+  const brokerGot = (ack: string, clientId: string): boolean => broker.logged(`Received ${ack} from ${clientId} (`) > 0;
 
   /** A gateway CLI on its own directory (its own store): a separate instance. */
   async function instance(): Promise<{ gw: GatewayChild; udpPort: number }> {
@@ -75,7 +36,7 @@ describe('durability: transparent mode acknowledges upstream only what the devic
       transports: [{ type: 'udp', host: '127.0.0.1', port: udpPort }],
       broker: { listen: [] },
       timers: { advertiseIntervalSec: 0 },
-      upstream: { url: upstream.url, mode: 'transparent', clientId: 'aa-gw', clientIdPrefix: 'aa-', reconnect: { initialMs: 100, maxMs: 300 } },
+      upstream: { url: broker.mosquitto.url, mode: 'transparent', clientId: 'aa-gw', clientIdPrefix: 'aa-', reconnect: { initialMs: 100, maxMs: 300 } },
     });
     const gw = await GatewayChild.start(config);
     closers.push(() => gw.close());
@@ -93,7 +54,7 @@ describe('durability: transparent mode acknowledges upstream only what the devic
 
   /** An MQTT.js publisher on the upstream broker. */
   async function publisher(): Promise<mqtt.MqttClient> {
-    const pub = await mqtt.connectAsync(upstream.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(broker.mosquitto.url, { protocolVersion: 4, reconnectPeriod: 0 });
     closers.push(() => pub.endAsync());
     return pub;
   }
@@ -148,7 +109,7 @@ describe('durability: transparent mode acknowledges upstream only what the devic
     assert.equal(kept.qos, 2);
     // The device has the message but has not said so: the broker must not have its PUBREC (with
     // MQTT.js answering on receipt it had it, and PUBREL and PUBCOMP too, before the device saw anything).
-    assert.equal(brokerGot('PUBREC', 'aa-q2silent'), false, `mosquitto got PUBREC before the device's:\n${upstream.log}`);
+    assert.equal(brokerGot('PUBREC', 'aa-q2silent'), false, `mosquitto got PUBREC before the device's:\n${broker.mosquitto.log}`);
     // The other device of the same gateway gets the same message and completes its flow meanwhile.
     const theirs = await nextPublish(other);
     assert.equal(theirs.payload.toString(), 'unreceived');
@@ -177,7 +138,7 @@ describe('durability: transparent mode acknowledges upstream only what the devic
     assert.equal(first.payload.toString(), 'taken');
     await receiveQos2(dev, first);
     await until('mosquitto getting PUBCOMP for the message the device took', () => brokerGot('PUBCOMP', 'aa-q2taker'));
-    assert.match(upstream.log, /Received PUBREC from aa-q2taker \(Mid: (\d+)\)[^]*Sending PUBREL to aa-q2taker \(m\1\)[^]*Received PUBCOMP from aa-q2taker \(Mid: \1,/);
+    assert.match(broker.mosquitto.log, /Received PUBREC from aa-q2taker \(Mid: (\d+)\)[^]*Sending PUBREL to aa-q2taker \(m\1\)[^]*Received PUBCOMP from aa-q2taker \(Mid: \1,/);
 
     await kill(a);
 
