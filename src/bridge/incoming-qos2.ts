@@ -58,3 +58,53 @@ export class IncomingQos2 {
     return this.#byId.size;
   }
 }
+
+/**
+ * Each device's IncomingQos2 across its links (transparent mode opens a new one when the device
+ * reconnects, comes back after it was lost, or changes its will). The gateway keeps the session
+ * (clean session false) and its queue of the device's messages, not yet done, while the device is
+ * away; the broker sends the same messages again on the device's next connection. Kept from one
+ * link to the next, the table tells them apart: each reaches the device once, and the copy the
+ * gateway held answers the broker on the new connection.
+ *
+ * A device's table is kept while it has a link, and after that only while it holds ids; at most
+ * `maxIdle` such devices, the longest gone dropped first (one of theirs that comes back may then
+ * be handed a message twice, never lose one).
+ */
+export class IncomingQos2ByClient {
+  readonly #byClient = new Map<string, IncomingQos2>();
+  readonly #linked = new Set<string>();
+
+  constructor(readonly maxIdle: number) {}
+
+  /** The table of a device whose link opens. */
+  open(clientId: string): IncomingQos2 {
+    this.#linked.add(clientId);
+    let t = this.#byClient.get(clientId);
+    if (t === undefined) this.#byClient.set(clientId, (t = new IncomingQos2()));
+    return t;
+  }
+
+  /** The device's link ended (`stillLinked`: a newer link of the device stands). */
+  ended(clientId: string, stillLinked: boolean): void {
+    if (stillLinked) return;
+    this.#linked.delete(clientId);
+    const t = this.#byClient.get(clientId);
+    if (t === undefined) return;
+    // Moved to the end: the order of the map is the order devices went away in.
+    this.#byClient.delete(clientId);
+    if (t.size > 0) this.#byClient.set(clientId, t);
+    let idle = this.#byClient.size - this.#linked.size;
+    for (const id of this.#byClient.keys()) {
+      if (idle <= this.maxIdle) break;
+      if (this.#linked.has(id)) continue;
+      this.#byClient.delete(id);
+      idle--;
+    }
+  }
+
+  /** Devices with a table (for tests and status). */
+  get size(): number {
+    return this.#byClient.size;
+  }
+}

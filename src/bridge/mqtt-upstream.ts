@@ -35,6 +35,11 @@ export interface MqttUpstreamOptions {
    * aggregating bridge's broker core answers at once.
    */
   deferredAcks?: boolean;
+  /**
+   * With `deferredAcks`: the QoS 2 ids of the client's session, when they are kept beyond this
+   * connector (transparent mode keeps them across the device's links); a table of its own otherwise.
+   */
+  incomingQos2?: IncomingQos2;
   /** the will the broker publishes when this connection vanishes without DISCONNECT */
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   /** file contents, already read */
@@ -67,7 +72,7 @@ export function mqttConnector(o: MqttUpstreamOptions): UpstreamConnector {
    */
   const ids = new DefaultMessageIdProvider();
   // Deferred acks: QoS 2 messages not yet released, known across connections for the same reason.
-  const qos2 = o.deferredAcks === true ? new IncomingQos2() : undefined;
+  const qos2 = o.deferredAcks === true ? (o.incomingQos2 ?? new IncomingQos2()) : undefined;
   return (handlers) => new MqttUpstream(o, ids, qos2, handlers);
 }
 

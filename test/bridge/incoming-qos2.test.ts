@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncomingQos2 } from '../../src/bridge/incoming-qos2.js';
+import { IncomingQos2, IncomingQos2ByClient } from '../../src/bridge/incoming-qos2.js';
 
 /** A connection's PUBREC writer: records what it wrote, or refuses once the connection is gone. */
 function connection(): { pubrec: () => boolean; written: number; gone: boolean } {
@@ -87,5 +87,43 @@ describe('bridge: IncomingQos2', () => {
     assert.deepEqual([a.written, b.written], [0, 0], "the old message's done answers neither the broker that forgot it nor the new message");
     fresh();
     assert.equal(b.written, 1);
+  });
+});
+
+describe('bridge: IncomingQos2ByClient', () => {
+  const hold = (t: IncomingQos2, id: number): void => void t.take(id, () => true);
+
+  it("gives a device's next link the table of the last one while it holds ids, and forgets an empty one", () => {
+    const q = new IncomingQos2ByClient(10);
+    const first = q.open('a');
+    hold(first, 1);
+    q.ended('a', false);
+    assert.equal(q.open('a'), first, 'the same table: the message held is known to the next link');
+    first.released(1);
+    q.ended('a', false);
+    assert.equal(q.size, 0, 'nothing held: nothing kept');
+    assert.notEqual(q.open('a'), first);
+  });
+
+  it('keeps the table of a device whose newer link stands', () => {
+    const q = new IncomingQos2ByClient(0);
+    const t = q.open('a');
+    q.ended('a', true);
+    assert.equal(q.size, 1);
+    assert.equal(q.open('a'), t);
+  });
+
+  it('keeps at most maxIdle tables of devices gone, the longest gone dropped first, never a linked one', () => {
+    const q = new IncomingQos2ByClient(2);
+    const linked = q.open('linked');
+    for (const id of ['a', 'b', 'c']) {
+      hold(q.open(id), 1);
+      q.ended(id, false);
+    }
+    assert.equal(q.size, 3, 'two devices gone, and the linked one');
+    assert.equal(q.open('linked'), linked);
+    const a = q.open('a');
+    assert.equal(a.size, 0, "the longest gone was dropped: its device gets a fresh table (a message may come twice, none is lost)");
+    assert.equal(q.open('c').size, 1);
   });
 });
