@@ -84,6 +84,11 @@ class MqttUpstream implements UpstreamConnection {
   #established = false;
   #lastError: Error | undefined;
   #corked = false;
+  /**
+   * This connection while it stands, for the acks owed on it: emptied at its end, so that an ack
+   * still owed (a message the gateway holds, an id IncomingQos2 keeps) keeps nothing of it alive.
+   */
+  readonly #self: { ack: ((header: number, msgId: number) => boolean) | undefined } = { ack: (header, msgId) => this.#ack(header, msgId) };
 
   constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, qos2: IncomingQos2 | undefined, handlers: UpstreamHandlers) {
     this.#handlers = handlers;
@@ -148,7 +153,7 @@ class MqttUpstream implements UpstreamConnection {
       // acknowledges or stores anything. Its constructor keeps the option for MQTT 5 only, but the
       // handler reads it from `client.options` at each packet, so it is set here, after.
       client.options.customHandleAcks = (_topic, _payload, packet: IPublishPacket, ack) => {
-        this.#take(client.stream, packet, qos2);
+        this.#take(packet, qos2);
         // An error: MQTT.js sends no PUBACK / PUBREC, stores nothing, reads on, and emits the
         // error (the 'error' listener passes this one over). The ack is ours to send, later.
         ack(ACK_DEFERRED);
@@ -221,13 +226,14 @@ class MqttUpstream implements UpstreamConnection {
    * IncomingQos2). QoS 1 may come twice (§4.3.2): one the device holds when the connection drops
    * is sent again by the broker and handed on again.
    */
-  #take(stream: MqttClient['stream'], packet: IPublishPacket, qos2: IncomingQos2): void {
+  #take(packet: IPublishPacket, qos2: IncomingQos2): void {
     // A message that comes once the bridge let go of the connection is not taken, nor acknowledged:
     // the broker keeps it for the session's next connection.
     if (this.#ended || packet.messageId === undefined) return;
     const msgId = packet.messageId;
+    const self = this.#self;
     if (packet.qos === 2) {
-      const done = qos2.take(msgId, () => this.#ack(stream, PUBREC, msgId));
+      const done = qos2.take(msgId, () => self.ack?.(PUBREC, msgId) ?? false);
       if (done !== undefined) this.#handlers.message(toMessage(packet), done);
       return;
     }
@@ -235,17 +241,19 @@ class MqttUpstream implements UpstreamConnection {
     this.#handlers.message(toMessage(packet), () => {
       if (acked) return;
       acked = true;
-      this.#ack(stream, PUBACK, msgId);
+      self.ack?.(PUBACK, msgId);
     });
   }
 
   /**
    * A deferred PUBACK or PUBREC (MQTT 3.1.1 §3.4, §3.5), written whole on the connection the
-   * PUBLISH came on. That connection gone, nothing is sent: the broker sends the message again,
-   * with DUP, on the next connection of the session (§4.4), whose own ack then counts.
+   * PUBLISH came on (MQTT.js's only stream: it never reconnects here). That connection gone,
+   * nothing is sent: the broker sends the message again, with DUP, on the next connection of the
+   * session (§4.4), whose own ack then counts. Returns whether it was written.
    */
-  #ack(stream: MqttClient['stream'], header: number, msgId: number): boolean {
-    if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return false;
+  #ack(header: number, msgId: number): boolean {
+    const stream = this.#client.stream;
+    if (this.#ended || stream.destroyed || !stream.writable) return false;
     stream.write(Buffer.from([header, 0x02, msgId >> 8, msgId & 0xff]));
     return true;
   }
@@ -253,6 +261,7 @@ class MqttUpstream implements UpstreamConnection {
   end(graceful: boolean): Promise<void> {
     if (this.#ended) return Promise.resolve();
     this.#ended = true;
+    this.#self.ack = undefined;
     const client = this.#client;
     // DISCONNECT only makes sense on a live connection with nothing outstanding; MQTT.js would
     // otherwise wait for acks that may never come.
@@ -276,6 +285,7 @@ class MqttUpstream implements UpstreamConnection {
     this.#handlers.closed(this.#lastError, this.#established);
     // Releases MQTT.js's timers and stores; callbacks it still holds fail, and the bridge ignores them.
     this.#ended = true;
+    this.#self.ack = undefined;
     this.#client.end(true);
   }
 }
