@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import mqtt, { DefaultMessageIdProvider, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DEFAULT_MAX_PACKET_BYTES, PacketSizeGuard } from '../broker/packet-size.js';
 import { BridgeError, BridgeErrorCode } from './errors.js';
+import { IncomingQos2 } from './incoming-qos2.js';
 import type { UpstreamConnection, UpstreamConnector, UpstreamHandlers, Message } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -28,12 +29,18 @@ export interface MqttUpstreamOptions {
   /** largest packet the broker may send (checked on its header, before MQTT.js buffers the body); default 1 MiB */
   maxPacketBytes?: number;
   /**
-   * A QoS 1 message's PUBACK goes when the receiver calls its `done`, however late, while later
-   * packets are read on (transparent mode: once the device has acknowledged it). Without it,
-   * MQTT.js answers in order and reads nothing else until `done` (the aggregating bridge's
-   * broker core answers at once).
+   * A QoS 1 message's PUBACK, a QoS 2 message's PUBREC, goes when the receiver calls its `done`,
+   * however late, while later packets are read on (transparent mode: once the device has
+   * acknowledged it). Without it, MQTT.js answers in order and reads nothing else until `done`,
+   * and takes QoS 2 over itself (PUBREC on receipt, the message handed on at PUBREL): the
+   * aggregating bridge's broker core answers at once.
    */
   deferredAcks?: boolean;
+  /**
+   * With `deferredAcks`: the QoS 2 ids of the client's session, when they are kept beyond this
+   * connector (transparent mode keeps them across the device's links); a table of its own otherwise.
+   */
+  incomingQos2?: IncomingQos2;
   /** the will the broker publishes when this connection vanishes without DISCONNECT */
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   /** file contents, already read */
@@ -47,8 +54,12 @@ export interface MqttUpstreamOptions {
   };
 }
 
-/** What MQTT.js's handleMessage callback is given to leave the PUBACK to us (nothing reads it). */
-const ACK_DEFERRED = new Error('PUBACK deferred until the receiver is done');
+/** What MQTT.js's customHandleAcks callback is given to leave the PUBACK / PUBREC to us (see `#take`). */
+const ACK_DEFERRED = new Error('ack deferred until the receiver is done');
+
+/** The first bytes of the acks written by hand (MQTT 3.1.1 §3.4, §3.5): type in the high nibble, no flags. */
+const PUBACK = 0x40;
+const PUBREC = 0x50;
 
 /** How long a graceful end waits for the socket to close before it is destroyed. */
 const END_TIMEOUT_MS = 2000;
@@ -61,7 +72,9 @@ export function mqttConnector(o: MqttUpstreamOptions): UpstreamConnector {
    * from those ids.
    */
   const ids = new DefaultMessageIdProvider();
-  return (handlers) => new MqttUpstream(o, ids, handlers);
+  // Deferred acks: QoS 2 messages not yet released, known across connections for the same reason.
+  const qos2 = o.deferredAcks === true ? (o.incomingQos2 ?? new IncomingQos2()) : undefined;
+  return (handlers) => new MqttUpstream(o, ids, qos2, handlers);
 }
 
 class MqttUpstream implements UpstreamConnection {
@@ -72,8 +85,13 @@ class MqttUpstream implements UpstreamConnection {
   #established = false;
   #lastError: Error | undefined;
   #corked = false;
+  /**
+   * This connection while it stands, for the acks owed on it: emptied at its end, so that an ack
+   * still owed (a message the gateway holds, an id IncomingQos2 keeps) keeps nothing of it alive.
+   */
+  readonly #self: { ack: ((header: number, msgId: number) => boolean) | undefined } = { ack: (header, msgId) => this.#ack(header, msgId) };
 
-  constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, handlers: UpstreamHandlers) {
+  constructor(o: MqttUpstreamOptions, ids: DefaultMessageIdProvider, qos2: IncomingQos2 | undefined, handlers: UpstreamHandlers) {
     this.#handlers = handlers;
     const options: IClientOptions = {
       protocolVersion: 4,
@@ -117,45 +135,45 @@ class MqttUpstream implements UpstreamConnection {
       );
       client.stream.destroy();
     });
-    // Every incoming PUBLISH passes here before MQTT.js acknowledges it, one at a time.
+    // Every incoming PUBLISH MQTT.js acknowledges itself passes here, one at a time: all of them
+    // without deferred acks (QoS 2 at its PUBREL), QoS 0 only with them.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
       if (this.#ended) {
         callback();
         return;
       }
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const msg = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
       if (o.deferredAcks !== true) {
-        handlers.message(msg, () => callback());
+        handlers.message(toMessage(packet), () => callback());
         return;
       }
-      if (packet.qos !== 1 || packet.messageId === undefined) {
-        // QoS 0 has no ack. QoS 2 comes here at its PUBREL: MQTT.js sent PUBREC on receipt, so
-        // the broker has let go of it already; waiting would only stall the connection.
-        handlers.message(msg, () => undefined);
-        callback();
-        return;
-      }
-      const stream = client.stream;
-      const msgId = packet.messageId;
-      let acked = false;
-      handlers.message(msg, () => {
-        if (acked) return;
-        acked = true;
-        this.#puback(stream, msgId);
-      });
-      // MQTT.js (5.16, handlers/publish.js) sends no PUBACK when this callback gets an error and
-      // goes on to the next packet: the PUBACK is ours to send, later.
-      callback(ACK_DEFERRED);
+      handlers.message(toMessage(packet), () => undefined);
+      callback();
     };
+    if (qos2 !== undefined) {
+      // MQTT.js (5.16, handlers/publish.js) asks this about each QoS 1 and 2 PUBLISH before it
+      // acknowledges or stores anything. Its constructor keeps the option for MQTT 5 only, but the
+      // handler reads it from `client.options` at each packet, so it is set here, after.
+      client.options.customHandleAcks = (_topic, _payload, packet: IPublishPacket, ack) => {
+        this.#take(packet, qos2);
+        // An error: MQTT.js sends no PUBACK / PUBREC, stores nothing, reads on, and emits the
+        // error (the 'error' listener passes this one over). The ack is ours to send, later.
+        ack(ACK_DEFERRED);
+      };
+      // MQTT.js answers PUBREL with PUBCOMP itself (its incoming store holds nothing of ours).
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'pubrel' && packet.messageId !== undefined) qos2.released(packet.messageId);
+      });
+    }
     client.on('connect', (connack) => {
       if (this.#ended) return;
+      if (!connack.sessionPresent) qos2?.forgetAll();
       this.#established = true;
       // Acks wait on each other; Nagle would hold small packets back.
       (client.stream as Partial<Socket>).setNoDelay?.(true);
       handlers.connected({ sessionPresent: connack.sessionPresent });
     });
     client.on('error', (err) => {
+      if (err === ACK_DEFERRED) return;
       this.#lastError = err;
     });
     client.on('close', () => this.#onClose());
@@ -201,18 +219,50 @@ class MqttUpstream implements UpstreamConnection {
   }
 
   /**
-   * A deferred PUBACK (MQTT 3.1.1 §3.4), written whole on the connection the PUBLISH came on.
-   * That connection gone, nothing is sent: the broker sends the message again, with DUP, on the
-   * next connection of the session (§4.4), whose own PUBACK then counts.
+   * A QoS 1 or 2 PUBLISH, in deferred-ack mode: handed to the receiver, its ack left until the
+   * receiver's `done`. QoS 2 is acknowledged with PUBREC only then (MQTT 3.1.1 §4.3.3: the
+   * receiver owns the message from its PUBREC), so a gateway that dies before the device has it
+   * leaves it the broker's, to be sent again on the session's next connection (§4.4). Within one
+   * gateway a QoS 2 message comes to the device once, whatever the connections in between (see
+   * IncomingQos2). QoS 1 may come twice (§4.3.2): one the device holds when the connection drops
+   * is sent again by the broker and handed on again.
    */
-  #puback(stream: MqttClient['stream'], msgId: number): void {
-    if (this.#ended || this.#client.stream !== stream || stream.destroyed || !stream.writable) return;
-    stream.write(Buffer.from([0x40, 0x02, msgId >> 8, msgId & 0xff]));
+  #take(packet: IPublishPacket, qos2: IncomingQos2): void {
+    // A message that comes once the bridge let go of the connection is not taken, nor acknowledged:
+    // the broker keeps it for the session's next connection.
+    if (this.#ended || packet.messageId === undefined) return;
+    const msgId = packet.messageId;
+    const self = this.#self;
+    if (packet.qos === 2) {
+      const done = qos2.take(msgId, () => self.ack?.(PUBREC, msgId) ?? false);
+      if (done !== undefined) this.#handlers.message(toMessage(packet), done);
+      return;
+    }
+    let acked = false;
+    this.#handlers.message(toMessage(packet), () => {
+      if (acked) return;
+      acked = true;
+      self.ack?.(PUBACK, msgId);
+    });
+  }
+
+  /**
+   * A deferred PUBACK or PUBREC (MQTT 3.1.1 §3.4, §3.5), written whole on the connection the
+   * PUBLISH came on (MQTT.js's only stream: it never reconnects here). That connection gone,
+   * nothing is sent: the broker sends the message again, with DUP, on the next connection of the
+   * session (§4.4), whose own ack then counts. Returns whether it was written.
+   */
+  #ack(header: number, msgId: number): boolean {
+    const stream = this.#client.stream;
+    if (this.#ended || stream.destroyed || !stream.writable) return false;
+    stream.write(Buffer.from([header, 0x02, msgId >> 8, msgId & 0xff]));
+    return true;
   }
 
   end(graceful: boolean): Promise<void> {
     if (this.#ended) return Promise.resolve();
     this.#ended = true;
+    this.#self.ack = undefined;
     const client = this.#client;
     // DISCONNECT only makes sense on a live connection with nothing outstanding; MQTT.js would
     // otherwise wait for acks that may never come.
@@ -236,6 +286,12 @@ class MqttUpstream implements UpstreamConnection {
     this.#handlers.closed(this.#lastError, this.#established);
     // Releases MQTT.js's timers and stores; callbacks it still holds fail, and the bridge ignores them.
     this.#ended = true;
+    this.#self.ack = undefined;
     this.#client.end(true);
   }
+}
+
+function toMessage(packet: IPublishPacket): Message {
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  return { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain };
 }

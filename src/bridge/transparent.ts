@@ -27,6 +27,7 @@ import type { Logger } from '../logger.js';
 import { validateTopicName } from '../topics/topic-names.js';
 import { discardingFirst, discardsFirst, upstreamCleanSession } from './clean-start.js';
 import { ClientLink, type LinkBasics } from './client-link.js';
+import { IncomingQos2ByClient } from './incoming-qos2.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { POISON_STRIKES, SUSPECT_WINDOW_MS } from './poison.js';
 import { ThrottledWarn } from './throttled-warn.js';
@@ -86,12 +87,15 @@ export class TransparentBridge implements Bridge, Uplink {
   #closing = 0;
   #own: ClientLink | undefined;
   #closed = false;
+  /** QoS 2 messages toward each device, not yet released, across its links (see IncomingQos2ByClient) */
+  readonly #qos2: IncomingQos2ByClient;
   readonly counters: BridgeCounters = zeroCounters();
 
   constructor(deps: TransparentBridgeDeps) {
     this.#deps = deps;
     this.#random = deps.random ?? Math.random;
     this.#profile = profileFor(deps.config);
+    this.#qos2 = new IncomingQos2ByClient(deps.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   }
 
   get connected(): boolean {
@@ -265,6 +269,7 @@ export class TransparentBridge implements Bridge, Uplink {
     const link = new ClientLink(this, req, this.#connectorFor(req), persistent, {
       onEnded: () => {
         if (this.#links.get(req.clientId) === link) this.#links.delete(req.clientId);
+        this.#qos2.ended(req.clientId, this.#links.has(req.clientId));
       },
     });
     link.sink = sink;
@@ -362,6 +367,7 @@ export class TransparentBridge implements Bridge, Uplink {
       will: req.will,
       // Acknowledged upstream once the device has it: an instance that dies loses nothing acknowledged.
       deferredAcks: true,
+      incomingQos2: this.#qos2.open(req.clientId),
     };
     if (cred !== undefined) {
       options.username = cred.username?.replaceAll('%c', req.clientId);

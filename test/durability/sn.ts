@@ -127,3 +127,34 @@ export async function drainWake(c: SnClient, timeoutMs = 10_000): Promise<Publis
 export function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   return waitUntil(cond, ms, what);
 }
+
+/** Packets read off a client while looking for a PUBLISH, left for the next look. */
+const unread = new WeakMap<SnClient, Packet[]>();
+
+/** The next PUBLISH, REGISTERs on the way answered (other packets are passed over). */
+export async function nextPublish(dev: SnClient): Promise<PublishPacket> {
+  const queue = unread.get(dev) ?? [];
+  unread.set(dev, queue);
+  for (;;) {
+    await until('a REGISTER or PUBLISH', () => {
+      queue.push(...dev.pending());
+      return queue.some((p) => p.type === 'REGISTER' || p.type === 'PUBLISH');
+    });
+    const p = queue.splice(0, queue.findIndex((q) => q.type === 'REGISTER' || q.type === 'PUBLISH') + 1).pop();
+    if (p?.type === 'PUBLISH') return p;
+    if (p?.type === 'REGISTER') dev.send({ type: 'REGACK', topicId: p.topicId, msgId: p.msgId, returnCode: 0 });
+  }
+}
+
+export function puback(dev: SnClient, p: PublishPacket): void {
+  dev.send({ type: 'PUBACK', topicId: p.topicIdType === 'normal' ? p.topicId : 0, msgId: p.msgId, returnCode: 0 });
+}
+
+/** The device's half of a QoS 2 delivery (MQTT-SN 1.2 §6.7): PUBREC, then PUBCOMP to the gateway's PUBREL. */
+export async function receiveQos2(dev: SnClient, p: PublishPacket): Promise<void> {
+  assert.equal(p.qos, 2, `${p.payload.toString()} comes at QoS 2`);
+  dev.send({ type: 'PUBREC', msgId: p.msgId });
+  const rel = await dev.next('PUBREL');
+  assert.equal(rel.msgId, p.msgId);
+  dev.send({ type: 'PUBCOMP', msgId: p.msgId });
+}
