@@ -115,9 +115,9 @@ describe('front end: three gateway instances behind it', () => {
     gw.proc.kill('SIGSTOP');
     try {
       try {
-      // The stall is the condition under test, so its length is by the clock (not scaled: it must
-      // stay below silentProbes' 10 s): 4.5 s is past the (missedProbes + 1) x 1 s within which a
-      // killed instance leaves, so a keep-alive sent now goes to another instance if this one left.
+        // The stall is the condition under test, so its length is by the clock (not scaled: it must
+        // stay below silentProbes' 10 s): 4.5 s is past the (missedProbes + 1) x 1 s within which a
+        // killed instance leaves, so a keep-alive sent now goes to another instance if this one left.
         await sleep(4500);
         for (const id of stalled) {
           devices.get(id)!.pending();
