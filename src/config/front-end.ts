@@ -67,7 +67,7 @@ export const frontEndConfigSchema = z
           .max(10_000_000)
           .default(100_000)
           .describe(
-            'Devices remembered on the instance they moved to when theirs was out (about 100 bytes each), so they stay there when it returns. Beyond it a moved device is routed by the hash alone, back home when its instance returns, and counted (affinityFull). 0: no affinity.',
+            'Devices remembered on the instance they moved to when theirs was out (about 200 bytes each: the default takes at most about 20 MB), so they stay there when it returns. Beyond it a moved device is routed by the hash alone, back home when its instance returns, and counted (affinityFull). 0: no affinity.',
           ),
         idleSec: z
           .int()
