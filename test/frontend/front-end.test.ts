@@ -152,7 +152,7 @@ describe('front end', () => {
     }
   });
 
-  it('keeps a device that failed over on the instance it moved to when its home comes back, and sends new devices home', async () => {
+  it('keeps a device that failed over on the instance it moved to when its home comes back; one that was quiet meanwhile, and new ones, go home', async () => {
     const a = await endpoint();
     const b = await endpoint();
     answerProbes(a);
@@ -170,6 +170,7 @@ describe('front end', () => {
     const fe = await startFrontEnd({ host: '127.0.0.1', port: 0, instances: [a, b].map((e) => ({ host: '127.0.0.1', port: e.port })), probeIntervalMs: 50, missedProbes: 1, silentProbes: 2 });
     running.push(fe);
     const moved = await homedOnA();
+    const quiet = await homedOnA(); // sends nothing while a is out: it is never moved
     const fromDevice = async (at: Endpoint, d: Endpoint): Promise<void> => {
       for (;;) {
         const w = decapsulate(await nextNotProbe(at));
@@ -178,6 +179,8 @@ describe('front end', () => {
     };
     moved.send(PINGREQ, fe.port);
     await fromDevice(a, moved);
+    quiet.send(PINGREQ, fe.port);
+    await fromDevice(a, quiet);
 
     await kill(a);
     await until(() => !fe.instancesUp()[0]!, 5000, 'a out');
@@ -190,9 +193,11 @@ describe('front end', () => {
     await until(() => fe.instancesUp()[0]!, 5000, 'a back');
     moved.send(PINGREQ, fe.port);
     await fromDevice(b, moved); // not hashed back to a in mid-session
+    quiet.send(PINGREQ, fe.port);
+    await fromDevice(back, quiet);
     const newcomer = await homedOnA();
     newcomer.send(PINGREQ, fe.port);
     await fromDevice(back, newcomer);
-    assert.deepEqual(fe.stats().toInstances, [2, 2]);
+    assert.deepEqual(fe.stats().toInstances, [4, 2]);
   });
 });
