@@ -405,6 +405,8 @@ async function frontEndMain(argv: string[]): Promise<number> {
       gatewayId: config.gatewayId,
       probeIntervalMs: config.health.intervalMs,
       missedProbes: config.health.missedProbes,
+      silentProbes: config.health.silentProbes,
+      affinity: config.affinity,
       advertise: config.advertise,
       logger,
     });

@@ -45,10 +45,41 @@ export const frontEndConfigSchema = z
           .min(1)
           .max(100)
           .default(3)
-          .describe('Intervals without a word from an instance before its devices go to the others: out within (missedProbes + 1) x intervalMs.'),
+          .describe(
+            "Intervals without a word from an instance whose port refused a probe meanwhile (ICMP port unreachable: its process is gone) before its devices go to the others: out within (missedProbes + 1) x intervalMs. Any datagram from the instance, a device's answer too, counts as a word.",
+          ),
+        silentProbes: z
+          .int()
+          .min(1)
+          .max(1000)
+          .default(10)
+          .describe(
+            'Intervals without a word and without a refusal before an instance is out: a process stalled by load and a lost host look alike, and moving a live instance\'s devices makes two instances take their sessions in turn, so silence alone waits longer. At least missedProbes.',
+          ),
       })
       .prefault({})
-      .describe('Instance health probing.'),
+      .describe('Instance health probing: SEARCHGW to each instance every intervalMs, from a socket connected to it.'),
+    affinity: z
+      .strictObject({
+        maxEntries: z
+          .int()
+          .min(0)
+          .max(10_000_000)
+          .default(100_000)
+          .describe(
+            'Devices remembered on the instance they moved to when theirs was out (about 200 bytes each: the default takes at most about 20 MB), so they stay there when it returns. Beyond it a moved device is routed by the hash alone, back home when its instance returns, and counted (affinityFull). 0: no affinity.',
+          ),
+        idleSec: z
+          .int()
+          .min(1)
+          .max(31_536_000)
+          .default(86_400)
+          .describe(
+            "Seconds after a moved device's last datagram that it is forgotten and goes home like a new device. Longer than every keep-alive x 1.5 and sleep duration, so a live device is not moved back under its session.",
+          ),
+      })
+      .prefault({})
+      .describe('Where devices that failed over stay when their instance comes back: only new devices and those idle for idleSec go to it.'),
     advertise: z
       .strictObject({
         address: ipLiteral('Broadcast or multicast address devices listen on for ADVERTISE.'),
@@ -62,6 +93,12 @@ export const frontEndConfigSchema = z
   .superRefine((c: unknown, ctx) => {
     if (!isRecord(c) || !Array.isArray(c.instances)) return;
     const family = isIP(typeof c.host === 'string' ? c.host : '0.0.0.0');
+    const h = isRecord(c.health) ? c.health : {};
+    const missed = typeof h.missedProbes === 'number' ? h.missedProbes : 3;
+    const silent = typeof h.silentProbes === 'number' ? h.silentProbes : 10;
+    if (silent < missed) {
+      report(ctx, ['health', 'silentProbes'], ConfigIssueCode.INCONSISTENT, `${silent} is below health.missedProbes (${missed}); expected silentProbes >= missedProbes (silence without a refusal waits at least as long)`, silent);
+    }
     const seen = new Set<string>();
     (c.instances as unknown[]).forEach((i, n) => {
       if (!isRecord(i) || typeof i.host !== 'string' || typeof i.port !== 'number') return;

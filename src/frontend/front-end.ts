@@ -3,9 +3,11 @@
  * address; each datagram goes to the instance rendezvous hashing picks for the device's address
  * and port among the instances alive, wrapped in MQTT-SN 1.2 forwarder encapsulation (§5.5) whose
  * Wireless Node Id is the device's address and port (front-end-address.ts). An instance answers
- * wrapped with the same node id, which is all the front end needs to send the answer on: it keeps
- * nothing per device, so no proxy session can time out under a gateway-initiated message (a
- * sleeper's buffered PUBLISH, a retry), and a restarted front end loses nothing.
+ * wrapped with the same node id, which is all the front end needs to send the answer on: no proxy
+ * session can time out under a gateway-initiated message (a sleeper's buffered PUBLISH, a retry).
+ * The one thing kept per device is, for devices moved off an instance that was out, where they
+ * went (affinity.ts: bounded, idle-expiring), so they stay there when it comes back; a restarted
+ * front end loses only that (those devices go home, are told DISCONNECT there and CONNECT again).
  *
  * ```
  * device ──datagram──► front end ──0xFE {node id = device ip:port} + datagram──► instance k
@@ -21,6 +23,7 @@ import { isIP } from 'node:net';
 import { noopLogger, type Logger } from '../logger.js';
 import { decapsulate, encapsulate, isEncapsulated } from '../transport/forwarder.js';
 import { deviceNodeId, deviceOfNodeId } from '../transport/front-end-address.js';
+import { AffinityTable } from './affinity.js';
 import { InstanceHealth } from './health.js';
 import { fnv1a, pickInstance } from './rendezvous.js';
 
@@ -40,8 +43,12 @@ export interface FrontEndOptions {
   gatewayId?: number;
   /** probe interval; default 1000 */
   probeIntervalMs?: number;
-  /** intervals without a word from an instance before it is out of the hash; default 3 */
+  /** silent intervals, with a probe refused by the instance's port among them, before it is out; default 3 */
   missedProbes?: number;
+  /** silent intervals without a refusal (a stalled process, or a lost host) before it is out; default 10 */
+  silentProbes?: number;
+  /** devices moved off an instance that was out stay where they went (affinity.ts); defaults 100000 and 86400 */
+  affinity?: { maxEntries?: number; idleSec?: number };
   /** ADVERTISE target and period; none without it */
   advertise?: { address: string; port: number; intervalSec: number };
   logger?: Logger;
@@ -56,6 +63,12 @@ export interface FrontEndStats {
   searchGwAnswered: number;
   /** datagrams dropped: not forwardable (see the log), or from an instance and not for a device */
   dropped: number;
+  /** probes the kernel reported refused (ICMP port unreachable): the instance's process is gone */
+  probesRefused: number;
+  /** devices remembered on an instance other than their home (affinity.ts) */
+  affinityEntries: number;
+  /** datagrams of moved devices routed by the hash alone because the affinity table was full */
+  affinityFull: number;
 }
 
 export interface RunningFrontEnd {
@@ -69,6 +82,9 @@ export interface RunningFrontEnd {
 }
 
 const UDP_MAX = { 4: 65_507, 6: 65_527 } as const;
+/** What the kernel says of a connected UDP socket whose peer sent ICMP unreachable. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+const ALL = (): boolean => true;
 const MSG_SEARCHGW = 0x01;
 const MSG_ADVERTISE = 0x00;
 
@@ -87,11 +103,16 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<RunningFrontEnd
   const instances = o.instances.map((i) => ({ ...i, name: family === 6 ? `[${i.host}]:${i.port}` : `${i.host}:${i.port}` }));
   const byAddress = new Map(instances.map((i, n) => [`${i.host}|${i.port}`, n]));
   const seeds = instances.map((i) => fnv1a(Buffer.from(i.name)));
-  const stats: FrontEndStats = { toInstances: instances.map(() => 0), toDevices: 0, searchGwAnswered: 0, dropped: 0 };
-  const health = new InstanceHealth(instances.length, { intervalMs, missedProbes: o.missedProbes ?? 3 }, (n, up) => {
-    if (up) log.info({ instance: instances[n]!.name }, 'front end: instance answers again; its devices come back to it');
-    else log.warn({ instance: instances[n]!.name, afterMs: intervalMs * (o.missedProbes ?? 3) }, 'front end: instance silent; its devices go to the others');
+  const stats = { toInstances: instances.map(() => 0), toDevices: 0, searchGwAnswered: 0, dropped: 0, probesRefused: 0 };
+  const missedProbes = o.missedProbes ?? 3;
+  const silentProbes = o.silentProbes ?? 10;
+  const health = new InstanceHealth(instances.length, { intervalMs, missedProbes, silentProbes }, (n, up, why) => {
+    const instance = instances[n]!.name;
+    if (up) log.info({ instance }, 'front end: instance answers again; devices new or idle since go to it, moved ones stay where they are');
+    else if (why === 'refused') log.warn({ instance, afterMs: intervalMs * missedProbes }, "front end: instance silent and its port refuses probes; its devices go to the others");
+    else log.warn({ instance, afterMs: intervalMs * silentProbes }, 'front end: instance silent (stalled, or its host lost); its devices go to the others');
   });
+  const affinity = new AffinityTable(o.affinity?.maxEntries ?? 100_000, (o.affinity?.idleSec ?? 86_400) * 1000);
 
   const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
   const maxWrapped = UDP_MAX[family];
@@ -120,6 +141,29 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<RunningFrontEnd
     send(parts.message, device.port, device.address);
   };
 
+  /**
+   * The instance for a device: where it was moved, while that instance lives; else its home (the
+   * hash over all instances) while that lives; else the hash over the live ones, remembered as a
+   * move. With none alive, the home (the probes may be what is lost).
+   */
+  const route = (nodeId: Buffer, device: string): number => {
+    const now = Date.now();
+    const moved = affinity.get(device, now);
+    if (moved !== undefined && health.up(moved)) return moved;
+    const home = pickInstance(nodeId, seeds, ALL);
+    if (health.up(home)) {
+      if (moved !== undefined) affinity.delete(device);
+      return home;
+    }
+    const n = pickInstance(nodeId, seeds, (i) => health.up(i));
+    if (n < 0) return moved ?? home;
+    // Logged at the first and every 1,000th: a flood of them says nothing more.
+    if (!affinity.set(device, n, now) && affinity.full % 1000 === 1) {
+      log.warn({ maxEntries: affinity.maxEntries, notRemembered: affinity.full }, 'front end: affinity table full; moved devices beyond it go home when their instance returns');
+    }
+    return n;
+  };
+
   const fromDevice = (msg: Buffer, address: string, port: number): void => {
     // MQTT-SN 1.2 §6.1: SEARCHGW is Length 3, type 0x01, Radius. The front end is the gateway the
     // devices see; it answers while it has somewhere to send them.
@@ -140,9 +184,7 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<RunningFrontEnd
       drop({ from: `${address}:${port}`, size: msg.length }, 'front end: datagram empty or too large to wrap');
       return;
     }
-    // Among the instances alive; with none alive, among all (probes may be what is lost).
-    let n = pickInstance(nodeId, seeds, (i) => health.up(i));
-    if (n < 0) n = pickInstance(nodeId, seeds, () => true);
+    const n = route(nodeId, `${address}|${port}`);
     const to = instances[n]!;
     stats.toInstances[n]!++;
     send(encapsulate(nodeId, msg), to.port, to.host);
@@ -163,10 +205,32 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<RunningFrontEnd
     });
   });
 
+  // One socket per instance for the probes, connected to it: only a connected UDP socket hears of
+  // the ICMP port unreachable its datagrams meet (the instance's process is gone). Its GWINFO
+  // comes back to the same socket (MQTT-SN 1.2 §6.1: a gateway answers SEARCHGW to its sender).
+  const opened = await Promise.allSettled(instances.map((i, n) => openProber(family, host, i, (err) => refused(n, err), () => health.heardFrom(n))));
+  const probers = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = opened.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    for (const p of probers) p.close();
+    socket.close();
+    throw failed.reason;
+  }
+  function refused(n: number, err: NodeJS.ErrnoException): void {
+    if (err.code !== undefined && UNREACHABLE.has(err.code)) {
+      stats.probesRefused++;
+      health.refusedBy(n);
+    } else log.debug({ instance: instances[n]!.name, err: err.message }, 'front end: probe socket error');
+  }
   const probe = Buffer.from([3, MSG_SEARCHGW, 0]);
   const probeAll = (): void => {
     health.tick();
-    for (const i of instances) send(probe, i.port, i.host);
+    affinity.expire(Date.now());
+    probers.forEach((p, n) =>
+      p.send(probe, (err) => {
+        if (err) refused(n, err);
+      }),
+    );
   };
   probeAll();
   const probeTimer = setInterval(probeAll, intervalMs);
@@ -194,14 +258,30 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<RunningFrontEnd
     address: bound.address,
     port: bound.port,
     instancesUp: () => instances.map((_i, n) => health.up(n)),
-    stats: () => ({ ...stats, toInstances: [...stats.toInstances] }),
+    stats: () => ({ ...stats, toInstances: [...stats.toInstances], affinityEntries: affinity.size, affinityFull: affinity.full }),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         clearInterval(probeTimer);
         if (advertiseTimer !== undefined) clearInterval(advertiseTimer);
+        for (const p of probers) p.close();
         socket.close(() => resolve());
       });
       return closed;
     },
   };
+}
+
+/** A UDP socket connected to one instance, for its probes; binding and connecting fail loudly. */
+async function openProber(family: 4 | 6, host: string, to: FrontEndInstance, onError: (err: NodeJS.ErrnoException) => void, onMessage: () => void): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, host, () => s.connect(to.port, to.host, () => {
+      s.off('error', reject);
+      resolve();
+    }));
+  });
+  s.on('error', onError);
+  s.on('message', onMessage);
+  return s;
 }

@@ -76,6 +76,11 @@ export class Device {
     this.#sock = undefined;
   }
 
+  /** the device's source port (with 127.0.0.1, what the front end hashes), once open */
+  get localPort(): number | undefined {
+    return this.#sock?.address().port;
+  }
+
   get stopped(): boolean {
     return this.#stopped;
   }

@@ -10,7 +10,7 @@
  * A choice says what each instance's transport entry needs, then starts in front of the
  * instances on a port it picks as late as it can (a port picked early can be taken meanwhile).
  */
-import { startFrontEnd } from '../../src/frontend/front-end.js';
+import { startFrontEnd, type FrontEndStats } from '../../src/frontend/front-end.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { Nginx, udpFrontEndBlock, type Endpoint } from './nginx.js';
 
@@ -19,6 +19,10 @@ export interface FrontEnd {
   listen: Endpoint;
   /** times the front end took an instance out of its hash (sampled), where it says */
   takenOut?(): number;
+  /** whether each instance is in its hash now, where it says */
+  instancesUp?(): boolean[];
+  /** its counters, where it has them (this project's front end) */
+  stats?(): FrontEndStats;
   stop(): Promise<void>;
 }
 
@@ -67,6 +71,8 @@ const CHOICES: Record<string, FrontEndPlan> = {
         name: 'forwarder',
         listen: { host: HOST, port: fe.port },
         takenOut: () => out,
+        instancesUp: () => fe.instancesUp(),
+        stats: () => fe.stats(),
         stop: async () => {
           clearInterval(sampler);
           await fe.close();
@@ -77,7 +83,7 @@ const CHOICES: Record<string, FrontEndPlan> = {
 };
 
 /** MQTTSN_CLUSTER_FRONTEND picks one by name; nginx-stream is the default. */
-export function planFrontEnd(name = process.env.MQTTSN_CLUSTER_FRONTEND ?? 'nginx-stream'): FrontEndPlan {
+export function planFrontEnd(name: string = process.env.MQTTSN_CLUSTER_FRONTEND ?? 'nginx-stream'): FrontEndPlan {
   const plan = CHOICES[name];
   if (plan === undefined) throw new Error(`MQTTSN_CLUSTER_FRONTEND=${name} is not a front end this harness knows; expected one of ${Object.keys(CHOICES).join(', ')}`);
   return plan;

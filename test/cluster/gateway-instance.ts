@@ -67,16 +67,27 @@ export class GatewayInstance {
 
   static async start(o: InstanceOptions): Promise<GatewayInstance> {
     const dir = await mkdtemp(join(tmpdir(), `mqttsn-gw${o.gatewayId}-`));
-    const file = join(dir, 'gateway.config.json');
-    await writeFile(file, JSON.stringify(instanceConfig(o), null, 2));
+    await writeFile(join(dir, 'gateway.config.json'), JSON.stringify(instanceConfig(o), null, 2));
     const g = new GatewayInstance(o, dir);
-    const proc = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
-    proc.stdout?.on('data', (b: Buffer) => (g.out = (g.out + b.toString()).slice(-20_000)));
-    proc.stderr?.on('data', (b: Buffer) => (g.out = (g.out + b.toString()).slice(-20_000)));
-    g.#proc = proc;
-    await until(() => /gateway running/.test(g.out) || proc.exitCode !== null, 60_000, `gateway ${o.gatewayId} to start`, 50);
-    if (proc.exitCode !== null) throw new Error(`gateway ${o.gatewayId} exited ${proc.exitCode}: ${g.out}`);
+    await g.#spawn();
     return g;
+  }
+
+  async #spawn(): Promise<void> {
+    const o = this.options;
+    this.out = '';
+    const proc = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), '--config', join(this.dir, 'gateway.config.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    proc.stdout?.on('data', (b: Buffer) => (this.out = (this.out + b.toString()).slice(-20_000)));
+    proc.stderr?.on('data', (b: Buffer) => (this.out = (this.out + b.toString()).slice(-20_000)));
+    this.#proc = proc;
+    await until(() => /gateway running/.test(this.out) || proc.exitCode !== null, 60_000, `gateway ${o.gatewayId} to start`, 50);
+    if (proc.exitCode !== null) throw new Error(`gateway ${o.gatewayId} exited ${proc.exitCode}: ${this.out}`);
+  }
+
+  /** Starts the instance again after kill(), as systemd would: same config, same port, same store. */
+  async restart(): Promise<void> {
+    if (this.alive) throw new Error(`gateway ${this.options.gatewayId} is still running`);
+    await this.#spawn();
   }
 
   /** The client ids of the sessions this instance holds, from its /api/sessions (paged). */

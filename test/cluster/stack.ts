@@ -18,8 +18,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(o: { instances: number; brokerNodes: number; proxyTimeoutSec: number; extra?: Record<string, unknown> }): Promise<Stack> {
-  const choice = planFrontEnd();
+/** `frontEnd`: a front end by name (test/cluster/front-end.ts), for a test of one; else MQTTSN_CLUSTER_FRONTEND's. */
+export async function startStack(o: { instances: number; brokerNodes: number; proxyTimeoutSec: number; extra?: Record<string, unknown>; frontEnd?: string }): Promise<Stack> {
+  const choice = planFrontEnd(o.frontEnd);
   const cleanup: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);

@@ -1,11 +1,13 @@
 /**
  * The stateless front end in front of three real gateway processes (aggregating mode) on
  * 127.0.0.1, with the shipped health defaults: devices spread over the instances, each instance
- * sees the device's real address (in /api/sessions, and its allow-list holds it to it), and when
- * one instance is killed with SIGKILL its devices get DISCONNECT from another one, CONNECT again
- * there, and nobody else moves.
+ * sees the device's real address (in /api/sessions, and its allow-list holds it to it), an
+ * instance stopped (SIGSTOP) for longer than a killed one takes to leave the hash keeps its
+ * devices, and when one instance is killed with SIGKILL its devices get DISCONNECT from another
+ * one, CONNECT again there, and nobody else moves.
  */
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { startFrontEnd, type RunningFrontEnd } from '../../src/frontend/front-end.js';
 import { freeTcpPort, freeUdpPort, SnClient, startGateway, type GatewayProcess } from '../integration/gateway-process.js';
@@ -100,6 +102,39 @@ describe('front end: three gateway instances behind it', () => {
     devices.set('fenced', right);
     const peers = await Promise.all(instances.map(async (i) => (await sessionsOf(i)).get('fenced')));
     assert.deepEqual(peers.filter((p) => p !== undefined), [`udp:127.0.0.2:${right.socket.address().port}/fe:127.0.0.1:${fePort}`]);
+  });
+
+  it('keeps a stalled instance and its devices: stopped (SIGSTOP) for 5 s, past the 4 s a killed one takes to leave, nobody moves', async () => {
+    const before = await placement(instances);
+    const counts = instances.map((_i, n) => [...before.values()].filter((x) => x === n).length);
+    const victim = counts.indexOf(Math.max(...counts));
+    const stalled = [...before].filter(([, n]) => n === victim).map(([id]) => id);
+    const gw = instances[victim]!.gw;
+    let wentOut = false;
+    const sampler = setInterval(() => (wentOut ||= !fe.instancesUp()[victim]!), 50);
+    gw.proc.kill('SIGSTOP');
+    try {
+      try {
+        // The stall is the condition under test, so its length is by the clock (not scaled: it must
+        // stay below silentProbes' 10 s): 4.5 s is past the (missedProbes + 1) x 1 s within which a
+        // killed instance leaves, so a keep-alive sent now goes to another instance if this one left.
+        await sleep(4500);
+        for (const id of stalled) {
+          devices.get(id)!.pending();
+          devices.get(id)!.send({ type: 'PINGREQ' });
+        }
+        await sleep(500);
+      } finally {
+        gw.proc.kill('SIGCONT');
+      }
+      // Answered, once the process runs again, by the session the device had: another instance
+      // would have answered DISCONNECT, and no PINGRESP would come.
+      for (const id of stalled) await devices.get(id)!.next('PINGRESP');
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.equal(wentOut, false, 'the stalled instance left the hash');
+    assert.deepEqual(await placement(instances), before);
   });
 
   it("moves only a killed instance's devices: they are told DISCONNECT by another, CONNECT there, the rest stay", async (t) => {

@@ -1,7 +1,6 @@
-/** Rendezvous hashing and instance health, the two decisions the front end makes per datagram. */
+/** Rendezvous hashing: where the front end sends a device (instance health: health.test.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InstanceHealth } from '../../src/frontend/health.js';
 import { fnv1a, pickInstance } from '../../src/frontend/rendezvous.js';
 import { deviceNodeId } from '../../src/transport/front-end-address.js';
 
@@ -33,25 +32,4 @@ describe('rendezvous hashing', () => {
   });
 
   it('gives -1 when no instance is usable', () => assert.equal(pickInstance(KEYS[0]!, SEEDS, () => false), -1));
-});
-
-describe('instance health', () => {
-  it('takes an instance out after missedProbes silent intervals, and back at its first datagram', () => {
-    const changes: Array<[number, boolean]> = [];
-    const h = new InstanceHealth(2, { intervalMs: 1000, missedProbes: 3 }, (i, up) => changes.push([i, up]));
-    assert.deepEqual([h.up(0), h.up(1)], [true, true], 'all start in');
-    for (let t = 0; t < 3; t++) {
-      h.heardFrom(1);
-      assert.equal(h.up(0), true, `still in after ${t} silent intervals`);
-      h.tick();
-    }
-    assert.deepEqual([h.up(0), h.up(1)], [false, true]);
-    assert.equal(h.anyUp(), true);
-    h.heardFrom(0);
-    assert.equal(h.up(0), true);
-    assert.deepEqual(changes, [
-      [0, false],
-      [0, true],
-    ]);
-  });
 });
