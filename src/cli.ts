@@ -31,7 +31,7 @@ import { formatSerialPorts, listSerialPorts } from './cli/serial-ports.js';
 import { checkSerialDevice, describeStartupError, groupName } from './cli/startup.js';
 import { systemdUnit } from './cli/systemd.js';
 import type { FrontEndConfig } from './config/front-end.js';
-import { unitNodeOptions } from './cli/node-flags.js';
+import { unitEnvironment, unitNodeOptions } from './cli/node-flags.js';
 
 const HELP = `Usage: mqttsn-gateway [options]
        mqttsn-gateway front-end --config FILE [--log-level LEVEL]
@@ -192,6 +192,7 @@ async function printSystemdUnit(configPath: string): Promise<number> {
       user: account.user,
       group: account.group,
       graceMs,
+      environment: unitEnvironment(process.env),
     }),
   );
   return EXIT_OK;

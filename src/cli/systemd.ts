@@ -25,6 +25,8 @@ export interface UnitOptions {
   supplementaryGroups?: readonly string[];
   /** the shutdown grace period; systemd must wait longer than this before SIGKILL */
   graceMs: number;
+  /** variables the process must start with (glibc's malloc reads them before node runs) */
+  environment?: Readonly<Record<string, string>>;
 }
 
 /** Where the unit reads environment variables from, if the file exists. */
@@ -76,6 +78,7 @@ export function systemdUnit(o: UnitOptions): string {
     ...(groups.length > 0 ? [`SupplementaryGroups=${groups.map(escapeUnit).join(' ')}`] : []),
     `WorkingDirectory=${escapeUnit(o.workingDirectory)}`,
     'Environment=NODE_ENV=production',
+    ...Object.entries(o.environment ?? {}).map(([k, v]) => `Environment=${quoteExecArg(`${k}=${v}`)}`),
     // Secrets (the upstream password, a key passphrase) come from the environment; this file,
     // root-owned and mode 600, keeps them out of the unit and the config. Optional ("-").
     `EnvironmentFile=-${ENV_FILE}`,

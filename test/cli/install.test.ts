@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { CONFIG_SCHEMA_PATH } from '../../src/config/index.js';
 import { join } from 'node:path';
 import { GatewayChild, runCli, root, tempDir, writeConfig } from './cli-process.js';
@@ -53,6 +53,18 @@ describe('cli: --print-systemd-unit', () => {
     for (const flag of GATEWAY_NODE_FLAGS) {
       assert.ok(exec.split(' ').includes(flag), `ExecStart has ${flag}: ${exec}`);
       assert.ok(start.split(' ').includes(flag), `npm start has ${flag}: ${start}`);
+    }
+  });
+
+  it('starts node with the gateway\'s environment (MALLOC_ARENA_MAX), as npm start does (issue #19)', () => {
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    // glibc reads it before node runs: only the command that starts the process can set it.
+    const node = start.split(' ').indexOf('node');
+    assert.ok(Object.keys(GATEWAY_NODE_ENV).length > 0);
+    for (const [name, value] of Object.entries(GATEWAY_NODE_ENV)) {
+      // A value the caller's environment has wins in the unit (the unit is printed from it).
+      assert.match(unit, new RegExp(`^Environment=${name}=${process.env[name] ?? value}$`, 'm'));
+      assert.ok(start.split(' ').slice(0, node).includes(`${name}=${value}`), `npm start sets ${name}=${value} before node: ${start}`);
     }
   });
 
