@@ -48,7 +48,12 @@ export function restoreSessions(gw: GatewayCore, transports: readonly Transport[
     s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
     s.uplinkDormant = staysDormant(gw, s, transport);
   }
-  if (stored.sessions.length > 0) gw.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
+  if (stored.sessions.length > 0) {
+    let dormant = 0;
+    for (const s of gw.sessions.values()) if (s.uplinkDormant) dormant++;
+    // dormant: behind front ends, upstream connections left closed until each device is heard from (dormant.ts)
+    gw.logger.info({ sessions: stored.sessions.length, dormant }, 'sessions restored from the store');
+  }
   // Stored under the auth of the last run: checked against today's before anything is sent.
   enforceAuth(gw, 'restore');
   for (const s of gw.sessions.values()) {
