@@ -41,6 +41,8 @@ export function wakeUplink(gw: GatewayCore, s: Session): void {
   if (gw.sessions.get(s.clientId) !== s || !(s.reachable || s.state === 'asleep')) return;
   gw.logger.debug({ clientId: s.clientId }, 'restored session heard from: its upstream connection is opened');
   reopenUplink(gw, s);
+  // What it held at the restart goes now (restore.ts held it back); a sleeper's goes with its wake.
+  if (s.state === 'active') gw.pump(s);
 }
 
 /** Reopened in the background: the client is not waiting for a CONNACK. */

@@ -59,7 +59,8 @@ export function restoreSessions(gw: GatewayCore, transports: readonly Transport[
   for (const s of gw.sessions.values()) {
     if ((s.reachable || s.state === 'asleep') && !s.uplinkDormant) reopenUplink(gw, s);
     gw.supervise(s);
-    if (s.state === 'active') gw.pump(s);
+    // A dormant session sends its device nothing either: the device may be served elsewhere now.
+    if (s.state === 'active' && !s.uplinkDormant) gw.pump(s);
   }
 }
 
