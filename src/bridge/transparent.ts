@@ -75,6 +75,7 @@ interface PendingReopen {
 
 export class TransparentBridge implements Bridge, Uplink {
   readonly mode = 'transparent' as const;
+  readonly clientConnections = true;
   readonly #deps: TransparentBridgeDeps;
   readonly #random: () => number;
   readonly #profile: UpstreamProfile | undefined;

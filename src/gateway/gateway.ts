@@ -26,6 +26,7 @@ import { startLagMonitor, type LagMonitor, type LagProbe } from './event-loop-la
 import { AbsentSessions, silenceLimit } from './expiry.js';
 import { isKept, Persistence } from './persistence.js';
 import { transition } from './shell.js';
+import { wakeUplink } from './dormant.js';
 import { restoreSessions } from './restore.js';
 import { FanOut } from './fan-out.js';
 import { PasswordGate, type PasswordChecker } from './password-gate.js';
@@ -294,6 +295,8 @@ export class Gateway implements GatewayCore {
       s.lastSeen = this.clock.now();
       // Anything after the CONNECT shows a client at work: its session is no longer evictable.
       if (p.type !== 'CONNECT') this.admission.active(s);
+      // A dormant restored session's device is here again (dormant.ts); a CONNECT opens its own.
+      if (p.type !== 'CONNECT') wakeUplink(this, s);
     }
     if (p.type === 'CONNECT') this.admission.connectSeen();
     return true;

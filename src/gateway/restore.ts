@@ -7,6 +7,7 @@
 import type { PersistedSession, StoredState } from '../store/session-store.js';
 import type { Peer, Transport } from '../transport/types.js';
 import type { GatewayCore } from './core.js';
+import { reopenUplink, staysDormant } from './dormant.js';
 import { enforceAuth } from './revoke.js';
 import type { Session } from './session.js';
 import type { Link } from './types.js';
@@ -45,19 +46,21 @@ export function restoreSessions(gw: GatewayCore, transports: readonly Transport[
     // Restored as stored, not a transition: an active client without a transport to reach it is disconnected.
     const link = s.link;
     s.phase = p.state === 'active' ? (link === undefined ? { state: 'disconnected', link } : { state: 'active', link }) : { state: p.state, link };
+    s.uplinkDormant = staysDormant(gw, s, transport);
   }
-  if (stored.sessions.length > 0) gw.logger.info({ sessions: stored.sessions.length }, 'sessions restored from the store');
+  if (stored.sessions.length > 0) {
+    let dormant = 0;
+    for (const s of gw.sessions.values()) if (s.uplinkDormant) dormant++;
+    // dormant: behind front ends, upstream connections left closed until each device is heard from (dormant.ts)
+    gw.logger.info({ sessions: stored.sessions.length, dormant }, 'sessions restored from the store');
+  }
   // Stored under the auth of the last run: checked against today's before anything is sent.
   enforceAuth(gw, 'restore');
   for (const s of gw.sessions.values()) {
-    if (s.reachable || s.state === 'asleep') {
-      // Reopened in the background: the client is not waiting for a CONNACK.
-      const subscriptions = [...s.subscriptions].map(([filter, sub]) => ({ filter, qos: sub.qos }));
-      const req = { clientId: s.clientId, cleanSession: s.cleanSession, keepAliveSec: s.keepAliveSec, will: s.will, resume: true, subscriptions };
-      void gw.uplink.connect(req, gw.uplinkSink(s), true);
-    }
+    if ((s.reachable || s.state === 'asleep') && !s.uplinkDormant) reopenUplink(gw, s);
     gw.supervise(s);
-    if (s.state === 'active') gw.pump(s);
+    // A dormant session sends its device nothing either: the device may be served elsewhere now.
+    if (s.state === 'active' && !s.uplinkDormant) gw.pump(s);
   }
 }
 

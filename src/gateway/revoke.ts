@@ -60,7 +60,8 @@ export function enforceAuth(gw: GatewayCore, when: 'reload' | 'restore'): Revoke
       revoked.wills++;
       changed = true;
       // Transparent mode: the upstream holds the will of the live connection, which is opened again without it.
-      if (s.reachable || s.state === 'asleep') {
+      // A dormant session (dormant.ts) has none yet: it is opened without the will when its device speaks.
+      if ((s.reachable || s.state === 'asleep') && !s.uplinkDormant) {
         const req = uplinkRequest(s, { will: undefined, resume: true });
         whenAnswered(gw.uplink.connect(req, gw.uplinkSink(s)), () => undefined, () => undefined);
       }

@@ -141,6 +141,11 @@ export class Session {
   matchRetain = false;
   /** it has had a No Local subscription: its publishes are remembered for the fan-out (Gateway.publish) */
   noLocal = false;
+  /**
+   * Restored behind front ends in transparent mode, its upstream connection not opened yet: it is
+   * opened when the device speaks to this instance again (restore.ts).
+   */
+  uplinkDormant = false;
   /** transparent mode: the CONNECT whose upstream connection is being opened; an older answer is stale */
   connectAttempt = 0;
 

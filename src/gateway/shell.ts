@@ -4,12 +4,19 @@
  * uplink are reached through the gateway core.
  */
 import type { GatewayCore } from './core.js';
+import { wakeUplink } from './dormant.js';
 import { isAbsent } from './expiry.js';
 import { step, type Effect, type SessionEvent } from './machine.js';
 import { abandonInFlight } from './outbox.js';
 import type { Session } from './session.js';
 
 export function transition(gw: GatewayCore, s: Session, event: SessionEvent): void {
+  if (s.uplinkDormant) {
+    // A sleeper's wake may come from a new address (§4.12.2), where the frame found no session.
+    if (event.type === 'wake') wakeUplink(gw, s);
+    // A CONNECT is here: it opens the connection itself (handlers/connection.ts).
+    else if (event.type === 'willRequested' || event.type === 'accepted' || event.type === 'refused') s.uplinkDormant = false;
+  }
   const { phase, effects } = step(s.phase, event);
   s.phase = phase;
   for (const e of effects) run(gw, s, e);
@@ -57,6 +64,12 @@ function end(gw: GatewayCore, s: Session, e: Extract<Effect, { type: 'end' }>): 
       void gw.uplink.disconnect(s.clientId, true);
       break;
     case 'lost': {
+      if (s.uplinkDormant) {
+        // Never heard from since the restart: its device may be alive behind another instance,
+        // and this instance holds no upstream connection whose will it could stand for.
+        gw.clientLog.info({ clientId: s.clientId, reason: e.reason }, 'restored session not heard from: lost, without its will (its device may be served by another instance)');
+        break;
+      }
       gw.clientLog.info({ clientId: s.clientId, reason: e.reason }, 'client lost');
       // An empty will topic (a WILLMSGUPD without a will) is never published.
       const will = s.will !== undefined && s.will.topic !== '' ? s.will : undefined;

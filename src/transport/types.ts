@@ -171,6 +171,11 @@ export interface Transport<P extends Peer = Peer> {
    * line, a connected memory client); used to reach a client again after a restart.
    */
   peerFromKey(key: string): P | undefined;
+  /**
+   * Its devices come through front ends (UDP `frontEnds`) that spread them over several gateway
+   * instances: a device known here may be served by another instance now. Absent: false.
+   */
+  readonly behindFrontEnds?: boolean;
   /** Adds a listener; returns a function that removes it. */
   on<E extends keyof TransportEvents<P>>(event: E, listener: TransportEvents<P>[E]): () => void;
   stats(): TransportStats;

@@ -115,6 +115,10 @@ export class UdpTransport extends TransportBase<UdpSource> {
     this.frontEnds = new TrustedSources(options.frontEnds ?? []);
   }
 
+  get behindFrontEnds(): boolean {
+    return !this.frontEnds.empty;
+  }
+
   /** The bound address; useful with port 0. */
   address(): { address: string; port: number } {
     if (!this.sap) throw new TransportError(TransportErrorCode.NOT_OPEN, `${this.name}: not open`);

@@ -84,6 +84,11 @@ export function isRefusal(o: ConnectOutcome): o is 'refused' | 'badCredentials' 
 
 export interface Uplink {
   /**
+   * Each client's connection is its own upstream MQTT connection under its client id (transparent
+   * mode): opening it takes the client's broker session from wherever else it is open. Absent: false.
+   */
+  readonly clientConnections?: boolean;
+  /**
    * Messages for the gateway's sessions that come through no client's own connection: the
    * broker core's, matched by the gateway against its sessions' subscriptions. The transparent
    * port has none (each client's come through its sink; taking the broker core's too would

@@ -15,6 +15,7 @@ import type { UpstreamConfig } from '../../src/config/upstream.js';
 import { noopLogger } from '../../src/logger.js';
 import { MemorySessionStore } from '../../src/store/memory-session-store.js';
 import { Harness, settle, type TestClient } from '../gateway/harness.js';
+import type { PacketOf } from '../../src/codec/index.js';
 import { FakeUpstream, type FakeConnection } from './fake-upstream.js';
 
 const BASE: MqttUpstreamOptions = { url: 'mqtt://127.0.0.1:1', clientId: 'gw', keepAlive: 60, cleanSession: true, connectTimeoutMs: 1000 };
@@ -292,5 +293,130 @@ describe('transparent mode: messages', () => {
     up.last.accept(false);
     await settle();
     assert.deepEqual(up.last.subscriptions, [[{ filter: 'cmd/#', qos: 1 }]]);
+  });
+});
+
+/** Upstream connections opened for a client id (the bridge's connector sees each one's options). */
+const opensOf = (opened: readonly MqttUpstreamOptions[], clientId: string): MqttUpstreamOptions[] => opened.filter((o) => o.clientId === clientId);
+
+/**
+ * Stores, then restarts on a new bridge (`behindFrontEnds`: as an instance behind front ends);
+ * the upstream connections opened from then on, the gateway's own one left out.
+ */
+async function restartStored(x: Setup, store: MemorySessionStore, behindFrontEnds: boolean): Promise<() => MqttUpstreamOptions[]> {
+  await store.flush();
+  x.h.transport.behindFrontEnds = behindFrontEnds;
+  const next = await x.another(); // its own connection, the gateway's, opens here
+  const before = x.opened.length;
+  await x.h.restart({}, next);
+  return () => x.opened.slice(before);
+}
+
+/** REGISTER (ids are registered again after a restart; `reg` one already taken, 'known': the topic id needs none) then the QoS 1 PUBLISH, both acknowledged; its payload. */
+async function deliveredTo(c: TestClient, reg: PacketOf<'REGISTER'> | 'known' = c.one('REGISTER')): Promise<string> {
+  if (reg !== 'known') {
+    c.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: ReturnCode.ACCEPTED });
+    await settle();
+  }
+  const p = c.one('PUBLISH');
+  if (p.topicIdType !== 'normal') assert.fail('the registered topic id expected');
+  c.send({ type: 'PUBACK', topicId: p.topicId, msgId: p.msgId, returnCode: ReturnCode.ACCEPTED });
+  await settle();
+  return p.payload.toString();
+}
+
+describe('transparent mode: sessions restored behind front ends (issue #21)', () => {
+  it("opens no restored session's connection until its device speaks here again, then opens it and what the broker queued flows", async () => {
+    const store = new MemorySessionStore();
+    const x = await setup({}, store);
+    const { h, up } = x;
+    const a = h.client('pa');
+    await connect(h, up, a, 'dev-a', { cleanSession: false });
+    await a.subscribe('cmd/a', 1);
+    // In flight to dev-a at the kill (sent, unacknowledged): stored with the session.
+    void up.last.deliver('cmd/a', 'in flight at the kill', 1);
+    await settle();
+    assert.equal(a.one('PUBLISH').payload.toString(), 'in flight at the kill');
+    const s = h.client('ps');
+    await connect(h, up, s, 'dev-s', { cleanSession: false });
+    s.send({ type: 'DISCONNECT', duration: 600 });
+    await settle();
+    s.take();
+    // The instance returns behind its front ends; meanwhile both devices moved to another instance.
+    const since = await restartStored(x, store, true);
+    await h.advance(60_000);
+    assert.deepEqual(since().map((o) => o.clientId), [], 'no device connection reopened: the devices may be served elsewhere');
+    a.nothing(); // nor is what it held sent to the device
+
+    // dev-a speaks here again (the instance it moved to died): its connection opens, subscriptions made again.
+    a.send({ type: 'PINGREQ' });
+    await settle();
+    const heard = a.take();
+    assert.deepEqual(heard.map((p) => p.type), ['REGISTER', 'PINGRESP'], 'what it held goes now');
+    assert.equal(await deliveredTo(a, heard[0] as PacketOf<'REGISTER'>), 'in flight at the kill');
+    assert.equal(opensOf(since(), 'dev-a').length, 1, 'opened once the device spoke');
+    const conn = up.last;
+    conn.accept(false);
+    await settle();
+    assert.deepEqual(conn.subscriptions, [[{ filter: 'cmd/a', qos: 1 }]]);
+    const taken = conn.deliver('cmd/a', 'queued while away', 1);
+    await settle();
+    assert.equal(await deliveredTo(a, 'known'), 'queued while away');
+    await taken;
+
+    // The sleeper's first wake opens its connection; PINGRESP at once (see dormant.ts for why).
+    s.send({ type: 'PINGREQ', clientId: 'dev-s' });
+    await settle();
+    assert.equal(opensOf(since(), 'dev-s').length, 1, 'the wake opened the connection');
+    s.one('PINGRESP');
+    up.last.accept(true);
+    void up.last.deliver('cmd/s', 'for the next wake', 1);
+    await settle();
+    s.nothing();
+    assert.equal(h.gateway.sessions.get('dev-s')?.queue.length, 1, 'buffered for the next wake');
+    s.send({ type: 'PINGREQ', clientId: 'dev-s' });
+    await settle();
+    assert.equal(await deliveredTo(s), 'for the next wake');
+  });
+
+  it('without front ends (a single gateway) reopens every restored connection at once, a sleeper\'s too', async () => {
+    const store = new MemorySessionStore();
+    const x = await setup({}, store);
+    const { h, up } = x;
+    await connect(h, up, h.client('pa'), 'dev-a', { cleanSession: false });
+    const s = h.client('ps');
+    await connect(h, up, s, 'dev-s', { cleanSession: false });
+    s.send({ type: 'DISCONNECT', duration: 600 });
+    await settle();
+    const since = await restartStored(x, store, false);
+    assert.deepEqual(since().map((o) => o.clientId).sort(), ['dev-a', 'dev-s']);
+  });
+
+  it('publishes no will for a dormant session whose device never comes back, and still expires it', async () => {
+    const store = new MemorySessionStore();
+    const x = await setup({}, store);
+    const { h, up } = x;
+    const c = h.client('pw');
+    c.send({ type: 'CONNECT', will: true, cleanSession: false, protocolId: 1, duration: 10, clientId: 'dev-w' });
+    c.one('WILLTOPICREQ');
+    c.send({ type: 'WILLTOPIC', qos: 1, retain: false, willTopic: 'dev/w/status' });
+    c.one('WILLMSGREQ');
+    c.send({ type: 'WILLMSG', willMsg: Buffer.from('gone') });
+    await settle();
+    up.last.accept();
+    await settle();
+    assert.equal(c.one('CONNACK').returnCode, ReturnCode.ACCEPTED);
+    const since = await restartStored(x, store, true);
+    // Keep-alive 10 s runs out: lost here, but no connection carrying its will was ever opened,
+    // so the broker has nothing to publish, and the gateway publishes nothing itself.
+    await h.advance(16_000);
+    assert.equal(h.gateway.sessions.get('dev-w')?.state, 'lost');
+    assert.deepEqual(opensOf(since(), 'dev-w'), [], 'no connection with the will');
+    assert.equal(h.broker.published.length, 0);
+    assert.equal(h.gateway.stats.willsPublished, 0);
+    // limits.sessionExpirySec (default 7 days) still ends it.
+    await h.advance(7 * 24 * 3600 * 1000);
+    assert.equal(h.gateway.sessions.has('dev-w'), false, 'expired');
+    assert.deepEqual(opensOf(since(), 'dev-w'), []);
   });
 });

@@ -105,6 +105,14 @@ export class GatewayInstance {
     return ids;
   }
 
+  /** Its devices' upstream connections standing now (/metrics `mqttsn_upstream_connections`; its own one not counted). */
+  async upstreamConnections(): Promise<number> {
+    const res = await fetch(`http://127.0.0.1:${this.options.httpPort}/metrics`);
+    const m = /^mqttsn_upstream_connections (\d+)$/m.exec(await res.text());
+    if (m === null) throw new Error(`gateway ${this.options.gatewayId}: no mqttsn_upstream_connections in /metrics`);
+    return Number(m[1]);
+  }
+
   /** Resident memory of the process, from /proc (Linux). */
   rssBytes(): number | undefined {
     if (this.pid === undefined) return undefined;

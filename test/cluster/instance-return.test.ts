@@ -5,8 +5,10 @@
  * over to the others (DISCONNECT there, CONNECT again), then it is started again (same config,
  * port and store, as systemd would). The devices that moved stay where they are: the front end
  * sends the returned instance nothing of theirs, and they get no further DISCONNECT and make no
- * new CONNECT; new devices whose home it is go to it; every message a publisher got PUBACK 0x00
- * for reaches its subscriber.
+ * new CONNECT; the returned instance opens none of their upstream connections (sessions restored
+ * behind front ends stay dormant, src/gateway/dormant.ts), so none is answered PUBACK 0x01; new
+ * devices whose home it is go to it; every message a publisher got PUBACK 0x00 for reaches its
+ * subscriber.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,14 +91,24 @@ describe('cluster: an instance that comes back behind the front end', () => {
 
       const before = new Map(moved.map((d) => [d.id, { disconnects: d.disconnectsFromGateway, connects: d.connects }]));
       await victim.restart();
-      await until(() => front.instancesUp!()[0] === true, 30_000, 'instance 1 back in the hash', 100);
+      // Sampled from its return until the newcomers come: its store brought back the moved
+      // devices' sessions, which must not open their upstream connections (same client ids as
+      // on the instances serving them now: each opening would take the broker session from there).
+      const victimUpstream: number[] = [];
+      const sampled = async (cond: () => boolean): Promise<boolean> => {
+        victimUpstream.push(await victim.upstreamConnections());
+        return cond();
+      };
+      await until(() => sampled(() => front.instancesUp!()[0] === true), 30_000, 'instance 1 back in the hash', 100);
       const sentToVictim = front.stats!().toInstances[0]!;
       const refusedBefore = refused;
       // Three more exchanges each, counted from its return: a device hashed back to it would go
       // to a session restored as it was at the kill, while the instance it moved to holds the
       // live one (and the device's upstream client id).
       for (const d of devices) mark.set(d.id, { acks: acks.get(d.id) ?? 0, pings: pings.get(d.id) ?? 0 });
-      await until(() => moved.every((d) => workedSinceMark(d, 3)), 90_000, 'three more exchanges of every moved device', 100);
+      await until(() => sampled(() => moved.every((d) => workedSinceMark(d, 3))), 90_000, 'three more exchanges of every moved device', 100);
+      assert.equal(Math.max(...victimUpstream), 0, `upstream connections on the returned instance before any device of its own came (${victimUpstream.length} samples)`);
+      assert.equal(refused - refusedBefore, 0, 'PUBACK 0x01 after instance 1 returned: a moved device lost its broker session to the returned instance');
       for (const d of moved) {
         assert.deepEqual({ disconnects: d.disconnectsFromGateway, connects: d.connects }, before.get(d.id), `${d.id} was moved again after instance 1 returned`);
       }

@@ -79,6 +79,8 @@ export class RecordingTransport implements Transport<TestPeer> {
   readonly name = 'test';
   maxFrameSize = 1024;
   state: Transport['state'] = 'open';
+  /** as a UDP transport with `frontEnds` configured says (several instances behind front ends) */
+  behindFrontEnds = false;
   readonly outbox = new Map<string, Buffer[]>();
   readonly broadcasts: Buffer[] = [];
   #frame: TransportEvents<TestPeer>['frame'] | undefined;

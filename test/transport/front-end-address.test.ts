@@ -58,6 +58,12 @@ async function setUp(frontEnds: (frontEndPort: number) => string[]) {
 }
 
 describe('UDP transport: trusted front ends', () => {
+  it('says it is behind front ends only with frontEnds configured (the gateway keeps restored sessions dormant then)', () => {
+    assert.equal(new UdpTransport({ host: '127.0.0.1', port: 0, frontEnds: ['127.0.0.1'] }).behindFrontEnds, true);
+    assert.equal(new UdpTransport({ host: '127.0.0.1', port: 0, frontEnds: [] }).behindFrontEnds, false);
+    assert.equal(new UdpTransport({ host: '127.0.0.1', port: 0 }).behindFrontEnds, false);
+  });
+
   it("names a front end's device by the device's address and port, and answers it wrapped through the front end", async () => {
     const { t, fePort, atGateway, atFrontEnd, send, close } = await setUp((port) => [`127.0.0.1:${port}`]);
     try {
