@@ -7,7 +7,8 @@
  *
  * Run after `tsc` (`npm run build`): `node dist/src/build/bundle-cli.js`.
  */
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -27,8 +28,10 @@ const EXTERNAL = ['better-sqlite3', 'serialport', '@serialport/*', 'mqtt', 'prom
 
 export async function bundleCli(): Promise<void> {
   const out = `${root}${BUNDLE_DIR}`;
-  rmSync(out, { recursive: true, force: true });
-  await build({
+  // Written over in place, not emptied first: a gateway started from the last build (a test
+  // running beside a build) may still import a lazy chunk, which an unchanged build rewrites
+  // under the same content-hashed name. Files the new build no longer has go afterwards.
+  const result = await build({
     absWorkingDir: root,
     // The config check runs in a child process from a script beside the code that spawns it
     // (src/config/load-apart.ts): an entry of its own, and every file in one folder.
@@ -49,7 +52,10 @@ export async function bundleCli(): Promise<void> {
     minify: false,
     legalComments: 'inline',
     logLevel: 'warning',
+    metafile: true,
   });
+  const written = new Set(Object.keys(result.metafile.outputs).map((f) => basename(f)));
+  for (const name of readdirSync(out)) if (name.endsWith('.js') && !written.has(name)) rmSync(`${out}/${name}`);
   // Read at run time relative to the module that serves them (src/observability/dashboard.ts).
   cpSync(`${root}src/observability/dashboard`, `${out}/dashboard`, { recursive: true });
 }
