@@ -1,6 +1,7 @@
 /**
  * Memory benchmark (issue #19): the built gateway started the way `npm start` and the systemd
- * unit start it (`<GATEWAY_NODE_ENV> node <GATEWAY_NODE_FLAGS> dist/src/cli.js --config FILE`),
+ * unit start it (`<GATEWAY_NODE_ENV> node <GATEWAY_NODE_FLAGS> dist/gateway/cli.js --config FILE`, the
+ * bundled CLI; the script is read from package.json's start line),
  * its resident memory read from /proc/<pid>/status (VmRSS now, VmHWM the peak):
  *
  * - at rest with the shipped gateway.config.json (only its ports changed to free ones);
@@ -12,7 +13,7 @@
  *
  * Every figure stands beside the same run's baseline: a bare Node process holding the same
  * sockets and answering the handshakes by hand (bare-sockets-child.ts), under the same load. The
- * gateway without the start flags and environment (plain `node dist/src/cli.js`) runs the loads
+ * gateway without the start flags and environment (plain `node dist/gateway/cli.js`) runs the loads
  * too, so their effect on memory and on throughput shows in the same run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,6 +33,14 @@ import { CAPACITY_OVERRIDES } from './lifted-limits.js';
 import { machine } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The script `npm start` runs (the word of its start line that ends in cli.js), relative to the root. */
+export const STARTED_CLI = ((): string => {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const cli = start.split(' ').find((w) => w.endsWith('cli.js'));
+  if (cli === undefined) throw new Error(`no cli.js in npm start: ${start}`);
+  return cli;
+})();
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 interface Mem {
@@ -61,7 +70,7 @@ function newest(dir: string): number {
 function ensureBuilt(): void {
   let built = 0;
   try {
-    built = statSync(join(root, 'dist/src/cli.js')).mtimeMs;
+    built = statSync(join(root, STARTED_CLI)).mtimeMs;
   } catch {
     // not built yet
   }
@@ -121,7 +130,7 @@ export async function freePorts(): Promise<Ports> {
  * `overrides` are merged over the shipped config; `flags` go to node before the script; `env` is
  * the whole environment it starts with.
  */
-export async function startGateway(ports: Ports, flags: readonly string[], overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<Proc & { dir: string }> {
+export async function startGateway(ports: Ports, flags: readonly string[], overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cli: string = STARTED_CLI): Promise<Proc & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mqttsn-mem-'));
   const shipped = JSON.parse(readFileSync(join(root, 'gateway.config.json'), 'utf8')) as Record<string, unknown>;
   delete shipped.$schema;
@@ -137,7 +146,7 @@ export async function startGateway(ports: Ports, flags: readonly string[], overr
   const file = join(dir, 'gateway.config.json');
   writeFileSync(file, JSON.stringify(config));
   // stdout (pino lines) to nowhere, as a pipe nobody reads would stall the gateway.
-  const proc = spawn(process.execPath, [...flags, join(root, 'dist/src/cli.js'), '--config', file], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env });
+  const proc = spawn(process.execPath, [...flags, join(root, cli), '--config', file], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env });
   await answersSearch(ports.udp, proc);
   return {
     pid: proc.pid!,
@@ -310,6 +319,8 @@ function progress(what: string, value: unknown): void {
 }
 
 export interface MemoryBenchResult {
+  /** the script started, relative to the package root */
+  cli: string;
   flags: readonly string[];
   env: Readonly<Record<string, string>>;
   rest: { gateway: Mem; plain: Mem; bare: Mem };
@@ -319,12 +330,13 @@ export interface MemoryBenchResult {
   perSession: { gateway: number[]; bare: number[] };
 }
 
-export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?: number[] } = {}): Promise<MemoryBenchResult> {
+export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?: number[]; /** another script to start, to compare (default: what npm start runs) */ cli?: string } = {}): Promise<MemoryBenchResult> {
   ensureBuilt();
   const durationMs = opts.durationMs ?? 5000;
   const counts = opts.sessionCounts ?? [10_000, 100_000];
   const flags = GATEWAY_NODE_FLAGS;
   const env = { ...process.env, ...GATEWAY_NODE_ENV };
+  const cli = opts.cli ?? STARTED_CLI;
   const plainEnv = withoutGatewayEnv();
 
   const atRest = async (start: (p: Ports) => Promise<Proc>): Promise<{ early: Mem; rest: Mem }> => {
@@ -338,8 +350,8 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
       await p.stop();
     }
   };
-  const g = await atRest((p) => startGateway(p, flags, {}, env));
-  const pl = await atRest((p) => startGateway(p, [], {}, plainEnv));
+  const g = await atRest((p) => startGateway(p, flags, {}, env, cli));
+  const pl = await atRest((p) => startGateway(p, [], {}, plainEnv, cli));
   const b = await atRest((p) => startBare(p));
   const rest = { gateway: g.rest, plain: pl.rest, bare: b.rest };
   const early = { gateway: g.early, plain: pl.early, bare: b.early };
@@ -359,8 +371,8 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
     };
     loads.push({
       name: load.name,
-      gateway: await one((p) => startGateway(p, flags, CAPACITY_OVERRIDES, env), `m${i}g`, true),
-      plain: await one((p) => startGateway(p, [], CAPACITY_OVERRIDES, plainEnv), `m${i}p`, true),
+      gateway: await one((p) => startGateway(p, flags, CAPACITY_OVERRIDES, env, cli), `m${i}g`, true),
+      plain: await one((p) => startGateway(p, [], CAPACITY_OVERRIDES, plainEnv, cli), `m${i}p`, true),
       bare: await one((p) => startBare(p), `m${i}b`, false),
     });
     progress(load.name, loads.at(-1));
@@ -369,7 +381,7 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
   const perSession = { gateway: [] as number[], bare: [] as number[] };
   {
     const ports = await freePorts();
-    const g = await startGateway(ports, flags, CAPACITY_OVERRIDES, env);
+    const g = await startGateway(ports, flags, CAPACITY_OVERRIDES, env, cli);
     try {
       perSession.gateway = await sessions(g, ports, counts);
     } finally {
@@ -383,7 +395,7 @@ export async function runMemoryBench(opts: { durationMs?: number; sessionCounts?
     }
   }
   progress('bytes per session', perSession);
-  return { flags, env: GATEWAY_NODE_ENV, rest, early, loads, sessionCounts: counts, perSession };
+  return { cli, flags, env: GATEWAY_NODE_ENV, rest, early, loads, sessionCounts: counts, perSession };
 }
 
 export function memoryTables(r: MemoryBenchResult): string {
@@ -393,7 +405,7 @@ export function memoryTables(r: MemoryBenchResult): string {
   const lines = [
     '### Gateway memory (built gateway as `npm start` runs it; resident memory from /proc)',
     '',
-    `Started as \`${start} dist/src/cli.js\`. "plain" is the same gateway without those variables and flags; "bare Node" holds the same sockets and answers the handshakes by hand.`,
+    `Started as \`${start} ${r.cli}\`. "plain" is the same gateway without those variables and flags; "bare Node" holds the same sockets and answers the handshakes by hand.`,
     '',
     '| figure | gateway | plain node | bare Node |',
     '| --- | ---: | ---: | ---: |',

@@ -4,11 +4,12 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { track } from '../helpers/children.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { scaled } from '../helpers/time-scale.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,6 +34,8 @@ export interface RunOptions {
   withoutFileOverride?: boolean;
   /** written to the child's stdin, which is then closed; without it stdin is not connected */
   input?: string;
+  /** node's arguments before the CLI's own (default CLI: the source under tsx) */
+  cli?: readonly string[];
 }
 
 /** Runs the CLI to its end; a run that outlives `timeoutMs` is killed and fails the test. */
@@ -56,9 +59,9 @@ export function spawnCli(args: readonly string[], opts: RunOptions = {}): ChildP
   if (opts.uid !== undefined) options.uid = opts.uid;
   if (opts.gid !== undefined) options.gid = opts.gid;
   if (opts.withoutFileOverride === true) {
-    return track(spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, ...CLI, ...args], options));
+    return track(spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, ...(opts.cli ?? CLI), ...args], options));
   }
-  return track(spawn(process.execPath, [...CLI, ...args], options));
+  return track(spawn(process.execPath, [...(opts.cli ?? CLI), ...args], options));
 }
 
 /** A temporary folder, readable by anyone (tests may run the CLI as another user). */
@@ -193,4 +196,11 @@ export class GatewayChild {
     if (this.running) this.proc.kill('SIGKILL');
     await this.#exit;
   }
+}
+
+/** The shipped gateway.config.json on free ports (its SQLite store lands next to the file). */
+export async function shippedConfigOnFreePorts(): Promise<Record<string, unknown>> {
+  const shipped = JSON.parse(await readFile(join(root, 'gateway.config.json'), 'utf8')) as Record<string, unknown>;
+  delete shipped.$schema;
+  return { ...shipped, transports: [{ type: 'udp', host: '127.0.0.1', port: await freeUdpPort() }], broker: { listen: [{ host: '127.0.0.1', port: await freeTcpPort() }] } };
 }

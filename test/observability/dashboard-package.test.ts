@@ -1,12 +1,13 @@
 /**
  * The dashboard as installed: `npm run build` puts the page's static files into dist beside the
- * compiled server, `npm pack` ships them, and the built CLI (plain node, no tsx) serves them.
+ * compiled server and beside the bundled CLI (dist/gateway, what `npm start` and the package's
+ * `bin` run), `npm pack` ships them, and the built CLI (plain node, no tsx) serves them.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,16 +39,18 @@ describe('dashboard: the built package', () => {
     const [pack] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
     const paths = new Set(pack!.files.map((f) => f.path));
     for (const f of FILES) assert.ok(paths.has(`dist/src/observability/dashboard/${f}`), f);
+    for (const f of FILES) assert.ok(paths.has(`dist/gateway/dashboard/${f}`), `the bundle's ${f}`);
   });
 
-  it('is served by the built CLI', async () => {
+  it('is served by the built CLI the package runs (its bin)', async () => {
+    const { bin } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     const httpPort = await freeTcpPort();
     const config = join(dir, 'gateway.config.json');
     await writeFile(
       config,
       JSON.stringify({ transports: [{ type: 'udp', host: '127.0.0.1', port: await freeUdpPort() }], broker: { listen: [] }, store: { path: join(dir, 'store.db') }, http: { port: httpPort } }),
     );
-    child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js'), '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [join(ROOT, bin['mqttsn-gateway']!), '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     // Bounded wait for the server to listen: 20 s at 100 ms.
