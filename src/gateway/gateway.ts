@@ -122,9 +122,7 @@ export class Gateway implements GatewayCore {
   #drainRefused = 0;
   /** publishes handed to the uplink and not settled yet; see MAX_PUBLISH_BACKLOG */
   #publishBacklog = 0;
-  readonly #settled = (): void => {
-    this.#publishBacklog--;
-  };
+  readonly #settled = (): void => { this.#publishBacklog--; };
   #lag: LagMonitor | undefined;
   readonly #lagProbe: boolean;
 
@@ -293,10 +291,10 @@ export class Gateway implements GatewayCore {
     // §4.11: any message from the client restarts its supervision.
     if (s !== undefined) {
       s.lastSeen = this.clock.now();
-      // Anything after the CONNECT shows a client at work: its session is no longer evictable.
-      if (p.type !== 'CONNECT') this.admission.active(s);
-      // A dormant restored session's device is here again (dormant.ts); a CONNECT opens its own.
-      if (p.type !== 'CONNECT') wakeUplink(this, s);
+      if (p.type !== 'CONNECT') {
+        this.admission.active(s); // a client at work after its CONNECT is no longer evictable
+        wakeUplink(this, s); // a dormant restored session's device is back (dormant.ts); a CONNECT opens its own
+      }
     }
     if (p.type === 'CONNECT') this.admission.connectSeen();
     return true;
@@ -424,8 +422,7 @@ export class Gateway implements GatewayCore {
         s.supervision = this.clock.setTimeout(check, Math.min(limit.ms - idle, MAX_TIMER_DELAY_MS));
       } else if (limit.then === 'expire') {
         this.stats.sessionsEnded.expired++;
-        const why = s.sessionExpirySec === undefined ? 'absent session expired (limits.sessionExpirySec)' : 'absent session expired (its 2.0 Session Expiry Interval)';
-        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, why);
+        this.logger.info({ clientId: s.clientId, absentForSec: Math.round(idle / 1000) }, `absent session expired (${s.sessionExpirySec === undefined ? 'limits.sessionExpirySec' : 'its 2.0 Session Expiry Interval'})`);
         this.dropSession(s);
       } else {
         const reason = s.state === 'asleep' ? 'sleep duration exceeded' : s.keepAliveSec > 0 ? 'keep-alive timeout' : 'idle with keep-alive 0 (limits.idleSessionSec)';
