@@ -25,6 +25,8 @@ const PASSWORD = 'bench-secret';
 export interface V2BenchResult {
   rows: Array<ThroughputRow & { protocol: '1.2' | '2.0' }>;
   connects: Array<{ kind: string; clients: number; perSec: number; refused: number }>;
+  /** QoS 1 at the README demo's pace with the shipped limits (nothing lifted) */
+  defaults: Array<ThroughputRow & { protocol: '1.2' | '2.0' }>;
 }
 
 /** MQTT-BASIC Authentication Data [4.11]: u16-length user name, u16-length password. */
@@ -145,10 +147,33 @@ export async function runV2Bench(opts: { durationMs?: number; clients?: number; 
       const r = await connectRate(gw.udpPort, kind, n, 32, `c${kind.replace(/\W/g, '')}-`);
       connects.push({ kind, clients: n, ...r });
     }
-    return { rows, connects };
+    return { rows, connects, defaults: await defaultsRows(clients, durationMs) };
   } finally {
     await gw.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The rate the README's first demo paces each node to (20 messages a second). */
+const DEMO_RATE_PER_CLIENT = 20;
+
+/**
+ * The same 1.2 / 2.0 QoS 1 mix on a gateway with nothing lifted (the shipped limits), paced as
+ * the README demo is: what a user running the shipped config gets, beside the lifted rows above.
+ */
+async function defaultsRows(clients: number, durationMs: number): Promise<V2BenchResult['defaults']> {
+  const gw = await startGateway({}, { logLevel: 'warn' });
+  try {
+    const rows: V2BenchResult['defaults'] = [];
+    let base = 0;
+    for (const protocol of ['1.2', '2'] as const) {
+      const r = await throughput(gw, 1, clients, clients * DEMO_RATE_PER_CLIENT, durationMs, `d${protocol.replace('.', '')}`, protocol);
+      if (protocol === '1.2') base = r.perSec;
+      rows.push({ scenario: 'shipped defaults', protocol: protocol === '2' ? '2.0' : '1.2', ...r, ratio: r.perSec / base });
+    }
+    return rows;
+  } finally {
+    await gw.stop();
   }
 }
 
@@ -164,6 +189,9 @@ export function v2Tables(r: V2BenchResult): string {
   for (const x of r.rows) lines.push(`| ${x.protocol} | ${x.clients} | ${x.qos} | ${x.sent} | ${x.delivered} | ${x.lost} | ${f(x.perSec)} | ${x.ratio.toFixed(2)} | ${ms(x.p50)} | ${ms(x.p99)} |`);
   lines.push('', '| CONNECT | clients (one socket each, 32 outstanding) | CONNECTs/s | refused |', '| --- | ---: | ---: | ---: |');
   for (const c of r.connects) lines.push(`| ${c.kind} | ${c.clients} | ${f(c.perSec)} | ${c.refused} |`);
+  lines.push('', `With the shipped limits (nothing lifted), QoS 1 paced to ${DEMO_RATE_PER_CLIENT} messages a second per client as in the README demo:`, '');
+  lines.push('| protocol | clients | QoS | sent | delivered | lost | delivered/s | ratio to 1.2 | p50 ms | p99 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const x of r.defaults) lines.push(`| ${x.protocol} | ${x.clients} | ${x.qos} | ${x.sent} | ${x.delivered} | ${x.lost} | ${f(x.perSec)} | ${x.ratio.toFixed(2)} | ${ms(x.p50)} | ${ms(x.p99)} |`);
   return lines.join('\n');
 }
 
